@@ -1,0 +1,25 @@
+"""langgraph-sharedmem: one durable, shared, checkpointed memory for LangGraph multi-agent systems."""
+
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.errors import (
+    DatabaseBusyError,
+    DatabaseOpenError,
+    InvalidConfigError,
+    SchemaVersionError,
+    SharedMemoryError,
+    UnsafeDeserializationError,
+)
+from langgraph_sharedmem.serde import StrictSerializer
+
+__all__ = [
+    "Database",
+    "DatabaseBusyError",
+    "DatabaseOpenError",
+    "InvalidConfigError",
+    "SchemaVersionError",
+    "SharedMemoryError",
+    "SharedMemorySaver",
+    "StrictSerializer",
+    "UnsafeDeserializationError",
+]

@@ -1,0 +1,339 @@
+"""Storage core: one SQLite file, its pragmas, transactions, migrations and async runner.
+
+Every SQL statement of the package runs through a `Database`. It owns one connection, used by
+one thread at a time under a lock, so the sync API is thread-safe; async callers are served by
+one dedicated worker thread (the aiosqlite pattern), so the event loop never blocks on SQLite
+and the sync and async APIs share a single implementation.
+
+Several processes on one file are normal use. Three things make that work:
+
+* WAL journal, so readers never wait for a writer and a writer never waits for readers;
+* every write transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front and
+  waits for it through SQLite's busy handler. A deferred transaction that upgrades from read to
+  write can fail with "database is locked" at once, without waiting, which is what users of
+  LangGraph's SQLite classes see;
+* switching to WAL and applying migrations on a brand-new file are retried and done under the
+  write lock, re-checking inside the transaction, so N processes opening one fresh file create
+  the schema exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from langgraph_sharedmem.errors import (
+    DatabaseBusyError,
+    DatabaseOpenError,
+    SchemaVersionError,
+)
+
+__all__ = ["Database", "Synchronous"]
+
+T = TypeVar("T")
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+_MIGRATIONS_TABLE = Migrations.migrations_table
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def _open_error(path: str, exc: sqlite3.Error) -> DatabaseOpenError:
+    text = str(exc).lower()
+    if "file is not a database" in text:
+        reason = "the file exists but is not a SQLite database; refusing to overwrite it"
+    elif "malformed" in text or "corrupt" in text:
+        reason = "the database file is corrupt (SQLite: database disk image is malformed)"
+    elif "unable to open" in text or "readonly" in text or "read-only" in text:
+        parent = Path(path).parent
+        if not parent.exists():
+            reason = f"its directory {str(parent)!r} does not exist"
+        elif Path(path).exists() and not os.access(path, os.W_OK):
+            reason = "the file is not writable"
+        elif not os.access(parent, os.W_OK):
+            reason = f"the directory {str(parent)!r} is not writable"
+        else:
+            reason = f"SQLite could not open it ({exc})"
+    else:
+        reason = f"SQLite said: {exc}"
+    return DatabaseOpenError(f"cannot open database {path!r}: {reason}")
+
+
+def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
+    """Turn a path, ``sqlite:///path`` URL or ``:memory:`` into a path SQLite understands."""
+    text = os.fspath(conn_string)
+    for prefix in ("sqlite:///", "sqlite://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    if not text:
+        raise DatabaseOpenError("cannot open database '': the path is empty")
+    return text
+
+
+class Database:
+    """One SQLite database file shared by the checkpointer, the store and the memory layers.
+
+    Args:
+        path: File path, ``sqlite:///`` URL, or ``":memory:"`` (one process only).
+        busy_timeout: Seconds a write waits for another process's write lock before
+            `DatabaseBusyError` is raised.
+        synchronous: SQLite ``synchronous`` pragma. ``"NORMAL"`` (the default) loses nothing
+            when a process crashes; ``"FULL"`` also survives power loss at the cost of an
+            fsync per commit.
+        read_only: Open without the right to write; a missing file is an error instead of
+            being created.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "NORMAL",
+        read_only: bool = False,
+    ) -> None:
+        if busy_timeout < 0:
+            raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(
+                f"synchronous must be one of OFF, NORMAL, FULL, EXTRA; got {synchronous!r}"
+            )
+        self.path = parse_conn_string(path)
+        self.busy_timeout = busy_timeout
+        self.read_only = read_only
+        self.is_memory = self.path == ":memory:"
+        self._lock = threading.RLock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
+        self.conn = self._connect()
+        try:
+            self._configure(synchronous)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            if not self.is_memory and not Path(self.path).exists():
+                raise DatabaseOpenError(
+                    f"cannot open database {self.path!r}: no such file (opened read-only, "
+                    "so it was not created)"
+                )
+            target, uri = f"file:{Path(self.path).absolute().as_posix()}?mode=ro", True
+        else:
+            target, uri = self.path, False
+        try:
+            return sqlite3.connect(
+                target,
+                timeout=self.busy_timeout,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,  # guarded by self._lock
+                uri=uri,
+            )
+        except sqlite3.Error as exc:
+            raise _open_error(self.path, exc) from exc
+
+    def _configure(self, synchronous: Synchronous) -> None:
+        try:
+            # Touch the header first: a non-database file fails here, before any write.
+            self.conn.execute("PRAGMA schema_version").fetchone()
+            if not self.read_only and not self.is_memory:
+                self._retry_busy(lambda: self.conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            self.conn.execute(f"PRAGMA synchronous={synchronous}")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                raise DatabaseBusyError(
+                    f"database {self.path!r} stayed locked for {self.busy_timeout}s while opening"
+                ) from exc
+            raise _open_error(self.path, exc) from exc
+
+    def _retry_busy(self, fn: Callable[[], T]) -> T:
+        """Call ``fn`` until it stops failing with SQLITE_BUSY or the busy timeout passes.
+
+        Needed for the few operations SQLite does not route through its busy handler, such
+        as switching the journal mode while another process opens the same fresh file.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Hold the connection for a group of reads that must see one consistent snapshot."""
+        with self._lock:
+            self._check_open()
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self._translate(lambda: self.conn.execute("BEGIN DEFERRED"))
+            try:
+                yield self.conn
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one write transaction; nested blocks become savepoints.
+
+        On success everything is committed together; on any exception nothing is.
+        """
+        with self._lock:
+            self._check_open()
+            if self.read_only:
+                raise DatabaseOpenError(f"database {self.path!r} was opened read-only")
+            if self.conn.in_transaction:
+                self.conn.execute("SAVEPOINT nested")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute("ROLLBACK TO SAVEPOINT nested")
+                    self.conn.execute("RELEASE SAVEPOINT nested")
+                    raise
+                self.conn.execute("RELEASE SAVEPOINT nested")
+                return
+            self._translate(
+                lambda: self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            )
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self._translate(lambda: self._retry_busy(lambda: self.conn.execute("COMMIT")))
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def _translate(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise DatabaseBusyError(
+                    f"database {self.path!r}: another connection held the write lock for "
+                    f"more than busy_timeout={self.busy_timeout}s"
+                ) from exc
+            raise
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseOpenError(f"database {self.path!r} is closed")
+
+    # -- migrations ------------------------------------------------------------------------
+
+    def migrate(self, migrations: Migrations) -> None:
+        """Apply the pending steps of ``migrations``, once, even with several processes.
+
+        Raises `SchemaVersionError` when the file records steps of this set that this version
+        of the package does not know: it was written by a newer version.
+        """
+        known = [m.name for m in migrations._migrations]
+        applied = self._applied(migrations.name)
+        self._check_known(migrations.name, applied, known)
+        if applied == set(known):
+            return
+        if self.read_only:
+            raise SchemaVersionError(
+                f"database {self.path!r} lacks schema steps {sorted(set(known) - applied)} of "
+                f"{migrations.name!r}; open it writable once to upgrade it"
+            )
+        with self.write() as conn:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            applied = self._applied(migrations.name)
+            self._check_known(migrations.name, applied, known)
+            migrations.apply(
+                sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+            )
+
+    def _applied(self, migration_set: str) -> set[str]:
+        with self.read() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_MIGRATIONS_TABLE,)
+            ).fetchone()
+            if not exists:
+                return set()
+            rows = conn.execute(
+                f"SELECT name FROM {_MIGRATIONS_TABLE} WHERE migration_set=?", (migration_set,)
+            ).fetchall()
+        return {name for (name,) in rows}
+
+    def _check_known(self, migration_set: str, applied: set[str], known: list[str]) -> None:
+        unknown = applied - set(known)
+        if unknown:
+            raise SchemaVersionError(
+                f"database {self.path!r} was written by a newer langgraph-sharedmem: it has "
+                f"schema steps {sorted(unknown)} of {migration_set!r} that this version does "
+                "not know. Upgrade langgraph-sharedmem to open it."
+            )
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on this database's worker thread without blocking the loop."""
+        self._check_open()
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=1, thread_name_prefix="langgraph-sharedmem"
+                    )
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection and stop the worker thread. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Database({self.path!r}{', read_only=True' if self.read_only else ''})"

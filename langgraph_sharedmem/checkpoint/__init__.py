@@ -1,0 +1,885 @@
+"""`SharedMemorySaver`: a LangGraph checkpointer on one SQLite file, sync and async.
+
+A drop-in for `InMemorySaver`, `SqliteSaver` and `AsyncSqliteSaver`::
+
+    from langgraph_sharedmem import SharedMemorySaver
+
+    with SharedMemorySaver.from_conn_string("agents.db") as saver:
+        graph = builder.compile(checkpointer=saver)
+        graph.invoke(inputs, {"configurable": {"thread_id": "t1"}})
+
+The async methods run the same code on the database's worker thread, so they never block the
+event loop (``langgraph dev`` rejects blocking calls) and cannot drift from the sync ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.checkpoint import _lists, _schema
+from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.serde import StrictSerializer
+
+__all__ = ["SharedMemorySaver"]
+
+_LIST_PAGE = 64
+_PRUNE_STRATEGIES = ("keep_latest", "delete")
+_DELTA_COUNTERS = "counters_since_delta_snapshot"
+
+
+@dataclass(frozen=True)
+class _Target:
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str | None
+
+
+def _target(config: RunnableConfig | None, *, what: str) -> _Target:
+    configurable = (config or {}).get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if thread_id is None or thread_id == "":
+        raise InvalidConfigError(
+            f"{what} needs config['configurable']['thread_id'], e.g. "
+            "{'configurable': {'thread_id': 'my-thread'}}; got "
+            f"configurable={dict(configurable)!r}"
+        )
+    if not isinstance(thread_id, (str, int, UUID)):
+        raise InvalidConfigError(
+            f"thread_id must be a string, int or UUID, got {type(thread_id).__name__}"
+        )
+    ns = configurable.get("checkpoint_ns") or ""
+    checkpoint_id = configurable.get("checkpoint_id") or None
+    return _Target(str(thread_id), str(ns), None if checkpoint_id is None else str(checkpoint_id))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"values of type {type(value).__name__} are not JSON-serializable")
+
+
+def _dump_metadata(metadata: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(metadata, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(
+            f"checkpoint metadata must be JSON-serializable (no NaN/inf): {exc}"
+        ) from exc
+
+
+def _is_plain_key(key: str) -> bool:
+    return key.isidentifier()
+
+
+class SharedMemorySaver(BaseCheckpointSaver[str]):
+    """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes.
+
+    Args:
+        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database`
+            (shared with the other parts of a `SharedMemory`; then it is not closed here).
+        serde: Serializer for values; defaults to a `StrictSerializer`.
+        allowlist: Extra types stored values may rebuild (classes or ``(module, name)``).
+        busy_timeout: Seconds to wait for another process's write lock.
+        synchronous: SQLite ``synchronous`` pragma (``"NORMAL"`` or ``"FULL"``).
+
+    Example:
+        >>> with SharedMemorySaver.from_conn_string(":memory:") as saver:
+        ...     saver.get_tuple({"configurable": {"thread_id": "t"}}) is None
+        True
+    """
+
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        serde: SerializerProtocol | None = None,
+        allowlist: Iterable[tuple[str, ...] | type] = (),
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
+        allowlist = tuple(allowlist)
+        if serde is None:
+            serde = StrictSerializer(allowlist)
+        elif allowlist:
+            serde = _with_allowlist(serde, allowlist)
+        super().__init__(serde=serde)
+        if isinstance(conn, Database):
+            self.db, self._owns_db = conn, False
+        else:
+            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+            self._owns_db = True
+        self.is_setup = False
+        self._lists = _lists.ListCache()
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str | os.PathLike[str], **kwargs: Any) -> SharedMemorySaver:
+        """Open a saver on a path or ``sqlite:///`` URL; use it as a (sync or async) context manager."""
+        return cls(conn_string, **kwargs)
+
+    def setup(self) -> None:
+        """Create or upgrade the tables. Idempotent, safe with several processes at once."""
+        if not self.is_setup:
+            self.db.migrate(_schema.MIGRATIONS)
+            self.is_setup = True
+
+    async def asetup(self) -> None:
+        """Async `setup`."""
+        await self.db.run(self.setup)
+
+    def close(self) -> None:
+        """Close the database if this saver opened it."""
+        if self._owns_db:
+            self.db.close()
+
+    def __enter__(self) -> SharedMemorySaver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SharedMemorySaver:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint named by ``config`` (the thread's latest without ``checkpoint_id``)."""
+        target = _target(config, what="get_tuple")
+        self.setup()
+        with self.db.read() as conn:
+            if target.checkpoint_id:
+                row = conn.execute(
+                    f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints "
+                    "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                    (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints "
+                    "WHERE thread_id = ? AND checkpoint_ns = ? "
+                    "ORDER BY checkpoint_id DESC LIMIT 1",
+                    (target.thread_id, target.checkpoint_ns),
+                ).fetchone()
+            if row is None:
+                return None
+            raw = self._fetch_related(conn, row)
+        return self._decode(row, *raw)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first, optionally of one thread/namespace, filtered by metadata."""
+        for page in self._list_pages(config, filter=filter, before=before, limit=limit):
+            yield from page
+
+    def _list_pages(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Iterator[list[CheckpointTuple]]:
+        if limit is not None and limit <= 0:
+            return
+        where, params, exact = self._list_where(config, filter, before)
+        self.setup()
+        cursor: tuple[str, str, str] | None = None
+        remaining = limit
+        while True:
+            page_where = list(where)
+            page_params = list(params)
+            if cursor is not None:
+                page_where.append("(checkpoint_id, thread_id, checkpoint_ns) < (?, ?, ?)")
+                page_params.extend(cursor)
+            size = _LIST_PAGE if remaining is None or not exact else min(_LIST_PAGE, remaining)
+            sql = (
+                f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints"
+                + (f" WHERE {' AND '.join(page_where)}" if page_where else "")
+                + " ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC LIMIT ?"
+            )
+            with self.db.read() as conn:
+                rows = conn.execute(sql, (*page_params, size)).fetchall()
+                related = [self._fetch_related(conn, row) for row in rows]
+            page = []
+            for row, raw in zip(rows, related):
+                tup = self._decode(row, *raw)
+                if filter and not all(tup.metadata.get(k) == v for k, v in filter.items()):
+                    continue
+                page.append(tup)
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        break
+            if page:
+                yield page
+            if len(rows) < size or remaining == 0:
+                return
+            cursor = (rows[-1][2], rows[-1][0], rows[-1][1])
+
+    @staticmethod
+    def _list_where(
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+    ) -> tuple[list[str], list[Any], bool]:
+        """SQL conditions for `list`; ``exact`` is False when Python must re-check the filter."""
+        where: list[str] = []
+        params: list[Any] = []
+        if config is not None:
+            target = _target(config, what="list")
+            where.append("thread_id = ?")
+            params.append(target.thread_id)
+            if config["configurable"].get("checkpoint_ns") is not None:
+                where.append("checkpoint_ns = ?")
+                params.append(target.checkpoint_ns)
+            if target.checkpoint_id:
+                where.append("checkpoint_id = ?")
+                params.append(target.checkpoint_id)
+        if before is not None and (before_id := get_checkpoint_id(before)):
+            where.append("checkpoint_id < ?")
+            params.append(before_id)
+        exact = True
+        for key, value in (filter or {}).items():
+            if not isinstance(key, str):
+                raise InvalidConfigError(f"metadata filter keys must be strings, got {key!r}")
+            # Keys and values are parameters, never SQL text; odd keys or structured values
+            # are matched in Python after the SQL prefilter.
+            if _is_plain_key(key) and isinstance(value, (str, int, float)) and not (
+                isinstance(value, float) and not math.isfinite(value)
+            ):
+                where.append("json_extract(metadata, ?) = ?")
+                params.extend((f"$.{key}", value))
+            elif _is_plain_key(key) and value is None:
+                where.append("json_type(metadata, ?) = 'null'")
+                params.append(f"$.{key}")
+                exact = False
+            else:
+                exact = False
+        return where, params, exact
+
+    def _fetch_related(self, conn: Any, row: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
+        thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+        values = conn.execute(
+            _schema.SELECT_VALUES,
+            {"wanted": row[6], "thread_id": thread_id, "checkpoint_ns": ns},
+        ).fetchall()
+        writes = conn.execute(_schema.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
+        return values, writes
+
+    def _decode(
+        self, row: tuple[Any, ...], value_rows: list[Any], write_rows: list[Any]
+    ) -> CheckpointTuple:
+        thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json = row
+        checkpoint: Checkpoint = self.serde.loads_typed((type_, blob))
+        checkpoint["channel_versions"] = json.loads(versions_json)
+        checkpoint["channel_values"] = self._decode_values(value_rows)
+        return CheckpointTuple(
+            config={
+                "configurable": {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": ns,
+                    "checkpoint_id": checkpoint_id,
+                }
+            },
+            checkpoint=checkpoint,
+            metadata=json.loads(md_json),
+            parent_config=(
+                {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": ns,
+                        "checkpoint_id": parent_id,
+                    }
+                }
+                if parent_id
+                else None
+            ),
+            pending_writes=[
+                (task_id, channel, self.serde.loads_typed((wtype, wvalue)))
+                for task_id, channel, wtype, wvalue, _path, _idx in write_rows
+            ],
+        )
+
+    def _decode_values(self, value_rows: list[Any]) -> dict[str, Any]:
+        """Channel values from `SELECT_VALUES` rows (grouped by channel, chain root first)."""
+        values: dict[str, Any] = {}
+        for channel, group_iter in groupby(value_rows, key=itemgetter(0)):
+            group = list(group_iter)
+            _, kind, type_, blob, _, _ = group[-1]
+            if kind == "value":
+                values[channel] = self.serde.loads_typed((type_, blob))
+            elif kind == "list":
+                elements = _lists.assemble((base_len, data) for _, _, _, data, base_len, _ in group)
+                values[channel] = [self.serde.loads_typed(e) for e in elements]
+        return values
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint; only the channel values in ``new_versions`` are written."""
+        target = _target(config, what="put")
+        self.setup()
+        stripped = {
+            k: v for k, v in checkpoint.items() if k not in ("channel_values", "channel_versions")
+        }
+        type_, blob = self.serde.dumps_typed(stripped)
+        md = get_serializable_checkpoint_metadata(config, metadata)
+        md_json = _dump_metadata(md)
+        try:
+            versions_json = json.dumps(checkpoint["channel_versions"], allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigError(f"channel versions must be str, int or float: {exc}") from exc
+        values = checkpoint["channel_values"]
+        prepared = [
+            self._prepare_value(target, channel, version, values)
+            for channel, version in new_versions.items()
+        ]
+        run_id = md.get("run_id")
+        with self.db.write() as conn:
+            stored_lists = [self._insert_value(conn, target, p) for p in prepared]
+            conn.execute(
+                _schema.INSERT_CHECKPOINT,
+                (
+                    target.thread_id,
+                    target.checkpoint_ns,
+                    checkpoint["id"],
+                    target.checkpoint_id,
+                    None if run_id is None else str(run_id),
+                    type_,
+                    blob,
+                    versions_json,
+                    md_json,
+                ),
+            )
+        for p, stored in zip(prepared, stored_lists):
+            if p.list_digests is not None:
+                key = (target.thread_id, target.checkpoint_ns, p.channel)
+                if stored is None:
+                    self._lists.discard(key)
+                else:
+                    self._lists.set(key, stored)
+        return {
+            "configurable": {
+                "thread_id": target.thread_id,
+                "checkpoint_ns": target.checkpoint_ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    def _prepare_value(
+        self, target: _Target, channel: str, version: Any, values: Mapping[str, Any]
+    ) -> _PreparedValue:
+        """Serialize one new channel version outside the write lock."""
+        if channel not in values:
+            return _PreparedValue(channel, version, "empty")
+        value = values[channel]
+        if type(value) is not list:
+            return _PreparedValue(channel, version, "value", self.serde.dumps_typed(value))
+        plain = _plain_serde(self.serde)
+        plain_elements = [plain.dumps_typed(e) for e in value]
+        digests = [_lists.digest(e) for e in plain_elements]
+        plan = _lists.plan_segment(self._stored_list(target, channel), digests)
+        fresh = plain_elements[plan.base_len :]
+        if plain is not self.serde:
+            fresh = [self.serde.dumps_typed(e) for e in value[plan.base_len :]]
+        return _PreparedValue(
+            channel, version, "list", ("list", _lists.pack(fresh)), plan, tuple(digests), value
+        )
+
+    def _stored_list(self, target: _Target, channel: str) -> _lists.StoredList | None:
+        """The list version a new one can extend: cached, or the latest stored one."""
+        key = (target.thread_id, target.checkpoint_ns, channel)
+        cached = self._lists.get(key)
+        if cached is not None:
+            return cached
+        with self.db.read() as conn:
+            latest = conn.execute(
+                _schema.SELECT_LATEST_LIST_VERSION,
+                (target.thread_id, target.checkpoint_ns, channel),
+            ).fetchone()
+            if latest is None:
+                return None
+            version, depth = latest
+            rows = conn.execute(
+                _schema.SELECT_VALUES,
+                {
+                    "wanted": json.dumps({channel: version}),
+                    "thread_id": target.thread_id,
+                    "checkpoint_ns": target.checkpoint_ns,
+                },
+            ).fetchall()
+        elements = _lists.assemble((r[4], r[3]) for r in rows)
+        plain = _plain_serde(self.serde)
+        if plain is not self.serde:
+            elements = [plain.dumps_typed(self.serde.loads_typed(e)) for e in elements]
+        stored = _lists.StoredList(version, tuple(_lists.digest(e) for e in elements), depth)
+        self._lists.set(key, stored)
+        return stored
+
+    def _insert_value(
+        self, conn: Any, target: _Target, p: _PreparedValue
+    ) -> _lists.StoredList | None:
+        """Insert one prepared value inside the write transaction; return the list now stored."""
+        key = (target.thread_id, target.checkpoint_ns, p.channel, p.version)
+        if p.list_digests is None:
+            type_, blob = p.serialized if p.serialized else (None, None)
+            conn.execute(_schema.INSERT_VALUE, (*key, p.kind, type_, blob, None, None, 0, None))
+            return None
+        plan = p.plan
+        assert plan is not None and p.serialized is not None
+        blob = p.serialized[1]
+        if plan.base is not None:
+            base = plan.base
+            ok = conn.execute(
+                _schema.SELECT_LIST_ROW,
+                (*key[:3], base.version, _lists.list_digest(base.digests)),
+            ).fetchone()
+            if ok is None or base.version == p.version:
+                # The base was pruned or rewritten meanwhile (perhaps by another process):
+                # store this version whole instead.
+                plan = _lists.ROOT
+                blob = self._whole_list_blob(p)
+        whole_digest = _lists.list_digest(p.list_digests)
+        cur = conn.execute(
+            _schema.INSERT_VALUE,
+            (
+                *key,
+                "list",
+                "list",
+                blob,
+                None if plan.base is None else plan.base.version,
+                None if plan.base is None else plan.base_len,
+                plan.depth,
+                whole_digest,
+            ),
+        )
+        if cur.rowcount == 0:
+            return None  # this version was already stored; don't trust our view of it
+        return _lists.StoredList(p.version, p.list_digests, plan.depth)
+
+    def _whole_list_blob(self, p: _PreparedValue) -> bytes:
+        return _lists.pack([self.serde.dumps_typed(e) for e in p.source or ()])
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes for the checkpoint in ``config``."""
+        target = _target(config, what="put_writes")
+        if not target.checkpoint_id:
+            raise InvalidConfigError(
+                "put_writes needs config['configurable']['checkpoint_id'] of the checkpoint "
+                "the writes belong to"
+            )
+        self.setup()
+        rows = []
+        for idx, (channel, value) in enumerate(writes):
+            write_idx = WRITES_IDX_MAP.get(channel, idx)
+            type_, blob = self.serde.dumps_typed(value)
+            rows.append(
+                (
+                    write_idx,
+                    (
+                        target.thread_id,
+                        target.checkpoint_ns,
+                        target.checkpoint_id,
+                        task_id,
+                        write_idx,
+                        channel,
+                        type_,
+                        blob,
+                        task_path,
+                    ),
+                )
+            )
+        with self.db.write() as conn:
+            for write_idx, row in rows:
+                # Regular writes are kept as first stored (a retried task must not change
+                # history); special writes (errors, interrupts, resumes) are replaced.
+                sql = _schema.UPSERT_WRITE if write_idx < 0 else _schema.INSERT_WRITE_IF_ABSENT
+                conn.execute(sql, row)
+
+    # -- deleting, copying, pruning --------------------------------------------------------
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, value and write of a thread."""
+        self.setup()
+        with self.db.write() as conn:
+            for sql in _schema.DELETE_THREAD:
+                conn.execute(sql, (str(thread_id),))
+        self._lists.clear()
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes and unreferenced values) of these runs."""
+        if isinstance(run_ids, str):
+            raise InvalidConfigError("delete_for_runs takes a list of run ids, not one string")
+        ids = json.dumps([str(r) for r in run_ids])
+        if ids == "[]":
+            return
+        self.setup()
+        with self.db.write() as conn:
+            threads = [
+                t
+                for (t,) in conn.execute(
+                    "SELECT DISTINCT thread_id FROM checkpoints "
+                    "WHERE run_id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                )
+            ]
+            conn.execute(
+                "DELETE FROM checkpoints WHERE run_id IN (SELECT value FROM json_each(?))", (ids,)
+            )
+            for thread_id in threads:
+                self._collect_garbage(conn, thread_id)
+        self._lists.clear()
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy a thread's whole history (every checkpoint, value and write) to another id."""
+        if str(source_thread_id) == str(target_thread_id):
+            raise InvalidConfigError("copy_thread: source and target thread ids are the same")
+        self.setup()
+        params = {"source": str(source_thread_id), "target": str(target_thread_id)}
+        with self.db.write() as conn:
+            for sql in _schema.COPY_THREAD:
+                conn.execute(sql, params)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Drop old checkpoints: ``"keep_latest"`` keeps each namespace's newest, ``"delete"`` all.
+
+        ``keep_latest`` is safe for `DeltaChannel`: it also keeps the ancestors (and their
+        writes) between the newest checkpoint and the nearest one holding a stored value of
+        each delta channel, so reconstruction still finds its seed.
+        """
+        if strategy not in _PRUNE_STRATEGIES:
+            raise InvalidConfigError(
+                f"unknown prune strategy {strategy!r}; use one of {', '.join(_PRUNE_STRATEGIES)}"
+            )
+        if isinstance(thread_ids, str):
+            raise InvalidConfigError("prune takes a list of thread ids, not one string")
+        self.setup()
+        with self.db.write() as conn:
+            for thread_id in map(str, thread_ids):
+                if strategy == "delete":
+                    for sql in _schema.DELETE_THREAD:
+                        conn.execute(sql, (thread_id,))
+                    continue
+                keep: list[tuple[str, str]] = []
+                namespaces = conn.execute(
+                    "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ?",
+                    (thread_id,),
+                ).fetchall()
+                for (ns,) in namespaces:
+                    keep.extend(self._needed_checkpoints(conn, thread_id, ns))
+                conn.execute(
+                    "DELETE FROM checkpoints WHERE thread_id = ? AND "
+                    "(checkpoint_ns, checkpoint_id) NOT IN (SELECT json_extract(value, '$[0]'), "
+                    "json_extract(value, '$[1]')"
+                    "FROM json_each(?))",
+                    (thread_id, json.dumps(keep)),
+                )
+                self._collect_garbage(conn, thread_id)
+        self._lists.clear()
+
+    def _needed_checkpoints(self, conn: Any, thread_id: str, ns: str) -> list[tuple[str, str]]:
+        """The newest checkpoint of a namespace and the ancestors its delta channels need."""
+        latest = conn.execute(
+            "SELECT checkpoint_id, metadata FROM checkpoints WHERE thread_id = ? "
+            "AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
+            (thread_id, ns),
+        ).fetchone()
+        if latest is None:
+            return []
+        delta_channels = set(json.loads(latest[1]).get(_DELTA_COUNTERS) or {})
+        keep = [(ns, latest[0])]
+        if not delta_channels:
+            return keep
+        ancestors = conn.execute(
+            _schema.SELECT_ANCESTORS,
+            {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest[0]},
+        ).fetchall()
+        stored = self._stored_kinds(conn, thread_id, ns, delta_channels)
+        for checkpoint_id, versions_json, lvl in ancestors:
+            versions = json.loads(versions_json)
+            if lvl > 0:
+                keep.append((ns, checkpoint_id))
+            delta_channels -= {
+                ch for ch in delta_channels if stored.get((ch, versions.get(ch))) is True
+            }
+            if not delta_channels:
+                break
+        return keep
+
+    @staticmethod
+    def _stored_kinds(
+        conn: Any, thread_id: str, ns: str, channels: Iterable[str]
+    ) -> dict[tuple[str, Any], bool]:
+        """For each (channel, version) row: whether it holds a value (not 'empty')."""
+        rows = conn.execute(
+            "SELECT channel, version, kind != 'empty' FROM channel_values "
+            "WHERE thread_id = ? AND checkpoint_ns = ? "
+            "AND channel IN (SELECT value FROM json_each(?))",
+            (thread_id, ns, json.dumps(sorted(channels))),
+        ).fetchall()
+        return {(ch, ver): bool(has) for ch, ver, has in rows}
+
+    @staticmethod
+    def _collect_garbage(conn: Any, thread_id: str) -> None:
+        for sql in _schema.COLLECT_GARBAGE:
+            conn.execute(sql, {"thread_id": thread_id})
+
+    # -- delta channels --------------------------------------------------------------------
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Per channel: the writes on the parent chain since the nearest stored value (the seed).
+
+        One recursive query walks the ancestors, one fetches their writes for these channels.
+        """
+        if not channels:
+            return {}
+        target = _target(config, what="get_delta_channel_history")
+        self.setup()
+        with self.db.read() as conn:
+            checkpoint_id = target.checkpoint_id
+            if checkpoint_id is None:
+                latest = conn.execute(
+                    "SELECT max(checkpoint_id) FROM checkpoints "
+                    "WHERE thread_id = ? AND checkpoint_ns = ?",
+                    (target.thread_id, target.checkpoint_ns),
+                ).fetchone()
+                checkpoint_id = latest[0] if latest else None
+            ancestors = (
+                conn.execute(
+                    _schema.SELECT_ANCESTORS,
+                    {
+                        "thread_id": target.thread_id,
+                        "checkpoint_ns": target.checkpoint_ns,
+                        "checkpoint_id": checkpoint_id,
+                    },
+                ).fetchall()[1:]
+                if checkpoint_id
+                else []
+            )
+            stored = self._stored_kinds(conn, target.thread_id, target.checkpoint_ns, channels)
+            remaining = set(channels)
+            path: list[str] = []
+            seeds: dict[str, Any] = {}  # channel -> version holding its seed value
+            seed_depth: dict[str, int] = {}  # channel -> index in path of the seed ancestor
+            for ancestor_id, versions_json, _lvl in ancestors:
+                if not remaining:
+                    break
+                path.append(ancestor_id)
+                versions = json.loads(versions_json)
+                for ch in list(remaining):
+                    if stored.get((ch, versions.get(ch))):
+                        seeds[ch] = versions[ch]
+                        seed_depth[ch] = len(path) - 1
+                        remaining.discard(ch)
+            write_rows = conn.execute(
+                "SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes "
+                "WHERE thread_id = ? AND checkpoint_ns = ? "
+                "AND checkpoint_id IN (SELECT value FROM json_each(?)) "
+                "AND channel IN (SELECT value FROM json_each(?))",
+                (
+                    target.thread_id,
+                    target.checkpoint_ns,
+                    json.dumps(path),
+                    json.dumps(list(channels)),
+                ),
+            ).fetchall()
+            seed_rows = (
+                conn.execute(
+                    _schema.SELECT_VALUES,
+                    {
+                        "wanted": json.dumps(seeds),
+                        "thread_id": target.thread_id,
+                        "checkpoint_ns": target.checkpoint_ns,
+                    },
+                ).fetchall()
+                if seeds
+                else []
+            )
+        depth = {cp: i for i, cp in enumerate(path)}
+        # Oldest ancestor first; within one checkpoint, LangGraph's writes_sort_key order.
+        write_rows.sort(key=lambda r: (-depth[r[0]], r[5], r[1], r[6]))
+        seed_values = self._decode_values(seed_rows)
+        result: dict[str, DeltaChannelHistory] = {}
+        for ch in channels:
+            # Writes older than a channel's seed are already folded into the seed value.
+            oldest = seed_depth.get(ch, len(path))
+            entry: DeltaChannelHistory = {
+                "writes": [
+                    (task_id, channel, self.serde.loads_typed((wtype, wvalue)))
+                    for cp, task_id, channel, wtype, wvalue, _path, _idx in write_rows
+                    if channel == ch and depth[cp] <= oldest
+                ]
+            }
+            if ch in seeds:
+                entry["seed"] = seed_values.get(ch)
+            result[ch] = entry
+        return result
+
+    # -- versions and allowlists -----------------------------------------------------------
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """Monotonic version strings with a random suffix, so forks never collide."""
+        if current is None:
+            current_v = 0
+        elif isinstance(current, int):
+            current_v = current
+        else:
+            current_v = int(str(current).split(".")[0])
+        return f"{current_v + 1:032}.{random.random():016}"
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async `get_tuple`."""
+        return await self.db.run(self.get_tuple, config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async `list`, fetched a page at a time off the event loop."""
+        pages = self._list_pages(config, filter=filter, before=before, limit=limit)
+        while True:
+            page = await self.db.run(next, pages, None)
+            if page is None:
+                return
+            for tup in page:
+                yield tup
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async `put`."""
+        return await self.db.run(self.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async `put_writes`."""
+        await self.db.run(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async `delete_thread`."""
+        await self.db.run(self.delete_thread, thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async `delete_for_runs`."""
+        await self.db.run(self.delete_for_runs, run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async `copy_thread`."""
+        await self.db.run(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Async `prune`."""
+        await self.db.run(self.prune, thread_ids, strategy=strategy)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Async `get_delta_channel_history`."""
+        return await self.db.run(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
+
+
+@dataclass(frozen=True)
+class _PreparedValue:
+    channel: str
+    version: Any
+    kind: str
+    serialized: tuple[str, bytes] | None = None
+    plan: _lists.SegmentPlan | None = None
+    list_digests: tuple[bytes, ...] | None = None
+    source: list[Any] | None = None
+
+
+def _plain_serde(serde: SerializerProtocol) -> SerializerProtocol:
+    """The serializer under any encryption: list elements are compared in plaintext."""
+    inner = getattr(serde, "serde", None)
+    return inner if isinstance(serde, EncryptedSerializer) and inner is not None else serde
+
+
+def _with_allowlist(
+    serde: SerializerProtocol, allowlist: Sequence[tuple[str, ...] | type]
+) -> SerializerProtocol:
+    keys = [(t.__module__, t.__name__) if isinstance(t, type) else t for t in allowlist]
+    if isinstance(serde, JsonPlusSerializer):
+        return serde.with_msgpack_allowlist(keys)
+    if isinstance(serde, EncryptedSerializer) and isinstance(serde.serde, JsonPlusSerializer):
+        return EncryptedSerializer(serde.cipher, serde.serde.with_msgpack_allowlist(keys))
+    raise InvalidConfigError(
+        f"allowlist= needs a JsonPlusSerializer-based serde; {type(serde).__name__} has none. "
+        "Configure the allowlist on your serializer instead."
+    )

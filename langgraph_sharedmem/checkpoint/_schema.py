@@ -1,0 +1,196 @@
+"""Checkpointer tables and the SQL that reads and writes them.
+
+Layout (one row per thing, nothing copied per checkpoint):
+
+* ``checkpoints``: one row per checkpoint, without its channel values; ``channel_versions``
+  is a JSON column so pruning and copying can find referenced values in SQL.
+* ``channel_values``: one row per (thread, namespace, channel, version), written once when
+  the version is new. ``kind`` is ``value`` (a serialized value), ``empty`` (the channel has no
+  value at this version) or ``list``: a list stored as a *segment* -- the first ``base_len``
+  elements of the list at ``base_version`` followed by the elements packed in ``value``. An
+  ``add_messages`` channel that grows by one message per step therefore stores one message per
+  step instead of the whole history (see `_lists`).
+* ``writes``: pending writes, with the task path LangGraph orders them by.
+
+Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
+step is never edited once released (a dead one becomes a no-op with a comment).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database as _SUDatabase
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("langgraph_sharedmem.checkpoint")
+
+
+@MIGRATIONS(name="0001_checkpoint_tables")
+def _m0001(db: _SUDatabase) -> None:
+    db.executescript(
+        """
+        CREATE TABLE checkpoints (
+            thread_id TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            parent_checkpoint_id TEXT,
+            run_id TEXT,
+            type TEXT NOT NULL,
+            checkpoint BLOB NOT NULL,
+            channel_versions TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+        );
+        CREATE INDEX checkpoints_run_id ON checkpoints (run_id) WHERE run_id IS NOT NULL;
+        CREATE TABLE channel_values (
+            thread_id TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            version NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('value', 'empty', 'list')),
+            type TEXT,
+            value BLOB,
+            base_version,
+            base_len INTEGER,
+            depth INTEGER NOT NULL DEFAULT 0,
+            list_digest BLOB,
+            PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+        );
+        CREATE TABLE writes (
+            thread_id TEXT NOT NULL,
+            checkpoint_ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            type TEXT,
+            value BLOB,
+            task_path TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+        );
+        """
+    )
+
+
+# Columns of a checkpoint row, in the order `_row_to_tuple` reads them.
+CHECKPOINT_COLUMNS = (
+    "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+    "channel_versions, metadata"
+)
+
+INSERT_CHECKPOINT = """
+INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
+    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+INSERT_VALUE = """
+INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, list_digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+SELECT_LIST_ROW = """
+SELECT depth FROM channel_values
+WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
+  AND list_digest = ?
+"""
+
+SELECT_LATEST_LIST_VERSION = """
+SELECT version, depth FROM channel_values
+WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND kind = 'list'
+ORDER BY rowid DESC LIMIT 1
+"""
+
+# The values of one checkpoint: every (channel, version) asked for in the JSON object
+# parameter, plus, for list segments, the chain of base segments they extend (root last).
+SELECT_VALUES = """
+WITH RECURSIVE chain (channel, version, kind, type, value, base_version, base_len, lvl) AS (
+    SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, 0
+    FROM json_each(:wanted) AS w
+    JOIN channel_values AS v
+      ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
+     AND v.channel = w.key AND v.version = w.value
+    UNION ALL
+    SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, c.lvl + 1
+    FROM chain AS c
+    JOIN channel_values AS v
+      ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
+     AND v.channel = c.channel AND v.version = c.base_version
+    WHERE c.kind = 'list' AND c.base_version IS NOT NULL
+)
+SELECT channel, kind, type, value, base_len, lvl FROM chain ORDER BY channel, lvl DESC
+"""
+
+SELECT_WRITES = """
+SELECT task_id, channel, type, value, task_path, idx FROM writes
+WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
+ORDER BY task_path, task_id, idx
+"""
+
+UPSERT_WRITE = """
+INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+    type, value, task_path)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+INSERT_WRITE_IF_ABSENT = UPSERT_WRITE.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
+
+# Ancestors of a checkpoint, nearest first, following parent_checkpoint_id.
+SELECT_ANCESTORS = """
+WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl) AS (
+    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, 0 FROM checkpoints
+    WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+      AND checkpoint_id = :checkpoint_id
+    UNION ALL
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, c.lvl + 1
+    FROM chain AS c JOIN checkpoints AS p
+      ON p.thread_id = :thread_id AND p.checkpoint_ns = :checkpoint_ns
+     AND p.checkpoint_id = c.parent_checkpoint_id
+)
+SELECT checkpoint_id, channel_versions, lvl FROM chain ORDER BY lvl
+"""
+
+DELETE_THREAD = (
+    "DELETE FROM checkpoints WHERE thread_id = ?",
+    "DELETE FROM channel_values WHERE thread_id = ?",
+    "DELETE FROM writes WHERE thread_id = ?",
+)
+
+COPY_THREAD = (
+    """INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
+        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+    SELECT :target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, type,
+        checkpoint, channel_versions, metadata
+    FROM checkpoints WHERE thread_id = :source""",
+    """INSERT OR REPLACE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind,
+        type, value, base_version, base_len, depth, list_digest)
+    SELECT :target, checkpoint_ns, channel, version, kind, type, value, base_version, base_len,
+        depth, list_digest
+    FROM channel_values WHERE thread_id = :source""",
+    """INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,
+        channel, type, value, task_path)
+    SELECT :target, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path
+    FROM writes WHERE thread_id = :source""",
+)
+
+# After checkpoints of a thread were deleted: drop writes whose checkpoint is gone, and values
+# no remaining checkpoint references, directly or as the base of a list segment it uses.
+COLLECT_GARBAGE = (
+    """DELETE FROM writes WHERE thread_id = :thread_id AND NOT EXISTS (
+        SELECT 1 FROM checkpoints AS c WHERE c.thread_id = writes.thread_id
+        AND c.checkpoint_ns = writes.checkpoint_ns AND c.checkpoint_id = writes.checkpoint_id)""",
+    """WITH RECURSIVE live (checkpoint_ns, channel, version) AS (
+        SELECT c.checkpoint_ns, j.key, j.value
+        FROM checkpoints AS c, json_each(c.channel_versions) AS j
+        WHERE c.thread_id = :thread_id
+        UNION
+        SELECT v.checkpoint_ns, v.channel, v.base_version
+        FROM live AS l JOIN channel_values AS v
+          ON v.thread_id = :thread_id AND v.checkpoint_ns = l.checkpoint_ns
+         AND v.channel = l.channel AND v.version = l.version
+        WHERE v.base_version IS NOT NULL
+    )
+    DELETE FROM channel_values WHERE thread_id = :thread_id AND NOT EXISTS (
+        SELECT 1 FROM live AS l WHERE l.checkpoint_ns = channel_values.checkpoint_ns
+        AND l.channel = channel_values.channel AND l.version = channel_values.version)""",
+)

@@ -1,0 +1,48 @@
+"""Errors raised by langgraph-sharedmem.
+
+Few types, each built on a standard exception so callers can catch either::
+
+    SharedMemoryError (Exception)
+    ├── InvalidConfigError (ValueError)        a config, argument or value we cannot accept
+    ├── DatabaseOpenError (OSError)            the path is missing, unwritable, not a database, corrupt
+    ├── SchemaVersionError (RuntimeError)      the database was written by a newer version
+    ├── DatabaseBusyError (TimeoutError)       another process held the write lock past the timeout
+    └── UnsafeDeserializationError (ValueError) a stored blob names a type outside the allowlist
+
+Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DatabaseBusyError",
+    "DatabaseOpenError",
+    "InvalidConfigError",
+    "SchemaVersionError",
+    "SharedMemoryError",
+    "UnsafeDeserializationError",
+]
+
+
+class SharedMemoryError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidConfigError(SharedMemoryError, ValueError):
+    """A config, argument or value that cannot be accepted; nothing was written."""
+
+
+class DatabaseOpenError(SharedMemoryError, OSError):
+    """The database file cannot be opened as a langgraph-sharedmem database."""
+
+
+class SchemaVersionError(SharedMemoryError, RuntimeError):
+    """The database holds schema migrations this version of the package does not know."""
+
+
+class DatabaseBusyError(SharedMemoryError, TimeoutError):
+    """The write lock stayed busy for longer than the configured busy timeout."""
+
+
+class UnsafeDeserializationError(SharedMemoryError, ValueError):
+    """A stored blob asks to rebuild a type that is not on the deserialization allowlist."""

@@ -627,7 +627,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 conn.execute(
                     "DELETE FROM checkpoints WHERE thread_id = ? AND "
                     "(checkpoint_ns, checkpoint_id) NOT IN (SELECT json_extract(value, '$[0]'), "
-                    "json_extract(value, '$[1]')"
+                    "json_extract(value, '$[1]') "
                     "FROM json_each(?))",
                     (thread_id, json.dumps(keep)),
                 )

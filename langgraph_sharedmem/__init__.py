@@ -4,7 +4,7 @@ from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
-    DatabaseOpenError,
+    DatabaseFileError,
     InvalidConfigError,
     SchemaVersionError,
     SharedMemoryError,
@@ -15,7 +15,7 @@ from langgraph_sharedmem.serde import StrictSerializer
 __all__ = [
     "Database",
     "DatabaseBusyError",
-    "DatabaseOpenError",
+    "DatabaseFileError",
     "InvalidConfigError",
     "SchemaVersionError",
     "SharedMemoryError",

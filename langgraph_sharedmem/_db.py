@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -37,7 +37,7 @@ from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
-    DatabaseOpenError,
+    DatabaseFileError,
     SchemaVersionError,
 )
 
@@ -55,7 +55,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
-def _open_error(path: str, exc: sqlite3.Error) -> DatabaseOpenError:
+def _open_error(path: str, exc: sqlite3.Error) -> DatabaseFileError:
     text = str(exc).lower()
     if "file is not a database" in text:
         reason = "the file exists but is not a SQLite database; refusing to overwrite it"
@@ -73,7 +73,7 @@ def _open_error(path: str, exc: sqlite3.Error) -> DatabaseOpenError:
             reason = f"SQLite could not open it ({exc})"
     else:
         reason = f"SQLite said: {exc}"
-    return DatabaseOpenError(f"cannot open database {path!r}: {reason}")
+    return DatabaseFileError(f"cannot open database {path!r}: {reason}")
 
 
 def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
@@ -84,7 +84,7 @@ def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
             text = text[len(prefix) :]
             break
     if not text:
-        raise DatabaseOpenError("cannot open database '': the path is empty")
+        raise DatabaseFileError("cannot open database '': the path is empty")
     return text
 
 
@@ -135,7 +135,7 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
             if not self.is_memory and not Path(self.path).exists():
-                raise DatabaseOpenError(
+                raise DatabaseFileError(
                     f"cannot open database {self.path!r}: no such file (opened read-only, "
                     "so it was not created)"
                 )
@@ -198,9 +198,18 @@ class Database:
             self._translate(lambda: self.conn.execute("BEGIN DEFERRED"))
             try:
                 yield self.conn
-            finally:
-                if self.conn.in_transaction:
-                    self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                with suppress(sqlite3.Error):  # the original error says more
+                    self._end_read()
+                self._raise_translated(exc)
+            except BaseException:
+                self._end_read()
+                raise
+            self._end_read()
+
+    def _end_read(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")  # nothing was written; ending the snapshot is enough
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -211,7 +220,7 @@ class Database:
         with self._lock:
             self._check_open()
             if self.read_only:
-                raise DatabaseOpenError(f"database {self.path!r} was opened read-only")
+                raise DatabaseFileError(f"database {self.path!r} was opened read-only")
             if self.conn.in_transaction:
                 self.conn.execute("SAVEPOINT nested")
                 try:
@@ -227,9 +236,11 @@ class Database:
             )
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    self._raise_translated(exc)
                 raise
             try:
                 self._translate(lambda: self._retry_busy(lambda: self.conn.execute("COMMIT")))
@@ -249,9 +260,18 @@ class Database:
                 ) from exc
             raise
 
+    def _raise_translated(self, exc: sqlite3.DatabaseError) -> None:
+        """Name corruption and lock time-outs plainly; other SQLite errors propagate as they are."""
+        text = str(exc).lower()
+        if "malformed" in text or "not a database" in text:
+            raise _open_error(self.path, exc) from exc
+        if _is_busy(exc):
+            raise DatabaseBusyError(f"database {self.path!r} is locked: {exc}") from exc
+        raise exc
+
     def _check_open(self) -> None:
         if self._closed:
-            raise DatabaseOpenError(f"database {self.path!r} is closed")
+            raise DatabaseFileError(f"database {self.path!r} is closed")
 
     # -- migrations ------------------------------------------------------------------------
 

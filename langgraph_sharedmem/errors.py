@@ -4,7 +4,7 @@ Few types, each built on a standard exception so callers can catch either::
 
     SharedMemoryError (Exception)
     ├── InvalidConfigError (ValueError)        a config, argument or value we cannot accept
-    ├── DatabaseOpenError (OSError)            the path is missing, unwritable, not a database, corrupt
+    ├── DatabaseFileError (OSError)            the file is missing, unwritable, not a database, corrupt
     ├── SchemaVersionError (RuntimeError)      the database was written by a newer version
     ├── DatabaseBusyError (TimeoutError)       another process held the write lock past the timeout
     └── UnsafeDeserializationError (ValueError) a stored blob names a type outside the allowlist
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "DatabaseBusyError",
-    "DatabaseOpenError",
+    "DatabaseFileError",
     "InvalidConfigError",
     "SchemaVersionError",
     "SharedMemoryError",
@@ -32,8 +32,8 @@ class InvalidConfigError(SharedMemoryError, ValueError):
     """A config, argument or value that cannot be accepted; nothing was written."""
 
 
-class DatabaseOpenError(SharedMemoryError, OSError):
-    """The database file cannot be opened as a langgraph-sharedmem database."""
+class DatabaseFileError(SharedMemoryError, OSError):
+    """The database file is missing, unwritable, not a SQLite database, or corrupt."""
 
 
 class SchemaVersionError(SharedMemoryError, RuntimeError):

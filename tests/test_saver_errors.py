@@ -1,0 +1,156 @@
+"""Bad input gets a clear error naming the problem, and never loses or corrupts stored data."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.conformance.test_utils import generate_checkpoint, generate_metadata
+
+from langgraph_sharedmem import (
+    DatabaseFileError,
+    InvalidConfigError,
+    SchemaVersionError,
+    SharedMemorySaver,
+)
+
+
+def _put(saver: SharedMemorySaver, thread_id: str = "t1", **values: object) -> dict:
+    checkpoint = generate_checkpoint(channel_values=dict(values))
+    versions = {k: saver.get_next_version(None, None) for k in values}
+    checkpoint["channel_versions"] = versions
+    return saver.put(
+        {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}},
+        checkpoint,
+        generate_metadata(),
+        versions,
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"configurable": {}}, {"configurable": {"thread_id": ""}}, {"configurable": {"checkpoint_id": "x"}}],
+)
+def test_config_without_thread_id_is_named(saver: SharedMemorySaver, config: dict) -> None:
+    with pytest.raises(InvalidConfigError, match="thread_id"):
+        saver.get_tuple(config)
+    with pytest.raises(InvalidConfigError, match="thread_id"):
+        saver.put(config, generate_checkpoint(), generate_metadata(), {})
+
+
+def test_put_writes_without_checkpoint_id_is_named(saver: SharedMemorySaver) -> None:
+    with pytest.raises(InvalidConfigError, match="checkpoint_id"):
+        saver.put_writes({"configurable": {"thread_id": "t"}}, [("a", 1)], "task")
+
+
+def test_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    original = b"these are my notes, not a database\n" * 200
+    path.write_bytes(original)
+    with pytest.raises(DatabaseFileError, match="not a SQLite database"):
+        SharedMemorySaver(path).get_tuple({"configurable": {"thread_id": "t"}})
+    assert path.read_bytes() == original
+
+
+def test_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseFileError, match="does not exist"):
+        SharedMemorySaver(tmp_path / "no" / "such" / "dir" / "x.db")
+
+
+def test_corrupt_database_is_named_and_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with SharedMemorySaver(path) as saver:
+        for i in range(30):
+            _put(saver, f"thread-{i}", notes="x" * 3000)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 4 * page
+    for offset in range(2 * page, len(data), page):  # wreck every page but the header
+        data[offset : offset + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseFileError, match="corrupt|not a SQLite"):
+        with SharedMemorySaver(path) as saver:
+            for i in range(30):
+                saver.get_tuple({"configurable": {"thread_id": f"thread-{i}"}})
+    assert path.read_bytes() == bytes(data)
+
+
+def test_database_from_a_newer_version_is_refused(db_path: Path) -> None:
+    with SharedMemorySaver(db_path) as saver:
+        _put(saver, notes="kept")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            ("langgraph_sharedmem.checkpoint", "9999_from_the_future", "2030-01-01"),
+        )
+    with SharedMemorySaver(db_path) as saver:
+        with pytest.raises(SchemaVersionError, match="newer"):
+            saver.get_tuple({"configurable": {"thread_id": "t1"}})
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (1,)
+
+
+def test_setup_is_idempotent_and_recorded_once(db_path: Path) -> None:
+    for _ in range(3):
+        with SharedMemorySaver(db_path) as saver:
+            saver.setup()
+            saver.setup()
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
+            ("langgraph_sharedmem.checkpoint",),
+        ).fetchall()
+    assert rows == [("0001_checkpoint_tables",)]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, object()])
+def test_unstorable_metadata_is_refused_and_nothing_is_written(
+    saver: SharedMemorySaver, bad: object
+) -> None:
+    checkpoint = generate_checkpoint(channel_values={"a": 1})
+    checkpoint["channel_versions"] = {"a": "1"}
+    with pytest.raises(InvalidConfigError, match="metadata"):
+        saver.put(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": ""}},
+            checkpoint,
+            generate_metadata(score=bad),
+            {"a": "1"},
+        )
+    assert saver.get_tuple({"configurable": {"thread_id": "t"}}) is None
+    with saver.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM channel_values").fetchone() == (0,)
+
+
+def test_filter_keys_and_thread_ids_never_become_sql(saver: SharedMemorySaver) -> None:
+    hostile = "t'); DROP TABLE checkpoints; --"
+    _put(saver, hostile, notes="kept")
+    assert saver.get_tuple({"configurable": {"thread_id": hostile}}) is not None
+    for key in ["source') OR 1=1 --", 'a"b', "$.x", "x;y"]:
+        assert list(saver.list(None, filter={key: "loop"})) == []
+    assert list(saver.list(None, filter={"source": "loop"}))  # the table is still there
+
+
+@pytest.mark.parametrize("strategy", ["keep_oldest", ""])
+def test_unknown_prune_strategy_is_named(saver: SharedMemorySaver, strategy: str) -> None:
+    _put(saver, notes="kept")
+    with pytest.raises(InvalidConfigError, match="strategy"):
+        saver.prune(["t1"], strategy=strategy)
+    assert saver.get_tuple({"configurable": {"thread_id": "t1"}}) is not None
+
+
+def test_single_string_where_a_list_is_expected_is_refused(saver: SharedMemorySaver) -> None:
+    _put(saver, "t1", notes="kept")
+    with pytest.raises(InvalidConfigError, match="list"):
+        saver.prune("t1")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="list"):
+        saver.delete_for_runs("run-1")  # type: ignore[arg-type]
+    assert saver.get_tuple({"configurable": {"thread_id": "t1"}}) is not None
+
+
+def test_closed_saver_says_so(db_path: Path) -> None:
+    saver = SharedMemorySaver(db_path)
+    saver.close()
+    with pytest.raises(DatabaseFileError, match="closed"):
+        saver.get_tuple({"configurable": {"thread_id": "t"}})

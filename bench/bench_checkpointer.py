@@ -24,7 +24,8 @@ Measurements
 1. Throughput: ``threads x steps`` (4 x 200; 2 x 50 with ``--quick``). Sync: the threads run
    one after another with ``graph.invoke``. Async: the threads run concurrently on one event
    loop with ``graph.ainvoke`` under ``asyncio.gather``. Steps/s = total steps / wall time;
-   the best of ``repeats`` fresh runs is reported.
+   each configuration runs 3 times (1 quick) on fresh files, interleaved between the savers,
+   and the median run is reported (all runs are in the JSON).
 2. ``graph.get_state(config)`` latency at the end of one long thread (800 steps; 50 quick):
    median of 20 calls after one warm-up call.
 3. Wall time of ``list(graph.get_state_history(config))`` on that same thread (one walk).
@@ -52,6 +53,7 @@ import platform
 import shlex
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +74,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 
+import langgraph_sharedmem
 from langgraph_sharedmem import SharedMemorySaver
 
 Kind = Literal["ours", "sqlite"]
@@ -254,8 +257,10 @@ def _result(seconds: float, steps: int, finals: dict[str, list[AnyMessage]]) -> 
     )
 
 
-def best_of(runs: Sequence[RunResult]) -> RunResult:
-    return max(runs, key=lambda r: r.steps_per_s)
+def median_run(runs: Sequence[RunResult]) -> RunResult:
+    """The run with the median steps/s (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda r: r.steps_per_s)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 # -- 2-4. one long thread ------------------------------------------------------------------
@@ -409,7 +414,7 @@ class Config:
     open_rounds: int
 
 
-FULL = Config(4, 200, 800, (50, 200, 800), 20, 2, 20)
+FULL = Config(4, 200, 800, (50, 200, 800), 20, 3, 20)
 QUICK = Config(2, 50, 50, (50,), 5, 1, 3)
 
 
@@ -417,24 +422,27 @@ def log(msg: str) -> None:
     print(f"  .. {msg}", file=sys.stderr, flush=True)
 
 
+def throughput(cfg: Config, work: Workdir) -> dict[str, RunResult]:
+    """Sync and async runs, repeats interleaved between savers; the median run of each."""
+    runs: dict[str, list[RunResult]] = {f"{m}_{k}": [] for m in ("sync", "async") for k in KINDS}
+    for i in range(cfg.throughput_repeats):
+        for kind in KINDS:
+            log(f"sync throughput {SYNC_NAMES[kind]} ({i + 1}/{cfg.throughput_repeats})")
+            path = work.fresh(f"sync-{kind}")
+            runs[f"sync_{kind}"].append(run_sync(kind, path, cfg.threads, cfg.steps))
+        for kind in KINDS:
+            log(f"async throughput {ASYNC_NAMES[kind]} ({i + 1}/{cfg.throughput_repeats})")
+            path = work.fresh(f"async-{kind}")
+            runs[f"async_{kind}"].append(
+                asyncio.run(run_async(kind, path, cfg.threads, cfg.steps))
+            )
+    return {key: median_run(rs) for key, rs in runs.items()} | {
+        f"{key}_all": [round(r.steps_per_s, 1) for r in rs] for key, rs in runs.items()
+    }
+
+
 def measure(cfg: Config, work: Workdir) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for kind in KINDS:
-        log(f"sync throughput {SYNC_NAMES[kind]}")
-        results[f"sync_{kind}"] = best_of(
-            [
-                run_sync(kind, work.fresh(f"sync-{kind}"), cfg.threads, cfg.steps)
-                for _ in range(cfg.throughput_repeats)
-            ]
-        )
-    for kind in KINDS:
-        log(f"async throughput {ASYNC_NAMES[kind]}")
-        results[f"async_{kind}"] = best_of(
-            [
-                asyncio.run(run_async(kind, work.fresh(f"async-{kind}"), cfg.threads, cfg.steps))
-                for _ in range(cfg.throughput_repeats)
-            ]
-        )
+    results: dict[str, Any] = throughput(cfg, work)
     for kind in KINDS:
         log(f"long thread ({cfg.long_steps} steps) {SYNC_NAMES[kind]}")
         results[f"long_{kind}"] = long_thread(
@@ -475,6 +483,10 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         ".1f", "higher", "sync_steps_per_s")
     add(f"async steps/s ({tp}) vs AsyncSqliteSaver", async_o.steps_per_s, async_s.steps_per_s,
         ".1f", "higher", "async_steps_per_s")
+    for mode in ("sync", "async"):
+        numbers[f"{mode}_steps_per_s"]["runs"] = {
+            "ours": r[f"{mode}_ours_all"], "theirs": r[f"{mode}_sqlite_all"],
+        }
     lo, ls = r["long_ours"], r["long_sqlite"]
     n = cfg.long_steps
     add(f"sync steps/s building 1 x {n}-step thread", lo.build_steps_per_s, ls.build_steps_per_s,
@@ -510,7 +522,7 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     for label, st in (("SharedMemorySaver", op), ("SqliteSaver", os_)):
         for msg, count in sorted(st.messages.items(), key=lambda kv: -kv[1]):
             lines.append(f"  fresh-open error {label} x{count}: {msg}")
-    lines += ["", "Goals:"]
+    lines += ["", "Goals:" + (" (--quick sizes: indicative only)" if cfg is QUICK else "")]
     lines += [f"  [{'MET' if g['met'] else 'MISSED'}] {g['goal']}: {g['value']}" for g in goals]
     return lines, numbers
 
@@ -573,7 +585,24 @@ def environment() -> dict[str, str]:
     for dist in ("langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite",
                  "aiosqlite", "langgraph-sharedmem"):
         env[dist] = version(dist)
+    env["sharedmem_source"] = source_revision()
     return env
+
+
+def source_revision() -> str:
+    """Where `langgraph_sharedmem` was imported from, with its git commit when known."""
+    package = Path(langgraph_sharedmem.__file__).resolve().parent
+    described = str(package)
+    try:
+        git = ["git", "-C", str(package)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        described += f"@{commit}{'+uncommitted' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return described
 
 
 def main(argv: Sequence[str] | None = None) -> int:

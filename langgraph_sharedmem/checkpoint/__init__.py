@@ -302,17 +302,64 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 exact = False
         return where, params, exact
 
-    def _fetch_related(self, conn: Any, row: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
+    def _fetch_related(self, conn: Any, row: tuple[Any, ...]) -> tuple[list[_RawValue], list[Any]]:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
-        values = conn.execute(
-            _schema.SELECT_VALUES,
-            {"wanted": row[6], "thread_id": thread_id, "checkpoint_ns": ns},
-        ).fetchall()
+        values = self._fetch_values(conn, thread_id, ns, row[6])
         writes = conn.execute(_schema.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
         return values, writes
 
+    def _fetch_values(
+        self, conn: Any, thread_id: str, ns: str, wanted_json: str
+    ) -> list[_RawValue]:
+        """Stored (still serialized) values of the channel versions in a JSON object."""
+        rows = conn.execute(
+            _schema.SELECT_VALUES,
+            {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
+        ).fetchall()
+        raw: list[_RawValue] = []
+        for channel, version, kind, type_, blob, base_version, base_len, depth, digest in rows:
+            if kind == "list":
+                elements = self._list_elements(
+                    conn, (thread_id, ns, channel), version, digest, depth,
+                    lambda: _fetch_chain(conn, thread_id, ns, channel, version, base_version)
+                    + [(base_len, blob)],
+                )
+                raw.append((channel, kind, type_, elements))
+            elif kind == "value":
+                raw.append((channel, kind, type_, blob))
+        return raw
+
+    def _list_elements(
+        self,
+        conn: Any,
+        key: _lists.ChainKey,
+        version: Any,
+        whole_digest: bytes | None,
+        depth: int,
+        read_chain: Any,
+    ) -> list[_lists.Element]:
+        """A list version's elements: from the cache when its digest matches, else its chain."""
+        cached = self._lists.get(key)
+        if (
+            cached is not None
+            and cached.elements is not None
+            and cached.version == version
+            and cached.whole_digest == whole_digest
+        ):
+            return list(cached.elements)
+        elements = _lists.assemble(read_chain())
+        if self._caches_elements and (cached is None or _older(cached.version, version)):
+            digests = tuple(_lists.digest(e) for e in elements)
+            self._lists.set(key, _lists.StoredList(version, digests, depth, tuple(elements)))
+        return elements
+
+    @property
+    def _caches_elements(self) -> bool:
+        """Stored elements double as digest input only when nothing encrypts them."""
+        return _plain_serde(self.serde) is self.serde
+
     def _decode(
-        self, row: tuple[Any, ...], value_rows: list[Any], write_rows: list[Any]
+        self, row: tuple[Any, ...], value_rows: list[_RawValue], write_rows: list[Any]
     ) -> CheckpointTuple:
         thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json = row
         checkpoint: Checkpoint = self.serde.loads_typed((type_, blob))
@@ -345,18 +392,19 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             ],
         )
 
-    def _decode_values(self, value_rows: list[Any]) -> dict[str, Any]:
-        """Channel values from `SELECT_VALUES` rows (grouped by channel, chain root first)."""
-        values: dict[str, Any] = {}
-        for channel, group_iter in groupby(value_rows, key=itemgetter(0)):
-            group = list(group_iter)
-            _, kind, type_, blob, _, _ = group[-1]
-            if kind == "value":
-                values[channel] = self.serde.loads_typed((type_, blob))
-            elif kind == "list":
-                elements = _lists.assemble((base_len, data) for _, _, _, data, base_len, _ in group)
-                values[channel] = [self.serde.loads_typed(e) for e in elements]
-        return values
+    def _decode_values(self, raw: list[_RawValue]) -> dict[str, Any]:
+        return {
+            channel: self._decode_list(payload)
+            if kind == "list"
+            else self.serde.loads_typed((type_, payload))
+            for channel, kind, type_, payload in raw
+        }
+
+    def _decode_list(self, elements: list[_lists.Element]) -> list[Any]:
+        joined = _lists.join_msgpack(elements)
+        if joined is not None:
+            return list(self.serde.loads_typed(("msgpack", joined)))
+        return [self.serde.loads_typed(e) for e in elements]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -429,41 +477,46 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         plain = _plain_serde(self.serde)
         plain_elements = [plain.dumps_typed(e) for e in value]
         digests = [_lists.digest(e) for e in plain_elements]
-        plan = _lists.plan_segment(self._stored_list(target, channel), digests)
+        plan = _lists.plan_segment(self._stored_list(target, channel, version), digests)
         fresh = plain_elements[plan.base_len :]
         if plain is not self.serde:
             fresh = [self.serde.dumps_typed(e) for e in value[plan.base_len :]]
         return _PreparedValue(
-            channel, version, "list", ("list", _lists.pack(fresh)), plan, tuple(digests), value
+            channel,
+            version,
+            "list",
+            ("list", _lists.pack(fresh)),
+            plan,
+            tuple(digests),
+            value,
+            tuple(plain_elements) if plain is self.serde else None,
         )
 
-    def _stored_list(self, target: _Target, channel: str) -> _lists.StoredList | None:
-        """The list version a new one can extend: cached, or the latest stored one."""
+    def _stored_list(
+        self, target: _Target, channel: str, version: Any
+    ) -> _lists.StoredList | None:
+        """A stored list version older than ``version`` to extend: the cached or latest one."""
         key = (target.thread_id, target.checkpoint_ns, channel)
         cached = self._lists.get(key)
-        if cached is not None:
+        if cached is not None and _older(cached.version, version):
             return cached
         with self.db.read() as conn:
             latest = conn.execute(
                 _schema.SELECT_LATEST_LIST_VERSION,
-                (target.thread_id, target.checkpoint_ns, channel),
+                (target.thread_id, target.checkpoint_ns, channel, version),
             ).fetchone()
             if latest is None:
                 return None
-            version, depth = latest
-            rows = conn.execute(
-                _schema.SELECT_VALUES,
-                {
-                    "wanted": json.dumps({channel: version}),
-                    "thread_id": target.thread_id,
-                    "checkpoint_ns": target.checkpoint_ns,
-                },
-            ).fetchall()
-        elements = _lists.assemble((r[4], r[3]) for r in rows)
-        plain = _plain_serde(self.serde)
-        if plain is not self.serde:
-            elements = [plain.dumps_typed(self.serde.loads_typed(e)) for e in elements]
-        stored = _lists.StoredList(version, tuple(_lists.digest(e) for e in elements), depth)
+            base_version, depth = latest
+            raw = self._fetch_values(
+                conn, target.thread_id, target.checkpoint_ns, json.dumps({channel: base_version})
+            )
+        if not raw:
+            return None
+        elements = raw[0][3]
+        if not self._caches_elements:
+            elements = [_plain_serde(self.serde).dumps_typed(self.serde.loads_typed(e)) for e in elements]
+        stored = _lists.StoredList(base_version, tuple(_lists.digest(e) for e in elements), depth)
         self._lists.set(key, stored)
         return stored
 
@@ -506,7 +559,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         )
         if cur.rowcount == 0:
             return None  # this version was already stored; don't trust our view of it
-        return _lists.StoredList(p.version, p.list_digests, plan.depth)
+        return _lists.StoredList(p.version, p.list_digests, plan.depth, p.elements)
 
     def _whole_list_blob(self, p: _PreparedValue) -> bytes:
         return _lists.pack([self.serde.dumps_typed(e) for e in p.source or ()])
@@ -743,14 +796,9 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 ),
             ).fetchall()
             seed_rows = (
-                conn.execute(
-                    _schema.SELECT_VALUES,
-                    {
-                        "wanted": json.dumps(seeds),
-                        "thread_id": target.thread_id,
-                        "checkpoint_ns": target.checkpoint_ns,
-                    },
-                ).fetchall()
+                self._fetch_values(
+                    conn, target.thread_id, target.checkpoint_ns, json.dumps(seeds)
+                )
                 if seeds
                 else []
             )
@@ -854,6 +902,48 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         )
 
 
+_RawValue = tuple[str, str, str, Any]
+"""(channel, kind, serializer type, blob or list of serialized elements)."""
+
+
+def _older(a: Any, b: Any) -> bool:
+    """Whether version ``a`` sorts before ``b`` (versions of different types never do)."""
+    return type(a) is type(b) and a < b
+
+
+def _fetch_chain(
+    conn: Any, thread_id: str, ns: str, channel: str, version: Any, base_version: Any
+) -> list[tuple[int | None, bytes]]:
+    """The segments a list version extends, root first, from one range scan.
+
+    A base missing from the scan (only possible if it sorts after its child) is read by key.
+    """
+    if base_version is None:
+        return []
+    by_version = {
+        v: (b, n, blob)
+        for v, b, n, blob in conn.execute(
+            _schema.SELECT_SEGMENTS_BEFORE, (thread_id, ns, channel, version)
+        )
+    }
+    chain: list[tuple[int | None, bytes]] = []
+    current = base_version
+    while current is not None:
+        link = by_version.get(current)
+        if link is None:
+            row = conn.execute(_schema.SELECT_SEGMENT, (thread_id, ns, channel, current)).fetchone()
+            if row is None:
+                raise LookupError(
+                    f"list segment {channel}@{current} of thread {thread_id!r} is missing"
+                )
+            link = row[1:]
+        base, base_len, blob = link
+        chain.append((base_len, blob))
+        current = base
+    chain.reverse()
+    return chain
+
+
 @dataclass(frozen=True)
 class _PreparedValue:
     channel: str
@@ -863,6 +953,7 @@ class _PreparedValue:
     plan: _lists.SegmentPlan | None = None
     list_digests: tuple[bytes, ...] | None = None
     source: list[Any] | None = None
+    elements: tuple[_lists.Element, ...] | None = None
 
 
 def _plain_serde(serde: SerializerProtocol) -> SerializerProtocol:

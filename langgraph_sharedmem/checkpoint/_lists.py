@@ -30,6 +30,7 @@ ChainKey = tuple[str, str, str]
 """(thread_id, checkpoint_ns, channel)."""
 
 MAX_CACHED_LISTS = 4096
+MAX_CACHED_BYTES = 64 * 1024 * 1024
 
 
 def digest(element: Element) -> bytes:
@@ -59,13 +60,53 @@ def assemble(segments: Iterable[tuple[int | None, bytes]]) -> list[Element]:
     return elements
 
 
+_MSGPACK_NIL = b"\xc0"
+
+
+def join_msgpack(elements: Sequence[Element]) -> bytes | None:
+    """One msgpack array holding these elements, or None if one is not plain msgpack.
+
+    Decoding the list in one call is equivalent to decoding each element and far cheaper:
+    the per-call overhead of a deserializer is larger than the work for a small message.
+    """
+    parts = []
+    for type_, data in elements:
+        if type_ == "msgpack":
+            parts.append(data)
+        elif type_ == "null":
+            parts.append(_MSGPACK_NIL)
+        else:
+            return None
+    n = len(parts)
+    if n < 16:
+        header = bytes((0x90 | n,))
+    elif n < 1 << 16:
+        header = b"\xdc" + n.to_bytes(2, "big")
+    else:
+        header = b"\xdd" + n.to_bytes(4, "big")
+    return header + b"".join(parts)
+
+
 @dataclass(frozen=True)
 class StoredList:
-    """What the saver remembers of the last list version it wrote for a channel."""
+    """What the saver remembers of the last list version it wrote or read for a channel.
+
+    ``elements`` (the stored serialized elements) lets a read of this same version skip its
+    chain; it is trusted only after the row's ``list_digest`` matched ``whole_digest``.
+    """
 
     version: str | int | float
     digests: tuple[bytes, ...]
     depth: int
+    elements: tuple[Element, ...] | None = None
+
+    @property
+    def whole_digest(self) -> bytes:
+        return list_digest(self.digests)
+
+    @property
+    def size(self) -> int:
+        return 16 * len(self.digests) + sum(len(d) for _, d in self.elements or ())
 
 
 @dataclass(frozen=True)
@@ -98,11 +139,18 @@ def plan_segment(base: StoredList | None, digests: Sequence[bytes]) -> SegmentPl
 
 
 class ListCache:
-    """The last stored list version per (thread, namespace, channel), least recently used out."""
+    """The last stored list version per (thread, namespace, channel), least recently used out.
 
-    def __init__(self, max_entries: int = MAX_CACHED_LISTS) -> None:
+    Bounded both in entries and in bytes of cached elements.
+    """
+
+    def __init__(
+        self, max_entries: int = MAX_CACHED_LISTS, max_bytes: int = MAX_CACHED_BYTES
+    ) -> None:
         self._entries: OrderedDict[ChainKey, StoredList] = OrderedDict()
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: ChainKey) -> StoredList | None:
@@ -114,18 +162,27 @@ class ListCache:
 
     def set(self, key: ChainKey, entry: StoredList) -> None:
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            if entry.size > self._max_bytes:
+                entry = StoredList(entry.version, entry.digests, entry.depth)
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._bytes += entry.size
+            while len(self._entries) > self._max or self._bytes > self._max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
 
     def discard(self, key: ChainKey) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 def list_digest(digests: Iterable[bytes]) -> bytes:

@@ -97,28 +97,30 @@ WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND ki
 
 SELECT_LATEST_LIST_VERSION = """
 SELECT version, depth FROM channel_values
-WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND kind = 'list'
-ORDER BY rowid DESC LIMIT 1
+WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND kind = 'list' AND version < ?
+ORDER BY version DESC LIMIT 1
 """
 
-# The values of one checkpoint: every (channel, version) asked for in the JSON object
-# parameter, plus, for list segments, the chain of base segments they extend (root last).
+# The rows holding the values of one checkpoint: (channel, version) pairs from a JSON object.
 SELECT_VALUES = """
-WITH RECURSIVE chain (channel, version, kind, type, value, base_version, base_len, lvl) AS (
-    SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, 0
-    FROM json_each(:wanted) AS w
-    JOIN channel_values AS v
-      ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
-     AND v.channel = w.key AND v.version = w.value
-    UNION ALL
-    SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, c.lvl + 1
-    FROM chain AS c
-    JOIN channel_values AS v
-      ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
-     AND v.channel = c.channel AND v.version = c.base_version
-    WHERE c.kind = 'list' AND c.base_version IS NOT NULL
-)
-SELECT channel, kind, type, value, base_len, lvl FROM chain ORDER BY channel, lvl DESC
+SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, v.depth,
+    v.list_digest
+FROM json_each(:wanted) AS w
+JOIN channel_values AS v
+  ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
+ AND v.channel = w.key AND v.version = w.value
+"""
+
+# Candidate segments of a list's chain: one index range scan instead of a lookup per link.
+# Bases are older versions, so for a linear thread this is exactly the chain.
+SELECT_SEGMENTS_BEFORE = """
+SELECT version, base_version, base_len, value FROM channel_values
+WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND kind = 'list' AND version < ?
+"""
+
+SELECT_SEGMENT = """
+SELECT version, base_version, base_len, value FROM channel_values
+WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
 """
 
 SELECT_WRITES = """

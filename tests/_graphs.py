@@ -1,0 +1,300 @@
+"""Real LangGraph graphs used by tests/test_graphs.py and by the child processes it starts.
+
+Everything here is deterministic (message ids, tool-call ids, contents), so two runs of the
+same inputs -- in two processes, or on two checkpointers -- produce equal states, and tests
+can spell out the exact state they expect.
+
+This module is imported as ``_graphs`` (pytest puts ``tests/`` on ``sys.path``; the child
+processes get it through ``PYTHONPATH``).
+"""
+
+import operator
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import interrupt
+
+# ---------------------------------------------------------------------------------------------
+# A tool-calling chat agent on an add_messages channel.
+#
+# One turn: Human -> AI with a tool call -> ToolMessage -> final AI answer (3 supersteps).
+# Ids derive from the human message id, so they stay unique when messages are removed.
+
+
+class ChatState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def human(i: int, text: str = "question") -> HumanMessage:
+    """The human message of turn ``i``: content ``f"{text} {i}"``, id ``f"h{i}"``."""
+    return HumanMessage(content=f"{text} {i}", id=f"h{i}")
+
+
+def _last_human(messages: Sequence[AnyMessage]) -> AnyMessage:
+    return next(m for m in reversed(messages) if isinstance(m, HumanMessage))
+
+
+def _agent(state: ChatState) -> dict[str, list[AnyMessage]]:
+    last = state["messages"][-1]
+    turn = _last_human(state["messages"])
+    if isinstance(last, ToolMessage):
+        return {
+            "messages": [
+                AIMessage(content=f"answer to {turn.content}: {last.content}", id=f"{turn.id}-final")
+            ]
+        }
+    return {
+        "messages": [
+            AIMessage(
+                content="",
+                id=f"{turn.id}-ai",
+                tool_calls=[
+                    {
+                        "name": "lookup",
+                        "args": {"query": str(last.content), "limit": 3},
+                        "id": f"{turn.id}-call",
+                        "type": "tool_call",
+                    }
+                ],
+            )
+        ]
+    }
+
+
+def _tools(state: ChatState) -> dict[str, list[AnyMessage]]:
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage) and last.tool_calls
+    call = last.tool_calls[0]
+    return {
+        "messages": [
+            ToolMessage(
+                content=f"result for {call['args']['query']}",
+                tool_call_id=call["id"],
+                name=call["name"],
+                id=f"{call['id']}-result",
+            )
+        ]
+    }
+
+
+def _route_chat(state: ChatState) -> Literal["tools", "__end__"]:
+    last = state["messages"][-1]
+    return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
+
+
+def build_chat_graph() -> StateGraph:
+    """A ReAct-style agent: agent -> tools -> agent -> END on every turn."""
+    builder = StateGraph(ChatState)
+    builder.add_node("agent", _agent)
+    builder.add_node("tools", _tools)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", _route_chat)
+    builder.add_edge("tools", "agent")
+    return builder
+
+
+def expected_turn(i: int, text: str = "question") -> list[AnyMessage]:
+    """The four messages turn ``i`` of the chat graph adds, exactly as the graph builds them."""
+    h = human(i, text)
+    call_id = f"{h.id}-call"
+    return [
+        h,
+        AIMessage(
+            content="",
+            id=f"{h.id}-ai",
+            tool_calls=[
+                {
+                    "name": "lookup",
+                    "args": {"query": h.content, "limit": 3},
+                    "id": call_id,
+                    "type": "tool_call",
+                }
+            ],
+        ),
+        ToolMessage(
+            content=f"result for {h.content}",
+            tool_call_id=call_id,
+            name="lookup",
+            id=f"{call_id}-result",
+        ),
+        AIMessage(content=f"answer to {h.content}: result for {h.content}", id=f"{h.id}-final"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# A counting loop on a DeltaChannel: each superstep appends ``n`` to ``items``.
+
+DELTA_SNAPSHOT_FREQUENCY = 3
+
+
+def extend_list(state: list[Any], writes: Sequence[list[Any]]) -> list[Any]:
+    """DeltaChannel reducer: append every write's elements, in order (batching-invariant)."""
+    out = list(state)
+    for write in writes:
+        out.extend(write)
+    return out
+
+
+class CounterState(TypedDict):
+    items: Annotated[list[Any], DeltaChannel(extend_list, snapshot_frequency=DELTA_SNAPSHOT_FREQUENCY)]
+    n: int
+    limit: int
+
+
+class CounterWithSpareState(CounterState):
+    # A second delta channel that this graph never writes (an optional field).
+    spare: NotRequired[
+        Annotated[list[Any], DeltaChannel(extend_list, snapshot_frequency=DELTA_SNAPSHOT_FREQUENCY)]
+    ]
+
+
+def _count(state: CounterState) -> dict[str, Any]:
+    return {"items": [state["n"]], "n": state["n"] + 1}
+
+
+def _route_count(state: CounterState) -> Literal["count", "__end__"]:
+    return "count" if state["n"] < state["limit"] else END
+
+
+def build_counter_graph(*, with_spare_channel: bool = False) -> StateGraph:
+    """START -> count -> count -> ... until ``n == limit``; one superstep per count."""
+    builder = StateGraph(CounterWithSpareState if with_spare_channel else CounterState)
+    builder.add_node("count", _count)
+    builder.add_edge(START, "count")
+    builder.add_conditional_edges("count", _route_count)
+    return builder
+
+
+# ---------------------------------------------------------------------------------------------
+# Human-in-the-loop approval: draft -> review (interrupt) -> publish.
+
+
+class ApprovalState(TypedDict, total=False):
+    request: str
+    decision: str
+    log: Annotated[list[str], operator.add]
+
+
+def _draft(state: ApprovalState) -> ApprovalState:
+    return {"log": [f"drafted {state['request']}"]}
+
+
+def _review(state: ApprovalState) -> ApprovalState:
+    decision = interrupt({"question": "approve?", "request": state["request"]})
+    return {"decision": decision, "log": [f"reviewed: {decision}"]}
+
+
+def _publish(state: ApprovalState) -> ApprovalState:
+    verb = "published" if state["decision"] == "approve" else "discarded"
+    return {"log": [f"{verb} {state['request']}"]}
+
+
+def build_approval_graph() -> StateGraph:
+    builder = StateGraph(ApprovalState)
+    builder.add_node("draft", _draft)
+    builder.add_node("review", _review)
+    builder.add_node("publish", _publish)
+    builder.add_edge(START, "draft")
+    builder.add_edge("draft", "review")
+    builder.add_edge("review", "publish")
+    builder.add_edge("publish", END)
+    return builder
+
+
+# ---------------------------------------------------------------------------------------------
+# A linear pipeline for update_state / time travel. ``calls`` counts node executions, so a
+# re-executed node is visible in the state.
+
+
+class DraftState(TypedDict, total=False):
+    topic: str
+    draft: str
+    log: Annotated[list[str], operator.add]
+
+
+def build_draft_graph(calls: dict[str, int] | None = None) -> StateGraph:
+    """write -> edit -> publish; each node logs its name and how many times it has run."""
+    counter = calls if calls is not None else {}
+
+    def tick(name: str) -> str:
+        counter[name] = counter.get(name, 0) + 1
+        return f"{name}#{counter[name]}"
+
+    def write(state: DraftState) -> DraftState:
+        return {"draft": f"about {state['topic']}", "log": [tick("write")]}
+
+    def edit(state: DraftState) -> DraftState:
+        return {"draft": state["draft"] + " (edited)", "log": [tick("edit")]}
+
+    def publish(state: DraftState) -> DraftState:
+        return {"log": [f"{tick('publish')}: {state['draft']}"]}
+
+    builder = StateGraph(DraftState)
+    builder.add_node("write", write)
+    builder.add_node("edit", edit)
+    builder.add_node("publish", publish)
+    builder.add_edge(START, "write")
+    builder.add_edge("write", "edit")
+    builder.add_edge("edit", "publish")
+    builder.add_edge("publish", END)
+    return builder
+
+
+# ---------------------------------------------------------------------------------------------
+# A parent graph whose middle node is a compiled subgraph that interrupts.
+
+
+class ChildState(TypedDict, total=False):
+    topic: str
+    answer: str
+    notes: Annotated[list[str], operator.add]
+
+
+class ParentState(TypedDict, total=False):
+    topic: str
+    answer: str
+    log: Annotated[list[str], operator.add]
+
+
+def _child_research(state: ChildState) -> ChildState:
+    return {"notes": [f"researched {state['topic']}"]}
+
+
+def _child_ask(state: ChildState) -> ChildState:
+    reply = interrupt({"question": f"what about {state['topic']}?"})
+    return {"answer": f"{state['topic']}: {reply}", "notes": [f"asked, got {reply}"]}
+
+
+def build_child_graph() -> StateGraph:
+    builder = StateGraph(ChildState)
+    builder.add_node("research", _child_research)
+    builder.add_node("ask", _child_ask)
+    builder.add_edge(START, "research")
+    builder.add_edge("research", "ask")
+    builder.add_edge("ask", END)
+    return builder
+
+
+def build_parent_graph() -> StateGraph:
+    """prepare -> child (compiled subgraph: research -> ask[interrupt]) -> report."""
+
+    def prepare(state: ParentState) -> ParentState:
+        return {"log": [f"prepared {state['topic']}"]}
+
+    def report(state: ParentState) -> ParentState:
+        return {"log": [f"reported {state['answer']}"]}
+
+    builder = StateGraph(ParentState)
+    builder.add_node("prepare", prepare)
+    # The child's own checkpointer is inherited from the parent when compiled without one.
+    builder.add_node("child", build_child_graph().compile())
+    builder.add_node("report", report)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "child")
+    builder.add_edge("child", "report")
+    builder.add_edge("report", END)
+    return builder

@@ -688,7 +688,11 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         self._lists.clear()
 
     def _needed_checkpoints(self, conn: Any, thread_id: str, ns: str) -> list[tuple[str, str]]:
-        """The newest checkpoint of a namespace and the ancestors its delta channels need."""
+        """The newest checkpoint of a namespace and the ancestors its delta channels need.
+
+        A delta channel needs every ancestor back to the one holding its seed value; with no
+        seed anywhere, back to the oldest ancestor holding one of its writes.
+        """
         latest = conn.execute(
             "SELECT checkpoint_id, metadata FROM checkpoints WHERE thread_id = ? "
             "AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
@@ -697,24 +701,34 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         if latest is None:
             return []
         delta_channels = set(json.loads(latest[1]).get(_DELTA_COUNTERS) or {})
-        keep = [(ns, latest[0])]
         if not delta_channels:
-            return keep
+            return [(ns, latest[0])]
         ancestors = conn.execute(
             _schema.SELECT_ANCESTORS,
             {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest[0]},
         ).fetchall()
         stored = self._stored_kinds(conn, thread_id, ns, delta_channels)
-        for checkpoint_id, versions_json, lvl in ancestors:
+        written = {
+            (cp, ch)
+            for cp, ch in conn.execute(
+                "SELECT DISTINCT checkpoint_id, channel FROM writes WHERE thread_id = ? "
+                "AND checkpoint_ns = ? AND channel IN (SELECT value FROM json_each(?))",
+                (thread_id, ns, json.dumps(sorted(delta_channels))),
+            )
+        }
+        unseeded = set(delta_channels)
+        needed_depth = 0
+        for checkpoint_id, versions_json, depth in ancestors:
             versions = json.loads(versions_json)
-            if lvl > 0:
-                keep.append((ns, checkpoint_id))
-            delta_channels -= {
-                ch for ch in delta_channels if stored.get((ch, versions.get(ch))) is True
-            }
-            if not delta_channels:
+            if depth > 0 and any((checkpoint_id, ch) in written for ch in unseeded):
+                needed_depth = depth
+            seeded_here = {ch for ch in unseeded if stored.get((ch, versions.get(ch)))}
+            if seeded_here:
+                needed_depth = max(needed_depth, depth)
+                unseeded -= seeded_here
+            if not unseeded:
                 break
-        return keep
+        return [(ns, cp) for cp, _, depth in ancestors if depth <= needed_depth]
 
     @staticmethod
     def _stored_kinds(

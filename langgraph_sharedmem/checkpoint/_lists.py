@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,11 +44,30 @@ def digest(element: Element) -> bytes:
 
 
 def pack(elements: Sequence[Element]) -> bytes:
-    return ormsgpack.packb([[type_, data] for type_, data in elements])
+    """A segment blob: a msgpack array of ``[type, bytes]`` pairs, zlib-compressed if smaller.
+
+    A zlib stream never starts with a msgpack array's first byte, so the blob says itself
+    which it is.
+    """
+    return compress(ormsgpack.packb([[type_, data] for type_, data in elements]))
 
 
 def unpack(blob: bytes) -> list[Element]:
+    if blob[:1] not in _ARRAY_FIRST_BYTES:
+        blob = zlib.decompress(blob)
     return [(type_, data) for type_, data in ormsgpack.unpackb(blob)]
+
+
+_ARRAY_FIRST_BYTES = frozenset(bytes((b,)) for b in (*range(0x90, 0xA0), 0xDC, 0xDD))
+COMPRESS_MIN_BYTES = 200
+
+
+def compress(blob: bytes) -> bytes:
+    """zlib-compress a blob when that saves at least an eighth of it; else return it as is."""
+    if len(blob) < COMPRESS_MIN_BYTES:
+        return blob
+    packed = zlib.compress(blob, 6)
+    return packed if len(packed) <= len(blob) - len(blob) // 8 else blob
 
 
 def assemble(segments: Iterable[tuple[int | None, bytes]]) -> list[Element]:

@@ -10,13 +10,13 @@ processes get it through ``PYTHONPATH``).
 
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import interrupt
+from langgraph.types import Send, interrupt
 
 # ---------------------------------------------------------------------------------------------
 # A tool-calling chat agent on an add_messages channel.
@@ -44,7 +44,9 @@ def _agent(state: ChatState) -> dict[str, list[AnyMessage]]:
     if isinstance(last, ToolMessage):
         return {
             "messages": [
-                AIMessage(content=f"answer to {turn.content}: {last.content}", id=f"{turn.id}-final")
+                AIMessage(
+                    content=f"answer to {turn.content}: {last.content}", id=f"{turn.id}-final"
+                )
             ]
         }
     return {
@@ -81,7 +83,7 @@ def _tools(state: ChatState) -> dict[str, list[AnyMessage]]:
     }
 
 
-def _route_chat(state: ChatState) -> Literal["tools", "__end__"]:
+def _route_chat(state: ChatState) -> str:
     last = state["messages"][-1]
     return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
 
@@ -139,24 +141,26 @@ def extend_list(state: list[Any], writes: Sequence[list[Any]]) -> list[Any]:
     return out
 
 
+def _delta_list() -> DeltaChannel[list[Any]]:
+    return DeltaChannel(extend_list, snapshot_frequency=DELTA_SNAPSHOT_FREQUENCY)
+
+
 class CounterState(TypedDict):
-    items: Annotated[list[Any], DeltaChannel(extend_list, snapshot_frequency=DELTA_SNAPSHOT_FREQUENCY)]
+    items: Annotated[list[Any], _delta_list()]
     n: int
     limit: int
 
 
 class CounterWithSpareState(CounterState):
     # A second delta channel that this graph never writes (an optional field).
-    spare: NotRequired[
-        Annotated[list[Any], DeltaChannel(extend_list, snapshot_frequency=DELTA_SNAPSHOT_FREQUENCY)]
-    ]
+    spare: NotRequired[Annotated[list[Any], _delta_list()]]
 
 
 def _count(state: CounterState) -> dict[str, Any]:
     return {"items": [state["n"]], "n": state["n"] + 1}
 
 
-def _route_count(state: CounterState) -> Literal["count", "__end__"]:
+def _route_count(state: CounterState) -> str:
     return "count" if state["n"] < state["limit"] else END
 
 
@@ -297,4 +301,68 @@ def build_parent_graph() -> StateGraph:
     builder.add_edge("prepare", "child")
     builder.add_edge("child", "report")
     builder.add_edge("report", END)
+    return builder
+
+
+# ---------------------------------------------------------------------------------------------
+# Parallel writers on a DeltaChannel: 12 Send tasks per round plus two static branches, so the
+# order in which one superstep's writes are replayed matters.
+
+FANOUT_WIDTH = 12
+FANOUT_ROUNDS = 3
+
+
+class FanoutState(TypedDict, total=False):
+    items: Annotated[list[str], DeltaChannel(extend_list, snapshot_frequency=4)]
+    round: int
+
+
+def build_fanout_graph() -> StateGraph:
+    """plan -> Send x12 -> worker (x12, in parallel) -> plan ... for 3 rounds; a, z at the start."""
+
+    def plan(state: FanoutState) -> FanoutState:
+        return {"round": state.get("round", 0) + 1}
+
+    def fan_out(state: FanoutState) -> list[Send]:
+        return [Send("worker", {"i": i, "round": state["round"]}) for i in range(FANOUT_WIDTH)]
+
+    def worker(arg: Any) -> FanoutState:
+        return {"items": [f"r{arg['round']}w{arg['i']}"]}
+
+    def route(state: FanoutState) -> str:
+        return "plan" if state["round"] < FANOUT_ROUNDS else END
+
+    builder = StateGraph(FanoutState)
+    builder.add_node("plan", plan)
+    builder.add_node("worker", worker)  # type: ignore[arg-type]  # takes a Send payload
+    builder.add_node("a", lambda state: {"items": ["a"]})
+    builder.add_node("z", lambda state: {"items": ["z"]})
+    builder.add_edge(START, "plan")
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "z")
+    builder.add_conditional_edges("plan", fan_out)
+    builder.add_conditional_edges("worker", route)
+    return builder
+
+
+# ---------------------------------------------------------------------------------------------
+# A node that asks two questions in a row (two interrupts in one node).
+
+
+class FormState(TypedDict, total=False):
+    name: str
+    age: str
+
+
+def _fill_form(state: FormState) -> FormState:
+    name = interrupt("name?")
+    age = interrupt(f"age of {name}?")
+    return {"name": name, "age": age}
+
+
+def build_form_graph() -> StateGraph:
+    builder = StateGraph(FormState)
+    builder.add_node("fill_form", _fill_form)
+    builder.add_edge(START, "fill_form")
+    builder.add_edge("fill_form", END)
     return builder

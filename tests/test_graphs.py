@@ -8,24 +8,34 @@ processes) and checks what a user of `SharedMemorySaver` relies on. Where LangGr
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import json
+import operator
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
+import ormsgpack
 import pytest
 from _graphs import (
     DELTA_SNAPSHOT_FREQUENCY,
+    FANOUT_ROUNDS,
+    FANOUT_WIDTH,
     build_approval_graph,
     build_chat_graph,
     build_counter_graph,
     build_draft_graph,
+    build_fanout_graph,
+    build_form_graph,
     build_parent_graph,
     expected_turn,
     human,
@@ -156,6 +166,28 @@ async def test_interrupt_and_resume_async(db_path: Path) -> None:
         assert steps == sorted(steps, reverse=True) and len(steps) >= 5
 
 
+def test_two_interrupts_in_one_node_resume_one_after_the_other(
+    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+) -> None:
+    """A node asking two questions shows the second after the first answer, across restarts."""
+    config = thread("form")
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_form_graph().compile(checkpointer=saver)
+        graph.invoke({}, config)
+        assert [i.value for i in graph.get_state(config).interrupts] == ["name?"]
+        graph.invoke(Command(resume="Ada"), config)
+
+    graph = build_form_graph().compile(checkpointer=reopen())
+    paused = graph.get_state(config)
+    assert paused.next == ("fill_form",)
+    assert [i.value for i in paused.interrupts] == ["age of Ada?"]
+
+    graph = build_form_graph().compile(checkpointer=reopen())
+    assert graph.invoke(Command(resume="36"), config) == {"name": "Ada", "age": "36"}
+    done = graph.get_state(config)
+    assert done.next == () and done.interrupts == ()
+
+
 # -- 2. update_state ----------------------------------------------------------------------------
 
 
@@ -235,7 +267,7 @@ def test_fork_with_update_state_on_an_old_checkpoint(saver: SharedMemorySaver) -
 
 
 def test_subgraph_interrupt_resume_and_namespaced_checkpoints(db_path: Path) -> None:
-    """An interrupt inside a subgraph is inspectable with subgraphs=True and resumes after restart."""
+    """An interrupt inside a subgraph shows with subgraphs=True and resumes after a restart."""
     config = thread("subgraph")
     question = {"question": "what about cats?"}
     with SharedMemorySaver(db_path) as saver:
@@ -317,6 +349,24 @@ def test_delta_channel_reconstructs_after_reopen_and_matches_in_memory(
     assert "items" in latest.metadata.get("counters_since_delta_snapshot", {})
 
 
+def test_delta_channel_parallel_writes_replay_in_live_order(
+    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+) -> None:
+    """Many tasks writing one DeltaChannel in a superstep rebuild in the order the run applied."""
+    config = thread("fanout")
+    with SharedMemorySaver(db_path) as saver:
+        live = build_fanout_graph().compile(checkpointer=saver).invoke({"items": []}, config)
+    reference = build_fanout_graph().compile(checkpointer=InMemorySaver())
+    assert reference.invoke({"items": []}, config) == live
+    assert live["items"] == ["a", "z"] + [
+        f"r{r}w{i}" for r in range(1, FANOUT_ROUNDS + 1) for i in range(FANOUT_WIDTH)
+    ]
+
+    graph = build_fanout_graph().compile(checkpointer=reopen())
+    assert graph.get_state(config).values == live
+    assert history(graph, config) == history(reference, config)
+
+
 async def test_delta_channel_async_api_after_reopen(db_path: Path) -> None:
     """aget_state / aget_state_history rebuild DeltaChannel state like the sync API."""
     config = thread("delta-async")
@@ -358,10 +408,25 @@ def test_prune_keep_latest_preserves_delta_state_and_the_graph_continues(
     assert fresh.get_state(config).values == expected
 
 
+def test_prune_keep_latest_before_the_first_delta_snapshot(saver: SharedMemorySaver) -> None:
+    """A thread too short to have a DeltaChannel snapshot yet keeps its state through prune."""
+    config = thread("delta-short")
+    graph = build_counter_graph().compile(checkpointer=saver)
+    graph.invoke(counter_values(0, limit=1), config)
+    latest = graph.get_state(config)
+    assert latest.values == counter_values(1, limit=1)
+    assert latest.metadata is not None and "counters_since_delta_snapshot" in latest.metadata
+
+    saver.prune(["delta-short"], strategy="keep_latest")
+
+    assert graph.get_state(config).values == counter_values(1, limit=1)
+    assert graph.invoke({"limit": 5}, config) == counter_values(5, limit=5)
+
+
 def test_prune_keep_latest_drops_history_with_an_unwritten_delta_channel(
     saver: SharedMemorySaver,
 ) -> None:
-    """prune(keep_latest) frees old checkpoints even if the state declares a DeltaChannel it never writes."""
+    """prune(keep_latest) frees old checkpoints even with a DeltaChannel the graph never writes."""
     config = thread("delta-spare")
     graph = build_counter_graph(with_spare_channel=True).compile(checkpointer=saver)
     graph.invoke(counter_values(0), config)
@@ -384,7 +449,7 @@ def test_prune_keep_latest_drops_history_with_an_unwritten_delta_channel(
 def test_messages_round_trip_exactly_after_reopen(
     db_path: Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
-    """Many turns of Human/AI(tool_calls)/Tool/AI messages read back identical, at every checkpoint."""
+    """Turns of Human/AI(tool_calls)/Tool/AI messages read back identical at every checkpoint."""
     config = thread("chat")
     turns = range(8)
     with SharedMemorySaver(db_path) as saver:
@@ -404,8 +469,12 @@ def test_messages_round_trip_exactly_after_reopen(
     call = messages[5]
     assert isinstance(call, AIMessage)
     assert call.tool_calls == [
-        {"name": "lookup", "args": {"query": "question 1", "limit": 3}, "id": "h1-call",
-         "type": "tool_call"}
+        {
+            "name": "lookup",
+            "args": {"query": "question 1", "limit": 3},
+            "id": "h1-call",
+            "type": "tool_call",
+        }
     ]
     result = messages[6]
     assert isinstance(result, ToolMessage)
@@ -462,9 +531,7 @@ def test_edited_and_removed_messages_keep_earlier_checkpoints(
     assert messages_at(marks[1]) == [*expected_turn(0), *turn1_edited, *conversation(2, 3)]
     assert messages_at(marks[2]) == [*expected_turn(0), *turn1_edited, *expected_turn(3)]
     turn0_redrafted = [*expected_turn(0)[:3], AIMessage(content="draft 39", id="h0-final")]
-    assert messages_at(marks[3]) == [
-        *turn0_redrafted, *turn1_edited, *conversation(3, 4, 5)
-    ]
+    assert messages_at(marks[3]) == [*turn0_redrafted, *turn1_edited, *conversation(3, 4, 5)]
     assert graph.get_state(config).values["messages"] == messages_at(marks[3])
 
     # Each of the 40 in-place edits is its own checkpoint with its own version of the message.
@@ -483,6 +550,63 @@ def test_edited_and_removed_messages_keep_earlier_checkpoints(
     assert history(graph, config) == history(reference, config)
 
 
+MIXED_VALUES: list[Any] = [
+    None,
+    b"raw bytes",
+    1.5,
+    -7,
+    True,
+    "text",
+    {"k": [1, 2], 3: "int key"},
+    [None, [None]],
+    {1, 2},
+    frozenset({3}),
+    datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+    datetime.date(2020, 1, 1),
+    datetime.timedelta(seconds=3),
+    decimal.Decimal("1.10"),
+    uuid.UUID(int=5),
+]
+
+
+class MixedState(TypedDict):
+    items: Annotated[list[Any], operator.add]
+    latest_copy: list[Any]
+
+
+def _add_mixed(state: MixedState) -> MixedState:
+    value = MIXED_VALUES[len(state["items"]) % len(MIXED_VALUES)]
+    return {"items": [value], "latest_copy": [*state["items"], value]}
+
+
+def _build_mixed_graph() -> StateGraph:
+    builder = StateGraph(MixedState)
+    builder.add_node("add", _add_mixed)
+    builder.add_edge(START, "add")
+    builder.add_conditional_edges(
+        "add", lambda s: "add" if len(s["items"]) < 2 * len(MIXED_VALUES) else END
+    )
+    return builder
+
+
+def test_list_channels_of_plain_python_values_match_in_memory(
+    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+) -> None:
+    """Lists of None, bytes, sets, dates, decimals... read back like InMemorySaver, every step."""
+    config = thread("mixed")
+    with SharedMemorySaver(db_path) as saver:
+        _build_mixed_graph().compile(checkpointer=saver).invoke(
+            {"items": [], "latest_copy": []}, config
+        )
+    reference = _build_mixed_graph().compile(checkpointer=InMemorySaver())
+    reference.invoke({"items": [], "latest_copy": []}, config)
+
+    graph = _build_mixed_graph().compile(checkpointer=reopen())
+    assert graph.get_state(config).values["items"] == MIXED_VALUES * 2
+    # repr() also tells a set from a frozenset, a date from a datetime, and so on.
+    assert list(map(repr, history(graph, config))) == list(map(repr, history(reference, config)))
+
+
 # -- 7. durability modes ------------------------------------------------------------------------
 
 
@@ -490,7 +614,7 @@ def test_edited_and_removed_messages_keep_earlier_checkpoints(
 def test_durability_modes_store_the_final_state(
     db_path: Path, reopen: Callable[..., SharedMemorySaver], durability: Durability
 ) -> None:
-    """Every durability mode leaves the right final state on disk, with LangGraph's checkpoint count."""
+    """Every durability mode leaves the right final state on disk, and LangGraph's count."""
     config = thread(f"durable-{durability}")
     with SharedMemorySaver(db_path) as saver:
         graph = build_chat_graph().compile(checkpointer=saver)
@@ -579,7 +703,7 @@ def run_child_process(db_path: Path, first_turn: int, last_turn: int) -> dict[st
     return result
 
 
-def ids(messages: list[AnyMessage]) -> list[str]:
+def message_ids(messages: list[AnyMessage]) -> list[str]:
     return [m.id or "" for m in messages]
 
 
@@ -593,16 +717,16 @@ def test_thread_continued_by_another_process(
         graph.invoke({"messages": [human(i)]}, config)
 
     child = run_child_process(db_path, 2, 4)
-    assert child["seen"] == ids(conversation(0, 1))
-    assert child["after"] == ids(conversation(0, 1, 2, 3))
+    assert child["seen"] == message_ids(conversation(0, 1))
+    assert child["after"] == message_ids(conversation(0, 1, 2, 3))
 
-    # The parent's saver stayed open the whole time; it must see the child's turns and build on them.
+    # The parent's saver stayed open all along; it must see the child's turns and build on them.
     assert graph.get_state(config).values["messages"] == conversation(0, 1, 2, 3)
     graph.invoke({"messages": [human(4)]}, config)
     assert graph.get_state(config).values["messages"] == conversation(0, 1, 2, 3, 4)
 
     # And a third process, and a fresh saver, read back every message of all three writers.
-    assert run_child_process(db_path, 5, 5)["seen"] == ids(conversation(0, 1, 2, 3, 4))
+    assert run_child_process(db_path, 5, 5)["seen"] == message_ids(conversation(0, 1, 2, 3, 4))
     fresh = build_chat_graph().compile(checkpointer=reopen())
     assert fresh.get_state(config).values["messages"] == conversation(0, 1, 2, 3, 4)
     assert history(fresh, config) == history(graph, config)
@@ -613,20 +737,49 @@ def test_thread_continued_by_another_process(
 SECRET = "TOP-SECRET-PLAINTEXT"
 
 
-def _all_stored_bytes(db_path: Path) -> list[bytes]:
-    """Every text/blob cell of every table in the database file."""
-    cells: list[bytes] = []
-    with sqlite3.connect(db_path) as conn:
+def _readable_forms(blob: bytes, depth: int = 0) -> Iterator[bytes]:
+    """A stored blob and what it holds once decompressed or unpacked (zlib, msgpack bytes)."""
+    yield blob
+    if depth >= 3:
+        return
+    try:
+        inflated: bytes | None = zlib.decompress(blob)
+    except zlib.error:
+        inflated = None
+    if inflated is not None:
+        yield from _readable_forms(inflated, depth + 1)
+    try:
+        unpacked = ormsgpack.unpackb(blob)
+    except Exception:  # not msgpack: nothing nested to look into
+        return
+    stack = [unpacked]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            yield from _readable_forms(item, depth + 1)
+        elif isinstance(item, str):
+            yield item.encode()
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+
+
+def _stored_cells(db_path: Path) -> Iterator[tuple[str, bytes]]:
+    """(table, cell) for every text/blob cell of every table in the database."""
+    conn = sqlite3.connect(db_path)
+    try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
                 for cell in row:
                     if isinstance(cell, str):
-                        cells.append(cell.encode())
+                        yield table, cell.encode()
                     elif isinstance(cell, bytes):
-                        cells.append(cell)
-    conn.close()
-    return cells
+                        yield table, cell
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("inner", ["default", "strict"])
@@ -659,12 +812,17 @@ def test_encrypted_serializer_round_trips_and_hides_plaintext(
         stored = values.get("messages", [])
         assert stored == expected[: len(stored)]
 
-    leaks = [cell[:80] for cell in _all_stored_bytes(db_path) if SECRET.encode() in cell]
-    assert not leaks, f"plaintext found in the database: {leaks}"
+    leaks = {
+        table
+        for table, cell in _stored_cells(db_path)
+        for form in _readable_forms(cell)
+        if SECRET.encode() in form
+    }
+    assert not leaks, f"plaintext found in table(s) {sorted(leaks)}"
 
-    wrong_key = EncryptedSerializer.from_pycryptodome_aes(key=b"another key, 32 bytes long!!!!!")
+    wrong_key = EncryptedSerializer.from_pycryptodome_aes(key=bytes(reversed(key)))
     intruder = build_chat_graph().compile(checkpointer=reopen(serde=wrong_key))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="MAC check failed"):
         intruder.get_state(config)
 
 
@@ -702,7 +860,7 @@ def test_copy_thread_copies_state_and_branches_independently(
 def test_copy_of_a_thread_paused_in_a_subgraph_resumes_independently(
     saver: SharedMemorySaver,
 ) -> None:
-    """copy_thread carries subgraph checkpoints: the copy and the source resume with their own answers."""
+    """copy_thread carries subgraph checkpoints: copy and source resume with their own answers."""
     graph = build_parent_graph().compile(checkpointer=saver)
     src, dst = thread("paused-source"), thread("paused-copy")
     graph.invoke({"topic": "cats", "log": []}, src)

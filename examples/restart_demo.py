@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, TypedDict
 
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
@@ -26,7 +26,10 @@ from langgraph_sharedmem import SharedMemorySaver
 
 THREAD = {"configurable": {"thread_id": "customer-42"}}
 SCRIPT = {
-    1: ("My order #1017 hasn't arrived.", "I see order #1017 is in transit; it left the depot today."),
+    1: (
+        "My order #1017 hasn't arrived.",
+        "I see order #1017 is in transit; it left the depot today.",
+    ),
     2: ("Which order were we talking about?", "Order #1017 -- it is in transit since today."),
 }
 
@@ -70,7 +73,9 @@ def main() -> None:
         Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     for turn in sorted(SCRIPT):
         # Each turn is a new Python process: nothing survives but the database file.
-        subprocess.run([sys.executable, __file__, "--db", str(args.db), "--turn", str(turn)], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--db", str(args.db), "--turn", str(turn)], check=True
+        )
     print(f"\nThe conversation lives in {args.db.resolve()}; both processes shared it.")
 
 

@@ -1,4 +1,7 @@
-"""langgraph-sharedmem: one durable, shared, checkpointed memory for LangGraph multi-agent systems."""
+"""langgraph-sharedmem: one durable, shared, checkpointed memory for LangGraph multi-agent systems.
+
+Everything public is exported here.
+"""
 
 from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.checkpoint import SharedMemorySaver

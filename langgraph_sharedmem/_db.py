@@ -231,9 +231,7 @@ class Database:
                     raise
                 self.conn.execute("RELEASE SAVEPOINT nested")
                 return
-            self._translate(
-                lambda: self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
-            )
+            self._translate(lambda: self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE")))
             try:
                 yield self.conn
             except BaseException as exc:
@@ -323,7 +321,7 @@ class Database:
     # -- async -----------------------------------------------------------------------------
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` on this database's worker thread without blocking the loop."""
+        """Run ``fn(*args, **kwargs)`` on the worker thread, without blocking the event loop."""
         self._check_open()
         if self._executor is None:
             with self._lock:

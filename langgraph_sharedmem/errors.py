@@ -3,11 +3,11 @@
 Few types, each built on a standard exception so callers can catch either::
 
     SharedMemoryError (Exception)
-    ├── InvalidConfigError (ValueError)        a config, argument or value we cannot accept
-    ├── DatabaseFileError (OSError)            the file is missing, unwritable, not a database, corrupt
-    ├── SchemaVersionError (RuntimeError)      the database was written by a newer version
-    ├── DatabaseBusyError (TimeoutError)       another process held the write lock past the timeout
-    └── UnsafeDeserializationError (ValueError) a stored blob names a type outside the allowlist
+    ├── InvalidConfigError (ValueError)          a config, argument or value we cannot accept
+    ├── DatabaseFileError (OSError)              missing, unwritable, not a database, corrupt
+    ├── SchemaVersionError (RuntimeError)        the database was written by a newer version
+    ├── DatabaseBusyError (TimeoutError)         the write lock stayed taken past the timeout
+    └── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
 
 Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
 """

@@ -41,7 +41,8 @@ register_serde_event_listener(_on_serde_event)
 @contextmanager
 def _capture_blocked() -> Iterator[list[str]]:
     outer = getattr(_capture, "blocked", None)
-    _capture.blocked = blocked = []
+    blocked: list[str] = []
+    _capture.blocked = blocked
     try:
         yield blocked
     finally:

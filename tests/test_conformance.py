@@ -23,9 +23,7 @@ async def shared_memory_saver() -> AsyncIterator[SharedMemorySaver]:
 
 async def test_conformance_all_capabilities_pass() -> None:
     report = await validate(shared_memory_saver, progress=ProgressCallbacks.verbose())
-    failures = {
-        cap: result.failures for cap, result in report.results.items() if not result.passed
-    }
+    failures = {cap: result.failures for cap, result in report.results.items() if not result.passed}
     assert not failures, failures
     tested = {cap for cap, result in report.results.items() if result.detected}
     assert tested == {c.value for c in ALL_CAPABILITIES}, "a capability was skipped"
@@ -36,6 +34,5 @@ async def test_conformance_all_capabilities_pass() -> None:
 def test_saver_is_detected_with_every_extended_capability(in_memory: bool) -> None:
     from langgraph.checkpoint.conformance.capabilities import DetectedCapabilities
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with SharedMemorySaver(Path(tmp) / "x.db") as saver:
-            assert not DetectedCapabilities.from_instance(saver).missing
+    with tempfile.TemporaryDirectory() as tmp, SharedMemorySaver(Path(tmp) / "x.db") as saver:
+        assert not DetectedCapabilities.from_instance(saver).missing

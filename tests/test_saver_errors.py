@@ -31,7 +31,12 @@ def _put(saver: SharedMemorySaver, thread_id: str = "t1", **values: object) -> d
 
 @pytest.mark.parametrize(
     "config",
-    [{}, {"configurable": {}}, {"configurable": {"thread_id": ""}}, {"configurable": {"checkpoint_id": "x"}}],
+    [
+        {},
+        {"configurable": {}},
+        {"configurable": {"thread_id": ""}},
+        {"configurable": {"checkpoint_id": "x"}},
+    ],
 )
 def test_config_without_thread_id_is_named(saver: SharedMemorySaver, config: dict) -> None:
     with pytest.raises(InvalidConfigError, match="thread_id"):
@@ -85,9 +90,8 @@ def test_database_from_a_newer_version_is_refused(db_path: Path) -> None:
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
             ("langgraph_sharedmem.checkpoint", "9999_from_the_future", "2030-01-01"),
         )
-    with SharedMemorySaver(db_path) as saver:
-        with pytest.raises(SchemaVersionError, match="newer"):
-            saver.get_tuple({"configurable": {"thread_id": "t1"}})
+    with SharedMemorySaver(db_path) as saver, pytest.raises(SchemaVersionError, match="newer"):
+        saver.get_tuple({"configurable": {"thread_id": "t1"}})
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (1,)
 

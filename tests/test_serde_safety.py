@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import ormsgpack
@@ -56,7 +57,9 @@ def test_crafted_channel_value_is_refused_without_running(db_path: Path, tmp_pat
     with SharedMemorySaver(db_path) as saver:
         _put(saver, notes="harmless")
     with sqlite3.connect(db_path) as conn:  # an attacker with write access to the file
-        conn.execute("UPDATE channel_values SET type = 'msgpack', value = ?", (_crafted_blob(marker),))
+        conn.execute(
+            "UPDATE channel_values SET type = 'msgpack', value = ?", (_crafted_blob(marker),)
+        )
     with SharedMemorySaver(db_path) as saver:
         with pytest.raises(UnsafeDeserializationError, match="os.mkdir"):
             saver.get_tuple({"configurable": {"thread_id": "t"}})
@@ -82,17 +85,20 @@ def test_pickle_blobs_are_refused(db_path: Path) -> None:
         _put(saver, notes="harmless")
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE channel_values SET type = 'pickle', value = ?", (pickle.dumps(1),))
-    with SharedMemorySaver(db_path) as saver, pytest.raises(UnsafeDeserializationError, match="pickle"):
+    with (
+        SharedMemorySaver(db_path) as saver,
+        pytest.raises(UnsafeDeserializationError, match="pickle"),
+    ):
         saver.get_tuple({"configurable": {"thread_id": "t"}})
 
 
 def test_langgraph_safe_types_round_trip_without_configuration(saver: SharedMemorySaver) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
     from uuid import uuid4
 
     values = {
         "messages": [HumanMessage("hi", id="1"), AIMessage("hello", id="2")],
-        "when": datetime(2026, 11, 23, tzinfo=timezone.utc),
+        "when": datetime(2026, 11, 23, tzinfo=UTC),
         "id": uuid4(),
         "tags": {"a", "b"},
     }

@@ -14,18 +14,17 @@ event loop (``langgraph dev`` rejects blocking calls) and cannot drift from the 
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
-import zlib
 import os
 import random
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from itertools import groupby
-from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
@@ -148,8 +147,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         self._lists = _lists.ListCache()
 
     @classmethod
-    def from_conn_string(cls, conn_string: str | os.PathLike[str], **kwargs: Any) -> SharedMemorySaver:
-        """Open a saver on a path or ``sqlite:///`` URL; use it as a (sync or async) context manager."""
+    def from_conn_string(
+        cls, conn_string: str | os.PathLike[str], **kwargs: Any
+    ) -> SharedMemorySaver:
+        """Open a saver on a path or ``sqlite:///`` URL; a sync and async context manager."""
         return cls(conn_string, **kwargs)
 
     def setup(self) -> None:
@@ -225,7 +226,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
-    ) -> Iterator[list[CheckpointTuple]]:
+    ) -> Iterator[builtins.list[CheckpointTuple]]:
         if limit is not None and limit <= 0:
             return
         where, params, exact = self._list_where(config, filter, before)
@@ -234,7 +235,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         remaining = limit
         while True:
             page_where = list(where)
-            page_params = list(params)
+            page_params: builtins.list[Any] = list(params)
             if cursor is not None:
                 page_where.append("(checkpoint_id, thread_id, checkpoint_ns) < (?, ?, ?)")
                 page_params.extend(cursor)
@@ -248,7 +249,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 rows = conn.execute(sql, (*page_params, size)).fetchall()
                 related = [self._fetch_related(conn, row) for row in rows]
             page = []
-            for row, raw in zip(rows, related):
+            for row, raw in zip(rows, related, strict=True):
                 tup = self._decode(row, *raw)
                 if filter and not all(tup.metadata.get(k) == v for k, v in filter.items()):
                     continue
@@ -268,10 +269,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         config: RunnableConfig | None,
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
-    ) -> tuple[list[str], list[Any], bool]:
+    ) -> tuple[builtins.list[str], builtins.list[Any], bool]:
         """SQL conditions for `list`; ``exact`` is False when Python must re-check the filter."""
-        where: list[str] = []
-        params: list[Any] = []
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
         if config is not None:
             target = _target(config, what="list")
             where.append("thread_id = ?")
@@ -291,8 +292,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 raise InvalidConfigError(f"metadata filter keys must be strings, got {key!r}")
             # Keys and values are parameters, never SQL text; odd keys or structured values
             # are matched in Python after the SQL prefilter.
-            if _is_plain_key(key) and isinstance(value, (str, int, float)) and not (
-                isinstance(value, float) and not math.isfinite(value)
+            if (
+                _is_plain_key(key)
+                and isinstance(value, (str, int, float))
+                and not (isinstance(value, float) and not math.isfinite(value))
             ):
                 where.append("json_extract(metadata, ?) = ?")
                 params.extend((f"$.{key}", value))
@@ -304,7 +307,9 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 exact = False
         return where, params, exact
 
-    def _fetch_related(self, conn: Any, row: tuple[Any, ...]) -> tuple[list[_RawValue], list[Any]]:
+    def _fetch_related(
+        self, conn: Any, row: tuple[Any, ...]
+    ) -> tuple[builtins.list[_RawValue], builtins.list[Any]]:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
         values = self._fetch_values(conn, thread_id, ns, row[6])
         writes = conn.execute(_schema.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
@@ -312,20 +317,17 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
 
     def _fetch_values(
         self, conn: Any, thread_id: str, ns: str, wanted_json: str
-    ) -> list[_RawValue]:
+    ) -> builtins.list[_RawValue]:
         """Stored (still serialized) values of the channel versions in a JSON object."""
         rows = conn.execute(
             _schema.SELECT_VALUES,
             {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
         ).fetchall()
-        raw: list[_RawValue] = []
+        raw: builtins.list[_RawValue] = []
         for channel, version, kind, type_, blob, base_version, base_len, depth, digest in rows:
             if kind == "list":
-                elements = self._list_elements(
-                    conn, (thread_id, ns, channel), version, digest, depth,
-                    lambda: _fetch_chain(conn, thread_id, ns, channel, version, base_version)
-                    + [(base_len, blob)],
-                )
+                top = _Segment(version, base_version, base_len, blob)
+                elements = self._list_elements(conn, (thread_id, ns, channel), top, digest, depth)
                 raw.append((channel, kind, type_, elements))
             elif kind == "value":
                 raw.append((channel, kind, type_, blob))
@@ -335,24 +337,25 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         self,
         conn: Any,
         key: _lists.ChainKey,
-        version: Any,
+        top: _Segment,
         whole_digest: bytes | None,
         depth: int,
-        read_chain: Any,
-    ) -> list[_lists.Element]:
+    ) -> builtins.list[_lists.Element]:
         """A list version's elements: from the cache when its digest matches, else its chain."""
         cached = self._lists.get(key)
         if (
             cached is not None
             and cached.elements is not None
-            and cached.version == version
+            and cached.version == top.version
             and cached.whole_digest == whole_digest
         ):
             return list(cached.elements)
-        elements = _lists.assemble(read_chain())
-        if self._caches_elements and (cached is None or _older(cached.version, version)):
+        thread_id, ns, channel = key
+        chain = _fetch_chain(conn, thread_id, ns, channel, top.version, top.base_version)
+        elements = _lists.assemble([*chain, (top.base_len, top.blob)])
+        if self._caches_elements and (cached is None or _older(cached.version, top.version)):
             digests = tuple(_lists.digest(e) for e in elements)
-            self._lists.set(key, _lists.StoredList(version, digests, depth, tuple(elements)))
+            self._lists.set(key, _lists.StoredList(top.version, digests, depth, tuple(elements)))
         return elements
 
     @property
@@ -361,7 +364,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         return _plain_serde(self.serde) is self.serde
 
     def _decode(
-        self, row: tuple[Any, ...], value_rows: list[_RawValue], write_rows: list[Any]
+        self,
+        row: tuple[Any, ...],
+        value_rows: builtins.list[_RawValue],
+        write_rows: builtins.list[Any],
     ) -> CheckpointTuple:
         thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json = row
         checkpoint: Checkpoint = self.serde.loads_typed(_unpack_typed(type_, blob))
@@ -395,7 +401,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             ],
         )
 
-    def _decode_values(self, raw: list[_RawValue]) -> dict[str, Any]:
+    def _decode_values(self, raw: builtins.list[_RawValue]) -> dict[str, Any]:
         return {
             channel: self._decode_list(payload)
             if kind == "list"
@@ -403,7 +409,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             for channel, kind, type_, payload in raw
         }
 
-    def _decode_list(self, elements: list[_lists.Element]) -> list[Any]:
+    def _decode_list(self, elements: builtins.list[_lists.Element]) -> builtins.list[Any]:
         joined = _lists.join_msgpack(elements)
         if joined is not None:
             return list(self.serde.loads_typed(("msgpack", joined)))
@@ -452,7 +458,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                     md_json,
                 ),
             )
-        for p, stored in zip(prepared, stored_lists):
+        for p, stored in zip(prepared, stored_lists, strict=True):
             if p.list_digests is not None:
                 key = (target.thread_id, target.checkpoint_ns, p.channel)
                 if stored is None:
@@ -496,9 +502,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             tuple(plain_elements) if plain is self.serde else None,
         )
 
-    def _stored_list(
-        self, target: _Target, channel: str, version: Any
-    ) -> _lists.StoredList | None:
+    def _stored_list(self, target: _Target, channel: str, version: Any) -> _lists.StoredList | None:
         """A stored list version older than ``version`` to extend: the cached or latest one."""
         key = (target.thread_id, target.checkpoint_ns, channel)
         cached = self._lists.get(key)
@@ -519,7 +523,9 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             return None
         elements = raw[0][3]
         if not self._caches_elements:
-            elements = [_plain_serde(self.serde).dumps_typed(self.serde.loads_typed(e)) for e in elements]
+            elements = [
+                _plain_serde(self.serde).dumps_typed(self.serde.loads_typed(e)) for e in elements
+            ]
         stored = _lists.StoredList(base_version, tuple(_lists.digest(e) for e in elements), depth)
         self._lists.set(key, stored)
         return stored
@@ -674,7 +680,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                     for sql in _schema.DELETE_THREAD:
                         conn.execute(sql, (thread_id,))
                     continue
-                keep: list[tuple[str, str]] = []
+                keep: builtins.list[tuple[str, str]] = []
                 namespaces = conn.execute(
                     "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ?",
                     (thread_id,),
@@ -691,7 +697,9 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 self._collect_garbage(conn, thread_id)
         self._lists.clear()
 
-    def _needed_checkpoints(self, conn: Any, thread_id: str, ns: str) -> list[tuple[str, str]]:
+    def _needed_checkpoints(
+        self, conn: Any, thread_id: str, ns: str
+    ) -> builtins.list[tuple[str, str]]:
         """The newest checkpoint of a namespace and the ancestors its delta channels need.
 
         A delta channel needs every ancestor back to the one holding its seed value; with no
@@ -788,7 +796,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             )
             stored = self._stored_kinds(conn, target.thread_id, target.checkpoint_ns, channels)
             remaining = set(channels)
-            path: list[str] = []
+            path: builtins.list[str] = []
             seeds: dict[str, Any] = {}  # channel -> version holding its seed value
             seed_depth: dict[str, int] = {}  # channel -> index in path of the seed ancestor
             for ancestor_id, versions_json, _lvl in ancestors:
@@ -814,9 +822,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 ),
             ).fetchall()
             seed_rows = (
-                self._fetch_values(
-                    conn, target.thread_id, target.checkpoint_ns, json.dumps(seeds)
-                )
+                self._fetch_values(conn, target.thread_id, target.checkpoint_ns, json.dumps(seeds))
                 if seeds
                 else []
             )
@@ -935,10 +941,17 @@ def _pack_typed(serialized: tuple[str, bytes]) -> tuple[str, bytes]:
     return (type_ + _ZLIB, packed) if packed is not blob else (type_, blob)
 
 
-def _unpack_typed(type_: str, blob: bytes | None) -> tuple[str, bytes | None]:
-    if type_.endswith(_ZLIB) and blob is not None:
+def _unpack_typed(type_: str, blob: bytes) -> tuple[str, bytes]:
+    if type_.endswith(_ZLIB):
         return type_[: -len(_ZLIB)], zlib.decompress(blob)
     return type_, blob
+
+
+class _Segment(NamedTuple):
+    version: Any
+    base_version: Any
+    base_len: int | None
+    blob: bytes
 
 
 _RawValue = tuple[str, str, str, Any]

@@ -149,7 +149,7 @@ def plan_segment(base: StoredList | None, digests: Sequence[bytes]) -> SegmentPl
     if base is None:
         return ROOT
     shared = 0
-    for old, new in zip(base.digests, digests):
+    for old, new in zip(base.digests, digests, strict=False):
         if old != new:
             break
         shared += 1

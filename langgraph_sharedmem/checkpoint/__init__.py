@@ -15,6 +15,7 @@ event loop (``langgraph dev`` rejects blocking calls) and cannot drift from the 
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import math
 import os
@@ -324,10 +325,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
         ).fetchall()
         raw: builtins.list[_RawValue] = []
-        for channel, version, kind, type_, blob, base_version, base_len, depth, digest in rows:
+        for channel, version, kind, type_, blob, base_version, base_len, depth, token in rows:
             if kind == "list":
                 top = _Segment(version, base_version, base_len, blob)
-                elements = self._list_elements(conn, (thread_id, ns, channel), top, digest, depth)
+                elements = self._list_elements(conn, (thread_id, ns, channel), top, token, depth)
                 raw.append((channel, kind, type_, elements))
             elif kind == "value":
                 raw.append((channel, kind, type_, blob))
@@ -338,29 +339,34 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         conn: Any,
         key: _lists.ChainKey,
         top: _Segment,
-        whole_digest: bytes | None,
+        token: bytes | None,
         depth: int,
     ) -> builtins.list[_lists.Element]:
-        """A list version's elements: from the cache when its digest matches, else its chain."""
+        """A list version's stored elements: from the cache when the row's token matches."""
         cached = self._lists.get(key)
         if (
             cached is not None
-            and cached.elements is not None
+            and cached.is_stored_form
             and cached.version == top.version
-            and cached.whole_digest == whole_digest
+            and cached.token == token
         ):
-            return list(cached.elements)
+            return list(cached.plain)
         thread_id, ns, channel = key
         chain = _fetch_chain(conn, thread_id, ns, channel, top.version, top.base_version)
         elements = _lists.assemble([*chain, (top.base_len, top.blob)])
-        if self._caches_elements and (cached is None or _older(cached.version, top.version)):
-            digests = tuple(_lists.digest(e) for e in elements)
-            self._lists.set(key, _lists.StoredList(top.version, digests, depth, tuple(elements)))
+        if (
+            token is not None
+            and self._serde_is_plain
+            and (cached is None or _older(cached.version, top.version))
+        ):
+            self._lists.set(
+                key, _lists.StoredList(top.version, token, depth, tuple(elements), True)
+            )
         return elements
 
     @property
-    def _caches_elements(self) -> bool:
-        """Stored elements double as digest input only when nothing encrypts them."""
+    def _serde_is_plain(self) -> bool:
+        """Whether stored elements are the plain serializer's bytes (nothing encrypts them)."""
         return _plain_serde(self.serde) is self.serde
 
     def _decode(
@@ -459,7 +465,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 ),
             )
         for p, stored in zip(prepared, stored_lists, strict=True):
-            if p.list_digests is not None:
+            if p.kind == "list":
                 key = (target.thread_id, target.checkpoint_ns, p.channel)
                 if stored is None:
                     self._lists.discard(key)
@@ -485,10 +491,10 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 channel, version, "value", _pack_typed(self.serde.dumps_typed(value))
             )
         plain = _plain_serde(self.serde)
-        plain_elements = [plain.dumps_typed(e) for e in value]
-        digests = [_lists.digest(e) for e in plain_elements]
-        plan = _lists.plan_segment(self._stored_list(target, channel, version), digests)
-        fresh = plain_elements[plan.base_len :]
+        base = self._stored_list(target, channel, version)
+        elements, snapshots = _lists.serialize_reusing(value, base, plain.dumps_typed)
+        plan = _lists.plan_segment(base, elements)
+        fresh = elements[plan.base_len :]
         if plain is not self.serde:
             fresh = [self.serde.dumps_typed(e) for e in value[plan.base_len :]]
         return _PreparedValue(
@@ -497,9 +503,15 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             "list",
             ("list", _lists.pack(fresh)),
             plan,
-            tuple(digests),
+            _lists.StoredList(
+                version,
+                _lists.new_token(),
+                plan.depth,
+                tuple(elements),
+                plain is self.serde,
+                tuple(snapshots),
+            ),
             value,
-            tuple(plain_elements) if plain is self.serde else None,
         )
 
     def _stored_list(self, target: _Target, channel: str, version: Any) -> _lists.StoredList | None:
@@ -509,24 +521,25 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         if cached is not None and _older(cached.version, version):
             return cached
         with self.db.read() as conn:
-            latest = conn.execute(
+            row = conn.execute(
                 _schema.SELECT_LATEST_LIST_VERSION,
                 (target.thread_id, target.checkpoint_ns, channel, version),
             ).fetchone()
-            if latest is None:
+            if row is None:
                 return None
-            base_version, depth = latest
+            base_version, depth, token = row
             raw = self._fetch_values(
                 conn, target.thread_id, target.checkpoint_ns, json.dumps({channel: base_version})
             )
-        if not raw:
+        if not raw or token is None:
             return None
         elements = raw[0][3]
-        if not self._caches_elements:
-            elements = [
-                _plain_serde(self.serde).dumps_typed(self.serde.loads_typed(e)) for e in elements
-            ]
-        stored = _lists.StoredList(base_version, tuple(_lists.digest(e) for e in elements), depth)
+        if not self._serde_is_plain:
+            plain = _plain_serde(self.serde)
+            elements = [plain.dumps_typed(self.serde.loads_typed(e)) for e in elements]
+        stored = _lists.StoredList(
+            base_version, token, depth, tuple(elements), self._serde_is_plain
+        )
         self._lists.set(key, stored)
         return stored
 
@@ -535,7 +548,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
     ) -> _lists.StoredList | None:
         """Insert one prepared value inside the write transaction; return the list now stored."""
         key = (target.thread_id, target.checkpoint_ns, p.channel, p.version)
-        if p.list_digests is None:
+        if p.stored is None:
             type_, blob = p.serialized if p.serialized else (None, None)
             conn.execute(_schema.INSERT_VALUE, (*key, p.kind, type_, blob, None, None, 0, None))
             return None
@@ -544,16 +557,15 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         blob = p.serialized[1]
         if plan.base is not None:
             base = plan.base
-            ok = conn.execute(
-                _schema.SELECT_LIST_ROW,
-                (*key[:3], base.version, _lists.list_digest(base.digests)),
+            still_there = conn.execute(
+                _schema.SELECT_LIST_ROW, (*key[:3], base.version, base.token)
             ).fetchone()
-            if ok is None or base.version == p.version:
+            if still_there is None or base.version == p.version:
                 # The base was pruned or rewritten meanwhile (perhaps by another process):
                 # store this version whole instead.
                 plan = _lists.ROOT
-                blob = self._whole_list_blob(p)
-        whole_digest = _lists.list_digest(p.list_digests)
+                blob = _lists.pack([self.serde.dumps_typed(e) for e in p.source or ()])
+        stored = p.stored
         cur = conn.execute(
             _schema.INSERT_VALUE,
             (
@@ -564,15 +576,14 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
                 None if plan.base is None else plan.base.version,
                 None if plan.base is None else plan.base_len,
                 plan.depth,
-                whole_digest,
+                stored.token,
             ),
         )
         if cur.rowcount == 0:
             return None  # this version was already stored; don't trust our view of it
-        return _lists.StoredList(p.version, p.list_digests, plan.depth, p.elements)
-
-    def _whole_list_blob(self, p: _PreparedValue) -> bytes:
-        return _lists.pack([self.serde.dumps_typed(e) for e in p.source or ()])
+        if plan is not p.plan:
+            stored = dataclasses.replace(stored, depth=plan.depth)
+        return stored
 
     def put_writes(
         self,
@@ -1003,9 +1014,8 @@ class _PreparedValue:
     kind: str
     serialized: tuple[str, bytes] | None = None
     plan: _lists.SegmentPlan | None = None
-    list_digests: tuple[bytes, ...] | None = None
-    source: list[Any] | None = None
-    elements: tuple[_lists.Element, ...] | None = None
+    stored: _lists.StoredList | None = None  # for lists: what the cache holds once written
+    source: builtins.list[Any] | None = None
 
 
 def _plain_serde(serde: SerializerProtocol) -> SerializerProtocol:

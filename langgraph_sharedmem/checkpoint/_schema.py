@@ -52,7 +52,7 @@ def _m0001(db: _SUDatabase) -> None:
             base_version,
             base_len INTEGER,
             depth INTEGER NOT NULL DEFAULT 0,
-            list_digest BLOB,
+            segment_token BLOB,
             PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
         );
         CREATE TABLE writes (
@@ -85,18 +85,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 INSERT_VALUE = """
 INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
-    value, base_version, base_len, depth, list_digest)
+    value, base_version, base_len, depth, segment_token)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 SELECT_LIST_ROW = """
 SELECT depth FROM channel_values
 WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
-  AND list_digest = ?
+  AND segment_token = ?
 """
 
 SELECT_LATEST_LIST_VERSION = """
-SELECT version, depth FROM channel_values
+SELECT version, depth, segment_token FROM channel_values
 WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND kind = 'list' AND version < ?
 ORDER BY version DESC LIMIT 1
 """
@@ -104,7 +104,7 @@ ORDER BY version DESC LIMIT 1
 # The rows holding the values of one checkpoint: (channel, version) pairs from a JSON object.
 SELECT_VALUES = """
 SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, v.depth,
-    v.list_digest
+    v.segment_token
 FROM json_each(:wanted) AS w
 JOIN channel_values AS v
   ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
@@ -165,9 +165,9 @@ COPY_THREAD = (
         checkpoint, channel_versions, metadata
     FROM checkpoints WHERE thread_id = :source""",
     """INSERT OR REPLACE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind,
-        type, value, base_version, base_len, depth, list_digest)
+        type, value, base_version, base_len, depth, segment_token)
     SELECT :target, checkpoint_ns, channel, version, kind, type, value, base_version, base_len,
-        depth, list_digest
+        depth, segment_token
     FROM channel_values WHERE thread_id = :source""",
     """INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,
         channel, type, value, task_path)

@@ -1,0 +1,147 @@
+"""Checking and encoding what callers hand the store: namespaces, keys and JSON values.
+
+Values are stored as JSON text and must come back exactly as they went in, so anything JSON
+cannot carry is refused with the path to the offending part, before anything is written:
+NaN and infinities (``SqliteStore`` silently turns them into ``None``), non-string dict keys
+(``json`` would turn ``{1: x}`` into ``{"1": x}``), tuples, sets and other objects. Lone
+surrogates are fine: ``ensure_ascii`` writes them as ``\\udXXX`` escapes, which read back as
+the same string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from langgraph.store.base import InvalidNamespaceError
+
+from langgraph_sharedmem.errors import InvalidConfigError
+
+SEP = "."
+# SQLite's JSON functions refuse nesting deeper than 1000; stay well inside that so every
+# stored value can be filtered on. 16 MiB keeps one put from ballooning the WAL.
+MAX_DEPTH = 200
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+
+
+def ns_to_prefix(namespace: tuple[str, ...]) -> str:
+    return SEP.join(namespace)
+
+
+def prefix_to_ns(prefix: str) -> tuple[str, ...]:
+    return tuple(prefix.split(SEP))
+
+
+def prefix_range(namespace_prefix: tuple[str, ...]) -> tuple[str, str, str]:
+    """``(exact, lo, hi)``: a namespace and its descendants are ``= exact`` or in ``[lo, hi)``."""
+    exact = ns_to_prefix(namespace_prefix)
+    # '/' is the character after '.', so [exact + '.', exact + '/') holds exactly the
+    # prefixes that continue with another label.
+    return exact, exact + SEP, exact + "/"
+
+
+def check_text(what: str, text: str) -> str:
+    """Refuse strings SQLite cannot store as text (lone surrogates) in names and keys."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidConfigError(
+            f"{what} {text!r} contains a lone surrogate ({exc.reason}); names and keys must "
+            "be valid Unicode (values may contain lone surrogates)"
+        ) from exc
+    return text
+
+
+def check_namespace(namespace: tuple[str, ...]) -> str:
+    if not isinstance(namespace, tuple):
+        raise InvalidNamespaceError(
+            f"Namespace must be a tuple of strings, got {type(namespace).__name__}"
+        )
+    for label in namespace:
+        check_text("namespace label", label)
+    return ns_to_prefix(namespace)
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise InvalidConfigError(f"keys must be strings, got {type(key).__name__}: {key!r}")
+    return check_text("key", key)
+
+
+def _path(parts: list[Any]) -> str:
+    text = "value"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f"[{part!r}]"
+    return text
+
+
+def encode_value(value: Mapping[str, Any], *, where: str) -> str:
+    """JSON text of ``value``, or `InvalidConfigError` naming the first part JSON cannot carry."""
+    if not isinstance(value, Mapping):
+        raise InvalidConfigError(
+            f"{where}: value must be a dict, got {type(value).__name__}"
+        )
+    # One iterative walk checks types, keys, floats and depth; `json.dumps` then does the
+    # encoding in C. Recursion would hit Python's limit on the deep values we must refuse.
+    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    while stack:
+        obj, parts = stack.pop()
+        if len(parts) > MAX_DEPTH:
+            raise InvalidConfigError(
+                f"{where}: value is nested more than {MAX_DEPTH} levels deep at "
+                f"{_path(parts[:5])}...; flatten it"
+            )
+        if isinstance(obj, str) or obj is None or isinstance(obj, bool):
+            continue
+        if isinstance(obj, int):
+            continue
+        if isinstance(obj, float):
+            if not math.isfinite(obj):
+                raise InvalidConfigError(
+                    f"{where}: {_path(parts)} is {obj!r}; JSON has no NaN or infinity and "
+                    "storing it would lose it. Store None or a string instead"
+                )
+            continue
+        if isinstance(obj, Mapping):
+            for k, v in obj.items():
+                if not isinstance(k, str):
+                    raise InvalidConfigError(
+                        f"{where}: {_path(parts)} has a key of type {type(k).__name__} "
+                        f"({k!r}); JSON object keys must be strings"
+                    )
+                stack.append((v, [*parts, k]))
+            continue
+        if isinstance(obj, list):
+            for i, v in enumerate(obj):
+                stack.append((v, [*parts, i]))
+            continue
+        raise InvalidConfigError(
+            f"{where}: {_path(parts)} is a {type(obj).__name__}, which is not JSON "
+            "(allowed: dict with str keys, list, str, int, float, bool, None)"
+        )
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    if len(text) > MAX_VALUE_BYTES:
+        raise InvalidConfigError(
+            f"{where}: value is {len(text)} bytes as JSON, over the {MAX_VALUE_BYTES}-byte "
+            "limit; store large blobs elsewhere and keep a reference here"
+        )
+    return text
+
+
+def decode_value(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_text(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)

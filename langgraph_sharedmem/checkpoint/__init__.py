@@ -107,6 +107,14 @@ def _is_plain_key(key: str) -> bool:
     return key.isidentifier()
 
 
+def _metadata_matches(metadata_json: str, filter: Mapping[str, Any] | None) -> bool:
+    """Exact re-check of a metadata filter (the SQL prefilter covers only simple keys)."""
+    if not filter:
+        return True
+    metadata = json.loads(metadata_json)
+    return all(metadata.get(k) == v for k, v in filter.items())
+
+
 class SharedMemorySaver(BaseCheckpointSaver[str]):
     """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes.
 
@@ -218,7 +226,8 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first, optionally of one thread/namespace, filtered by metadata."""
         for page in self._list_pages(config, filter=filter, before=before, limit=limit):
-            yield from page
+            for raw in page:
+                yield self._decode(*raw)
 
     def _list_pages(
         self,
@@ -227,7 +236,12 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
-    ) -> Iterator[builtins.list[CheckpointTuple]]:
+    ) -> Iterator[builtins.list[_RawCheckpoint]]:
+        """Pages of still-serialized checkpoints: each is decoded only when it is yielded.
+
+        Decoding a whole page first kept ~50k messages alive at 800 steps, and the garbage
+        collector's passes over them made the history walk 1.5x slower than SqliteSaver's.
+        """
         if limit is not None and limit <= 0:
             return
         where, params, exact = self._list_where(config, filter, before)
@@ -248,17 +262,12 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             )
             with self.db.read() as conn:
                 rows = conn.execute(sql, (*page_params, size)).fetchall()
-                related = [self._fetch_related(conn, row) for row in rows]
-            page = []
-            for row, raw in zip(rows, related, strict=True):
-                tup = self._decode(row, *raw)
-                if filter and not all(tup.metadata.get(k) == v for k, v in filter.items()):
-                    continue
-                page.append(tup)
+                matching = [r for r in rows if _metadata_matches(r[7], filter)]
                 if remaining is not None:
-                    remaining -= 1
-                    if remaining == 0:
-                        break
+                    matching = matching[:remaining]
+                    remaining -= len(matching)
+                chains = _ChainReader(conn)
+                page = [(row, *self._fetch_related(conn, row, chains)) for row in matching]
             if page:
                 yield page
             if len(rows) < size or remaining == 0:
@@ -309,17 +318,23 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         return where, params, exact
 
     def _fetch_related(
-        self, conn: Any, row: tuple[Any, ...]
+        self, conn: Any, row: tuple[Any, ...], chains: _ChainReader | None = None
     ) -> tuple[builtins.list[_RawValue], builtins.list[Any]]:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
-        values = self._fetch_values(conn, thread_id, ns, row[6])
+        values = self._fetch_values(conn, thread_id, ns, row[6], chains)
         writes = conn.execute(_schema.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
         return values, writes
 
     def _fetch_values(
-        self, conn: Any, thread_id: str, ns: str, wanted_json: str
+        self,
+        conn: Any,
+        thread_id: str,
+        ns: str,
+        wanted_json: str,
+        chains: _ChainReader | None = None,
     ) -> builtins.list[_RawValue]:
         """Stored (still serialized) values of the channel versions in a JSON object."""
+        chains = chains or _ChainReader(conn)
         rows = conn.execute(
             _schema.SELECT_VALUES,
             {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
@@ -328,7 +343,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         for channel, version, kind, type_, blob, base_version, base_len, depth, token in rows:
             if kind == "list":
                 top = _Segment(version, base_version, base_len, blob)
-                elements = self._list_elements(conn, (thread_id, ns, channel), top, token, depth)
+                elements = self._list_elements(chains, (thread_id, ns, channel), top, token, depth)
                 raw.append((channel, kind, type_, elements))
             elif kind == "value":
                 raw.append((channel, kind, type_, blob))
@@ -336,7 +351,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
 
     def _list_elements(
         self,
-        conn: Any,
+        chains: _ChainReader,
         key: _lists.ChainKey,
         top: _Segment,
         token: bytes | None,
@@ -351,9 +366,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             and cached.token == token
         ):
             return list(cached.plain)
-        thread_id, ns, channel = key
-        chain = _fetch_chain(conn, thread_id, ns, channel, top.version, top.base_version)
-        elements = _lists.assemble([*chain, (top.base_len, top.blob)])
+        elements = chains.elements(key, top)
         if (
             token is not None
             and self._serde_is_plain
@@ -888,14 +901,14 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """Async `list`, fetched a page at a time off the event loop."""
+        """Async `list`, fetched a page and decoded a checkpoint at a time off the event loop."""
         pages = self._list_pages(config, filter=filter, before=before, limit=limit)
         while True:
             page = await self.db.run(next, pages, None)
             if page is None:
                 return
-            for tup in page:
-                yield tup
+            for raw in page:
+                yield await self.db.run(self._decode, *raw)
 
     async def aput(
         self,
@@ -968,43 +981,67 @@ class _Segment(NamedTuple):
 _RawValue = tuple[str, str, str, Any]
 """(channel, kind, serializer type, blob or list of serialized elements)."""
 
+_RawCheckpoint = tuple[tuple[Any, ...], builtins.list[_RawValue], builtins.list[Any]]
+"""(checkpoint row, its values, its writes), not yet deserialized."""
+
 
 def _older(a: Any, b: Any) -> bool:
     """Whether version ``a`` sorts before ``b`` (versions of different types never do)."""
     return type(a) is type(b) and a < b
 
 
-def _fetch_chain(
-    conn: Any, thread_id: str, ns: str, channel: str, version: Any, base_version: Any
-) -> list[tuple[int | None, bytes]]:
-    """The segments a list version extends, root first, from one range scan.
+class _ChainReader:
+    """Reads list versions through their chains, sharing work between versions of one read.
 
-    A base missing from the scan (only possible if it sorts after its child) is read by key.
+    A `list()` page rebuilds up to 64 versions of the same list: each segment is fetched and
+    unpacked once, and each version is built from its base's memoized elements. Links come
+    from one index range scan per channel; a base missing from it (possible only if it sorts
+    after its child) is read by key.
     """
-    if base_version is None:
-        return []
-    by_version = {
-        v: (b, n, blob)
-        for v, b, n, blob in conn.execute(
-            _schema.SELECT_SEGMENTS_BEFORE, (thread_id, ns, channel, version)
-        )
-    }
-    chain: list[tuple[int | None, bytes]] = []
-    current = base_version
-    while current is not None:
-        link = by_version.get(current)
-        if link is None:
-            row = conn.execute(_schema.SELECT_SEGMENT, (thread_id, ns, channel, current)).fetchone()
-            if row is None:
-                raise LookupError(
-                    f"list segment {channel}@{current} of thread {thread_id!r} is missing"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._links: dict[_lists.ChainKey, dict[Any, tuple[Any, int | None, bytes]]] = {}
+        self._built: dict[tuple[_lists.ChainKey, Any], tuple[_lists.Element, ...]] = {}
+
+    def elements(self, key: _lists.ChainKey, top: _Segment) -> builtins.list[_lists.Element]:
+        built = self._built.get((key, top.version))
+        if built is not None:
+            return list(built)
+        path = [(top.version, top.base_len, top.blob)]
+        current = top.base_version
+        while current is not None and (key, current) not in self._built:
+            base, base_len, blob = self._link(key, current, top.version)
+            path.append((current, base_len, blob))
+            current = base
+        elements = list(self._built[(key, current)]) if current is not None else []
+        for version, base_len, blob in reversed(path):
+            if base_len is not None:
+                del elements[base_len:]
+            elements.extend(_lists.unpack(blob))
+            self._built[(key, version)] = tuple(elements)
+        return elements
+
+    def _link(
+        self, key: _lists.ChainKey, version: Any, below: Any
+    ) -> tuple[Any, int | None, bytes]:
+        links = self._links.setdefault(key, {})
+        if version not in links:
+            links.update(
+                (v, (b, n, blob))
+                for v, b, n, blob in self._conn.execute(
+                    _schema.SELECT_SEGMENTS_BEFORE, (*key, below)
                 )
-            link = row[1:]
-        base, base_len, blob = link
-        chain.append((base_len, blob))
-        current = base
-    chain.reverse()
-    return chain
+            )
+        if version not in links:
+            row = self._conn.execute(_schema.SELECT_SEGMENT, (*key, version)).fetchone()
+            if row is None:
+                thread_id, _, channel = key
+                raise LookupError(
+                    f"list segment {channel}@{version} of thread {thread_id!r} is missing"
+                )
+            links[version] = row[1:]
+        return links[version]
 
 
 @dataclass(frozen=True)

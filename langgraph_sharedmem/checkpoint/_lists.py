@@ -27,7 +27,7 @@ import os
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,16 +68,6 @@ def compress(blob: bytes) -> bytes:
         return blob
     packed = zlib.compress(blob, 6)
     return packed if len(packed) <= len(blob) - len(blob) // 8 else blob
-
-
-def assemble(segments: Iterable[tuple[int | None, bytes]]) -> list[Element]:
-    """Rebuild a list from its segments, root first: each keeps ``base_len`` and appends."""
-    elements: list[Element] = []
-    for base_len, blob in segments:
-        if base_len is not None:
-            del elements[base_len:]
-        elements.extend(unpack(blob))
-    return elements
 
 
 _MSGPACK_NIL = b"\xc0"

@@ -994,33 +994,36 @@ class _ChainReader:
     """Reads list versions through their chains, sharing work between versions of one read.
 
     A `list()` page rebuilds up to 64 versions of the same list: each segment is fetched and
-    unpacked once, and each version is built from its base's memoized elements. Links come
-    from one index range scan per channel; a base missing from it (possible only if it sorts
-    after its child) is read by key.
+    unpacked once. Links come from one index range scan per channel; a base missing from it
+    (possible only if it sorts after its child) is read by key.
     """
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._links: dict[_lists.ChainKey, dict[Any, tuple[Any, int | None, bytes]]] = {}
-        self._built: dict[tuple[_lists.ChainKey, Any], tuple[_lists.Element, ...]] = {}
+        self._unpacked: dict[tuple[_lists.ChainKey, Any], builtins.list[_lists.Element]] = {}
 
     def elements(self, key: _lists.ChainKey, top: _Segment) -> builtins.list[_lists.Element]:
-        built = self._built.get((key, top.version))
-        if built is not None:
-            return list(built)
-        path = [(top.version, top.base_len, top.blob)]
+        parts = [(top.base_len, self._unpack(key, top.version, top.blob))]
         current = top.base_version
-        while current is not None and (key, current) not in self._built:
+        while current is not None:
             base, base_len, blob = self._link(key, current, top.version)
-            path.append((current, base_len, blob))
+            parts.append((base_len, self._unpack(key, current, blob)))
             current = base
-        elements = list(self._built[(key, current)]) if current is not None else []
-        for version, base_len, blob in reversed(path):
+        elements: builtins.list[_lists.Element] = []
+        for base_len, part in reversed(parts):
             if base_len is not None:
                 del elements[base_len:]
-            elements.extend(_lists.unpack(blob))
-            self._built[(key, version)] = tuple(elements)
+            elements.extend(part)
         return elements
+
+    def _unpack(
+        self, key: _lists.ChainKey, version: Any, blob: bytes
+    ) -> builtins.list[_lists.Element]:
+        part = self._unpacked.get((key, version))
+        if part is None:
+            part = self._unpacked[(key, version)] = _lists.unpack(blob)
+        return part
 
     def _link(
         self, key: _lists.ChainKey, version: Any, below: Any

@@ -1,0 +1,122 @@
+"""How channel values and writes are stored, and how list versions are read back.
+
+Blobs are zlib-compressed when that pays (``|zlib`` on their serializer type); a list
+version is rebuilt by walking its chain of segments (see `_lists`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+from langgraph_sharedmem.checkpoint import _lists, _schema
+
+ZLIB_SUFFIX = "|zlib"
+
+
+def pack_typed(serialized: tuple[str, bytes]) -> tuple[str, bytes]:
+    """A serialized value as stored: compressed, with ``|zlib`` on its type, when that pays."""
+    type_, blob = serialized
+    packed = _lists.compress(blob)
+    return (type_ + ZLIB_SUFFIX, packed) if packed is not blob else (type_, blob)
+
+
+def unpack_typed(type_: str, blob: bytes) -> tuple[str, bytes]:
+    if type_.endswith(ZLIB_SUFFIX):
+        return type_[: -len(ZLIB_SUFFIX)], zlib.decompress(blob)
+    return type_, blob
+
+
+class Segment(NamedTuple):
+    version: Any
+    base_version: Any
+    base_len: int | None
+    blob: bytes
+
+
+RawValue = tuple[str, str, str, Any]
+"""(channel, kind, serializer type, blob or list of serialized elements)."""
+
+RawCheckpoint = tuple[tuple[Any, ...], list[RawValue], list[Any]]
+"""(checkpoint row, its values, its writes), not yet deserialized."""
+
+
+def older(a: Any, b: Any) -> bool:
+    """Whether version ``a`` sorts before ``b`` (versions of different types never do)."""
+    return type(a) is type(b) and a < b
+
+
+class ChainReader:
+    """Reads list versions through their chains, sharing work between versions of one read.
+
+    A `list()` page rebuilds up to 64 versions of the same list: each segment is fetched and
+    unpacked once. Links come from one index range scan per channel; a base missing from it
+    (possible only if it sorts after its child) is read by key.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._links: dict[_lists.ChainKey, dict[Any, tuple[Any, int | None, bytes]]] = {}
+        self._unpacked: dict[tuple[_lists.ChainKey, Any], list[_lists.Element]] = {}
+
+    def elements(self, key: _lists.ChainKey, top: Segment) -> list[_lists.Element]:
+        parts = [(top.base_len, self._unpack(key, top.version, top.blob))]
+        current = top.base_version
+        while current is not None:
+            base, base_len, blob = self._link(key, current, top.version)
+            parts.append((base_len, self._unpack(key, current, blob)))
+            current = base
+        elements: list[_lists.Element] = []
+        for base_len, part in reversed(parts):
+            if base_len is not None:
+                del elements[base_len:]
+            elements.extend(part)
+        return elements
+
+    def _unpack(self, key: _lists.ChainKey, version: Any, blob: bytes) -> list[_lists.Element]:
+        part = self._unpacked.get((key, version))
+        if part is None:
+            part = self._unpacked[(key, version)] = _lists.unpack(blob)
+        return part
+
+    def _link(
+        self, key: _lists.ChainKey, version: Any, below: Any
+    ) -> tuple[Any, int | None, bytes]:
+        links = self._links.setdefault(key, {})
+        if version not in links:
+            links.update(
+                (v, (b, n, blob))
+                for v, b, n, blob in self._conn.execute(
+                    _schema.SELECT_SEGMENTS_BEFORE, (*key, below)
+                )
+            )
+        if version not in links:
+            row = self._conn.execute(_schema.SELECT_SEGMENT, (*key, version)).fetchone()
+            if row is None:
+                thread_id, _, channel = key
+                raise LookupError(
+                    f"list segment {channel}@{version} of thread {thread_id!r} is missing"
+                )
+            links[version] = row[1:]
+        return links[version]
+
+
+@dataclass(frozen=True)
+class PreparedValue:
+    channel: str
+    version: Any
+    kind: str
+    serialized: tuple[str, bytes] | None = None
+    plan: _lists.SegmentPlan | None = None
+    stored: _lists.StoredList | None = None  # for lists: what the cache holds once written
+    source: list[Any] | None = None
+
+
+def plain_serde(serde: SerializerProtocol) -> SerializerProtocol:
+    """The serializer under any encryption: list elements are compared in plaintext."""
+    inner = getattr(serde, "serde", None)
+    return inner if isinstance(serde, EncryptedSerializer) and inner is not None else serde

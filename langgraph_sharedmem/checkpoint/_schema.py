@@ -106,7 +106,7 @@ SELECT_VALUES = """
 SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, v.depth,
     v.segment_token
 FROM json_each(:wanted) AS w
-JOIN channel_values AS v
+CROSS JOIN channel_values AS v  -- CROSS: make SQLite look up each wanted row by key
   ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
  AND v.channel = w.key AND v.version = w.value
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 from pathlib import Path
 
@@ -158,3 +159,16 @@ def test_closed_saver_says_so(db_path: Path) -> None:
     saver.close()
     with pytest.raises(DatabaseFileError, match="closed"):
         saver.get_tuple({"configurable": {"thread_id": "t"}})
+
+
+def test_path_that_is_a_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseFileError, match=str(tmp_path.name)):
+        SharedMemorySaver(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permissions can't fail")
+def test_unwritable_directory_is_named(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(DatabaseFileError, match="not writable"):
+        SharedMemorySaver(locked / "x.db").get_tuple({"configurable": {"thread_id": "t"}})

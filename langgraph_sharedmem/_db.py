@@ -63,7 +63,9 @@ def _open_error(path: str, exc: sqlite3.Error) -> DatabaseFileError:
         reason = "the database file is corrupt (SQLite: database disk image is malformed)"
     elif "unable to open" in text or "readonly" in text or "read-only" in text:
         parent = Path(path).parent
-        if not parent.exists():
+        if Path(path).is_dir():
+            reason = "it is a directory, not a file"
+        elif not parent.exists():
             reason = f"its directory {str(parent)!r} does not exist"
         elif Path(path).exists() and not os.access(path, os.W_OK):
             reason = "the file is not writable"

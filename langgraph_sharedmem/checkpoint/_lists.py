@@ -23,6 +23,7 @@ the earlier bytes; any other edit, in place or not, is serialized again.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import threading
 import zlib
@@ -122,7 +123,12 @@ class StoredList:
     @property
     def size(self) -> int:
         raw = sum(len(data) for _, data in self.plain)
-        return raw * 5 if self.snapshots else raw  # deep copies weigh more than their bytes
+        return raw * 6 if self.snapshots else raw * 2  # copies and `joined` weigh too
+
+    @functools.cached_property
+    def joined(self) -> bytes | None:
+        """`join_msgpack` of the elements, computed once for repeated reads of this version."""
+        return join_msgpack(self.plain)
 
 
 def serialize_reusing(

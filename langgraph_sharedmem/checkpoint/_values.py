@@ -7,6 +7,7 @@ version is rebuilt by walking its chain of segments (see `_lists`).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -38,8 +39,15 @@ class Segment(NamedTuple):
     blob: bytes
 
 
+class ListPayload(NamedTuple):
+    """A stored list's serialized elements, and the cache entry they came from, if any."""
+
+    elements: Sequence[_lists.Element]
+    cached: _lists.StoredList | None
+
+
 RawValue = tuple[str, str, str, Any]
-"""(channel, kind, serializer type, blob or list of serialized elements)."""
+"""(channel, kind, serializer type, blob or `ListPayload`)."""
 
 RawCheckpoint = tuple[tuple[Any, ...], list[RawValue], list[Any]]
 """(checkpoint row, its values, its writes), not yet deserialized."""

@@ -47,6 +47,7 @@ from langgraph_sharedmem.checkpoint._config import (
 )
 from langgraph_sharedmem.checkpoint._values import (
     ChainReader,
+    ListPayload,
     PreparedValue,
     RawCheckpoint,
     RawValue,
@@ -252,7 +253,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             if kind == "list":
                 top = Segment(version, base_version, base_len, blob)
                 elements = self._list_elements(chains, (thread_id, ns, channel), top, token, depth)
-                raw.append((channel, kind, type_, elements))
+                raw.append((channel, kind, type_, elements))  # elements: a ListPayload
             elif kind == "value":
                 raw.append((channel, kind, type_, blob))
         return raw
@@ -264,7 +265,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         top: Segment,
         token: bytes | None,
         depth: int,
-    ) -> builtins.list[_lists.Element]:
+    ) -> ListPayload:
         """A list version's stored elements: from the cache when the row's token matches."""
         cached = self._lists.get(key)
         if (
@@ -273,17 +274,17 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             and cached.version == top.version
             and cached.token == token
         ):
-            return list(cached.plain)
+            return ListPayload(cached.plain, cached)
         elements = chains.elements(key, top)
+        stored = None
         if (
             token is not None
             and self._serde_is_plain
             and (cached is None or older(cached.version, top.version))
         ):
-            self._lists.set(
-                key, _lists.StoredList(top.version, token, depth, tuple(elements), True)
-            )
-        return elements
+            stored = _lists.StoredList(top.version, token, depth, tuple(elements), True)
+            self._lists.set(key, stored)
+        return ListPayload(elements, stored)
 
     @property
     def _serde_is_plain(self) -> bool:
@@ -336,11 +337,15 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             for channel, kind, type_, payload in raw
         }
 
-    def _decode_list(self, elements: builtins.list[_lists.Element]) -> builtins.list[Any]:
-        joined = _lists.join_msgpack(elements)
+    def _decode_list(self, payload: ListPayload) -> builtins.list[Any]:
+        joined = (
+            payload.cached.joined
+            if payload.cached is not None
+            else _lists.join_msgpack(payload.elements)
+        )
         if joined is not None:
             return list(self.serde.loads_typed(("msgpack", joined)))
-        return [self.serde.loads_typed(e) for e in elements]
+        return [self.serde.loads_typed(e) for e in payload.elements]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -454,7 +459,7 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
             )
         if not raw or token is None:
             return None
-        elements = raw[0][3]
+        elements = list(raw[0][3].elements)
         if not self._serde_is_plain:
             plain = plain_serde(self.serde)
             elements = [plain.dumps_typed(self.serde.loads_typed(e)) for e in elements]

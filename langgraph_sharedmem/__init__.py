@@ -14,15 +14,19 @@ from langgraph_sharedmem.errors import (
     UnsafeDeserializationError,
 )
 from langgraph_sharedmem.serde import StrictSerializer
+from langgraph_sharedmem.store import IndexReport, SharedMemoryStore, WordLlamaEmbeddings
 
 __all__ = [
     "Database",
     "DatabaseBusyError",
     "DatabaseFileError",
+    "IndexReport",
     "InvalidConfigError",
     "SchemaVersionError",
     "SharedMemoryError",
     "SharedMemorySaver",
+    "SharedMemoryStore",
     "StrictSerializer",
     "UnsafeDeserializationError",
+    "WordLlamaEmbeddings",
 ]

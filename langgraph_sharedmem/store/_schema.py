@@ -55,7 +55,9 @@ def _m0001(db: _SUDatabase) -> None:
             UNIQUE (prefix, key, field)
         );
         CREATE INDEX mem_vectors_seq ON mem_vectors (seq);
-        CREATE VIRTUAL TABLE mem_fts USING fts5 (text, tokenize = 'unicode61');
+        CREATE VIRTUAL TABLE mem_fts USING fts5 (
+            text, tokenize = 'unicode61 remove_diacritics 0'
+        );
         CREATE TABLE mem_outbox (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
@@ -76,7 +78,7 @@ def _m0001(db: _SUDatabase) -> None:
     )
 
 
-ITEM_COLUMNS = "i.prefix, i.key, i.value, i.created_at, i.updated_at"
+ITEM_COLUMNS = "i.prefix, i.key, i.value, i.created_at, i.updated_at, i.ttl_minutes"
 
 GET_ITEM = """
 SELECT value, created_at, updated_at, expires_at, ttl_minutes FROM mem_items
@@ -85,7 +87,7 @@ WHERE prefix = ? AND key = ?
 
 # Items named by a JSON array of [prefix, key] pairs, in one statement.
 SELECT_ITEMS_BY_PAIRS = f"""
-SELECT {ITEM_COLUMNS}, i.expires_at FROM json_each(?) AS j
+SELECT {ITEM_COLUMNS} FROM json_each(?) AS j
 JOIN mem_items AS i ON i.prefix = j.value ->> 0 AND i.key = j.value ->> 1
 """
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import InvalidNamespaceError
@@ -81,9 +81,7 @@ def _path(parts: list[Any]) -> str:
 def encode_value(value: Mapping[str, Any], *, where: str) -> str:
     """JSON text of ``value``, or `InvalidConfigError` naming the first part JSON cannot carry."""
     if not isinstance(value, Mapping):
-        raise InvalidConfigError(
-            f"{where}: value must be a dict, got {type(value).__name__}"
-        )
+        raise InvalidConfigError(f"{where}: value must be a dict, got {type(value).__name__}")
     # One iterative walk checks types, keys, floats and depth; `json.dumps` then does the
     # encoding in C. Recursion would hit Python's limit on the deep values we must refuse.
     stack: list[tuple[Any, list[Any]]] = [(value, [])]
@@ -136,7 +134,7 @@ def decode_value(text: str) -> dict[str, Any]:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_text(moment: datetime) -> str:

@@ -1,0 +1,439 @@
+"""`SharedMemoryStore`: LangGraph's `BaseStore` on one SQLite file, with a Chroma index.
+
+A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
+
+    from langgraph_sharedmem import SharedMemoryStore
+
+    with SharedMemoryStore.from_conn_string("agents.db", index={"dims": 256}) as store:
+        graph = builder.compile(store=store)
+
+Without ``embed`` the index uses the offline WordLlama model; nothing touches the network.
+SQLite holds the items, their embeddings and a change log (outbox); Chroma is an index derived
+from them, applied after each commit and replayed on open (see `_index`). How the parts fit:
+``docs/store.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    validate_op_namespace,
+)
+from langgraph.store.base import _validate_namespace as _validate_put_namespace
+
+from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.store import _schema, _search, _write
+from langgraph_sharedmem.store._embed import (
+    IndexSpec,
+    WordLlamaEmbeddings,
+    aembed_texts,
+    embed_texts,
+    index_spec,
+    normalize,
+)
+from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
+from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
+from langgraph_sharedmem.store._vectors import VectorCache
+
+__all__ = ["IndexReport", "SharedMemoryStore", "WordLlamaEmbeddings"]
+
+logger = logging.getLogger("langgraph_sharedmem.store")
+
+_TTL_KEYS = frozenset({"refresh_on_read", "default_ttl", "sweep_interval_minutes", "omit_expired"})
+
+
+@dataclass
+class _Work:
+    """One batch between its steps: what to read, what to write, what to embed."""
+
+    ops: list[Op]
+    puts: list[_write.PutPlan] = field(default_factory=list)
+    queries: dict[str, np.ndarray | None] = field(default_factory=dict)
+    known: dict[bytes, bytes] = field(default_factory=dict)
+    missing: dict[bytes, str] = field(default_factory=dict)
+
+
+class SharedMemoryStore(BaseStore):
+    """LangGraph store on a SQLite file that many agent processes share.
+
+    Args:
+        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database`
+            (shared with the other parts of a `SharedMemory`; then it is not closed here).
+        index: LangGraph's `IndexConfig` (``dims``, ``embed``, ``fields``) to enable semantic
+            search; ``embed`` may be omitted for the offline WordLlama embedder. Extra keys:
+            ``hybrid`` (default True: fuse FTS5 keyword ranking in) and ``ann_threshold``
+            (candidates above which Chroma proposes them instead of an exact scan; 200k).
+        ttl: LangGraph's `TTLConfig`. Expired items are never returned, even before a sweep.
+        chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``), a
+            directory path, a ``chromadb`` client such as ``chromadb.HttpClient(...)``, or
+            ``None`` for no Chroma (exact search only).
+        busy_timeout: Seconds to wait for another process's write lock.
+        synchronous: SQLite ``synchronous`` pragma.
+
+    Example:
+        >>> with SharedMemoryStore.from_conn_string(":memory:") as store:
+        ...     store.put(("users", "u1"), "likes", {"food": "pizza"})
+        ...     store.get(("users", "u1"), "likes").value
+        {'food': 'pizza'}
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        chroma: Any = "embedded",
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
+        if ttl is not None:
+            unknown = set(ttl) - _TTL_KEYS
+            if unknown:
+                raise InvalidConfigError(f"unknown ttl config keys {sorted(unknown)}")
+        self._spec: IndexSpec | None = index_spec(index)
+        self.index_config = index
+        self.ttl_config = ttl
+        if isinstance(conn, Database):
+            self.db, self._owns_db = conn, False
+        else:
+            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+            self._owns_db = True
+        self._chroma_option = chroma
+        self._cache = VectorCache(self._spec.dims) if self._spec else None
+        self._index: ChromaIndex | None = None
+        self._setup_lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._sweeper_stop = threading.Event()
+        self._sweeper_done: concurrent.futures.Future[None] | None = None
+        self.is_setup = False
+
+    @classmethod
+    def from_conn_string(
+        cls, conn_string: str | os.PathLike[str], **kwargs: Any
+    ) -> SharedMemoryStore:
+        """Open a store on a path or ``sqlite:///`` URL; a sync and async context manager."""
+        return cls(conn_string, **kwargs)
+
+    from_path = from_conn_string
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create or upgrade the tables and replay the index outbox. Idempotent."""
+        if self.is_setup:
+            return
+        with self._setup_lock:
+            if self.is_setup:
+                return
+            self.db.migrate(_schema.MIGRATIONS)
+            with self.db.write() as conn:
+                store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]
+                if self._spec is not None:
+                    row = conn.execute(_schema.GET_META, ("dims",)).fetchone()
+                    if row is None:
+                        conn.execute(_schema.SET_META, ("dims", str(self._spec.dims)))
+                    elif int(row[0]) != self._spec.dims:
+                        raise InvalidConfigError(
+                            f"database {self.db.path!r} holds {row[0]}-dimension embeddings; "
+                            f"the index config says dims={self._spec.dims}"
+                        )
+            self._index = self._make_index(store_id)
+            if self._index is not None:
+                self._index.start()
+            self.is_setup = True
+        interval = (self.ttl_config or {}).get("sweep_interval_minutes")
+        if interval:
+            self.start_ttl_sweeper(interval)
+
+    def _make_index(self, store_id: str) -> ChromaIndex | None:
+        option = self._chroma_option
+        if self._spec is None or option is None:
+            return None
+        if isinstance(option, (str, os.PathLike)):
+            if option == "embedded":
+                if self.db.is_memory:
+                    return None  # nothing to persist beside; exact search serves it
+                path = f"{self.db.path}.chroma"
+            else:
+                path = os.fspath(option)
+            return ChromaIndex(
+                self.db, store_id=store_id, dims=self._spec.dims, client=None, path=path
+            )
+        if not hasattr(option, "get_or_create_collection"):
+            raise InvalidConfigError(
+                f"chroma must be 'embedded', a directory, a chromadb client or None; got {option!r}"
+            )
+        return ChromaIndex(
+            self.db, store_id=store_id, dims=self._spec.dims, client=option, path=None
+        )
+
+    async def asetup(self) -> None:
+        """Async `setup`."""
+        await self.db.run(self.setup)
+
+    def close(self) -> None:
+        """Stop background work, release the index lease, close the database if owned."""
+        self.stop_ttl_sweeper()
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        if self._owns_db:
+            self.db.close()
+
+    def __enter__(self) -> SharedMemoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SharedMemoryStore:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    # -- the batch core --------------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ``ops``; reads see the state before this batch's puts, as in `InMemoryStore`."""
+        work = self._plan(ops)
+        self.setup()
+        if work.puts:
+            with self.db.read() as conn:
+                work.known = _write.known_vectors(conn, work.puts)
+            work.missing = _write.to_embed(work.puts, work.known)
+        spec = self._spec
+        fresh = (
+            embed_texts(spec.embeddings, list(work.missing.values()), spec.dims)
+            if spec and work.missing
+            else None
+        )
+        for text in work.queries:
+            assert spec is not None
+            work.queries[text] = self._query_vector(spec.embeddings.embed_query(text))
+        return self._execute(work, fresh)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Async `batch`: SQLite on the database worker thread, async embedders awaited."""
+        work = self._plan(ops)
+        await self.asetup()
+        if work.puts:
+            work.known = await self.db.run(self._known, work.puts)
+            work.missing = _write.to_embed(work.puts, work.known)
+        spec = self._spec
+        fresh = None
+        if spec and work.missing:
+            if isinstance(spec.embeddings, WordLlamaEmbeddings):  # CPU-bound: off the loop
+                fresh = await self.db.run(
+                    embed_texts, spec.embeddings, list(work.missing.values()), spec.dims
+                )
+            else:
+                fresh = await aembed_texts(spec.embeddings, list(work.missing.values()), spec.dims)
+        for text in work.queries:
+            assert spec is not None
+            if isinstance(spec.embeddings, WordLlamaEmbeddings):
+                raw = await self.db.run(spec.embeddings.embed_query, text)
+            else:
+                raw = await spec.embeddings.aembed_query(text)
+            work.queries[text] = self._query_vector(raw)
+        return await self.db.run(self._execute, work, fresh)
+
+    def _known(self, puts: list[_write.PutPlan]) -> dict[bytes, bytes]:
+        with self.db.read() as conn:
+            return _write.known_vectors(conn, puts)
+
+    def _query_vector(self, raw: Any) -> np.ndarray:
+        assert self._spec is not None
+        vector = np.asarray(raw, dtype=np.float32).reshape(1, -1)
+        if vector.shape[1] != self._spec.dims or not np.isfinite(vector).all():
+            raise InvalidConfigError(
+                f"the embedder returned a query vector of {vector.shape[1]} dimensions (or "
+                f"NaN); the index config says dims={self._spec.dims}"
+            )
+        return normalize(vector)[0]
+
+    def _plan(self, ops: Iterable[Op]) -> _Work:
+        work = _Work(ops=list(ops))
+        puts: list[PutOp] = []
+        for op in work.ops:
+            validate_op_namespace(op)
+            if isinstance(op, PutOp):
+                if op.value is not None:
+                    _validate_put_namespace(op.namespace)
+                puts.append(op)
+            elif isinstance(op, GetOp):
+                check_namespace(op.namespace)
+                check_key(op.key)
+            elif isinstance(op, SearchOp):
+                check_namespace(op.namespace_prefix)
+                if op.query and self._spec is not None:
+                    work.queries[op.query] = None
+            elif not isinstance(op, ListNamespacesOp):
+                raise ValueError(f"Unknown operation type: {type(op)}")
+        work.puts = _write.plan_puts(puts, self._spec)
+        return work
+
+    def _execute(self, work: _Work, fresh: np.ndarray | None) -> list[Result]:
+        results: list[Result] = [None] * len(work.ops)
+        moment = time.time()
+        refresh: list[tuple[str, str]] = []
+        reads = [(i, op) for i, op in enumerate(work.ops) if not isinstance(op, PutOp)]
+        if reads:
+            with self.db.read() as conn:
+                if self._cache is not None and any(
+                    isinstance(op, SearchOp) and op.query for _, op in reads
+                ):
+                    self._refresh_cache(conn)
+                for i, op in reads:
+                    results[i] = self._read(conn, op, moment, work, refresh)
+        if work.puts or refresh:
+            embeddings = dict(work.known)
+            if fresh is not None:
+                embeddings.update(zip(work.missing, (row.tobytes() for row in fresh), strict=True))
+            with self.db.write() as conn:
+                _write.refresh_ttls(conn, refresh, moment)
+                changed = _write.write_puts(
+                    conn, work.puts, embeddings, stamp=to_text(now()), now=moment
+                )
+            if changed and self._index is not None:
+                self._index.notify()
+        return results
+
+    def _refresh_cache(self, conn: Any) -> None:
+        assert self._cache is not None
+        current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+        floor = int(conn.execute(_schema.GET_META, ("log_floor",)).fetchone()[0])
+        self._cache.refresh(conn, current, floor)
+
+    def _read(
+        self, conn: Any, op: Op, moment: float, work: _Work, refresh: list[tuple[str, str]]
+    ) -> Result:
+        if isinstance(op, GetOp):
+            item, has_ttl = _search.get(conn, check_namespace(op.namespace), op.key, moment)
+            if item is not None and has_ttl and op.refresh_ttl:
+                refresh.append((check_namespace(op.namespace), op.key))
+            return item
+        if isinstance(op, SearchOp):
+            query = work.queries.get(op.query) if op.query else None
+            items, with_ttl = _search.search(
+                conn,
+                op,
+                moment,
+                query=query,
+                spec=self._spec,
+                cache=self._cache,
+                chroma=self._index,
+            )
+            if op.refresh_ttl:
+                refresh.extend(with_ttl)
+            return items
+        assert isinstance(op, ListNamespacesOp)
+        return _search.list_namespaces(conn, op, moment)
+
+    # -- the index -------------------------------------------------------------------------
+
+    def verify_index(self) -> IndexReport:
+        """Apply pending changes, then compare Chroma with the vectors in SQLite."""
+        self.setup()
+        if self._index is None:
+            return IndexReport(error="no Chroma index is configured for this store")
+        return self._index.verify()
+
+    def rebuild_index(self) -> int:
+        """Rebuild the Chroma collection from stored embeddings; the number of vectors."""
+        self.setup()
+        if self._index is None:
+            raise InvalidConfigError("no Chroma index is configured for this store")
+        return self._index.rebuild()
+
+    def flush_index(self) -> int:
+        """Apply pending outbox rows to Chroma now; the number applied."""
+        self.setup()
+        return 0 if self._index is None else self._index.apply_pending()
+
+    async def averify_index(self) -> IndexReport:
+        return await self.db.run(self.verify_index)
+
+    async def arebuild_index(self) -> int:
+        return await self.db.run(self.rebuild_index)
+
+    # -- TTL -------------------------------------------------------------------------------
+
+    def sweep_ttl(self) -> int:
+        """Delete expired items (and their vectors); the number deleted."""
+        self.setup()
+        total = 0
+        while True:
+            with self.db.write() as conn:
+                n = _write.sweep(conn, time.time())
+            total += n
+            if n == 0:
+                break
+        if total and self._index is not None:
+            self._index.notify()
+        return total
+
+    async def asweep_ttl(self) -> int:
+        return await self.db.run(self.sweep_ttl)
+
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Sweep expired items every ``sweep_interval_minutes`` on a daemon thread."""
+        if self._sweeper is not None and self._sweeper.is_alive():
+            assert self._sweeper_done is not None
+            return self._sweeper_done
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
+        self._sweeper_stop.clear()
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def loop() -> None:
+            try:
+                while not self._sweeper_stop.wait(float(interval) * 60.0):
+                    try:
+                        self.sweep_ttl()
+                    except Exception:  # the next sweep retries; items stay hidden once expired
+                        logger.exception("TTL sweep failed")
+            finally:
+                done.set_result(None)
+
+        self._sweeper = threading.Thread(target=loop, name="langgraph-sharedmem-ttl", daemon=True)
+        self._sweeper_done = done
+        self._sweeper.start()
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper thread; True if it is not running afterwards."""
+        if self._sweeper is None:
+            return True
+        self._sweeper_stop.set()
+        self._sweeper.join(timeout)
+        stopped = not self._sweeper.is_alive()
+        if stopped:
+            self._sweeper = None
+        return stopped

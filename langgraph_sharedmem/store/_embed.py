@@ -1,0 +1,186 @@
+"""The index config, the texts of an item to embed, and the offline default embedder.
+
+The default embedder is WordLlama's 256-dimension model, loaded from the files inside the
+``wordllama`` wheel: ``WordLlama.load()`` looks for the tokenizer in the wrong folder and falls
+back to downloading it, which fails offline. It embeds about 50k short texts/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langgraph.store.base import ensure_embeddings, get_text_at_path, tokenize_path
+
+from langgraph_sharedmem.errors import InvalidConfigError
+
+WORDLLAMA_DIMS = 256
+_KNOWN_KEYS = frozenset(
+    {"dims", "embed", "fields", "text_fields", "hybrid", "ann_threshold", "distance_type"}
+)
+_model: Any = None
+_model_lock = threading.Lock()
+
+
+def _wordllama() -> Any:
+    global _model
+    with _model_lock:
+        if _model is None:
+            from pathlib import Path
+
+            import wordllama
+            from safetensors import safe_open
+            from wordllama.inference import WordLlamaInference
+            from wordllama.wordllama import WordLlama
+
+            root = Path(wordllama.__file__).parent
+            tokenizer = WordLlama.load_tokenizer(
+                root / "tokenizers" / "l2_supercat_tokenizer_config.json"
+            )
+            with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), "np") as f:
+                weights = f.get_tensor("embedding.weight")
+            _model = WordLlamaInference(weights, tokenizer, binary=False)
+        return _model
+
+
+class WordLlamaEmbeddings(Embeddings):
+    """Offline LangChain `Embeddings` on WordLlama's bundled 256-dim model (loaded once).
+
+    ``dims`` below 256 keeps the leading dimensions (the model is trained Matryoshka-style).
+
+    Example:
+        >>> emb = WordLlamaEmbeddings()
+        >>> len(emb.embed_query("hello"))
+        256
+    """
+
+    def __init__(self, dims: int = WORDLLAMA_DIMS) -> None:
+        if not 1 <= dims <= WORDLLAMA_DIMS:
+            raise InvalidConfigError(
+                f"the default WordLlama embedder makes at most {WORDLLAMA_DIMS} dimensions, "
+                f"index asked for dims={dims}; pass your own 'embed' for more"
+            )
+        self.dims = dims
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        # The tokenizer is Rust and rejects lone surrogates; replace them for embedding only.
+        clean = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+        out = _wordllama().embed(clean, norm=True, return_np=True)
+        return np.ascontiguousarray(out[:, : self.dims], dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A checked ``index`` config."""
+
+    dims: int
+    embeddings: Embeddings
+    fields: tuple[tuple[str, Any], ...]
+    hybrid: bool
+    ann_threshold: int
+
+
+def index_spec(index: Mapping[str, Any] | None) -> IndexSpec | None:
+    """Check LangGraph's ``IndexConfig`` plus our keys ``hybrid`` and ``ann_threshold``."""
+    if index is None:
+        return None
+    if not isinstance(index, Mapping):
+        raise InvalidConfigError(f"index must be a dict (IndexConfig), got {type(index).__name__}")
+    unknown = set(index) - _KNOWN_KEYS
+    if unknown:
+        raise InvalidConfigError(
+            f"unknown index config keys {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}"
+        )
+    dims = index.get("dims")
+    if not isinstance(dims, int) or isinstance(dims, bool) or dims <= 0:
+        raise InvalidConfigError(f"index needs 'dims', a positive int; got {dims!r}")
+    if index.get("distance_type", "cosine") != "cosine":
+        raise InvalidConfigError("only distance_type='cosine' is supported")
+    embed = index.get("embed")
+    embeddings = WordLlamaEmbeddings(dims) if embed is None else ensure_embeddings(embed)
+    fields = index.get("fields") or index.get("text_fields") or ["$"]
+    if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+        raise InvalidConfigError(f"index 'fields' must be a list of paths, got {fields!r}")
+    ann = index.get("ann_threshold", 200_000)
+    if not isinstance(ann, int) or ann < 0:
+        raise InvalidConfigError(f"index 'ann_threshold' must be an int >= 0, got {ann!r}")
+    return IndexSpec(
+        dims=dims,
+        embeddings=embeddings,
+        fields=tuple(_tokenized(f) for f in fields),
+        hybrid=bool(index.get("hybrid", True)),
+        ann_threshold=ann,
+    )
+
+
+def _tokenized(path: str) -> tuple[str, Any]:
+    return (path, path if path == "$" else tokenize_path(path))
+
+
+def texts_to_embed(spec: IndexSpec, value: Mapping[str, Any], index: Any) -> list[tuple[str, str]]:
+    """``(field, text)`` pairs of a value, named as `InMemoryStore` names them."""
+    if index is False:
+        return []
+    if index is None:
+        paths = spec.fields
+    elif isinstance(index, (list, tuple)) and all(isinstance(p, str) for p in index):
+        paths = tuple(_tokenized(p) for p in index)
+    else:
+        raise InvalidConfigError(f"put(index=...) takes False or a list of paths, got {index!r}")
+    out: list[tuple[str, str]] = []
+    for path, tokens in paths:
+        texts = get_text_at_path(value, tokens)
+        if len(texts) == 1:
+            out.append((path, texts[0]))
+        else:
+            out.extend((f"{path}.{i}", text) for i, text in enumerate(texts))
+    return out
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16]
+
+
+def embed_texts(embeddings: Embeddings, texts: Sequence[str], dims: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dims), dtype=np.float32)
+    if isinstance(embeddings, WordLlamaEmbeddings):
+        return embeddings.embed_array(texts)
+    return check_vectors(embeddings.embed_documents(list(texts)), len(texts), dims)
+
+
+async def aembed_texts(embeddings: Embeddings, texts: Sequence[str], dims: int) -> np.ndarray:
+    if not texts or isinstance(embeddings, WordLlamaEmbeddings):
+        return embed_texts(embeddings, texts, dims)
+    return check_vectors(await embeddings.aembed_documents(list(texts)), len(texts), dims)
+
+
+def check_vectors(raw: Any, n: int, dims: int) -> np.ndarray:
+    arr = np.asarray(raw, dtype=np.float32)
+    if arr.shape != (n, dims):
+        raise InvalidConfigError(
+            f"the embedder returned an array of shape {arr.shape} for {n} texts; the index "
+            f"config says dims={dims}"
+        )
+    if not np.isfinite(arr).all():
+        raise InvalidConfigError("the embedder returned NaN or infinite values")
+    return arr
+
+
+def normalize(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (rows / norms).astype(np.float32, copy=False)

@@ -1,0 +1,304 @@
+"""Compile a search filter to a SQL condition and its parameters.
+
+Nothing from the filter is pasted into SQL text: keys become JSON-path *parameters* (or, for
+a key holding a double quote, which SQLite's path syntax cannot express, a ``json_each`` lookup
+whose key is a parameter), and values are parameters. The SQL text is built only from the
+fixed fragments below, so a key like ``x') OR 1=1 --`` is just a key that matches nothing
+(CVE-2025-8709 was a filter key pasted into a path string).
+
+Semantics are `InMemoryStore`'s, checked by the differential test:
+
+* ``{"k": v}`` -- ``value.get("k") == v`` (Python equality: ``1 == 1.0 == True``; a missing key
+  equals ``None``); a dict ``v`` without operators matches nested keys, a list ``v`` matches a
+  list of the same length element by element.
+* ``{"k": {"$eq" | "$ne" | "$gt" | "$gte" | "$lt" | "$lte": v}}`` -- comparisons; the four
+  orderings compare numbers (booleans count as 0 and 1) or, when ``v`` is a string, strings.
+  `InMemoryStore` calls ``float()`` on both sides, so it raises on text; we match nothing.
+
+Beyond LangGraph, as Mem0 users expect: ``$in`` / ``$nin`` (a list of values), ``$contains``
+(an element of a list, or a substring of a string), and top-level ``$and`` / ``$or`` (lists of
+filters) and ``$not`` (a filter). Anything else is refused with `InvalidConfigError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph_sharedmem.errors import InvalidConfigError
+
+_ORDER = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_FIELD_OPS = frozenset({"$eq", "$ne", "$in", "$nin", "$contains", *_ORDER})
+_LOGICAL = frozenset({"$and", "$or", "$not"})
+_NUMERIC_TYPES = "('integer', 'real', 'true', 'false')"
+_INT64 = (-(2**63), 2**63 - 1)
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII except '"' and '\\'
+
+Sql = tuple[str, list[Any]]
+
+
+class _Node:
+    """SQL expressions for the JSON node at a path inside the value column."""
+
+    _aliases = itertools.count()
+
+    def __init__(self, column: str, path: tuple[str | int, ...]) -> None:
+        self.column = column
+        self.path = path
+        # SQLite matches a path label against the key's raw JSON text, which we write with
+        # escapes for anything outside printable ASCII, and its path syntax cannot escape '"'.
+        # Such keys are looked up with json_each, which compares decoded keys.
+        self.by_path = all(not isinstance(p, str) or _PLAIN.fullmatch(p) for p in path)
+
+    def _path_text(self) -> str:
+        text = "$"
+        for part in self.path:
+            text += f"[{part}]" if isinstance(part, int) else f'."{part}"'
+        return text
+
+    def _lookup(self, column: str) -> Sql:
+        """``SELECT j.<column>`` of the node by walking ``json_each`` with keys as parameters."""
+        container: Sql = (self.column, [])
+        sql, params = "", []
+        for depth, part in enumerate(self.path):
+            a = f"j{next(self._aliases)}"
+            last = depth == len(self.path) - 1
+            pick = (
+                f"{a}.{column}"
+                if last
+                else (f"CASE WHEN {a}.type IN ('object', 'array') THEN {a}.value END")
+            )
+            sql = f"(SELECT {pick} FROM json_each({container[0]}) AS {a} WHERE {a}.key = ?)"
+            params = [*container[1], part]
+            container = (sql, params)
+        return sql, params
+
+    def value(self) -> Sql:
+        if not self.path:
+            return self.column, []
+        if self.by_path:
+            return f"json_extract({self.column}, ?)", [self._path_text()]
+        return self._lookup("value")
+
+    def type(self) -> Sql:
+        if not self.path:
+            return f"json_type({self.column})", []
+        if self.by_path:
+            return f"json_type({self.column}, ?)", [self._path_text()]
+        return self._lookup("type")
+
+    def each(self) -> Sql:
+        """A ``json_each`` table-valued call over the node (for arrays and objects)."""
+        if not self.path:
+            return f"json_each({self.column})", []
+        if self.by_path:
+            return f"json_each({self.column}, ?)", [self._path_text()]
+        sql, params = _Node(self.column, self.path)._lookup("value")
+        return f"json_each({sql})", params
+
+    def child(self, part: str | int) -> _Node:
+        return _Node(self.column, (*self.path, part))
+
+
+def compile_filter(filter: Mapping[str, Any] | None, column: str = "i.value") -> Sql:
+    """``(sql, params)`` true for rows whose JSON ``column`` matches ``filter``."""
+    if not filter:
+        return "1", []
+    if not isinstance(filter, Mapping):
+        raise InvalidConfigError(f"filter must be a dict, got {type(filter).__name__}")
+    return _all(_top(filter, column))
+
+
+def _top(filter: Mapping[str, Any], column: str) -> list[Sql]:
+    parts: list[Sql] = []
+    for key, wanted in filter.items():
+        if not isinstance(key, str):
+            raise InvalidConfigError(f"filter keys must be strings, got {key!r}")
+        if key in ("$and", "$or"):
+            if not isinstance(wanted, (list, tuple)) or not all(
+                isinstance(f, Mapping) for f in wanted
+            ):
+                raise InvalidConfigError(f"filter {key!r} takes a list of filter dicts")
+            subs = [_all(_top(f, column)) for f in wanted]
+            parts.append(_all(subs) if key == "$and" else _any(subs))
+        elif key == "$not":
+            if not isinstance(wanted, Mapping):
+                raise InvalidConfigError("filter '$not' takes a filter dict")
+            parts.append(_negate(_all(_top(wanted, column))))
+        elif key.startswith("$"):
+            raise InvalidConfigError(
+                f"unknown filter operator {key!r} at the top level; use $and, $or or $not, "
+                "or a field name"
+            )
+        else:
+            parts.append(_match(_Node(column, (key,)), wanted))
+    return parts
+
+
+def _match(node: _Node, wanted: Any) -> Sql:
+    """``InMemoryStore._compare_values``: nested dicts match by key, lists by position."""
+    if isinstance(wanted, Mapping):
+        if any(isinstance(k, str) and k.startswith("$") for k in wanted):
+            return _all([_operator(node, op, arg) for op, arg in wanted.items()])
+        type_sql, type_params = node.type()
+        parts = [(f"{type_sql} = 'object'", type_params)]
+        parts += [_match(node.child(_label(k)), v) for k, v in wanted.items()]
+        return _all(parts)
+    if isinstance(wanted, (list, tuple)):
+        return _sequence(node, wanted, _match)
+    return _scalar_eq(node, wanted)
+
+
+def _label(key: Any) -> str:
+    if not isinstance(key, str):
+        raise InvalidConfigError(f"filter keys must be strings, got {key!r}")
+    return key
+
+
+def _operator(node: _Node, op: Any, arg: Any) -> Sql:
+    if op not in _FIELD_OPS:
+        raise InvalidConfigError(
+            f"unknown filter operator {op!r}; supported: {', '.join(sorted(_FIELD_OPS))}"
+        )
+    if op == "$eq":
+        return _equal(node, arg)
+    if op == "$ne":
+        return _negate(_equal(node, arg))
+    if op in ("$in", "$nin"):
+        if not isinstance(arg, (list, tuple)):
+            raise InvalidConfigError(f"filter operator {op!r} takes a list, got {arg!r}")
+        found = _any([_equal(node, v) for v in arg])
+        return found if op == "$in" else _negate(found)
+    if op == "$contains":
+        return _contains(node, arg)
+    return _order(node, _ORDER[op], op, arg)
+
+
+def _order(node: _Node, sign: str, op: str, arg: Any) -> Sql:
+    type_sql, type_params = node.type()
+    value_sql, value_params = node.value()
+    if isinstance(arg, (int, float)):  # bool included, as float(True) in InMemoryStore
+        kinds, param = _NUMERIC_TYPES, float(arg)
+    elif isinstance(arg, str):
+        kinds, param = "('text')", arg
+    else:
+        raise InvalidConfigError(
+            f"filter operator {op!r} compares numbers or strings, got {type(arg).__name__}"
+        )
+    return (
+        f"coalesce({value_sql} {sign} ? AND {type_sql} IN {kinds}, 0)",
+        [*value_params, param, *type_params],
+    )
+
+
+def _contains(node: _Node, arg: Any) -> Sql:
+    if isinstance(arg, (Mapping, list, tuple)):
+        raise InvalidConfigError("filter operator '$contains' takes a string, number or bool")
+    type_sql, type_params = node.type()
+    each_sql, each_params = node.each()
+    element, element_params = _element_eq("e", arg)
+    in_array = (
+        f"EXISTS (SELECT 1 FROM {each_sql} AS e WHERE {element})",
+        [*each_params, *element_params],
+    )
+    if isinstance(arg, str):
+        value_sql, value_params = node.value()
+        return (
+            f"coalesce(CASE {type_sql} WHEN 'array' THEN {in_array[0]} "
+            f"WHEN 'text' THEN instr({value_sql}, ?) > 0 ELSE 0 END, 0)",
+            [*type_params, *in_array[1], *value_params, arg],
+        )
+    return (
+        f"coalesce(CASE {type_sql} WHEN 'array' THEN {in_array[0]} ELSE 0 END, 0)",
+        [*type_params, *in_array[1]],
+    )
+
+
+def _element_eq(alias: str, arg: Any) -> Sql:
+    if arg is None:
+        return f"{alias}.type = 'null'", []
+    if isinstance(arg, str):
+        return f"{alias}.type = 'text' AND {alias}.value = ?", [arg]
+    return f"{alias}.type IN {_NUMERIC_TYPES} AND {alias}.value = ?", [_number(arg)]
+
+
+def _equal(node: _Node, wanted: Any) -> Sql:
+    """Python ``==``: dicts need the same keys, lists the same length, recursively."""
+    if isinstance(wanted, Mapping):
+        type_sql, type_params = node.type()
+        each_sql, each_params = node.each()
+        parts: list[Sql] = [
+            (f"{type_sql} = 'object'", type_params),
+            (f"(SELECT count(*) FROM {each_sql}) = ?", [*each_params, len(wanted)]),
+        ]
+        for k, v in wanted.items():
+            child = node.child(_label(k))
+            child_type, child_params = child.type()
+            parts.append((f"{child_type} IS NOT NULL", child_params))
+            parts.append(_equal(child, v))
+        return _all(parts)
+    if isinstance(wanted, (list, tuple)):
+        return _sequence(node, wanted, _equal)
+    return _scalar_eq(node, wanted)
+
+
+def _sequence(node: _Node, wanted: Any, each: Any) -> Sql:
+    type_sql, type_params = node.type()
+    each_sql, each_params = node.each()
+    parts: list[Sql] = [
+        (f"{type_sql} = 'array'", type_params),
+        (f"(SELECT count(*) FROM {each_sql}) = ?", [*each_params, len(wanted)]),
+    ]
+    parts += [each(node.child(i), v) for i, v in enumerate(wanted)]
+    return _all(parts)
+
+
+def _scalar_eq(node: _Node, wanted: Any) -> Sql:
+    value_sql, value_params = node.value()
+    if wanted is None:  # missing and JSON null both read as None
+        return f"({value_sql} IS NULL)", value_params
+    type_sql, type_params = node.type()
+    # The value comparison goes first: it rejects most rows, and SQLite skips the rest of
+    # an AND once a term is false, so the type check runs only on rows that already match.
+    if isinstance(wanted, str):
+        return (
+            f"coalesce({value_sql} = ? AND {type_sql} = 'text', 0)",
+            [*value_params, wanted, *type_params],
+        )
+    if isinstance(wanted, (int, float)):
+        return (
+            f"coalesce({value_sql} = ? AND {type_sql} IN {_NUMERIC_TYPES}, 0)",
+            [*value_params, _number(wanted), *type_params],
+        )
+    raise InvalidConfigError(
+        f"filter values must be JSON (str, number, bool, None, list, dict), got "
+        f"{type(wanted).__name__}"
+    )
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        return float(value)
+    if not isinstance(value, (int, float)):
+        raise InvalidConfigError(f"expected a number in the filter, got {value!r}")
+    return value
+
+
+def _all(parts: list[Sql]) -> Sql:
+    if not parts:
+        return "1", []
+    return "(" + " AND ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+
+
+def _any(parts: list[Sql]) -> Sql:
+    if not parts:
+        return "0", []
+    return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+
+
+def _negate(part: Sql) -> Sql:
+    return f"(NOT coalesce({part[0]}, 0))", part[1]

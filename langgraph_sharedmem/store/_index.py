@@ -1,0 +1,353 @@
+"""The Chroma vector index: applying the outbox, the writer lease, verify and rebuild.
+
+SQLite is the source of truth; Chroma is derived from ``mem_vectors`` and may lag. Applying is
+*syncing*: for every (prefix, key, field) named in the outbox since the applied ``seq``, make
+Chroma hold what ``mem_vectors`` holds now (upsert it, or delete it when gone), then record the
+new applied ``seq``. Doing that twice changes nothing, so a crash anywhere in between only
+means the same rows are synced again by whoever applies next (on open, or after the next put).
+
+Chroma documents itself as thread-safe but not process-safe: several processes writing one
+persistent directory can lose updates, and a process's loaded HNSW segment does not follow
+another's writes (chroma-core/chroma#421, #961, #3769, #3792; cookbook "System constraints").
+So an embedded directory has one writer at a time: the process holding the lease row in
+``mem_index_state``. Only that process opens the directory at all, and it asks Chroma nothing
+unless its lease is current; every other process searches exactly (see `_vectors`). A Chroma
+server (``chromadb.HttpClient``) is one process by construction, so every process may query
+it, and writes still go through the lease so the outbox is applied in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.store import _schema
+
+logger = logging.getLogger("langgraph_sharedmem.store")
+
+STATE_NAME = "chroma"
+LEASE_SECONDS = 30.0
+RENEW_EVERY = 5.0
+APPLY_IDLE = 0.2  # seconds without a new commit before applying
+BATCH = 2000  # outbox rows per Chroma call: ~0.3 s of upserts, well inside a lease
+OUTBOX_RETAIN = 50_000  # applied rows kept so other processes' caches catch up, not reload
+
+SELECT_CURRENT_VECTORS = """
+SELECT v.prefix, v.key, v.field, v.text_hash, v.embedding, v.seq FROM json_each(?) AS j
+JOIN mem_vectors AS v
+  ON v.prefix = j.value ->> 0 AND v.key = j.value ->> 1 AND v.field = j.value ->> 2
+"""
+SELECT_ALL_VECTOR_ROWS = "SELECT prefix, key, field, text_hash, embedding, seq FROM mem_vectors"
+SELECT_VECTOR_HASHES = "SELECT prefix, key, field, text_hash, seq FROM mem_vectors"
+
+
+def _dead_local(holder: str) -> bool:
+    """Whether ``holder`` names a process of this machine that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def chroma_id(prefix: str, key: str, field: str) -> str:
+    return json.dumps([prefix, key, field], ensure_ascii=True, separators=(",", ":"))
+
+
+def parse_chroma_id(text: str) -> tuple[str, str, str]:
+    prefix, key, field = json.loads(text)
+    return prefix, key, field
+
+
+@dataclass
+class IndexReport:
+    """What `SharedMemoryStore.verify_index` found; ``ok`` when Chroma agrees with SQLite."""
+
+    checked: int = 0
+    missing: list[tuple[str, str, str]] = field(default_factory=list)
+    stale: list[tuple[str, str, str]] = field(default_factory=list)
+    extra: list[tuple[str, str, str]] = field(default_factory=list)
+    pending: int = 0
+    applied_seq: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra or self.error)
+
+
+class ChromaIndex:
+    """One Chroma collection mirroring ``mem_vectors``, written under the lease."""
+
+    def __init__(
+        self, db: Database, *, store_id: str, dims: int, client: Any, path: str | None
+    ) -> None:
+        self.db = db
+        self.dims = dims
+        self.collection_name = f"lgsm_{store_id}"
+        self.embedded = client is None
+        self.path = path
+        self._client = client
+        self._collection: Any = None
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._leased_until = 0.0
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Apply what is pending now (replay on open), then keep applying in the background."""
+        with self.db.write() as conn:
+            conn.execute(_schema.ENSURE_INDEX_STATE, (STATE_NAME,))
+        self._apply_logged()
+        self._thread = threading.Thread(
+            target=self._loop, name="langgraph-sharedmem-index", daemon=True
+        )
+        self._thread.start()
+
+    def notify(self) -> None:
+        """A write committed: wake the applier."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with self._lock:
+            if self._leased_until:
+                try:
+                    with self.db.write() as conn:
+                        conn.execute(_schema.RELEASE_LEASE, (STATE_NAME, self.holder))
+                except Exception:  # closing anyway; the lease simply expires
+                    logger.warning("could not release the index lease", exc_info=True)
+            self._drop()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(RENEW_EVERY)
+            # Let a burst of writes finish first: Chroma inserts ~4k vectors/s, so applying
+            # after every put would compete with the writers for the same 2 cores. Searches
+            # do not wait for this (they scan what is not applied yet exactly).
+            while self._wake.is_set() and not self._stop.is_set():
+                self._wake.clear()
+                if self._stop.wait(APPLY_IDLE):
+                    return
+            if self._stop.is_set():
+                return
+            self._apply_logged()
+
+    def _apply_logged(self) -> None:
+        # The write that fed the outbox has committed and returned; the index is derived data
+        # that the next apply (or the next open) replays, so a failure here is recorded for
+        # `verify_index` and logged rather than raised into an unrelated caller.
+        try:
+            self.apply_pending()
+            self.last_error = None
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            logger.exception("applying the store outbox to Chroma failed; will retry")
+
+    # -- the lease -------------------------------------------------------------------------
+
+    def _take_lease(self) -> bool:
+        now = time.time()
+        with self.db.write() as conn:
+            row = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()
+            if row and row[1] and row[1] != self.holder and _dead_local(row[1]):
+                # The holder crashed on this machine: no need to wait for its lease to lapse.
+                conn.execute(_schema.RELEASE_LEASE, (STATE_NAME, row[1]))
+            got = conn.execute(
+                _schema.TAKE_LEASE,
+                {"me": self.holder, "until": now + LEASE_SECONDS, "name": STATE_NAME, "now": now},
+            ).rowcount
+        if got:
+            self._leased_until = now + LEASE_SECONDS
+        else:
+            self._lost()
+        return bool(got)
+
+    def _lost(self) -> None:
+        if self._leased_until:
+            logger.info("index lease held by another process; searching exactly here")
+        self._leased_until = 0.0
+        if self.embedded:
+            self._drop()
+
+    def _drop(self) -> None:
+        """Forget the embedded client, so a later lease reloads the directory from disk."""
+        if self.embedded and self._client is not None:
+            self._collection = None
+            self._client = None
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+
+    def has_lease(self) -> bool:
+        return time.time() < self._leased_until - 1.0
+
+    def can_query(self) -> bool:
+        return not self.embedded or self.has_lease()
+
+    def collection(self) -> Any:
+        if self._collection is None:
+            import chromadb
+
+            if self._client is None:
+                self._client = chromadb.PersistentClient(
+                    path=self.path, settings=chromadb.Settings(anonymized_telemetry=False)
+                )
+            self._collection = self._client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=None,  # Chroma must never embed: its default downloads
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        return self._collection
+
+    # -- applying --------------------------------------------------------------------------
+
+    def apply_pending(self) -> int:
+        """Sync every outbox change since the applied ``seq`` to Chroma; the number synced."""
+        done = 0
+        with self._lock:
+            if time.time() > self._leased_until - LEASE_SECONDS / 2 and not self._take_lease():
+                return 0
+            col = self.collection()
+            while not (self._stop.is_set() and done):
+                with self.db.read() as conn:
+                    applied = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
+                    current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                    if applied >= current:
+                        break
+                    upto = min(current, applied + BATCH)
+                    keys = conn.execute(_schema.PENDING_KEYS, (applied, upto)).fetchall()
+                    rows = conn.execute(
+                        SELECT_CURRENT_VECTORS, (json.dumps(keys, ensure_ascii=True),)
+                    ).fetchall()
+                if time.time() > self._leased_until - LEASE_SECONDS / 2 and not self._take_lease():
+                    return done
+                self._sync(col, keys, rows)
+                with self.db.write() as conn:
+                    if not conn.execute(
+                        _schema.SET_APPLIED, (upto, STATE_NAME, self.holder)
+                    ).rowcount:
+                        self._lost()
+                        return done
+                done += len(keys)
+            self._prune()
+        return done
+
+    def _sync(self, col: Any, keys: list[Any], rows: list[Any]) -> None:
+        present = {(r[0], r[1], r[2]) for r in rows}
+        gone = [chroma_id(*k) for k in keys if tuple(k) not in present]
+        if gone:
+            col.delete(ids=gone)
+        if rows:
+            vectors = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
+            col.upsert(
+                ids=[chroma_id(r[0], r[1], r[2]) for r in rows],
+                embeddings=vectors.reshape(len(rows), self.dims),
+                metadatas=[{"h": r[3].hex(), "seq": r[5]} for r in rows],
+            )
+
+    def _prune(self) -> None:
+        with self.db.write() as conn:
+            applied = conn.execute(_schema.MIN_APPLIED).fetchone()[0] or 0
+            current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+            floor = min(applied, current - OUTBOX_RETAIN)
+            if floor > int(conn.execute(_schema.GET_META, ("log_floor",)).fetchone()[0]):
+                conn.execute(_schema.PRUNE_OUTBOX, (floor,))
+                conn.execute(_schema.SET_META, ("log_floor", str(floor)))
+
+    # -- querying --------------------------------------------------------------------------
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, str, str]] | None:
+        """Ids of about the ``n`` nearest vectors, or ``None`` if this process may not ask."""
+        if not self.can_query():
+            return None
+        col = self.collection()
+        count = col.count()
+        if count == 0:
+            return []
+        found = col.query(query_embeddings=vector[None, :], n_results=min(n, count), include=[])
+        return [parse_chroma_id(i) for i in found["ids"][0]]
+
+    # -- checking and repairing ------------------------------------------------------------
+
+    def verify(self) -> IndexReport:
+        report = IndexReport(error=self.last_error)
+        with self._lock:
+            self.apply_pending()
+            if not self.can_query():
+                report.error = "another process holds the embedded index lease; verify there"
+                return report
+            col = self.collection()
+            with self.db.read() as conn:
+                applied = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
+                current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                truth = {
+                    (p, k, f): (h.hex(), seq)
+                    for p, k, f, h, seq in conn.execute(SELECT_VECTOR_HASHES)
+                }
+                moving = {tuple(r) for r in conn.execute(_schema.PENDING_KEYS, (applied, current))}
+            seen: dict[tuple[str, str, str], str] = {}
+            offset = 0
+            while True:
+                page = col.get(include=["metadatas"], limit=5000, offset=offset)
+                for cid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                    seen[parse_chroma_id(cid)] = (meta or {}).get("h", "")
+                if len(page["ids"]) < 5000:
+                    break
+                offset += 5000
+        report.applied_seq, report.pending = applied, current - applied
+        report.checked = len(truth)
+        for vid, (h, _seq) in truth.items():
+            if vid in moving:
+                continue
+            if vid not in seen:
+                report.missing.append(vid)
+            elif seen[vid] != h:
+                report.stale.append(vid)
+        report.extra = [vid for vid in seen if vid not in truth and vid not in moving]
+        return report
+
+    def rebuild(self) -> int:
+        """Recreate the collection from ``mem_vectors`` (no embedding calls); rows written."""
+        with self._lock:
+            if not self._take_lease():
+                raise RuntimeError("another process holds the index lease; rebuild there")
+            col = self.collection()
+            self._client.delete_collection(self.collection_name)
+            self._collection = None
+            col = self.collection()
+            with self.db.read() as conn:
+                current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                rows = conn.execute(SELECT_ALL_VECTOR_ROWS).fetchall()
+            for start in range(0, len(rows), BATCH):
+                self._sync(col, [], rows[start : start + BATCH])
+                self._take_lease()
+            with self.db.write() as conn:
+                conn.execute(_schema.RESET_APPLIED, (current, STATE_NAME, self.holder))
+            self.last_error = None
+            return len(rows)

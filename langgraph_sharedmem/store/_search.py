@@ -1,0 +1,308 @@
+"""Read operations: get, search (filtered, semantic, hybrid) and list_namespaces.
+
+All of them run inside one read transaction of the caller, so a batch sees one snapshot.
+
+Semantic search scores every candidate exactly from the stored embeddings (cosine, the best of
+an item's vectors), by default from the process's `VectorCache`. When the candidates outnumber
+``ann_threshold`` and this process may query Chroma, Chroma proposes the candidates instead
+and the cache rescores them exactly, together with every vector changed since Chroma's applied
+``seq``, so an item is findable before it is indexed and a deleted one is never returned.
+
+Hybrid search fuses the vector ranking with an FTS5 (bm25) ranking of the same texts by
+reciprocal-rank fusion (k = 60), so exact names, ids and numbers that the embedder blurs still
+come first. Only the query's rare terms (in at most ``KEYWORD_MAX_DOCS`` texts) are searched by
+keyword: those are the ids and names embeddings miss, and a query of common words is then a
+plain vector search (recall 1.0 against exact cosine). The order is the fused one;
+``SearchItem.score`` stays the exact cosine similarity, so scores are comparable across
+queries but not always descending within one result list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, SearchItem, SearchOp
+
+from langgraph_sharedmem.store import _schema
+from langgraph_sharedmem.store._embed import IndexSpec
+from langgraph_sharedmem.store._filters import compile_filter
+from langgraph_sharedmem.store._index import ChromaIndex
+from langgraph_sharedmem.store._values import (
+    decode_value,
+    from_text,
+    prefix_range,
+    prefix_to_ns,
+)
+from langgraph_sharedmem.store._vectors import ItemId, VectorCache
+
+RRF_K = 60
+KEYWORD_DEPTH = 50
+KEYWORD_MAX_DOCS = 500
+_WORD = re.compile(r"\w+", re.UNICODE)
+_RARE = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
+_TOP = "\U0010ffff"
+
+
+def _item_row(row: Any, score: float | None = None, search: bool = True) -> Item:
+    prefix, key, value, created, updated = row[:5]
+    cls = SearchItem if search else Item
+    kwargs: dict[str, Any] = {
+        "namespace": prefix_to_ns(prefix),
+        "key": key,
+        "value": decode_value(value),
+        "created_at": from_text(created),
+        "updated_at": from_text(updated),
+    }
+    if search:
+        kwargs["score"] = score
+    return cls(**kwargs)
+
+
+def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[Item | None, bool]:
+    """The live item and whether it has a TTL to refresh."""
+    row = conn.execute(_schema.GET_ITEM, (prefix, key)).fetchone()
+    if row is None or (row[3] is not None and row[3] <= now):
+        return None, False
+    value, created, updated, _, ttl = row
+    item = Item(
+        namespace=prefix_to_ns(prefix),
+        key=key,
+        value=decode_value(value),
+        created_at=from_text(created),
+        updated_at=from_text(updated),
+    )
+    return item, ttl is not None
+
+
+def _scope(op: SearchOp, now: float) -> tuple[str, list[Any]]:
+    parts, params = ["(i.expires_at IS NULL OR i.expires_at > ?)"], [now]
+    if op.namespace_prefix:
+        exact, lo, hi = prefix_range(op.namespace_prefix)
+        parts.append("(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))")
+        params += [exact, lo, hi]
+    filter_sql, filter_params = compile_filter(op.filter)
+    parts.append(filter_sql)
+    return " AND ".join(parts), [*params, *filter_params]
+
+
+def search(
+    conn: sqlite3.Connection,
+    op: SearchOp,
+    now: float,
+    *,
+    query: np.ndarray | None,
+    spec: IndexSpec | None,
+    cache: VectorCache | None,
+    chroma: ChromaIndex | None,
+) -> tuple[list[SearchItem], list[ItemId]]:
+    """Results and the (prefix, key) of those carrying a TTL."""
+    if op.limit < 0 or op.offset < 0:
+        raise ValueError(f"limit and offset must be >= 0, got {op.limit} and {op.offset}")
+    where, params = _scope(op, now)
+    if query is None or spec is None or cache is None:
+        rows = conn.execute(
+            f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} "
+            "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
+            [*params, op.limit, op.offset],
+        ).fetchall()
+        return [_item_row(r) for r in rows], _with_ttl(rows)
+
+    need = op.offset + op.limit
+    ranked = _vector_ranking(conn, op, now, where, params, query, need, spec, cache, chroma)
+    if spec.hybrid and op.query:
+        ranked = _fuse(conn, op.query, where, params, ranked, query, cache, need)
+    page = ranked[op.offset : need]
+    rows = _fetch(conn, [item for item, _ in page])
+    results = [_item_row(rows[item], score) for item, score in page if item in rows]
+    found = [rows[item] for item, _ in page if item in rows]
+    if len(results) < op.limit and len(ranked) < need:
+        # Items without vectors (index=False, or no text at the fields) come after every
+        # scored one, as in InMemoryStore.
+        skip = max(0, op.offset - len(ranked))
+        rest = conn.execute(
+            f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} AND NOT EXISTS "
+            "(SELECT 1 FROM mem_vectors AS v WHERE v.prefix = i.prefix AND v.key = i.key) "
+            "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
+            [*params, op.limit - len(results), skip],
+        ).fetchall()
+        results += [_item_row(r) for r in rest]
+        found += rest
+    return results, _with_ttl(found)
+
+
+def _with_ttl(rows: list[Any]) -> list[ItemId]:
+    return [(r[0], r[1]) for r in rows if r[5] is not None]
+
+
+def _vector_ranking(
+    conn: sqlite3.Connection,
+    op: SearchOp,
+    now: float,
+    where: str,
+    params: list[Any],
+    query: np.ndarray,
+    need: int,
+    spec: IndexSpec,
+    cache: VectorCache,
+    chroma: ChromaIndex | None,
+) -> list[tuple[ItemId, float]]:
+    allowed: set[ItemId] | None = None
+    rows: np.ndarray | None = None
+    if op.filter or conn.execute(_schema.ANY_EXPIRED, (now,)).fetchone():
+        allowed = {
+            (p, k)
+            for p, k in conn.execute(
+                f"SELECT i.prefix, i.key FROM mem_items AS i WHERE {where}", params
+            )
+        }
+        rows = cache.rows_of(allowed)
+    elif op.namespace_prefix:
+        rows = cache.rows_in(*prefix_range(op.namespace_prefix))
+    candidates = cache.live if rows is None else len(rows)
+    if chroma is not None and candidates > spec.ann_threshold:
+        ranked = _ann(conn, op, query, need, cache, chroma, allowed)
+        if ranked is not None:
+            return ranked
+    sims = cache.scores(query, rows)
+    return cache.best_items(rows, sims, need + (KEYWORD_DEPTH if spec.hybrid else 0))
+
+
+def _ann(
+    conn: sqlite3.Connection,
+    op: SearchOp,
+    query: np.ndarray,
+    need: int,
+    cache: VectorCache,
+    chroma: ChromaIndex,
+    allowed: set[ItemId] | None,
+) -> list[tuple[ItemId, float]] | None:
+    ids = chroma.query(query, max(4 * need + 16, 100))
+    if ids is None:
+        return None
+    applied = conn.execute(_schema.INDEX_STATE, ("chroma",)).fetchone()[0]
+    n = cache.n
+    fresh = np.flatnonzero((cache.seqs[:n] > applied) & cache.alive[:n])
+    rows = np.union1d(np.asarray(cache.vector_rows(ids), dtype=np.int64), fresh)
+    if allowed is not None:
+        rows = rows[[cache.item_of_row[r] in allowed for r in rows.tolist()]]
+    elif op.namespace_prefix:
+        exact, lo, hi = prefix_range(op.namespace_prefix)
+        keep = [(p := cache.item_of_row[r][0]) == exact or lo <= p < hi for r in rows.tolist()]
+        rows = rows[keep]
+    ranked = cache.best_items(rows, cache.scores(query, rows), need)
+    # Too few survived the scope: let the exact scan answer rather than return a short page.
+    return ranked if len(ranked) >= need else None
+
+
+def _fuse(
+    conn: sqlite3.Connection,
+    text: str,
+    where: str,
+    params: list[Any],
+    ranked: list[tuple[ItemId, float]],
+    query: np.ndarray,
+    cache: VectorCache,
+    need: int,
+) -> list[tuple[ItemId, float]]:
+    words = sorted({w.lower() for w in _WORD.findall(text)})[:32]
+    if not words:
+        return ranked
+    # Only rare terms (ids, names, numbers) go to the keyword side: the embedding already
+    # covers common words, and ranking the thousands of rows a common word matches costs
+    # more than the whole vector search (~10 ms of bm25 per 10k matches).
+    # Counting stops at KEYWORD_MAX_DOCS + 1 matches, so a common word costs ~50 us, where
+    # fts5vocab would read its whole posting list (or the whole vocabulary, for IN).
+    rare = [
+        w
+        for w in words
+        if conn.execute(_RARE, (f'"{w}"', KEYWORD_MAX_DOCS + 1)).fetchone()[0] <= KEYWORD_MAX_DOCS
+    ]
+    if not rare:
+        return ranked
+    match = " OR ".join(f'"{w}"' for w in rare)  # \w+ tokens: no quotes inside
+    hits = conn.execute(
+        "SELECT prefix, key, min(r) FROM ("
+        "  SELECT v.prefix AS prefix, v.key AS key, bm25(mem_fts) AS r FROM mem_fts"
+        "  JOIN mem_vectors AS v ON v.id = mem_fts.rowid"
+        "  JOIN mem_items AS i ON i.prefix = v.prefix AND i.key = v.key"
+        f"  WHERE mem_fts MATCH ? AND {where} ORDER BY r LIMIT ?"
+        ") GROUP BY prefix, key ORDER BY min(r) LIMIT ?",
+        [match, *params, 4 * (need + KEYWORD_DEPTH), need + KEYWORD_DEPTH],
+    ).fetchall()
+    if not hits:
+        return ranked
+    fused: dict[ItemId, float] = {}
+    scores: dict[ItemId, float] = {}
+    rank, last = 0, None
+    for position, (item, score) in enumerate(ranked):
+        if last is None or score < last - 1e-6:  # equal scores share a rank
+            rank, last = position, score
+        fused[item] = 1.0 / (RRF_K + rank + 1)
+        scores[item] = score
+    for rank, (prefix, key, _) in enumerate(hits):
+        item = (prefix, key)
+        fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if item not in scores:
+            score = cache.item_score(query, item)
+            scores[item] = score if score is not None else 0.0
+    order = sorted(fused, key=lambda it: (-fused[it], -scores[it]))
+    return [(item, scores[item]) for item in order]
+
+
+def _fetch(conn: sqlite3.Connection, items: list[ItemId]) -> dict[ItemId, Any]:
+    if not items:
+        return {}
+    rows = conn.execute(
+        _schema.SELECT_ITEMS_BY_PAIRS, (json.dumps(items, ensure_ascii=True),)
+    ).fetchall()
+    return {(r[0], r[1]): r for r in rows}
+
+
+# -- list_namespaces -----------------------------------------------------------------------
+
+
+def _matches(condition: MatchCondition, ns: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if len(ns) < len(path):
+        return False
+    if condition.match_type == "prefix":
+        pairs = zip(ns, path, strict=False)
+    elif condition.match_type == "suffix":
+        pairs = zip(reversed(ns), reversed(path), strict=False)
+    else:
+        raise ValueError(f"Unsupported match type: {condition.match_type}")
+    return all(p == "*" or label == p for label, p in pairs)
+
+
+def list_namespaces(
+    conn: sqlite3.Connection, op: ListNamespacesOp, now: float
+) -> list[tuple[str, ...]]:
+    conditions = tuple(op.match_conditions or ())
+    lo, hi = "", _TOP
+    for c in conditions:
+        if c.match_type == "prefix":
+            literal: list[str] = []
+            for label in c.path:
+                if label == "*":
+                    break
+                literal.append(label)
+            if literal:
+                exact = ".".join(literal)
+                lo, hi = exact, exact + "/"
+            break
+    prefixes = [p for (p,) in conn.execute(_schema.SELECT_PREFIXES, {"lo": lo, "hi": hi})]
+    if conn.execute(_schema.ANY_EXPIRED, (now,)).fetchone():
+        prefixes = [
+            p for p in prefixes if conn.execute(_schema.PREFIX_HAS_LIVE_ITEM, (p, now)).fetchone()
+        ]
+    namespaces = [prefix_to_ns(p) for p in prefixes]
+    namespaces = [ns for ns in namespaces if all(_matches(c, ns) for c in conditions)]
+    if op.max_depth is not None:
+        namespaces = sorted({ns[: op.max_depth] for ns in namespaces})
+    else:
+        namespaces = sorted(namespaces)
+    return namespaces[op.offset : op.offset + op.limit]

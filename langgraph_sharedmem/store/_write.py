@@ -1,0 +1,159 @@
+"""Write operations: an item, its vectors, their FTS rows and outbox rows in one transaction.
+
+A put happens in three steps so the write lock is held only for the writing:
+
+1. `plan_puts` (no I/O): check and encode values, pick the texts to embed, hash them;
+2. `known_vectors` (a read): the stored vectors of these items, so text whose hash is already
+   stored is not embedded again; the caller embeds the rest outside any transaction;
+3. `write_puts` (inside ``BEGIN IMMEDIATE``): re-read the hashes, since another process may
+   have written meanwhile, and write whatever differs. Every vector change gets the next
+   ``seq`` and an outbox row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from langgraph.store.base import PutOp
+
+from langgraph_sharedmem.store import _schema
+from langgraph_sharedmem.store._embed import IndexSpec, text_hash, texts_to_embed
+from langgraph_sharedmem.store._values import check_key, check_namespace, encode_value
+
+VectorId = tuple[str, str, str]
+
+
+@dataclass
+class PutPlan:
+    prefix: str
+    key: str
+    value: str | None  # JSON text; None deletes
+    ttl: float | None
+    texts: list[tuple[str, str, bytes]] = field(default_factory=list)  # field, text, hash
+
+
+def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
+    """One plan per (namespace, key), the last op winning, as `InMemoryStore` does."""
+    plans: dict[tuple[str, str], PutPlan] = {}
+    for op in ops:
+        prefix = check_namespace(op.namespace)
+        key = check_key(op.key)
+        where = f"put({op.namespace!r}, {key!r})"
+        if op.value is None:
+            plans[(prefix, key)] = PutPlan(prefix, key, None, None)
+            continue
+        text = encode_value(op.value, where=where)
+        ttl = op.ttl
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
+            raise ValueError(f"{where}: ttl must be minutes as a number or None, got {ttl!r}")
+        plan = PutPlan(prefix, key, text, None if ttl is None else float(ttl))
+        if spec is not None:
+            plan.texts = [(f, t, text_hash(t)) for f, t in texts_to_embed(spec, op.value, op.index)]
+        plans.pop((prefix, key), None)  # keep the order of the last write
+        plans[(prefix, key)] = plan
+    return list(plans.values())
+
+
+def _pairs(plans: list[PutPlan]) -> str:
+    return json.dumps([[p.prefix, p.key] for p in plans], ensure_ascii=True)
+
+
+def known_vectors(conn: sqlite3.Connection, plans: list[PutPlan]) -> dict[bytes, bytes]:
+    """Stored embeddings of these items by text hash."""
+    if not any(p.texts for p in plans):
+        return {}
+    return {
+        row[4]: row[5] for row in conn.execute(_schema.SELECT_VECTORS_BY_PAIRS, (_pairs(plans),))
+    }
+
+
+def to_embed(plans: list[PutPlan], known: dict[bytes, bytes]) -> dict[bytes, str]:
+    """Texts that have no stored embedding yet, by hash (each embedded once per batch)."""
+    out: dict[bytes, str] = {}
+    for plan in plans:
+        for _, text, h in plan.texts:
+            if h not in known:
+                out.setdefault(h, text)
+    return out
+
+
+def write_puts(
+    conn: sqlite3.Connection,
+    plans: list[PutPlan],
+    embeddings: dict[bytes, bytes],
+    *,
+    stamp: str,
+    now: float,
+) -> bool:
+    """Write the plans; ``embeddings`` maps every text hash to float32 bytes. True if any
+    vector changed (the index has something to apply)."""
+    upserts, deletes = [], []
+    for p in plans:
+        if p.value is None:
+            deletes.append((p.prefix, p.key))
+        else:
+            expires = None if p.ttl is None else now + p.ttl * 60.0
+            upserts.append((p.prefix, p.key, p.value, stamp, stamp, expires, p.ttl))
+    if deletes:
+        conn.executemany(_schema.DELETE_ITEM, deletes)
+    if upserts:
+        conn.executemany(_schema.UPSERT_ITEM, upserts)
+
+    current: dict[VectorId, tuple[int, bytes]] = {
+        (p, k, f): (vid, h)
+        for vid, p, k, f, h in conn.execute(_schema.SELECT_VECTOR_HASHES_BY_PAIRS, (_pairs(plans),))
+    }
+    by_item: dict[tuple[str, str], list[VectorId]] = {}
+    for vid in current:
+        by_item.setdefault((vid[0], vid[1]), []).append(vid)
+    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+    next_id = conn.execute(_schema.MAX_VECTOR_ID).fetchone()[0]
+    vec_rows, fts_rows, gone_ids, outbox = [], [], [], []
+    for p in plans:
+        wanted = {f: (t, h) for f, t, h in p.texts}
+        for vid in by_item.get((p.prefix, p.key), ()):
+            if vid[2] not in wanted:
+                gone_ids.append((current[vid][0],))
+                seq += 1
+                outbox.append((seq, "delete", *vid))
+        for f, (text, h) in wanted.items():
+            old = current.get((p.prefix, p.key, f))
+            if old is not None and old[1] == h:
+                continue  # same text, same vector: nothing to write or re-index
+            if old is not None:
+                row_id = old[0]
+                fts_rows.append(("del", (row_id,)))
+            else:
+                next_id += 1
+                row_id = next_id
+            seq += 1
+            vec_rows.append((row_id, p.prefix, p.key, f, h, embeddings[h], seq))
+            fts_rows.append(("add", (row_id, text.encode("utf-8", "replace").decode("utf-8"))))
+            outbox.append((seq, "upsert", p.prefix, p.key, f))
+    if gone_ids:
+        conn.executemany(_schema.DELETE_VECTOR, gone_ids)
+        conn.executemany(_schema.DELETE_FTS, gone_ids)
+    if vec_rows:
+        conn.executemany(_schema.UPSERT_VECTOR, vec_rows)
+        conn.executemany(_schema.DELETE_FTS, [r for kind, r in fts_rows if kind == "del"])
+        conn.executemany(_schema.INSERT_FTS, [r for kind, r in fts_rows if kind == "add"])
+    if outbox:
+        conn.executemany(_schema.INSERT_OUTBOX, outbox)
+    return bool(outbox)
+
+
+def refresh_ttls(conn: sqlite3.Connection, items: list[tuple[str, str]], now: float) -> None:
+    if items:
+        conn.executemany(_schema.REFRESH_TTL, [(now, p, k) for p, k in items])
+
+
+def sweep(conn: sqlite3.Connection, now: float, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` expired items with their vectors, logging the vector deletes."""
+    expired = conn.execute(_schema.SELECT_EXPIRED, (now, limit)).fetchall()
+    if not expired:
+        return 0
+    plans = [PutPlan(p, k, None, None) for p, k in expired]
+    write_puts(conn, plans, {}, stamp="", now=now)
+    return len(expired)

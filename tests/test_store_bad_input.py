@@ -1,0 +1,171 @@
+"""Bad input gets a clear error or round-trips exactly; nothing reaches SQL text."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
+
+from langgraph_sharedmem import InvalidConfigError, SharedMemoryStore
+from tests._store_workers import toy_index
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with SharedMemoryStore(tmp_path / "b.db", index=toy_index(), chroma=None) as s:
+        yield s
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [(), ("langgraph", "x"), ("a.b",), ("",), ("a", 1), ("nul\x00",)],
+)
+def test_invalid_namespaces_like_langgraph(store: SharedMemoryStore, namespace: Any) -> None:
+    with pytest.raises(InvalidNamespaceError):
+        store.put(namespace, "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([PutOp(namespace, "k", {"v": 1})])
+
+
+def test_dotted_label_cannot_address_another_namespace(store: SharedMemoryStore) -> None:
+    store.put(("foo", "bar"), "k", {"v": 1})
+    for op in (GetOp(("foo.bar",), "k"), SearchOp(("foo.bar",))):
+        with pytest.raises(InvalidNamespaceError):
+            store.batch([op])
+
+
+HOSTILE = ["x'); DROP TABLE mem_items; --", 'a"b', "semi;colon", "a$.x", "a.b[0]", "ü\n\t", "*"]
+
+
+@pytest.mark.parametrize("key", HOSTILE)
+def test_hostile_keys_and_filter_keys(store: SharedMemoryStore, key: str) -> None:
+    store.put(("h",), key, {key: "v", "text": key})
+    assert store.get(("h",), key).value == {key: "v", "text": key}
+    assert [r.key for r in store.search(("h",), filter={key: "v"})] == [key]
+    assert store.search(("h",), filter={key: "other"}) == []
+    assert [r.key for r in store.search(("h",), filter={key: {"$in": ["v"]}})] == [key]
+    assert store.search(("h",), query=key)[0].key == key
+    store.delete(("h",), key)
+    assert store.get(("h",), key) is None
+    conn = sqlite3.connect(store.db.path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "flt, name",
+    [
+        ({"n": {"$regex": "x"}}, "$regex"),
+        ({"$xor": [{"n": 1}]}, "$xor"),
+        ({"$or": {"n": 1}}, "$or"),
+        ({"n": {"$in": 3}}, "$in"),
+        ({"n": {"$gt": [1]}}, "$gt"),
+        ({"n": {"$contains": {"a": 1}}}, "$contains"),
+        ({"n": object()}, "object"),
+    ],
+)
+def test_bad_filters_name_the_problem(store: SharedMemoryStore, flt: Any, name: str) -> None:
+    with pytest.raises(InvalidConfigError, match=__import__("re").escape(name)):
+        store.search(("a",), filter=flt)
+
+
+@pytest.mark.parametrize(
+    "value, where",
+    [
+        ({"x": math.nan}, "['x']"),
+        ({"x": [1, math.inf]}, "['x'][1]"),
+        ({"x": {"y": -math.inf}}, "['x']['y']"),
+        ({"x": {1: "a"}}, "['x']"),
+        ({"x": (1, 2)}, "['x']"),
+        ({"x": {1, 2}}, "['x']"),
+        ({"x": b"bytes"}, "['x']"),
+        ({"x": object()}, "['x']"),
+    ],
+)
+def test_values_json_cannot_carry_are_refused(
+    store: SharedMemoryStore, value: Any, where: str
+) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        store.put(("v",), "k", value)
+    assert where in str(info.value)
+    assert store.get(("v",), "k") is None
+
+
+def test_refused_batch_writes_nothing(store: SharedMemoryStore) -> None:
+    with pytest.raises(InvalidConfigError):
+        store.batch([PutOp(("v",), "ok", {"a": 1}), PutOp(("v",), "bad", {"a": math.nan})])
+    assert store.get(("v",), "ok") is None
+
+
+def test_deep_and_huge_values(store: SharedMemoryStore) -> None:
+    deep: dict[str, Any] = {}
+    cur = deep
+    for _ in range(5000):
+        cur["d"] = {}
+        cur = cur["d"]
+    with pytest.raises(InvalidConfigError, match="nested"):
+        store.put(("v",), "deep", deep)
+    with pytest.raises(InvalidConfigError, match="limit"):
+        store.put(("v",), "huge", {"x": "a" * (17 * 1024 * 1024)})
+    ok: dict[str, Any] = {}
+    cur = ok
+    for _ in range(150):
+        cur["d"] = {}
+        cur = cur["d"]
+    store.put(("v",), "ok", ok)
+    assert store.get(("v",), "ok").value == ok
+
+
+def test_exact_round_trips(store: SharedMemoryStore) -> None:
+    value = {
+        "surrogate": "lone \ud800 here",
+        "emoji": "😀",
+        "nul": "a\x00b",
+        "big": 2**80,
+        "neg": -(2**70),
+        "float": 0.1 + 0.2,
+        "tiny": 5e-324,
+        "unicode key ü": [None, True, False, 0, -0.0, {"": ""}],
+    }
+    store.put(("v",), "k", {**value, "text": "lone \ud800 text"})
+    got = store.get(("v",), "k").value
+    assert got == {**value, "text": "lone \ud800 text"}
+    assert repr(got["float"]) == repr(0.1 + 0.2)
+    assert store.search(("v",), query="lone text")[0].key == "k"
+
+
+def test_lone_surrogate_in_key_is_refused_clearly(store: SharedMemoryStore) -> None:
+    with pytest.raises(InvalidConfigError, match="surrogate"):
+        store.put(("v",), "bad\udc00", {"a": 1})
+
+
+def test_namespaces_never_leak(store: SharedMemoryStore) -> None:
+    store.put(("tenant", "a"), "k", {"text": "secret of a"})
+    store.put(("tenant", "ab"), "k", {"text": "secret of ab"})
+    store.put(("tenant", "a", "sub"), "k", {"text": "sub of a"})
+    for query in (None, "secret"):
+        keys = {r.namespace for r in store.search(("tenant", "a"), query=query)}
+        assert keys == {("tenant", "a"), ("tenant", "a", "sub")}
+
+
+def test_bad_index_config() -> None:
+    with pytest.raises(InvalidConfigError, match="dims"):
+        SharedMemoryStore(":memory:", index={"embed": lambda t: t})
+    with pytest.raises(InvalidConfigError, match="unknown index"):
+        SharedMemoryStore(":memory:", index={"dims": 3, "feilds": ["x"]})
+    with pytest.raises(InvalidConfigError, match="at most 256"):
+        SharedMemoryStore(":memory:", index={"dims": 1024})
+
+
+def test_wrong_dims_from_embedder(tmp_path: Path) -> None:
+    with (
+        SharedMemoryStore(
+            tmp_path / "d.db", index={"dims": 4, "embed": lambda texts: [[1.0] * 3 for _ in texts]}
+        ) as s,
+        pytest.raises(InvalidConfigError, match="dims=4"),
+    ):
+        s.put(("a",), "k", {"v": "x"})

@@ -1,0 +1,147 @@
+"""Random operation sequences against this store and LangGraph's InMemoryStore, compared.
+
+Known, deliberate differences, handled here rather than hidden:
+* InMemoryStore keeps a namespace in ``list_namespaces`` after its last item is deleted (its
+  dict of namespaces never shrinks); we list namespaces that hold items, as SqliteStore does.
+  The reference answer is InMemoryStore's own listing over its non-empty namespaces.
+* Orders of equal-score or unranked results are unspecified; sets are compared there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langgraph.store.base import ListNamespacesOp, MatchCondition
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_sharedmem import SharedMemoryStore
+from tests._store_workers import toy_index
+
+NAMESPACES = [("a",), ("a", "b"), ("a", "b", "c"), ("a", "x"), ("ab",), ("z", "b")]
+WORDS = ["pizza", "pasta", "dog", "cat", "tea", "chess", "INV-7", "x'; DROP", "naïve", "42"]
+
+scalar = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["r", "g"]))
+value = st.fixed_dictionaries(
+    {
+        "text": st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
+        "n": st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False).map(round)),
+    },
+    optional={
+        "tag": scalar,
+        "nested": st.fixed_dictionaries({"a": scalar}),
+        "list": st.lists(st.integers(0, 2), max_size=2),
+        'we\'ird "key"': scalar,
+    },
+)
+filters = st.one_of(
+    st.fixed_dictionaries({"tag": scalar}),
+    st.fixed_dictionaries(
+        {
+            "n": st.fixed_dictionaries(
+                {},
+                optional={
+                    "$gt": st.integers(-5, 5),
+                    "$lte": st.integers(-5, 5),
+                    "$ne": st.integers(-5, 5),
+                    "$eq": st.integers(-5, 5),
+                },
+            )
+        }
+    ),
+    st.fixed_dictionaries({"nested": st.fixed_dictionaries({"a": scalar})}),
+    st.fixed_dictionaries({"list": st.lists(st.integers(0, 2), max_size=2)}),
+    st.fixed_dictionaries({'we\'ird "key"': scalar}),
+    st.fixed_dictionaries({"tag": st.fixed_dictionaries({"$ne": scalar})}),
+)
+ns = st.sampled_from(NAMESPACES)
+key = st.sampled_from(["k1", "k2", "k3", "it's; --"])
+op = st.one_of(
+    st.tuples(st.just("put"), ns, key, value),
+    st.tuples(st.just("delete"), ns, key),
+    st.tuples(st.just("get"), ns, key),
+    st.tuples(
+        st.just("search"),
+        st.sampled_from([(), ("a",), ("a", "b"), ("z",)]),
+        st.one_of(st.none(), filters),
+    ),
+    st.tuples(
+        st.just("query"),
+        st.sampled_from([(), ("a",)]),
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).map(" ".join),
+    ),
+    st.tuples(
+        st.just("list"),
+        st.sampled_from([None, ("a",), ("*", "b")]),
+        st.sampled_from([None, ("b",), ("c",)]),
+        st.sampled_from([None, 1, 2]),
+    ),
+)
+_files = itertools.count()
+
+
+def _live_listing(mem: InMemoryStore, prefix: Any, suffix: Any, depth: Any) -> list[Any]:
+    ref = InMemoryStore()
+    ref._data.update({k: v for k, v in mem._data.items() if v})
+    conditions = []
+    if prefix:
+        conditions.append(MatchCondition("prefix", prefix))
+    if suffix:
+        conditions.append(MatchCondition("suffix", suffix))
+    return ref._handle_list_namespaces(
+        ListNamespacesOp(match_conditions=tuple(conditions), max_depth=depth, limit=100)
+    )
+
+
+def _as_set(items: list[Any]) -> set[Any]:
+    return {(i.namespace, i.key, repr(sorted(i.value.items()))) for i in items}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=st.lists(op, min_size=1, max_size=25))
+def test_matches_in_memory_store(tmp_path: Path, ops: list[Any]) -> None:
+    mem = InMemoryStore(index=toy_index())
+    path = tmp_path / f"diff{next(_files)}.db"
+    with SharedMemoryStore(path, index=toy_index(hybrid=False), chroma=None) as ours:
+        for o in ops:
+            kind = o[0]
+            if kind == "put":
+                mem.put(o[1], o[2], o[3])
+                ours.put(o[1], o[2], o[3])
+            elif kind == "delete":
+                mem.delete(o[1], o[2])
+                ours.delete(o[1], o[2])
+            elif kind == "get":
+                a, b = mem.get(o[1], o[2]), ours.get(o[1], o[2])
+                assert (a is None) == (b is None)
+                if a is not None:
+                    assert (a.namespace, a.key, a.value) == (b.namespace, b.key, b.value)
+            elif kind == "search":
+                a = mem.search(o[1], filter=o[2], limit=1000)
+                b = ours.search(o[1], filter=o[2], limit=1000)
+                assert _as_set(a) == _as_set(b), (o, a, b)
+            elif kind == "query":
+                a = mem.search(o[1], query=o[2], limit=1000)
+                b = ours.search(o[1], query=o[2], limit=1000)
+                assert len(a) == len(b)
+                sa = {(i.namespace, i.key): i.score for i in a}
+                sb = {(i.namespace, i.key): i.score for i in b}
+                assert sa.keys() == sb.keys()
+                for k, score in sa.items():
+                    assert (score is None) == (sb[k] is None)
+                    if score is not None:
+                        assert math.isclose(score, sb[k], abs_tol=1e-5)
+                scored = [i.score for i in b if i.score is not None]
+                assert scored == sorted(scored, reverse=True)
+                assert all(i.score is None for i in b[len(scored) :])
+            else:
+                _, prefix, suffix, depth = o
+                expected = _live_listing(mem, prefix, suffix, depth)
+                got = ours.list_namespaces(prefix=prefix, suffix=suffix, max_depth=depth)
+                assert got == expected

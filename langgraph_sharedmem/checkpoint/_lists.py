@@ -23,6 +23,7 @@ the earlier bytes; any other edit, in place or not, is serialized again.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
 import threading
@@ -42,6 +43,9 @@ ChainKey = tuple[str, str, str]
 
 MAX_CACHED_LISTS = 4096
 MAX_CACHED_BYTES = 64 * 1024 * 1024
+# Deep copies are many small objects that every garbage-collector pass walks, so only the
+# lists written most recently (the threads a process is working on) keep them.
+MAX_LISTS_WITH_SNAPSHOTS = 32
 
 
 def pack(elements: Sequence[Element]) -> bytes:
@@ -202,6 +206,7 @@ class ListCache:
         self._max = max_entries
         self._max_bytes = max_bytes
         self._bytes = 0
+        self._with_snapshots: OrderedDict[ChainKey, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: ChainKey) -> StoredList | None:
@@ -216,21 +221,37 @@ class ListCache:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.size
+            self._with_snapshots.pop(key, None)
             if entry.size > self._max_bytes:
                 return  # too big to remember; the next put reads its base from the database
             self._entries[key] = entry
             self._bytes += entry.size
+            if entry.snapshots:
+                self._with_snapshots[key] = None
+                while len(self._with_snapshots) > MAX_LISTS_WITH_SNAPSHOTS:
+                    stale, _ = self._with_snapshots.popitem(last=False)
+                    self._drop_snapshots(stale)
             while len(self._entries) > self._max or self._bytes > self._max_bytes:
-                _, evicted = self._entries.popitem(last=False)
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self._with_snapshots.pop(evicted_key, None)
                 self._bytes -= evicted.size
+
+    def _drop_snapshots(self, key: ChainKey) -> None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.snapshots:
+            slim = dataclasses.replace(entry, snapshots=())
+            self._entries[key] = slim
+            self._bytes += slim.size - entry.size
 
     def discard(self, key: ChainKey) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
+            self._with_snapshots.pop(key, None)
             if old is not None:
                 self._bytes -= old.size
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._with_snapshots.clear()
             self._bytes = 0

@@ -125,7 +125,8 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         await self.db.run(self.setup)
 
     def close(self) -> None:
-        """Close the database if this saver opened it."""
+        """Close the database if this saver opened it, and drop the cached lists."""
+        self._lists.clear()
         if self._owns_db:
             self.db.close()
 

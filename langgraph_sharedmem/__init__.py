@@ -14,6 +14,7 @@ from langgraph_sharedmem.errors import (
     UnsafeDeserializationError,
 )
 from langgraph_sharedmem.serde import StrictSerializer
+from langgraph_sharedmem.shared import SharedMemory, default_index
 from langgraph_sharedmem.store import IndexReport, SharedMemoryStore, WordLlamaEmbeddings
 
 __all__ = [
@@ -23,10 +24,12 @@ __all__ = [
     "IndexReport",
     "InvalidConfigError",
     "SchemaVersionError",
+    "SharedMemory",
     "SharedMemoryError",
     "SharedMemorySaver",
     "SharedMemoryStore",
     "StrictSerializer",
     "UnsafeDeserializationError",
     "WordLlamaEmbeddings",
+    "default_index",
 ]

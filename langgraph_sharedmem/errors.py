@@ -7,7 +7,8 @@ Few types, each built on a standard exception so callers can catch either::
     ├── DatabaseFileError (OSError)              missing, unwritable, not a database, corrupt
     ├── SchemaVersionError (RuntimeError)        the database was written by a newer version
     ├── DatabaseBusyError (TimeoutError)         the write lock stayed taken past the timeout
-    └── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
+    ├── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
+    └── FactConflictError (RuntimeError)         a fact changed since the version the caller read
 
 Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "DatabaseBusyError",
     "DatabaseFileError",
+    "FactConflictError",
     "InvalidConfigError",
     "SchemaVersionError",
     "SharedMemoryError",
@@ -46,3 +48,24 @@ class DatabaseBusyError(SharedMemoryError, TimeoutError):
 
 class UnsafeDeserializationError(SharedMemoryError, ValueError):
     """A stored blob asks to rebuild a type that is not on the deserialization allowlist."""
+
+
+class FactConflictError(SharedMemoryError, RuntimeError):
+    """A compare-and-set write named a fact version that is no longer current; nothing was
+    written. ``current_version`` (0: the fact does not exist) tells the caller what to re-read.
+    """
+
+    def __init__(self, message: str, *, expected_version: int, current_version: int) -> None:
+        super().__init__(message)
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+    def __reduce__(self) -> tuple[object, ...]:  # keyword-only fields survive pickling
+        return (
+            _rebuild_conflict,
+            (str(self), self.expected_version, self.current_version),
+        )
+
+
+def _rebuild_conflict(message: str, expected: int, current: int) -> FactConflictError:
+    return FactConflictError(message, expected_version=expected, current_version=current)

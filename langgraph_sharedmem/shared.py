@@ -1,4 +1,4 @@
-"""`SharedMemory`: one database file, handing out the checkpointer and the store.
+"""`SharedMemory`: one database file, handing out the checkpointer, the store and the facts.
 
     from langgraph_sharedmem import SharedMemory
 
@@ -22,6 +22,7 @@ from langgraph.store.base import IndexConfig, TTLConfig
 
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.store import SharedMemoryStore
 
 __all__ = ["SharedMemory", "default_index"]
@@ -66,6 +67,7 @@ class SharedMemory:
         }
         self._checkpointer: SharedMemorySaver | None = None
         self._store: SharedMemoryStore | None = None
+        self._facts: FactLedger | None = None
 
     @classmethod
     def open(
@@ -92,6 +94,13 @@ class SharedMemory:
         if self._store is None:
             self._store = SharedMemoryStore(self.db, **self._store_options)
         return self._store
+
+    @property
+    def facts(self) -> FactLedger:
+        """The fact ledger on this file: versioned facts, disagreements and their history."""
+        if self._facts is None:
+            self._facts = FactLedger(self.db)
+        return self._facts
 
     def close(self) -> None:
         """Close the parts and the database. Safe to call twice."""

@@ -1,0 +1,127 @@
+"""Benchmark the fact ledger: write and read latency, and CAS throughput under processes.
+
+    python bench/bench_facts.py            # 2000 facts, 4 processes x 200 increments
+    python bench/bench_facts.py --quick    # a few seconds
+    python bench/bench_facts.py --json out.json
+
+Latencies are per call on one connection (median and p95 in microseconds). The CAS run has
+every process increment ONE counter fact (read, compare-and-set, retry on conflict): the worst
+case, all writers on one row; it reports committed increments per second and conflicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from langgraph_sharedmem import FactLedger  # noqa: E402
+from tests import _facts_workers  # noqa: E402
+
+
+def _micros(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
+    return {
+        "median_us": round(statistics.median(samples) * 1e6, 1),
+        "p95_us": round(samples[int(len(samples) * 0.95) - 1] * 1e6, 1),
+    }
+
+
+def _timed(fn: Any, count: int) -> list[float]:
+    out = []
+    for i in range(count):
+        start = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def latencies(path: Path, count: int) -> dict[str, Any]:
+    with FactLedger(path) as ledger:
+        ledger.setup()
+        scope = ("user", "u1")
+        new = _timed(
+            lambda i: ledger.assert_fact(
+                scope, f"s{i}", "a", {"n": i}, author="bench", source={"run": "r1"}
+            ),
+            count,
+        )
+        same = _timed(
+            lambda i: ledger.assert_fact(scope, f"s{i}", "a", {"n": i}, author="other"), count
+        )
+        update = _timed(
+            lambda i: ledger.assert_fact(
+                scope, f"s{i}", "a", {"n": -i}, author="other", expected_version=1
+            ),
+            count,
+        )
+        read = _timed(lambda i: ledger.get(scope, f"s{i}", "a"), count)
+        start = time.perf_counter()
+        listed = len(ledger.list(scope))
+        list_s = time.perf_counter() - start
+    return {
+        "assert_new_fact": _micros(new),
+        "assert_same_value_new_source": _micros(same),
+        "assert_cas_disagreement_latest_wins": _micros(update),
+        "get": _micros(read),
+        f"list_{listed}_facts_ms": round(list_s * 1e3, 1),
+    }
+
+
+def cas_throughput(path: Path, workers: int, count: int) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [
+        ctx.Process(target=_facts_workers.increment, args=(str(path), w, count, barrier, results))
+        for w in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=120)  # start the clock when every worker has opened the file
+    start = time.perf_counter()
+    outcomes = [results.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join(timeout=60)
+    errors = [err for *_, err in outcomes if err]
+    if errors:
+        raise RuntimeError(errors[0])
+    with FactLedger(path) as ledger:
+        fact = ledger.get("app", "jobs", "done")
+    assert fact is not None and fact.value == workers * count, "lost an update"
+    return {
+        "processes": workers,
+        "increments": workers * count,
+        "seconds": round(elapsed, 2),
+        "increments_per_s": round(workers * count / elapsed),
+        "conflicts_retried": sum(c for _, c, _ in outcomes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    facts, workers, count = (200, 4, 25) if args.quick else (2000, 4, 200)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = {
+            "latency": latencies(Path(tmp) / "lat.db", facts),
+            "cas": cas_throughput(Path(tmp) / "cas.db", workers, count),
+        }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The fact ledger: facts agents assert and read, with compare-and-set versions, sources,
+disagreements settled by policy, and full history. See `FactLedger` and ``docs/facts.md``."""
+
+from langgraph_sharedmem.facts._model import (
+    Claim,
+    Disagreement,
+    Fact,
+    FactChange,
+    FactVersion,
+    Source,
+)
+from langgraph_sharedmem.facts._policies import (
+    CustomResolver,
+    FirstWins,
+    LatestWins,
+    Policy,
+    RequireValidation,
+    TrustRanking,
+)
+from langgraph_sharedmem.facts._values import Scope
+from langgraph_sharedmem.facts.ledger import FactLedger
+
+__all__ = [
+    "Claim",
+    "CustomResolver",
+    "Disagreement",
+    "Fact",
+    "FactChange",
+    "FactLedger",
+    "FactVersion",
+    "FirstWins",
+    "LatestWins",
+    "Policy",
+    "RequireValidation",
+    "Scope",
+    "Source",
+    "TrustRanking",
+]

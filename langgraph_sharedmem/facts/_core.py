@@ -1,0 +1,317 @@
+"""The ledger's write and read steps on an open connection, inside the caller's transaction.
+
+How a claim's status follows from a write (the rules `docs/facts.md` explains):
+
+* a value no one disputes becomes ``verified`` at once (unless asserted as ``quarantined``);
+* an author replacing a verified value only it backs is an update: the old value becomes
+  ``superseded``, with no disagreement;
+* a different value from anyone else opens a disagreement between it and the verified value;
+  the fact's policy picks a winner (``verified``) or holds them all (``quarantined``, readers
+  keep the last verified value). Losers asserted before the winner become ``superseded``
+  (newer information replaced them), losers asserted after it ``rejected`` (refused);
+* while a disagreement is open every new value joins it, and the policy is asked again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph_sharedmem.errors import FactConflictError, InvalidConfigError
+from langgraph_sharedmem.facts import _schema
+from langgraph_sharedmem.facts._model import (
+    Claim,
+    Fact,
+    FactChange,
+    claim_from_row,
+    sources_by_claim,
+)
+from langgraph_sharedmem.facts._policies import Policy, pick
+from langgraph_sharedmem.facts._values import Scope, Status, value_hash
+
+# Near-identical values (e.g. by embedding similarity) can be matched to an existing claim:
+# ``matcher(value, claims_of_the_fact)`` returns the claim the value restates, or None.
+Matcher = Callable[[Any, Sequence[Claim]], Claim | None]
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class FactRow:
+    id: int
+    scope: str
+    subject: str
+    attribute: str
+    version: int
+    verified_claim: int | None
+    head_claim: int | None
+    open_disagreement: int | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Key:
+    scope: Scope
+    subject: str
+    attribute: str
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def load_fact(conn: sqlite3.Connection, key: Key) -> FactRow | None:
+    row = conn.execute(_schema.SELECT_FACT, (key.scope.key, key.subject, key.attribute)).fetchone()
+    return None if row is None else FactRow(*row)
+
+
+def load_fact_by_id(conn: sqlite3.Connection, fact_id: int) -> FactRow:
+    return FactRow(*conn.execute(_schema.SELECT_FACT_BY_ID, (fact_id,)).fetchone())
+
+
+def load_claims(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Claim]:
+    """Claims from claim rows, with their sources fetched in one query."""
+    if not rows:
+        return []
+    ids = "[" + ",".join(str(r[0]) for r in rows) + "]"
+    sources = sources_by_claim(conn.execute(_schema.SELECT_SOURCES, (ids,)).fetchall())
+    return [claim_from_row(r, sources.get(r[0], [])) for r in rows]
+
+
+def load_claim(conn: sqlite3.Connection, claim_id: int) -> Claim:
+    row = conn.execute(_schema.SELECT_CLAIM, (claim_id,)).fetchone()
+    if row is None:
+        raise InvalidConfigError(f"no claim with id {claim_id!r}")
+    return load_claims(conn, [row])[0]
+
+
+def claim_fact_id(conn: sqlite3.Connection, claim_id: int) -> int:
+    row = conn.execute("SELECT fact_id FROM fact_claims WHERE id = ?", (claim_id,)).fetchone()
+    if row is None:
+        raise InvalidConfigError(f"no claim with id {claim_id!r}")
+    return int(row[0])
+
+
+def disagreement_claims(conn: sqlite3.Connection, disagreement_id: int) -> list[Claim]:
+    ids = [r[0] for r in conn.execute(_schema.SELECT_DISAGREEMENT_CLAIM_IDS, (disagreement_id,))]
+    return [load_claim(conn, i) for i in ids]
+
+
+def view(conn: sqlite3.Connection, fact: FactRow, *, include_unverified: bool) -> Fact | None:
+    """What a reader sees: the verified claim, or with ``include_unverified`` the newest one."""
+    claim_id = fact.head_claim if include_unverified else fact.verified_claim
+    if claim_id is None:
+        return None
+    return make_fact(fact, load_claim(conn, claim_id))
+
+
+def make_fact(fact: FactRow, claim: Claim) -> Fact:
+    return Fact(
+        fact.id,
+        Scope.from_key(fact.scope),
+        fact.subject,
+        fact.attribute,
+        claim.value,
+        claim.status,
+        fact.version,
+        claim.author,
+        claim.confidence,
+        claim.sources,
+        claim.id,
+        fact.open_disagreement is not None,
+        fact.created_at,
+        fact.updated_at,
+    )
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+class Tx:
+    """One write operation on one fact: collects the changes, then records one version."""
+
+    def __init__(self, conn: sqlite3.Connection, fact: FactRow, policy: Policy) -> None:
+        self.conn, self.fact, self.policy, self.at = conn, fact, policy, now()
+
+    @classmethod
+    def open(
+        cls, conn: sqlite3.Connection, key: Key, policy: Policy, expected_version: int | None
+    ) -> Tx:
+        fact = load_fact(conn, key)
+        current = 0 if fact is None else fact.version
+        if expected_version is not None and expected_version != current:
+            raise FactConflictError(
+                f"fact {key.subject!r}.{key.attribute!r} in scope {str(key.scope)!r} is at "
+                f"version {current}, not {expected_version}: it changed since it was read; "
+                "re-read it and retry",
+                expected_version=expected_version,
+                current_version=current,
+            )
+        if fact is None:
+            at = now()
+            cur = conn.execute(
+                _schema.INSERT_FACT, (key.scope.key, key.subject, key.attribute, at, at)
+            )
+            fact = load_fact_by_id(conn, int(cur.lastrowid or 0))
+        return cls(conn, fact, policy)
+
+    def add_source(
+        self,
+        value_text: str,
+        value: Any,
+        author: str,
+        source_text: str,
+        confidence: float,
+        matcher: Matcher | None,
+    ) -> tuple[Claim, int]:
+        """Record one assertion: on the claim with the same value (or the one ``matcher``
+        says it restates), else on a new claim. Returns the claim and the source id."""
+        row = self.conn.execute(
+            _schema.SELECT_CLAIM_BY_HASH, (self.fact.id, value_hash(value_text))
+        ).fetchone()
+        claim_id = None if row is None else int(row[0])
+        if claim_id is None and matcher is not None:
+            rows = self.conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (self.fact.id,)).fetchall()
+            match = matcher(value, load_claims(self.conn, rows))
+            claim_id = None if match is None else match.id
+        if claim_id is None:
+            cur = self.conn.execute(
+                _schema.INSERT_CLAIM,
+                (
+                    self.fact.id,
+                    value_text,
+                    value_hash(value_text),
+                    author,
+                    confidence,
+                    self.at,
+                    self.at,
+                ),
+            )
+            claim_id = int(cur.lastrowid or 0)
+        seq = self.conn.execute(
+            _schema.INSERT_SOURCE, (claim_id, author, source_text, confidence, self.at)
+        ).lastrowid
+        self.conn.execute(
+            _schema.TOUCH_CLAIM,
+            {"confidence": confidence, "seq": seq, "now": self.at, "id": claim_id},
+        )
+        return load_claim(self.conn, claim_id), int(seq or 0)
+
+    def set_status(self, claim_id: int, status: Status) -> None:
+        self.conn.execute(_schema.SET_CLAIM_STATUS, (status, self.at, claim_id))
+
+    def open_disagreement(self, claims: Sequence[Claim]) -> int:
+        if self.fact.open_disagreement is None:
+            cur = self.conn.execute(
+                _schema.INSERT_DISAGREEMENT, (self.fact.id, self.policy.name, self.at)
+            )
+            self.fact.open_disagreement = int(cur.lastrowid or 0)
+        for claim in claims:
+            self.conn.execute(
+                _schema.ADD_DISAGREEMENT_CLAIM, (self.fact.open_disagreement, claim.id)
+            )
+        return self.fact.open_disagreement
+
+    def decide(
+        self, disagreement_id: int, winner: Claim, *, by: str, reason: str | None, manual: bool
+    ) -> None:
+        """Make ``winner`` the verified value and close the disagreement with the age rule."""
+        for claim in disagreement_claims(self.conn, disagreement_id):
+            if claim.id != winner.id:
+                self.set_status(
+                    claim.id, "superseded" if claim.last_seq < winner.last_seq else "rejected"
+                )
+        old = self.fact.verified_claim
+        if old is not None and old != winner.id:  # a verified value outside this disagreement
+            self.set_status(old, "superseded")
+        self.set_status(winner.id, "verified")
+        self.fact.verified_claim = winner.id
+        self.conn.execute(
+            _schema.DECIDE_DISAGREEMENT,
+            {
+                "status": "resolved" if manual else "settled",
+                "policy": "manual" if manual else self.policy.name,
+                "winner": winner.id,
+                "by": by,
+                "reason": reason,
+                "now": self.at,
+                "id": disagreement_id,
+            },
+        )
+        if self.fact.open_disagreement == disagreement_id:
+            self.fact.open_disagreement = None
+
+    def settle(self, claims: Sequence[Claim], *, reason: str | None) -> int:
+        """Open (or extend) the disagreement over ``claims`` and let the policy settle it."""
+        disagreement_id = self.open_disagreement(claims)
+        winner = pick(self.policy, disagreement_claims(self.conn, disagreement_id))
+        if winner is not None:  # else held: the last verified value stays, the rest wait
+            note = f"policy {self.policy.name} picked claim {winner.id}"
+            self.decide(
+                disagreement_id,
+                winner,
+                by=f"policy:{self.policy.name}",
+                reason=note if reason is None else f"{note}; {reason}",
+                manual=False,
+            )
+        return disagreement_id
+
+    def commit(
+        self,
+        *,
+        event: str,
+        by: str,
+        claim_id: int,
+        source_id: int | None = None,
+        disagreement_id: int | None = None,
+        reason: str | None = None,
+        head: int | None = None,
+    ) -> FactChange:
+        """Record the change as the next version and return what readers now see."""
+        fact = self.fact
+        fact.version += 1
+        if head is not None:
+            fact.head_claim = head
+        claim = load_claim(self.conn, claim_id)
+        self.conn.execute(
+            _schema.INSERT_HISTORY,
+            {
+                "fact_id": fact.id,
+                "version": fact.version,
+                "event": event,
+                "by": by,
+                "claim_id": claim_id,
+                "status": claim.status,
+                "source_id": source_id,
+                "verified_claim": fact.verified_claim,
+                "disagreement_id": disagreement_id,
+                "reason": reason,
+                "now": self.at,
+            },
+        )
+        self.conn.execute(
+            _schema.UPDATE_FACT,
+            {
+                "version": fact.version,
+                "verified_claim": fact.verified_claim,
+                "head_claim": fact.head_claim,
+                "open_disagreement": fact.open_disagreement,
+                "now": self.at,
+                "id": fact.id,
+            },
+        )
+        fact.updated_at = self.at
+        return self.result(claim, disagreement_id)
+
+    def result(self, claim: Claim, disagreement_id: int | None = None) -> FactChange:
+        return FactChange(
+            self.fact.version,
+            claim,
+            view(self.conn, self.fact, include_unverified=False),
+            disagreement_id,
+        )

@@ -1,0 +1,397 @@
+"""`FactLedger`: facts shared by agents, with versions, sources, disagreements and history.
+
+    from langgraph_sharedmem import SharedMemory, TrustRanking
+
+    with SharedMemory.open("agents.db") as mem:
+        facts = mem.facts
+        facts.set_policy(TrustRanking({"fulfilment": 2, "support": 1}), attribute="status")
+        facts.assert_fact(("user", "u1"), "order:42", "status", "processing",
+                          author="fulfilment", source={"tool": "wms.lookup"})
+        facts.get(("user", "u1"), "order:42", "status").value      # 'processing'
+
+Every write is one ``BEGIN IMMEDIATE`` transaction: it checks its arguments first, and either
+records exactly one new version of one fact or nothing. Async methods run the same code on the
+database's worker thread. How statuses, versions and policies fit: ``docs/facts.md``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
+from langgraph_sharedmem.facts._core import Key, Matcher
+from langgraph_sharedmem.facts._model import (
+    Claim,
+    Disagreement,
+    DisagreementStatus,
+    Fact,
+    FactChange,
+    FactVersion,
+)
+from langgraph_sharedmem.facts._policies import Policy, PolicyTable, Resolver, as_policy
+from langgraph_sharedmem.facts._values import (
+    STATUSES,
+    Scope,
+    Status,
+    canonical_json,
+    check_confidence,
+    check_name,
+    check_status,
+    check_version,
+)
+
+__all__ = ["FactLedger"]
+
+ScopeLike = Scope | Sequence[str] | str
+PolicyLike = Policy | str | Mapping[str, float] | Resolver
+_MISSING: Final = object()
+_ASSERTABLE = frozenset({"verified", "quarantined"})
+_SETTABLE = STATUSES - {"superseded"}
+_DISAGREEMENT_STATUSES = frozenset({"open", "settled", "resolved"})
+
+
+def _key(scope: ScopeLike, subject: str, attribute: str) -> Key:
+    return Key(Scope.of(scope), check_name("subject", subject), check_name("attribute", attribute))
+
+
+def _reason(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidConfigError(f"reason must be a non-empty string, got {reason!r}")
+    return reason
+
+
+class FactLedger:
+    """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
+
+    Args:
+        conn: A path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database` (shared with
+            the other parts of a `SharedMemory`; then it is not closed here).
+        policy: The default policy for disagreements: a `Policy`, ``"latest_wins"``,
+            ``"first_wins"``, ``"require_validation"``, a dict agent → rank, or a resolver
+            callable. `set_policy` overrides it per scope and/or attribute.
+        matcher: Optional ``matcher(value, claims) -> Claim | None`` deciding that a value
+            restates an existing claim though its JSON differs (the hook for embedding
+            similarity); by default only identical canonical JSON is the same claim.
+
+    Example:
+        >>> ledger = FactLedger(":memory:")
+        >>> ledger.assert_fact("app", "acme", "plan", "pro", author="billing").version
+        1
+        >>> ledger.get("app", "acme", "plan").value
+        'pro'
+    """
+
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        policy: PolicyLike = "latest_wins",
+        matcher: Matcher | None = None,
+    ) -> None:
+        if isinstance(conn, Database):
+            self.db, self._owns_db = conn, False
+        else:
+            self.db, self._owns_db = Database(conn), True
+        self.policies = PolicyTable(as_policy(policy))
+        self.matcher = matcher
+        self.is_setup = False
+
+    def setup(self) -> None:
+        """Create or upgrade the tables. Idempotent, safe with several processes at once."""
+        if not self.is_setup:
+            self.db.migrate(_schema.MIGRATIONS)
+            self.is_setup = True
+
+    def set_policy(
+        self, policy: PolicyLike, *, scope: ScopeLike | None = None, attribute: str | None = None
+    ) -> Policy:
+        """Settle disagreements over ``attribute`` and/or in ``scope`` with ``policy``.
+
+        The most specific rule wins: (scope, attribute), attribute, scope, then the default
+        (neither given). Every process writing these facts should set the same policies.
+        """
+        resolved = as_policy(policy)
+        self.policies.set(
+            resolved,
+            None if scope is None else Scope.of(scope),
+            None if attribute is None else check_name("attribute", attribute),
+        )
+        return resolved
+
+    def close(self) -> None:
+        if self._owns_db:
+            self.db.close()
+
+    def __enter__(self) -> FactLedger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def assert_fact(
+        self,
+        scope: ScopeLike,
+        subject: str,
+        attribute: str,
+        value: Any,
+        *,
+        author: str,
+        source: Any = None,
+        confidence: float = 1.0,
+        status: Status = "verified",
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> FactChange:
+        """Assert that ``subject``'s ``attribute`` is ``value`` in ``scope``, as ``author``.
+
+        With ``expected_version`` (0: the fact must not exist yet) the write is a
+        compare-and-set and raises `FactConflictError` if the fact has changed since. A value
+        already claimed adds a source to that claim; a different value from another author is
+        a disagreement settled by the fact's policy. ``status="quarantined"`` submits the
+        value for validation instead of making it readable.
+        """
+        key = _key(scope, subject, attribute)
+        check_name("author", author)
+        check_status(status, allowed=_ASSERTABLE)
+        value_text = canonical_json(value, what="value")
+        source_text = canonical_json(source, what="source")
+        confidence = check_confidence(confidence)
+        reason = None if reason is None else _reason(reason)
+        expected_version = check_version(expected_version)
+        policy = self.policies.lookup(key.scope.key, key.attribute)
+        self.setup()
+        with self.db.write() as conn:
+            return _ops.assert_fact(
+                conn,
+                key,
+                value=json.loads(value_text),
+                value_text=value_text,
+                author=author,
+                source_text=source_text,
+                confidence=confidence,
+                status=status,
+                reason=reason,
+                expected_version=expected_version,
+                policy=policy,
+                matcher=self.matcher,
+            )
+
+    def resolve(
+        self,
+        disagreement_id: int,
+        value: Any = _MISSING,
+        *,
+        claim_id: int | None = None,
+        by: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> FactChange:
+        """Settle a disagreement by hand: the claim ``claim_id`` or a new ``value`` wins.
+
+        Works on open disagreements and re-decides settled ones; recorded in the history with
+        ``by`` and ``reason``.
+        """
+        if (value is _MISSING) == (claim_id is None):
+            raise InvalidConfigError("resolve needs exactly one of value= or claim_id=")
+        _check_id("disagreement_id", disagreement_id)
+        if claim_id is not None:
+            _check_id("claim_id", claim_id)
+        check_name("by", by)
+        reason = _reason(reason)
+        value_text = None if value is _MISSING else canonical_json(value, what="value")
+        expected_version = check_version(expected_version)
+        self.setup()
+        with self.db.write() as conn:
+            return _ops.resolve(
+                conn,
+                disagreement_id,
+                claim_id=claim_id,
+                value=None if value_text is None else json.loads(value_text),
+                value_text=value_text,
+                by=by,
+                reason=reason,
+                expected_version=expected_version,
+                policies=self.policies,
+                matcher=self.matcher,
+            )
+
+    def set_status(
+        self,
+        claim_id: int,
+        status: Status,
+        *,
+        by: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> FactChange:
+        """Verify, reject or quarantine one claim by hand (a validation step's verdict).
+
+        Verifying a claim of an open disagreement resolves it; rejecting or quarantining the
+        verified claim leaves readers with nothing until another value is verified.
+        ``superseded`` is not set by hand: updates give it.
+        """
+        _check_id("claim_id", claim_id)
+        check_status(status, allowed=_SETTABLE)
+        check_name("by", by)
+        reason = _reason(reason)
+        expected_version = check_version(expected_version)
+        self.setup()
+        with self.db.write() as conn:
+            return _ops.set_status(
+                conn,
+                claim_id,
+                status,
+                by=by,
+                reason=reason,
+                expected_version=expected_version,
+                policies=self.policies,
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(
+        self, scope: ScopeLike, subject: str, attribute: str, *, include_unverified: bool = False
+    ) -> Fact | None:
+        """The fact's settled (verified) value, or None. ``include_unverified=True`` returns
+        its newest claim whatever its status (quarantined, rejected...)."""
+        key = _key(scope, subject, attribute)
+        self.setup()
+        with self.db.read() as conn:
+            fact = _core.load_fact(conn, key)
+            return (
+                None
+                if fact is None
+                else _core.view(conn, fact, include_unverified=include_unverified)
+            )
+
+    def is_contested(self, scope: ScopeLike, subject: str, attribute: str) -> bool:
+        """Whether an open disagreement holds the fact (waiting for `resolve`)."""
+        key = _key(scope, subject, attribute)
+        self.setup()
+        with self.db.read() as conn:
+            fact = _core.load_fact(conn, key)
+        return fact is not None and fact.open_disagreement is not None
+
+    def list(
+        self, scope: ScopeLike, subject: str | None = None, *, include_unverified: bool = False
+    ) -> builtins.list[Fact]:
+        """The facts of ``scope`` (of one ``subject`` if given), as `get` sees them."""
+        scope = Scope.of(scope)
+        if subject is not None:
+            check_name("subject", subject)
+        self.setup()
+        with self.db.read() as conn:
+            return _reads.list_facts(conn, scope, subject, include_unverified=include_unverified)
+
+    def claims(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[Claim]:
+        """Every distinct value asserted for the fact, with status and sources, oldest first."""
+        key = _key(scope, subject, attribute)
+        self.setup()
+        with self.db.read() as conn:
+            fact = _core.load_fact(conn, key)
+            if fact is None:
+                return []
+            rows = conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (fact.id,)).fetchall()
+            return _core.load_claims(conn, rows)
+
+    def history(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[FactVersion]:
+        """Every version of the fact, oldest first: who changed what, when and why."""
+        key = _key(scope, subject, attribute)
+        self.setup()
+        with self.db.read() as conn:
+            return _reads.history(conn, key)
+
+    def disagreements(
+        self,
+        scope: ScopeLike | None = None,
+        subject: str | None = None,
+        attribute: str | None = None,
+        *,
+        status: DisagreementStatus | None = "open",
+    ) -> builtins.list[Disagreement]:
+        """Disagreements, oldest first: ``status`` ``"open"`` (default), ``"settled"`` (by a
+        policy), ``"resolved"`` (by hand) or None for all."""
+        if status is not None and status not in _DISAGREEMENT_STATUSES:
+            raise InvalidConfigError(
+                f"unknown disagreement status {status!r}; expected one of "
+                f"{sorted(_DISAGREEMENT_STATUSES)} or None"
+            )
+        scope_ = None if scope is None else Scope.of(scope)
+        for what, name in (("subject", subject), ("attribute", attribute)):
+            if name is not None:
+                check_name(what, name)
+        self.setup()
+        with self.db.read() as conn:
+            return _reads.disagreements(conn, scope_, subject, attribute, status)
+
+    def disagreement(self, disagreement_id: int) -> Disagreement:
+        """One disagreement with its claims; `InvalidConfigError` if there is none."""
+        _check_id("disagreement_id", disagreement_id)
+        self.setup()
+        with self.db.read() as conn:
+            found = _reads.disagreement(conn, disagreement_id)
+        if found is None:
+            raise InvalidConfigError(f"no disagreement with id {disagreement_id!r}")
+        return found
+
+    # -- async: the same code on the database's worker thread ------------------------------
+
+    async def asetup(self) -> None:
+        await self.db.run(self.setup)
+
+    async def aassert_fact(self, *args: Any, **kwargs: Any) -> FactChange:
+        """Async `assert_fact`."""
+        return await self.db.run(self.assert_fact, *args, **kwargs)
+
+    async def aresolve(self, *args: Any, **kwargs: Any) -> FactChange:
+        """Async `resolve`."""
+        return await self.db.run(self.resolve, *args, **kwargs)
+
+    async def aset_status(self, *args: Any, **kwargs: Any) -> FactChange:
+        """Async `set_status`."""
+        return await self.db.run(self.set_status, *args, **kwargs)
+
+    async def aget(self, *args: Any, **kwargs: Any) -> Fact | None:
+        """Async `get`."""
+        return await self.db.run(self.get, *args, **kwargs)
+
+    async def ais_contested(self, *args: Any, **kwargs: Any) -> bool:
+        """Async `is_contested`."""
+        return await self.db.run(self.is_contested, *args, **kwargs)
+
+    async def alist(self, *args: Any, **kwargs: Any) -> builtins.list[Fact]:
+        """Async `list`."""
+        return await self.db.run(self.list, *args, **kwargs)
+
+    async def aclaims(self, *args: Any, **kwargs: Any) -> builtins.list[Claim]:
+        """Async `claims`."""
+        return await self.db.run(self.claims, *args, **kwargs)
+
+    async def ahistory(self, *args: Any, **kwargs: Any) -> builtins.list[FactVersion]:
+        """Async `history`."""
+        return await self.db.run(self.history, *args, **kwargs)
+
+    async def adisagreements(self, *args: Any, **kwargs: Any) -> builtins.list[Disagreement]:
+        """Async `disagreements`."""
+        return await self.db.run(self.disagreements, *args, **kwargs)
+
+    async def adisagreement(self, disagreement_id: int) -> Disagreement:
+        """Async `disagreement`."""
+        return await self.db.run(self.disagreement, disagreement_id)
+
+    def __repr__(self) -> str:
+        return f"FactLedger({self.db.path!r})"
+
+
+def _check_id(what: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidConfigError(f"{what} must be a positive int, got {value!r}")
+    return value

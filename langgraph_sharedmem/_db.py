@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
@@ -90,7 +91,7 @@ def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
     return text
 
 
-class Database:
+class Database(Closing):
     """One SQLite database file shared by the checkpointer, the store and the memory layers.
 
     Args:
@@ -348,12 +349,6 @@ class Database:
             executor.shutdown(wait=True)
         with self._lock:
             self.conn.close()
-
-    def __enter__(self) -> Database:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Database({self.path!r}{', read_only=True' if self.read_only else ''})"

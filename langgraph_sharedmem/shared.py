@@ -12,7 +12,6 @@ graph's checkpoints and its long-term memories live in the same file, and closin
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import IndexConfig, TTLConfig
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.facts import FactLedger
@@ -34,7 +34,7 @@ def default_index() -> IndexConfig:
     return {"dims": 256, "fields": ["$"]}
 
 
-class SharedMemory:
+class SharedMemory(Closing):
     """The shared memory of a multi-agent system, on one SQLite file.
 
     Args:
@@ -109,18 +109,6 @@ class SharedMemory:
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.db.close()
-
-    def __enter__(self) -> SharedMemory:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SharedMemory:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     def __repr__(self) -> str:
         return f"SharedMemory({self.db.path!r})"

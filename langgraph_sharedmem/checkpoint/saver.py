@@ -35,6 +35,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.checkpoint import _history, _lists, _schema
 from langgraph_sharedmem.checkpoint._config import (
@@ -67,7 +68,7 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _STORED_APART = frozenset({"channel_values", "channel_versions", "id"})
 
 
-class SharedMemorySaver(BaseCheckpointSaver[str]):
+class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
     """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes.
 
     Args:
@@ -129,20 +130,6 @@ class SharedMemorySaver(BaseCheckpointSaver[str]):
         self._lists.clear()
         if self._owns_db:
             self.db.close()
-
-    def __enter__(self) -> SharedMemorySaver:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SharedMemorySaver:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        import asyncio
-
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
@@ -66,7 +67,7 @@ def _reason(reason: Any) -> str:
     return reason
 
 
-class FactLedger:
+class FactLedger(Closing):
     """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
 
     Args:
@@ -125,14 +126,9 @@ class FactLedger:
         return resolved
 
     def close(self) -> None:
+        """Close the database if this ledger opened it."""
         if self._owns_db:
             self.db.close()
-
-    def __enter__(self) -> FactLedger:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sqlite3
 from pathlib import Path
 
 import pytest
-from _workers import build_chat_graph, open_and_chat
 
 from langgraph_sharedmem import SharedMemorySaver
+from tests._spawn import run_together
+from tests._workers import build_chat_graph, open_and_chat
 
 SCALE = float(os.environ.get("SHAREDMEM_STRESS_SCALE", "1"))
 
 
 def _run_workers(path: Path, workers: int, turns: int) -> list[tuple[int, str | None]]:
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(workers)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=open_and_chat, args=(str(path), w, turns, barrier, results))
-        for w in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    return outcomes
+    return run_together(open_and_chat, [(str(path), w, turns) for w in range(workers)])
 
 
 def test_processes_opening_a_fresh_file_together_migrate_once(tmp_path: Path) -> None:

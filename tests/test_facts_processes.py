@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 
 from langgraph_sharedmem import FactLedger
 from tests import _facts_workers
-
-ctx = mp.get_context("spawn")
+from tests._spawn import run_together
 
 
 def test_concurrent_cas_increments_lose_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "facts.db")
     workers, count = 4, 40
-    barrier, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [
-        ctx.Process(target=_facts_workers.increment, args=(path, w, count, barrier, results))
-        for w in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
+    outcomes = run_together(_facts_workers.increment, [(path, w, count) for w in range(workers)])
     assert [err for *_, err in outcomes if err] == []
     with FactLedger(path) as ledger:
         fact = ledger.get("app", "jobs", "done")

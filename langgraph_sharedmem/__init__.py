@@ -4,8 +4,16 @@ Everything public is exported here.
 """
 
 from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.agents import (
+    AccessControl,
+    AgentView,
+    AuditEntry,
+    Grant,
+    memory_tools,
+)
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.errors import (
+    AccessDenied,
     DatabaseBusyError,
     DatabaseFileError,
     FactConflictError,
@@ -34,6 +42,12 @@ from langgraph_sharedmem.shared import SharedMemory, default_index
 from langgraph_sharedmem.store import IndexReport, SharedMemoryStore, WordLlamaEmbeddings
 
 __all__ = [
+    "AccessControl",
+    "AccessDenied",
+    "AgentView",
+    "AuditEntry",
+    "Grant",
+    "memory_tools",
     "Claim",
     "CustomResolver",
     "Database",

@@ -8,7 +8,8 @@ Few types, each built on a standard exception so callers can catch either::
     ├── SchemaVersionError (RuntimeError)        the database was written by a newer version
     ├── DatabaseBusyError (TimeoutError)         the write lock stayed taken past the timeout
     ├── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
-    └── FactConflictError (RuntimeError)         a fact changed since the version the caller read
+    ├── FactConflictError (RuntimeError)         a fact changed since the version the caller read
+    └── AccessDenied (PermissionError)           an agent's view asked for what no grant allows
 
 Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
 """
@@ -16,6 +17,7 @@ Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... f
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "DatabaseBusyError",
     "DatabaseFileError",
     "FactConflictError",
@@ -69,3 +71,22 @@ class FactConflictError(SharedMemoryError, RuntimeError):
 
 def _rebuild_conflict(message: str, expected: int, current: int) -> FactConflictError:
     return FactConflictError(message, expected_version=expected, current_version=current)
+
+
+class AccessDenied(SharedMemoryError, PermissionError):
+    """An agent tried to read or write a scope its grants do not cover at that moment; nothing
+    was read or written, and the denial is in the audit log. ``agent``, ``action`` and
+    ``scope`` (text such as ``"user:u1"``) say what was refused."""
+
+    def __init__(self, message: str, *, agent: str, action: str, scope: str) -> None:
+        super().__init__(message)
+        self.agent = agent
+        self.action = action
+        self.scope = scope
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_denied, (str(self), self.agent, self.action, self.scope))
+
+
+def _rebuild_denied(message: str, agent: str, action: str, scope: str) -> AccessDenied:
+    return AccessDenied(message, agent=agent, action=action, scope=scope)

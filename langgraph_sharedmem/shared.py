@@ -21,6 +21,7 @@ from langgraph.store.base import IndexConfig, TTLConfig
 
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.store import SharedMemoryStore
@@ -68,6 +69,7 @@ class SharedMemory(Closing):
         self._checkpointer: SharedMemorySaver | None = None
         self._store: SharedMemoryStore | None = None
         self._facts: FactLedger | None = None
+        self._access: AccessControl | None = None
 
     @classmethod
     def open(
@@ -102,8 +104,41 @@ class SharedMemory(Closing):
             self._facts = FactLedger(self.db)
         return self._facts
 
+    @property
+    def access(self) -> AccessControl:
+        """Agents, users, grants (``register_agent``, ``grant_user``, ``grant_scope``,
+        ``revoke_user``, ``revoke_scope``, ``grants``) and the audit log, changeable while
+        the system runs."""
+        if self._access is None:
+            self._access = AccessControl(self.db)
+        return self._access
+
+    def agent(
+        self, agent_id: str, *, user_id: str | None = None, run_id: str | None = None
+    ) -> AgentView:
+        """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
+        defaults, the user's memory, the agent's private memory and the run, as far as its
+        grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
+        return AgentView(
+            self.access, self.store, self.facts, agent_id, user=user_id, run=run_id
+        )
+
+    def register_agent(self, agent_id: str, *, description: str = "") -> None:
+        """Shortcut for ``mem.access.register_agent``."""
+        self.access.register_agent(agent_id, description=description)
+
+    def register_user(self, user_id: str) -> None:
+        """Shortcut for ``mem.access.register_user``."""
+        self.access.register_user(user_id)
+
+    def audit(self, **filters: Any) -> list[AuditEntry]:
+        """The audit log of reads, writes, grants and denials (see `AccessControl.audit`)."""
+        return self.access.audit(**filters)
+
     def close(self) -> None:
         """Close the parts and the database. Safe to call twice."""
+        if self._access is not None:
+            self._access.close()
         if self._store is not None:
             self._store.close()
         if self._checkpointer is not None:

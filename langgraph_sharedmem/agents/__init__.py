@@ -1,0 +1,23 @@
+"""Scopes, agent views, access rules, audit log and memory tools for multi-agent systems.
+
+``SharedMemory.agent(...)`` gives an `AgentView`; ``SharedMemory.access`` is the
+`AccessControl` holding agents, users, grants and the audit log. See ``docs/agents.md``.
+"""
+
+from langgraph_sharedmem.agents._acl import AccessControl, Grant, Permissions
+from langgraph_sharedmem.agents._audit import AuditEntry
+from langgraph_sharedmem.agents._scopes import namespace, scope_of
+from langgraph_sharedmem.agents.tools import memory_tools
+from langgraph_sharedmem.agents.view import AgentView, ViewFacts
+
+__all__ = [
+    "AccessControl",
+    "AgentView",
+    "AuditEntry",
+    "Grant",
+    "Permissions",
+    "ViewFacts",
+    "memory_tools",
+    "namespace",
+    "scope_of",
+]

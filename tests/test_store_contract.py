@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from langgraph.store.base import (
     GetOp,
@@ -17,7 +18,8 @@ from langgraph.store.base import (
     SearchOp,
 )
 
-from langgraph_sharedmem import SharedMemoryStore
+from langgraph_sharedmem import SharedMemoryStore, WordLlamaEmbeddings
+from langgraph_sharedmem.store import _schema, _search, _write
 from tests._store_workers import toy_embed, toy_index
 
 
@@ -202,6 +204,80 @@ def test_default_wordllama_embedder_offline(tmp_path: Path) -> None:
         s.put(("w",), "2", {"text": "Quarterly revenue grew by ten percent"})
         top = s.search(("w",), query="a kitten resting on a rug", limit=1)
         assert top[0].key == "1"
+        cosine = _cosine("a kitten resting on a rug", "The cat sat on the mat")
+        assert top[0].score == pytest.approx(cosine, abs=1e-5)
+    emb = WordLlamaEmbeddings(dims=64)
+    texts = ["one text", "  ", "caf\u00e9 \ud800 lone surrogate", "ref-12345 INV-7", ""]
+    batched = emb.embed_array(texts + ["padding so the batch path runs"])[: len(texts)]
+    single = np.stack([emb.embed_one(t) for t in texts])
+    assert single.shape == (5, 64) and np.allclose(single, batched, atol=1e-6)
+    assert not batched[4].any()  # no tokens: a zero vector, not NaN
+    assert emb.embed_query("one text") == pytest.approx(batched[0].tolist(), abs=1e-6)
+
+
+def _cosine(query: str, text: str) -> float:
+    emb = WordLlamaEmbeddings()
+    q, v = np.asarray(emb.embed_query(query)), emb.embed_array([text])[0]
+    return float(q @ v / np.linalg.norm(q) / np.linalg.norm(v))
+
+
+def test_put_rereads_vectors_another_process_changed_meanwhile(tmp_path: Path) -> None:
+    """The vectors read before the write lock are reused only if nothing changed since:
+    here another store rewrites the item between that read and the write."""
+    path = tmp_path / "race.db"
+    with (
+        SharedMemoryStore(path, index=toy_index()) as a,
+        SharedMemoryStore(path, index=toy_index()) as b,
+    ):
+        a.put(("r",), "k", {"text": "alpha beta"})
+        a.setup()
+        work = a._plan([PutOp(("r",), "k", {"text": "alpha beta"})])
+        with a.db.read() as conn:
+            work.known = _write.known_vectors(conn, work.puts)
+        work.missing = _write.to_embed(work.puts, work.known.embeddings)
+        assert not work.missing  # same text as stored: nothing to embed
+        b.put(("r",), "k", {"text": "gamma delta"})
+        a._execute(work, None)
+        for s in (a, b):
+            assert s.get(("r",), "k").value == {"text": "alpha beta"}
+            hit = s.search(("r",), query="alpha beta", limit=1)[0]
+            assert hit.key == "k" and hit.score == pytest.approx(1.0, abs=1e-5)
+        assert a.verify_index().ok
+
+
+def test_term_counts_follow_changes(tmp_path: Path) -> None:
+    """Remembered keyword counts are reused only while the changes since cannot flip them."""
+    terms = _search.TermCounts(max_docs=3)
+    with SharedMemoryStore(tmp_path / "t.db", index=toy_index()) as s:
+
+        def rare(word: str) -> bool:
+            with s.db.read() as conn:
+                seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                return terms.rare(conn, word, seq) == [word]
+
+        s.put(("t",), "0", {"text": "zeta one"})
+        assert rare("zeta")
+        for i in range(1, 8):
+            s.put(("t",), str(i), {"text": f"zeta {i}"})
+            assert rare("zeta") == (i < 3), i
+        for i in range(8):
+            s.delete(("t",), str(i))
+            assert rare("zeta") == (i >= 4), i
+
+
+def test_scoped_search_sees_other_stores_writes(tmp_path: Path) -> None:
+    """A scope's rows are remembered per process; another process's put must show up."""
+    path = tmp_path / "scope.db"
+    with (
+        SharedMemoryStore(path, index=toy_index()) as a,
+        SharedMemoryStore(path, index=toy_index()) as b,
+    ):
+        a.put(("app", "u1", "x"), "k1", {"text": "first note"})
+        assert [r.key for r in a.search(("app", "u1"), query="note")] == ["k1"]
+        b.put(("app", "u1", "y"), "k2", {"text": "second note"})
+        assert {r.key for r in a.search(("app", "u1"), query="note")} == {"k1", "k2"}
+        b.delete(("app", "u1", "x"), "k1")
+        assert [r.key for r in a.search(("app", "u1"), query="note")] == ["k2"]
 
 
 def test_reopen_keeps_items_and_index(tmp_path: Path) -> None:
@@ -251,3 +327,36 @@ def test_graph_uses_store(tmp_path: Path) -> None:
         assert set(out["recalled"]) == {"likes green tea", "plays chess"}
         other = graph.invoke({"user": "u2", "fact": "hates tea", "recalled": []})
         assert other["recalled"] == ["hates tea"]
+
+
+def test_index_applies_in_lulls_or_when_far_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph_sharedmem.store import _index
+
+    with SharedMemoryStore(tmp_path / "lull.db", index=toy_index()) as s:
+        s.put(("l",), "first", {"text": "first note"})
+        index = s._index
+        assert index is not None
+
+        def caught_up(within: float) -> bool:
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                current, applied = index._positions()
+                if applied == current:
+                    return True
+                time.sleep(0.05)
+            return False
+
+        monkeypatch.setattr(_index, "APPLY_IDLE", 0.2)
+        assert caught_up(5.0)  # idle after the put: applied without flush_index
+        # Writing without pause keeps it waiting, unless the backlog passes the limit.
+        monkeypatch.setattr(_index, "BACKLOG_LIMIT", 10)
+        applied_during_writes, i, stop = 0, 0, time.monotonic() + 1.5
+        while time.monotonic() < stop:
+            s.put(("l",), f"k{i}", {"text": f"note {i}"})
+            applied_during_writes = max(applied_during_writes, index._positions()[1])
+            i += 1
+        assert applied_during_writes > 1, i
+        assert caught_up(5.0)
+        assert s.verify_index().ok

@@ -9,7 +9,7 @@ A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
 
 Without ``embed`` the index uses the offline WordLlama model; nothing touches the network.
 SQLite holds the items, their embeddings and a change log (outbox); Chroma is an index derived
-from them, applied after each commit and replayed on open (see `_index`). How the parts fit:
+from them, applied when writes pause and replayed on open (see `_index`). How the parts fit:
 ``docs/store.md``.
 """
 
@@ -49,7 +49,6 @@ from langgraph_sharedmem.store._embed import (
     aembed_texts,
     embed_texts,
     index_spec,
-    normalize,
 )
 from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
 from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
@@ -69,7 +68,7 @@ class _Work:
     ops: list[Op]
     puts: list[_write.PutPlan] = field(default_factory=list)
     queries: dict[str, np.ndarray | None] = field(default_factory=dict)
-    known: dict[bytes, bytes] = field(default_factory=dict)
+    known: _write.Known = field(default_factory=_write.Known)
     missing: dict[bytes, str] = field(default_factory=dict)
 
 
@@ -123,6 +122,7 @@ class SharedMemoryStore(BaseStore):
             self._owns_db = True
         self._chroma_option = chroma
         self._cache = VectorCache(self._spec.dims) if self._spec else None
+        self._terms = _search.TermCounts()
         self._index: ChromaIndex | None = None
         self._setup_lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
@@ -224,7 +224,7 @@ class SharedMemoryStore(BaseStore):
         if work.puts:
             with self.db.read() as conn:
                 work.known = _write.known_vectors(conn, work.puts)
-            work.missing = _write.to_embed(work.puts, work.known)
+            work.missing = _write.to_embed(work.puts, work.known.embeddings)
         spec = self._spec
         fresh = (
             embed_texts(spec.embeddings, list(work.missing.values()), spec.dims)
@@ -233,7 +233,11 @@ class SharedMemoryStore(BaseStore):
         )
         for text in work.queries:
             assert spec is not None
-            work.queries[text] = self._query_vector(spec.embeddings.embed_query(text))
+            if isinstance(spec.embeddings, WordLlamaEmbeddings):
+                raw: Any = spec.embeddings.embed_one(text)
+            else:
+                raw = spec.embeddings.embed_query(text)
+            work.queries[text] = self._query_vector(raw)
         return self._execute(work, fresh)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -242,7 +246,7 @@ class SharedMemoryStore(BaseStore):
         await self.asetup()
         if work.puts:
             work.known = await self.db.run(self._known, work.puts)
-            work.missing = _write.to_embed(work.puts, work.known)
+            work.missing = _write.to_embed(work.puts, work.known.embeddings)
         spec = self._spec
         fresh = None
         if spec and work.missing:
@@ -254,26 +258,28 @@ class SharedMemoryStore(BaseStore):
                 fresh = await aembed_texts(spec.embeddings, list(work.missing.values()), spec.dims)
         for text in work.queries:
             assert spec is not None
+            raw: Any
             if isinstance(spec.embeddings, WordLlamaEmbeddings):
-                raw = await self.db.run(spec.embeddings.embed_query, text)
+                raw = await self.db.run(spec.embeddings.embed_one, text)
             else:
                 raw = await spec.embeddings.aembed_query(text)
             work.queries[text] = self._query_vector(raw)
         return await self.db.run(self._execute, work, fresh)
 
-    def _known(self, puts: list[_write.PutPlan]) -> dict[bytes, bytes]:
+    def _known(self, puts: list[_write.PutPlan]) -> _write.Known:
         with self.db.read() as conn:
             return _write.known_vectors(conn, puts)
 
     def _query_vector(self, raw: Any) -> np.ndarray:
         assert self._spec is not None
-        vector = np.asarray(raw, dtype=np.float32).reshape(1, -1)
-        if vector.shape[1] != self._spec.dims or not np.isfinite(vector).all():
+        vector = np.asarray(raw, dtype=np.float32).ravel()
+        if vector.shape[0] != self._spec.dims or not np.isfinite(vector).all():
             raise InvalidConfigError(
-                f"the embedder returned a query vector of {vector.shape[1]} dimensions (or "
+                f"the embedder returned a query vector of {vector.shape[0]} dimensions (or "
                 f"NaN); the index config says dims={self._spec.dims}"
             )
-        return normalize(vector)[0]
+        norm = float(np.sqrt(vector @ vector))
+        return vector / norm if norm else vector
 
     def _plan(self, ops: Iterable[Op]) -> _Work:
         work = _Work(ops=list(ops))
@@ -303,33 +309,50 @@ class SharedMemoryStore(BaseStore):
         reads = [(i, op) for i, op in enumerate(work.ops) if not isinstance(op, PutOp)]
         if reads:
             with self.db.read() as conn:
-                if self._cache is not None and any(
-                    isinstance(op, SearchOp) and op.query for _, op in reads
-                ):
-                    self._refresh_cache(conn)
+                semantic = (
+                    self._semantic(conn, moment)
+                    if any(isinstance(op, SearchOp) and op.query for _, op in reads)
+                    else None
+                )
                 for i, op in reads:
-                    results[i] = self._read(conn, op, moment, work, refresh)
+                    results[i] = self._read(conn, op, moment, work, refresh, semantic)
         if work.puts or refresh:
-            embeddings = dict(work.known)
+            embeddings = dict(work.known.embeddings)
             if fresh is not None:
                 embeddings.update(zip(work.missing, (row.tobytes() for row in fresh), strict=True))
             with self.db.write() as conn:
                 _write.refresh_ttls(conn, refresh, moment)
                 changed = _write.write_puts(
-                    conn, work.puts, embeddings, stamp=to_text(now()), now=moment
+                    conn, work.puts, embeddings, stamp=to_text(now()), now=moment, known=work.known
                 )
             if changed and self._index is not None:
                 self._index.notify()
         return results
 
-    def _refresh_cache(self, conn: Any) -> None:
-        assert self._cache is not None
-        current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
-        floor = int(conn.execute(_schema.GET_META, ("log_floor",)).fetchone()[0])
-        self._cache.refresh(conn, current, floor)
+    def _semantic(self, conn: Any, moment: float) -> _search.Semantic | None:
+        """Catch the vector cache up to this read transaction's snapshot (one query when
+        nothing changed since the last search)."""
+        if self._spec is None or self._cache is None:
+            return None
+        seq, floor, expired = conn.execute(_schema.SNAPSHOT, (moment,)).fetchone()
+        self._cache.refresh(conn, seq, int(floor))
+        return _search.Semantic(
+            spec=self._spec,
+            cache=self._cache,
+            terms=self._terms,
+            chroma=self._index,
+            seq=seq,
+            any_expired=bool(expired),
+        )
 
     def _read(
-        self, conn: Any, op: Op, moment: float, work: _Work, refresh: list[tuple[str, str]]
+        self,
+        conn: Any,
+        op: Op,
+        moment: float,
+        work: _Work,
+        refresh: list[tuple[str, str]],
+        semantic: _search.Semantic | None,
     ) -> Result:
         if isinstance(op, GetOp):
             item, has_ttl = _search.get(conn, check_namespace(op.namespace), op.key, moment)
@@ -338,15 +361,7 @@ class SharedMemoryStore(BaseStore):
             return item
         if isinstance(op, SearchOp):
             query = work.queries.get(op.query) if op.query else None
-            items, with_ttl = _search.search(
-                conn,
-                op,
-                moment,
-                query=query,
-                spec=self._spec,
-                cache=self._cache,
-                chroma=self._index,
-            )
+            items, with_ttl = _search.search(conn, op, moment, query=query, semantic=semantic)
             if op.refresh_ttl:
                 refresh.extend(with_ttl)
             return items

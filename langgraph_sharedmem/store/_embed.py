@@ -70,16 +70,36 @@ class WordLlamaEmbeddings(Embeddings):
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        # The tokenizer is Rust and rejects lone surrogates; replace them for embedding only.
-        clean = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
-        out = _wordllama().embed(clean, norm=True, return_np=True)
+        if len(texts) == 1:  # a single put or query: skip the batching machinery
+            return self.embed_one(texts[0])[None, :]
+        with np.errstate(invalid="ignore"):  # a text without tokens ("") divides 0 by 0
+            out = _wordllama().embed([_clean(t) for t in texts], norm=True, return_np=True)
+        out[np.isnan(out).any(axis=1)] = 0.0
         return np.ascontiguousarray(out[:, : self.dims], dtype=np.float32)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """``embed_array([text])[0]`` without WordLlama's batching: ~25 us instead of ~100,
+        which was a fifth of a search in one user's scope. The same mean of token vectors,
+        normalized, equal to the batched one within float32 rounding."""
+        model = _wordllama()
+        ids = model.tokenizer.encode(_clean(text), add_special_tokens=False).ids
+        table = model.embedding
+        if not ids:
+            return np.zeros(self.dims, dtype=np.float32)
+        total = np.add.reduce(table[np.minimum(ids, len(table) - 1)], axis=0)
+        norm = float(np.sqrt(total @ total))
+        return (total[: self.dims] / (norm or 1.0)).astype(np.float32, copy=False)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
+        return self.embed_one(text).tolist()
+
+
+def _clean(text: str) -> str:
+    """The tokenizer is Rust and rejects lone surrogates; replace them for embedding only."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -142,12 +162,24 @@ def texts_to_embed(spec: IndexSpec, value: Mapping[str, Any], index: Any) -> lis
         raise InvalidConfigError(f"put(index=...) takes False or a list of paths, got {index!r}")
     out: list[tuple[str, str]] = []
     for path, tokens in paths:
+        key = _single_key(tokens)
+        if key is not None and type(value) is dict and type(text := value.get(key)) is str:
+            out.append((path, text))  # the common case, as get_text_at_path would find it
+            continue
         texts = get_text_at_path(value, tokens)
         if len(texts) == 1:
             out.append((path, texts[0]))
         else:
             out.extend((f"{path}.{i}", text) for i, text in enumerate(texts))
     return out
+
+
+def _single_key(tokens: Any) -> str | None:
+    """The key when a tokenized path is one dict key (not ``$``, ``[i]``, ``{a,b}``, ``*``)."""
+    if type(tokens) is not list or len(tokens) != 1:
+        return None
+    token = tokens[0]
+    return None if token == "*" or token[:1] in ("[", "{") else token
 
 
 def text_hash(text: str) -> bytes:

@@ -179,6 +179,7 @@ def _operator(node: _Node, op: Any, arg: Any) -> Sql:
 def _order(node: _Node, sign: str, op: str, arg: Any) -> Sql:
     type_sql, type_params = node.type()
     value_sql, value_params = node.value()
+    param: float | str
     if isinstance(arg, (int, float)):  # bool included, as float(True) in InMemoryStore
         kinds, param = _NUMERIC_TYPES, float(arg)
     elif isinstance(arg, str):

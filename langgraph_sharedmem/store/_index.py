@@ -38,8 +38,15 @@ logger = logging.getLogger("langgraph_sharedmem.store")
 STATE_NAME = "chroma"
 LEASE_SECONDS = 30.0
 RENEW_EVERY = 5.0
-APPLY_IDLE = 0.2  # seconds without a new commit before applying
-BATCH = 2000  # outbox rows per Chroma call: ~0.3 s of upserts, well inside a lease
+# Seconds in which no process committed a change before applying. Batch puts of 1000 items
+# commit every 0.15-0.3 s on 2 loaded cores, and a shorter wait took those gaps for lulls.
+APPLY_IDLE = 1.0
+BATCH = 2000  # outbox rows per Chroma call: ~1 s of upserts, well inside a lease
+IDLE_BATCH = 500  # per chunk in lulls: a burst of writes that starts waits ~0.3 s at most
+# Unapplied changes above which the applier works even while writes go on. Until then it
+# only works in lulls: Chroma's upserts took a whole core from a 2-core writer (batch puts
+# of 50k items fell from ~6k/s to 1.9k/s). Searches never wait for it (see `_search`).
+BACKLOG_LIMIT = 100_000
 OUTBOX_RETAIN = 50_000  # applied rows kept so other processes' caches catch up, not reload
 
 SELECT_CURRENT_VECTORS = """
@@ -98,6 +105,8 @@ class ChromaIndex:
     def __init__(
         self, db: Database, *, store_id: str, dims: int, client: Any, path: str | None
     ) -> None:
+        if (client is None) == (path is None):
+            raise ValueError("ChromaIndex takes either a client or an embedded directory path")
         self.db = db
         self.dims = dims
         self.collection_name = f"lgsm_{store_id}"
@@ -147,27 +156,45 @@ class ChromaIndex:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(RENEW_EVERY)
-            # Let a burst of writes finish first: Chroma inserts ~4k vectors/s, so applying
-            # after every put would compete with the writers for the same 2 cores. Searches
-            # do not wait for this (they scan what is not applied yet exactly).
-            while self._wake.is_set() and not self._stop.is_set():
-                self._wake.clear()
-                if self._stop.wait(APPLY_IDLE):
-                    return
-            if self._stop.is_set():
-                return
-            self._apply_logged()
+            # One chunk at a time, each after a lull, so that a burst of writes that starts
+            # while Chroma catches up gets the cores back within one chunk.
+            while self._lull_or_backlog():
+                if not self._apply_logged(max_batches=1, batch=IDLE_BATCH):
+                    break
 
-    def _apply_logged(self) -> None:
+    def _lull_or_backlog(self) -> bool:
+        """Wait until no process has committed a change for `APPLY_IDLE` seconds, or the
+        backlog passes `BACKLOG_LIMIT`; False when closing."""
+        while True:
+            before = self._positions()[0]
+            self._wake.clear()
+            if self._stop.wait(APPLY_IDLE):
+                return False
+            current, applied = self._positions()
+            if current - applied > BACKLOG_LIMIT:
+                return True
+            if current == before and not self._wake.is_set():
+                return True
+
+    def _positions(self) -> tuple[int, int]:
+        """The newest ``seq`` and the applied one."""
+        with self.db.read() as conn:
+            current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+            row = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()
+        return current, row[0] if row else 0
+
+    def _apply_logged(self, max_batches: int | None = None, batch: int = BATCH) -> int:
         # The write that fed the outbox has committed and returned; the index is derived data
         # that the next apply (or the next open) replays, so a failure here is recorded for
         # `verify_index` and logged rather than raised into an unrelated caller.
         try:
-            self.apply_pending()
+            done = self.apply_pending(max_batches, batch)
             self.last_error = None
+            return done
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             logger.exception("applying the store outbox to Chroma failed; will retry")
+            return 0
 
     # -- the lease -------------------------------------------------------------------------
 
@@ -215,6 +242,7 @@ class ChromaIndex:
             import chromadb
 
             if self._client is None:
+                assert self.path is not None  # __init__: no client means an embedded directory
                 self._client = chromadb.PersistentClient(
                     path=self.path, settings=chromadb.Settings(anonymized_telemetry=False)
                 )
@@ -227,26 +255,31 @@ class ChromaIndex:
 
     # -- applying --------------------------------------------------------------------------
 
-    def apply_pending(self) -> int:
-        """Sync every outbox change since the applied ``seq`` to Chroma; the number synced."""
-        done = 0
+    def apply_pending(self, max_batches: int | None = None, batch: int = BATCH) -> int:
+        """Sync the outbox changes since the applied ``seq`` to Chroma, all of them or
+        ``max_batches`` chunks of ``batch``; the number synced."""
+        done = batches = 0
         with self._lock:
             if time.time() > self._leased_until - LEASE_SECONDS / 2 and not self._take_lease():
                 return 0
-            col = self.collection()
-            while not (self._stop.is_set() and done):
+            col = None  # opened only once there is something to apply: loading Chroma costs
+            # ~1 s and slowed this process's puts by ~15% even while it sat idle
+            while not (self._stop.is_set() and done) and batches != max_batches:
+                batches += 1
                 with self.db.read() as conn:
                     applied = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
                     current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
                     if applied >= current:
                         break
-                    upto = min(current, applied + BATCH)
+                    upto = min(current, applied + batch)
                     keys = conn.execute(_schema.PENDING_KEYS, (applied, upto)).fetchall()
                     rows = conn.execute(
                         SELECT_CURRENT_VECTORS, (json.dumps(keys, ensure_ascii=True),)
                     ).fetchall()
                 if time.time() > self._leased_until - LEASE_SECONDS / 2 and not self._take_lease():
                     return done
+                if col is None:
+                    col = self.collection()
                 self._sync(col, keys, rows)
                 with self.db.write() as conn:
                     if not conn.execute(

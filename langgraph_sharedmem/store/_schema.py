@@ -142,6 +142,14 @@ SELECT_DELETES_SINCE = """
 SELECT prefix, key, field FROM mem_outbox WHERE seq > ? AND op = 'delete' ORDER BY seq
 """
 
+# What a semantic search reads first, in one statement: the newest change (to catch the
+# vector cache up to), the oldest change still logged, and whether any item has expired.
+SNAPSHOT = """
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'mem_outbox'), 0),
+       (SELECT value FROM mem_meta WHERE key = 'log_floor'),
+       EXISTS (SELECT 1 FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= ?)
+"""
+
 GET_META = "SELECT value FROM mem_meta WHERE key = ?"
 SET_META = "INSERT OR REPLACE INTO mem_meta (key, value) VALUES (?, ?)"
 

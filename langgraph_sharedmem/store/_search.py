@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,23 +44,71 @@ RRF_K = 60
 KEYWORD_DEPTH = 50
 KEYWORD_MAX_DOCS = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
-_RARE = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
+_COUNT = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
 _TOP = "\U0010ffff"
 
 
-def _item_row(row: Any, score: float | None = None, search: bool = True) -> Item:
+class TermCounts:
+    """How many texts contain a word, remembered per process so a query does not recount.
+
+    Each change (one ``seq``) adds or removes at most one FTS row, so a count taken at
+    ``seq = s`` is off by at most ``S - s`` at ``seq = S``; a remembered count is used while
+    that bound still decides rare (``<= KEYWORD_MAX_DOCS``) or common, and recounted after.
+    Counting stops at ``2 * max_docs + 1`` matches (~0.1 ms for a common word, where
+    fts5vocab would read its whole posting list), so a common word stays decided for
+    ``max_docs`` changes. Used under the database lock, like `VectorCache`.
+    """
+
+    MAX_WORDS = 20_000
+
+    def __init__(self, max_docs: int = KEYWORD_MAX_DOCS) -> None:
+        self.max_docs = max_docs
+        self._cap = 2 * max_docs + 1
+        self._counts: dict[str, tuple[int, int]] = {}  # word -> (count up to cap, seq)
+
+    def rare(self, conn: sqlite3.Connection, text: str, seq: int) -> list[str]:
+        """The query's words (at most 32) in at most ``max_docs`` texts at ``seq``."""
+        words = sorted({w.lower() for w in _WORD.findall(text)})[:32]
+        return [w for w in words if self._count(conn, w, seq) <= self.max_docs]
+
+    def _count(self, conn: sqlite3.Connection, word: str, seq: int) -> int:
+        known = self._counts.get(word)
+        if known is not None and known[1] <= seq:
+            count, drift = known[0], seq - known[1]
+            if count + drift <= self.max_docs:
+                return count  # rare then and still rare, whatever changed since
+            if count - drift > self.max_docs:
+                return count  # common then and still common
+        # A word is one \w+ token, so quoting makes it a valid FTS5 string.
+        count = conn.execute(_COUNT, (f'"{word}"', self._cap)).fetchone()[0]
+        if len(self._counts) >= self.MAX_WORDS:
+            self._counts.clear()
+        self._counts[word] = (count, seq)
+        return count
+
+
+@dataclass
+class Semantic:
+    """What a semantic search needs besides the connection, for one read transaction."""
+
+    spec: IndexSpec
+    cache: VectorCache  # already caught up to ``seq``
+    terms: TermCounts
+    chroma: ChromaIndex | None
+    seq: int  # the snapshot's newest change
+    any_expired: bool  # some item in the snapshot is past its TTL
+
+
+def _search_item(row: Any, score: float | None = None) -> SearchItem:
     prefix, key, value, created, updated = row[:5]
-    cls = SearchItem if search else Item
-    kwargs: dict[str, Any] = {
-        "namespace": prefix_to_ns(prefix),
-        "key": key,
-        "value": decode_value(value),
-        "created_at": from_text(created),
-        "updated_at": from_text(updated),
-    }
-    if search:
-        kwargs["score"] = score
-    return cls(**kwargs)
+    return SearchItem(
+        namespace=prefix_to_ns(prefix),
+        key=key,
+        value=decode_value(value),
+        created_at=from_text(created),
+        updated_at=from_text(updated),
+        score=score,
+    )
 
 
 def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[Item | None, bool]:
@@ -79,7 +128,8 @@ def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[It
 
 
 def _scope(op: SearchOp, now: float) -> tuple[str, list[Any]]:
-    parts, params = ["(i.expires_at IS NULL OR i.expires_at > ?)"], [now]
+    parts = ["(i.expires_at IS NULL OR i.expires_at > ?)"]
+    params: list[Any] = [now]
     if op.namespace_prefix:
         exact, lo, hi = prefix_range(op.namespace_prefix)
         parts.append("(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))")
@@ -95,30 +145,35 @@ def search(
     now: float,
     *,
     query: np.ndarray | None,
-    spec: IndexSpec | None,
-    cache: VectorCache | None,
-    chroma: ChromaIndex | None,
+    semantic: Semantic | None,
 ) -> tuple[list[SearchItem], list[ItemId]]:
     """Results and the (prefix, key) of those carrying a TTL."""
     if op.limit < 0 or op.offset < 0:
         raise ValueError(f"limit and offset must be >= 0, got {op.limit} and {op.offset}")
     where, params = _scope(op, now)
-    if query is None or spec is None or cache is None:
+    if query is None or semantic is None:
         rows = conn.execute(
             f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} "
             "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
             [*params, op.limit, op.offset],
         ).fetchall()
-        return [_item_row(r) for r in rows], _with_ttl(rows)
+        return [_search_item(r) for r in rows], _with_ttl(rows)
 
     need = op.offset + op.limit
-    ranked = _vector_ranking(conn, op, now, where, params, query, need, spec, cache, chroma)
-    if spec.hybrid and op.query:
-        ranked = _fuse(conn, op.query, where, params, ranked, query, cache, need)
+    rare = (
+        semantic.terms.rare(conn, op.query, semantic.seq)
+        if semantic.spec.hybrid and op.query
+        else []
+    )
+    # With rare terms the vector side ranks deeper, so the fusion has neighbours to reorder.
+    depth = need + KEYWORD_DEPTH if rare else need
+    ranked = _vector_ranking(conn, op, where, params, query, need, depth, semantic)
+    if rare:
+        ranked = _fuse(conn, rare, where, params, ranked, query, semantic.cache, need)
     page = ranked[op.offset : need]
-    rows = _fetch(conn, [item for item, _ in page])
-    results = [_item_row(rows[item], score) for item, score in page if item in rows]
-    found = [rows[item] for item, _ in page if item in rows]
+    by_item = _fetch(conn, [item for item, _ in page])
+    results = [_search_item(by_item[item], score) for item, score in page if item in by_item]
+    found = [by_item[item] for item, _ in page if item in by_item]
     if len(results) < op.limit and len(ranked) < need:
         # Items without vectors (index=False, or no text at the fields) come after every
         # scored one, as in InMemoryStore.
@@ -129,7 +184,7 @@ def search(
             "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
             [*params, op.limit - len(results), skip],
         ).fetchall()
-        results += [_item_row(r) for r in rest]
+        results += [_search_item(r) for r in rest]
         found += rest
     return results, _with_ttl(found)
 
@@ -141,18 +196,17 @@ def _with_ttl(rows: list[Any]) -> list[ItemId]:
 def _vector_ranking(
     conn: sqlite3.Connection,
     op: SearchOp,
-    now: float,
     where: str,
     params: list[Any],
     query: np.ndarray,
     need: int,
-    spec: IndexSpec,
-    cache: VectorCache,
-    chroma: ChromaIndex | None,
+    depth: int,
+    semantic: Semantic,
 ) -> list[tuple[ItemId, float]]:
+    cache = semantic.cache
     allowed: set[ItemId] | None = None
     rows: np.ndarray | None = None
-    if op.filter or conn.execute(_schema.ANY_EXPIRED, (now,)).fetchone():
+    if op.filter or semantic.any_expired:
         allowed = {
             (p, k)
             for p, k in conn.execute(
@@ -163,12 +217,12 @@ def _vector_ranking(
     elif op.namespace_prefix:
         rows = cache.rows_in(*prefix_range(op.namespace_prefix))
     candidates = cache.live if rows is None else len(rows)
-    if chroma is not None and candidates > spec.ann_threshold:
+    chroma = semantic.chroma
+    if chroma is not None and candidates > semantic.spec.ann_threshold:
         ranked = _ann(conn, op, query, need, cache, chroma, allowed)
         if ranked is not None:
             return ranked
-    sims = cache.scores(query, rows)
-    return cache.best_items(rows, sims, need + (KEYWORD_DEPTH if spec.hybrid else 0))
+    return cache.best_items(rows, cache.scores(query, rows), depth)
 
 
 def _ann(
@@ -200,7 +254,7 @@ def _ann(
 
 def _fuse(
     conn: sqlite3.Connection,
-    text: str,
+    rare: list[str],
     where: str,
     params: list[Any],
     ranked: list[tuple[ItemId, float]],
@@ -208,21 +262,9 @@ def _fuse(
     cache: VectorCache,
     need: int,
 ) -> list[tuple[ItemId, float]]:
-    words = sorted({w.lower() for w in _WORD.findall(text)})[:32]
-    if not words:
-        return ranked
     # Only rare terms (ids, names, numbers) go to the keyword side: the embedding already
     # covers common words, and ranking the thousands of rows a common word matches costs
     # more than the whole vector search (~10 ms of bm25 per 10k matches).
-    # Counting stops at KEYWORD_MAX_DOCS + 1 matches, so a common word costs ~50 us, where
-    # fts5vocab would read its whole posting list (or the whole vocabulary, for IN).
-    rare = [
-        w
-        for w in words
-        if conn.execute(_RARE, (f'"{w}"', KEYWORD_MAX_DOCS + 1)).fetchone()[0] <= KEYWORD_MAX_DOCS
-    ]
-    if not rare:
-        return ranked
     match = " OR ".join(f'"{w}"' for w in rare)  # \w+ tokens: no quotes inside
     hits = conn.execute(
         "SELECT prefix, key, min(r) FROM ("
@@ -247,8 +289,8 @@ def _fuse(
         item = (prefix, key)
         fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
         if item not in scores:
-            score = cache.item_score(query, item)
-            scores[item] = score if score is not None else 0.0
+            cosine = cache.item_score(query, item)
+            scores[item] = cosine if cosine is not None else 0.0
     order = sorted(fused, key=lambda it: (-fused[it], -scores[it]))
     return [(item, scores[item]) for item in order]
 

@@ -45,6 +45,8 @@ def prefix_range(namespace_prefix: tuple[str, ...]) -> tuple[str, str, str]:
 
 def check_text(what: str, text: str) -> str:
     """Refuse strings SQLite cannot store as text (lone surrogates) in names and keys."""
+    if text.isascii():  # the common case, without encoding
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -78,8 +80,53 @@ def _path(parts: list[Any]) -> str:
     return text
 
 
+# One encoder for every put: `json.dumps` with non-default options builds a new encoder per
+# call, which cost more than the encoding itself for small values.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is a dict of exactly JSON's types, finite and within `MAX_DEPTH`.
+
+    The common case, checked by exact type only (about 1 us for a small dict); anything else,
+    including subclasses and errors, returns False and `encode_value` takes the full walk,
+    which accepts or refuses it with a message.
+    """
+    if type(value) is not dict:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        if type(obj) is dict:
+            for k in obj:
+                if type(k) is not str:
+                    return False
+            children: Any = obj.values()
+        else:
+            children = obj
+        for v in children:
+            t = type(v)
+            if t is str or t is int or t is bool or v is None:
+                continue
+            if t is float:
+                if not math.isfinite(v):
+                    return False
+            elif t is dict or t is list:
+                if depth + 1 >= MAX_DEPTH:
+                    return False
+                stack.append((v, depth + 1))
+            else:
+                return False
+    return True
+
+
 def encode_value(value: Mapping[str, Any], *, where: str) -> str:
     """JSON text of ``value``, or `InvalidConfigError` naming the first part JSON cannot carry."""
+    if _plain(value):
+        text = _ENCODER.encode(value)
+        if len(text) > MAX_VALUE_BYTES:
+            raise _too_big(where, text)
+        return text
     if not isinstance(value, Mapping):
         raise InvalidConfigError(f"{where}: value must be a dict, got {type(value).__name__}")
     # One iterative walk checks types, keys, floats and depth; `json.dumps` then does the
@@ -120,13 +167,17 @@ def encode_value(value: Mapping[str, Any], *, where: str) -> str:
             f"{where}: {_path(parts)} is a {type(obj).__name__}, which is not JSON "
             "(allowed: dict with str keys, list, str, int, float, bool, None)"
         )
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    text = _ENCODER.encode(value)
     if len(text) > MAX_VALUE_BYTES:
-        raise InvalidConfigError(
-            f"{where}: value is {len(text)} bytes as JSON, over the {MAX_VALUE_BYTES}-byte "
-            "limit; store large blobs elsewhere and keep a reference here"
-        )
+        raise _too_big(where, text)
     return text
+
+
+def _too_big(where: str, text: str) -> InvalidConfigError:
+    return InvalidConfigError(
+        f"{where}: value is {len(text)} bytes as JSON, over the {MAX_VALUE_BYTES}-byte "
+        "limit; store large blobs elsewhere and keep a reference here"
+    )
 
 
 def decode_value(text: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class VectorCache:
         self.rows_of_item: dict[ItemId, list[int]] = {}
         self.rows_of_prefix: dict[str, set[int]] = {}
         self._sorted_prefixes: list[str] | None = None
+        self._scopes: dict[tuple[str, str, str], np.ndarray] = {}  # rows_in, until a change
 
     @property
     def live(self) -> int:
@@ -60,6 +61,7 @@ class VectorCache:
                 self._remove((prefix, key, field))
             self._add_rows(conn.execute(_schema.SELECT_VECTORS_SINCE, (self.seq,)).fetchall())
         self.seq = current_seq
+        self._scopes.clear()
         if self.dead > 1000 and self.dead > self.live:
             self._compact()
 
@@ -123,7 +125,15 @@ class VectorCache:
     # -- selecting and scoring -----------------------------------------------------------
 
     def rows_in(self, exact: str, lo: str, hi: str) -> np.ndarray:
-        """Live rows of namespace ``exact`` and its descendants (``[lo, hi)``)."""
+        """Live rows of namespace ``exact`` and its descendants (``[lo, hi)``), sorted."""
+        rows = self._scopes.get((exact, lo, hi))
+        if rows is None:
+            if len(self._scopes) >= 1024:
+                self._scopes.clear()
+            rows = self._scopes[(exact, lo, hi)] = self._collect(exact, lo, hi)
+        return rows
+
+    def _collect(self, exact: str, lo: str, hi: str) -> np.ndarray:
         if self._sorted_prefixes is None:
             self._sorted_prefixes = sorted(self.rows_of_prefix)
         prefixes = self._sorted_prefixes
@@ -132,7 +142,10 @@ class VectorCache:
         end = bisect.bisect_left(prefixes, hi)
         for p in prefixes[start:end]:
             picked.extend(self.rows_of_prefix[p])
-        return np.fromiter(picked, dtype=np.int64, count=len(picked))
+        rows = np.fromiter(picked, dtype=np.int64, count=len(picked))
+        rows.sort()  # gathering rows in memory order reads the matrix front to back
+        rows.flags.writeable = False  # shared by later searches of the scope
+        return rows
 
     def rows_of(self, items: Iterable[ItemId]) -> np.ndarray:
         picked: list[int] = []
@@ -147,7 +160,8 @@ class VectorCache:
         """Cosine of ``query`` (normalized) with ``rows``; all used rows when ``None``."""
         if rows is None:
             sims = self.matrix[: self.n] @ query
-            sims[~self.alive[: self.n]] = -np.inf
+            if self.dead:
+                sims[~self.alive[: self.n]] = -np.inf
             return sims
         return self.matrix[rows] @ query
 
@@ -160,7 +174,7 @@ class VectorCache:
             return []
         k = min(total, 2 * need + 16)
         while True:
-            top = np.argpartition(-sims, k - 1)[:k] if k < total else np.arange(total)
+            top = np.argpartition(sims, total - k)[total - k :] if k < total else np.arange(total)
             top = top[np.argsort(-sims[top], kind="stable")]
             seen: set[ItemId] = set()
             out: list[tuple[ItemId, float]] = []

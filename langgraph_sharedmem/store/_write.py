@@ -5,9 +5,9 @@ A put happens in three steps so the write lock is held only for the writing:
 1. `plan_puts` (no I/O): check and encode values, pick the texts to embed, hash them;
 2. `known_vectors` (a read): the stored vectors of these items, so text whose hash is already
    stored is not embedded again; the caller embeds the rest outside any transaction;
-3. `write_puts` (inside ``BEGIN IMMEDIATE``): re-read the hashes, since another process may
-   have written meanwhile, and write whatever differs. Every vector change gets the next
-   ``seq`` and an outbox row in the same transaction.
+3. `write_puts` (inside ``BEGIN IMMEDIATE``): re-read the hashes if another process may have
+   written meanwhile (the newest ``seq`` moved), and write whatever differs. Every vector
+   change gets the next ``seq`` and an outbox row in the same transaction.
 """
 
 from __future__ import annotations
@@ -34,16 +34,26 @@ class PutPlan:
     texts: list[tuple[str, str, bytes]] = field(default_factory=list)  # field, text, hash
 
 
+@dataclass
+class Known:
+    """What `known_vectors` read before the write lock: the stored vectors of a batch's
+    items as of ``seq``, or nothing (``rows is None``) when no text needed embedding."""
+
+    seq: int = -1
+    rows: list[tuple[int, str, str, str, bytes]] | None = None  # id, prefix, key, field, hash
+    embeddings: dict[bytes, bytes] = field(default_factory=dict)  # by text hash
+
+
 def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
     """One plan per (namespace, key), the last op winning, as `InMemoryStore` does."""
     plans: dict[tuple[str, str], PutPlan] = {}
     for op in ops:
         prefix = check_namespace(op.namespace)
         key = check_key(op.key)
-        where = f"put({op.namespace!r}, {key!r})"
         if op.value is None:
             plans[(prefix, key)] = PutPlan(prefix, key, None, None)
             continue
+        where = f"put({op.namespace!r}, {key!r})"
         text = encode_value(op.value, where=where)
         ttl = op.ttl
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
@@ -60,13 +70,17 @@ def _pairs(plans: list[PutPlan]) -> str:
     return json.dumps([[p.prefix, p.key] for p in plans], ensure_ascii=True)
 
 
-def known_vectors(conn: sqlite3.Connection, plans: list[PutPlan]) -> dict[bytes, bytes]:
-    """Stored embeddings of these items by text hash."""
+def known_vectors(conn: sqlite3.Connection, plans: list[PutPlan]) -> Known:
+    """The stored vectors of these items, in one read transaction of the caller."""
     if not any(p.texts for p in plans):
-        return {}
-    return {
-        row[4]: row[5] for row in conn.execute(_schema.SELECT_VECTORS_BY_PAIRS, (_pairs(plans),))
-    }
+        return Known()
+    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+    found = conn.execute(_schema.SELECT_VECTORS_BY_PAIRS, (_pairs(plans),)).fetchall()
+    return Known(
+        seq=seq,
+        rows=[(vid, p, k, f, h) for vid, p, k, f, h, _ in found],
+        embeddings={row[4]: row[5] for row in found},
+    )
 
 
 def to_embed(plans: list[PutPlan], known: dict[bytes, bytes]) -> dict[bytes, str]:
@@ -86,9 +100,11 @@ def write_puts(
     *,
     stamp: str,
     now: float,
+    known: Known | None = None,
 ) -> bool:
     """Write the plans; ``embeddings`` maps every text hash to float32 bytes. True if any
-    vector changed (the index has something to apply)."""
+    vector changed (the index has something to apply). ``known`` is reused instead of
+    reading the vectors again when no change has committed since it was read."""
     upserts, deletes = [], []
     for p in plans:
         if p.value is None:
@@ -101,16 +117,24 @@ def write_puts(
     if upserts:
         conn.executemany(_schema.UPSERT_ITEM, upserts)
 
-    current: dict[VectorId, tuple[int, bytes]] = {
-        (p, k, f): (vid, h)
-        for vid, p, k, f, h in conn.execute(_schema.SELECT_VECTOR_HASHES_BY_PAIRS, (_pairs(plans),))
-    }
+    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+    # Every vector change takes a new seq, so an unchanged seq means the vectors read before
+    # the lock are still the stored ones: no need to read them again under it.
+    stored = (
+        known.rows
+        if known is not None and known.rows is not None and known.seq == seq
+        else conn.execute(_schema.SELECT_VECTOR_HASHES_BY_PAIRS, (_pairs(plans),)).fetchall()
+    )
+    current: dict[VectorId, tuple[int, bytes]] = {(p, k, f): (vid, h) for vid, p, k, f, h in stored}
     by_item: dict[tuple[str, str], list[VectorId]] = {}
     for vid in current:
         by_item.setdefault((vid[0], vid[1]), []).append(vid)
-    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
     next_id = conn.execute(_schema.MAX_VECTOR_ID).fetchone()[0]
-    vec_rows, fts_rows, gone_ids, outbox = [], [], [], []
+    vec_rows: list[tuple[int, str, str, str, bytes, bytes, int]] = []
+    fts_deletes: list[tuple[int]] = []
+    fts_inserts: list[tuple[int, str]] = []
+    gone_ids: list[tuple[int]] = []
+    outbox: list[tuple[int, str, str, str, str]] = []
     for p in plans:
         wanted = {f: (t, h) for f, t, h in p.texts}
         for vid in by_item.get((p.prefix, p.key), ()):
@@ -124,21 +148,21 @@ def write_puts(
                 continue  # same text, same vector: nothing to write or re-index
             if old is not None:
                 row_id = old[0]
-                fts_rows.append(("del", (row_id,)))
+                fts_deletes.append((row_id,))
             else:
                 next_id += 1
                 row_id = next_id
             seq += 1
             vec_rows.append((row_id, p.prefix, p.key, f, h, embeddings[h], seq))
-            fts_rows.append(("add", (row_id, text.encode("utf-8", "replace").decode("utf-8"))))
+            fts_inserts.append((row_id, text.encode("utf-8", "replace").decode("utf-8")))
             outbox.append((seq, "upsert", p.prefix, p.key, f))
     if gone_ids:
         conn.executemany(_schema.DELETE_VECTOR, gone_ids)
         conn.executemany(_schema.DELETE_FTS, gone_ids)
     if vec_rows:
         conn.executemany(_schema.UPSERT_VECTOR, vec_rows)
-        conn.executemany(_schema.DELETE_FTS, [r for kind, r in fts_rows if kind == "del"])
-        conn.executemany(_schema.INSERT_FTS, [r for kind, r in fts_rows if kind == "add"])
+        conn.executemany(_schema.DELETE_FTS, fts_deletes)
+        conn.executemany(_schema.INSERT_FTS, fts_inserts)
     if outbox:
         conn.executemany(_schema.INSERT_OUTBOX, outbox)
     return bool(outbox)

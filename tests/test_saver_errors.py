@@ -76,10 +76,12 @@ def test_corrupt_database_is_named_and_not_overwritten(tmp_path: Path) -> None:
     for offset in range(2 * page, len(data), page):  # wreck every page but the header
         data[offset : offset + 200] = b"\xff" * 200
     path.write_bytes(bytes(data))
-    with pytest.raises(DatabaseFileError, match="corrupt|not a SQLite"):
-        with SharedMemorySaver(path) as saver:
-            for i in range(30):
-                saver.get_tuple({"configurable": {"thread_id": f"thread-{i}"}})
+    with (
+        pytest.raises(DatabaseFileError, match="corrupt|not a SQLite"),
+        SharedMemorySaver(path) as saver,
+    ):
+        for i in range(30):
+            saver.get_tuple({"configurable": {"thread_id": f"thread-{i}"}})
     assert path.read_bytes() == bytes(data)
 
 

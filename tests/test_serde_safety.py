@@ -60,9 +60,11 @@ def test_crafted_channel_value_is_refused_without_running(db_path: Path, tmp_pat
         conn.execute(
             "UPDATE channel_values SET type = 'msgpack', value = ?", (_crafted_blob(marker),)
         )
-    with SharedMemorySaver(db_path) as saver:
-        with pytest.raises(UnsafeDeserializationError, match="os.mkdir"):
-            saver.get_tuple({"configurable": {"thread_id": "t"}})
+    with (
+        SharedMemorySaver(db_path) as saver,
+        pytest.raises(UnsafeDeserializationError, match="os.mkdir"),
+    ):
+        saver.get_tuple({"configurable": {"thread_id": "t"}})
     assert not marker.exists()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import random
 import shutil
@@ -15,25 +14,17 @@ import pytest
 
 from langgraph_sharedmem import SharedMemoryStore
 from tests import _store_workers
+from tests._spawn import CTX as ctx
+from tests._spawn import run_together
 from tests._store_workers import toy_index
 
 SCALE = float(os.environ.get("SHAREDMEM_STRESS_SCALE", "1"))
-ctx = mp.get_context("spawn")
 
 
 def test_processes_write_one_fresh_store_at_once(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.db")
     workers, count = 4, 30
-    barrier, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [
-        ctx.Process(target=_store_workers.write_items, args=(path, w, count, barrier, results))
-        for w in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=180) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
+    outcomes = run_together(_store_workers.write_items, [(path, w, count) for w in range(workers)])
     assert [err for _, err in outcomes if err] == []
     with SharedMemoryStore(path, index=toy_index()) as store:
         assert len(store.search(("app",), limit=1000)) == workers * count

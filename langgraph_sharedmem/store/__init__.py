@@ -15,7 +15,6 @@ from them, applied when writes pause and replayed on open (see `_index`). How th
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 import os
@@ -40,6 +39,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import _validate_namespace as _validate_put_namespace
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema, _search, _write
@@ -72,7 +72,7 @@ class _Work:
     missing: dict[bytes, str] = field(default_factory=dict)
 
 
-class SharedMemoryStore(BaseStore):
+class SharedMemoryStore(Closing, BaseStore):
     """LangGraph store on a SQLite file that many agent processes share.
 
     Args:
@@ -202,18 +202,6 @@ class SharedMemoryStore(BaseStore):
             self._index = None
         if self._owns_db:
             self.db.close()
-
-    def __enter__(self) -> SharedMemoryStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SharedMemoryStore:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     # -- the batch core --------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import Scope
+from langgraph_sharedmem.facts._values import check_name
 
 __all__ = [
     "APP_ID",
@@ -44,12 +45,7 @@ KINDS: Final[tuple[ScopeKind, ...]] = ("run", "agent", "user", "app")
 
 def check_id(what: str, value: Any) -> str:
     """An agent, user, run or collection id, or `InvalidConfigError` naming what is wrong."""
-    if not isinstance(value, str) or not value:
-        raise InvalidConfigError(f"{what} must be a non-empty string, got {value!r}")
-    if len(value) > MAX_ID:
-        raise InvalidConfigError(
-            f"{what} {value[:40]!r}... is {len(value)} characters long; the limit is {MAX_ID}"
-        )
+    check_name(what, value, limit=MAX_ID)
     if "." in value:
         raise InvalidConfigError(
             f"{what} {value!r} contains '.', which LangGraph namespaces do not allow"
@@ -58,10 +54,6 @@ def check_id(what: str, value: Any) -> str:
         raise InvalidConfigError(f"{what} may not be '*' (the wildcard of scope grants)")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise InvalidConfigError(f"{what} {value!r} contains a control character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidConfigError(f"{what} {value!r} is not valid Unicode ({exc.reason})") from exc
     return value
 
 

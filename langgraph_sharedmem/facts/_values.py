@@ -111,12 +111,12 @@ def _check_label(what: str, text: Any) -> str:
     return check_name(what, text)
 
 
-def check_name(what: str, text: Any) -> str:
-    """A subject, attribute, author or scope label: non-empty valid Unicode, at most 1 KiB."""
+def check_name(what: str, text: Any, *, limit: int = MAX_NAME) -> str:
+    """A subject, attribute, author or scope label: non-empty valid Unicode, at most ``limit``."""
     if not isinstance(text, str) or not text:
         raise InvalidConfigError(f"{what} must be a non-empty string, got {text!r}")
-    if len(text) > MAX_NAME:
-        raise InvalidConfigError(f"{what} is {len(text)} characters long; the limit is {MAX_NAME}")
+    if len(text) > limit:
+        raise InvalidConfigError(f"{what} is {len(text)} characters long; the limit is {limit}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -40,12 +40,15 @@ from langgraph_sharedmem.facts import (
 from langgraph_sharedmem.serde import StrictSerializer
 from langgraph_sharedmem.shared import SharedMemory, default_index
 from langgraph_sharedmem.store import IndexReport, SharedMemoryStore, WordLlamaEmbeddings
+from langgraph_sharedmem.toolcache import CachedToolError, CacheStats, SharedCacheStats, ToolCache
 
 __all__ = [
     "AccessControl",
     "AccessDenied",
     "AgentView",
     "AuditEntry",
+    "CacheStats",
+    "CachedToolError",
     "Grant",
     "memory_tools",
     "Claim",
@@ -71,6 +74,8 @@ __all__ = [
     "SharedMemoryError",
     "SharedMemorySaver",
     "SharedMemoryStore",
+    "SharedCacheStats",
+    "ToolCache",
     "StrictSerializer",
     "TrustRanking",
     "UnsafeDeserializationError",

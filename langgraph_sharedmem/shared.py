@@ -25,6 +25,7 @@ from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.store import SharedMemoryStore
+from langgraph_sharedmem.toolcache import ToolCache
 
 __all__ = ["SharedMemory", "default_index"]
 
@@ -70,6 +71,7 @@ class SharedMemory(Closing):
         self._store: SharedMemoryStore | None = None
         self._facts: FactLedger | None = None
         self._access: AccessControl | None = None
+        self._tool_cache: ToolCache | None = None
 
     @classmethod
     def open(
@@ -112,6 +114,14 @@ class SharedMemory(Closing):
         if self._access is None:
             self._access = AccessControl(self.db)
         return self._access
+
+    @property
+    def tool_cache(self) -> ToolCache:
+        """The shared tool-call cache on this file (``@mem.tool_cache.cached(ttl=...)``,
+        ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent."""
+        if self._tool_cache is None:
+            self._tool_cache = ToolCache(self.db)
+        return self._tool_cache
 
     def agent(
         self, agent_id: str, *, user_id: str | None = None, run_id: str | None = None

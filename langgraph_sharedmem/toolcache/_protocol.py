@@ -1,0 +1,187 @@
+"""The claim-wait-run protocol, written once as a generator and driven by a sync and an async
+runner (the httpx auth-flow pattern): the generator yields `Db`, `Sleep` and `Execute` steps,
+the runner performs them and sends back their results.
+
+Lease protocol, every decision in one ``BEGIN IMMEDIATE`` transaction (`claim`):
+
+* a ``done`` (or cached ``error``) row not past ``expires_at`` is a hit;
+* an ``in_flight`` row whose ``lease_until`` is in the future means another caller is running
+  the call: wait, polling with a read (1 ms growing to 50 ms) until the row is finished, gone,
+  or its lease has run out, then claim again;
+* otherwise (no row, stale result, dead holder's lease) take the lease and run. While running,
+  the holder renews ``lease_until`` every third of the lease (heartbeat), so a long call keeps
+  it and a killed holder loses it within one lease. Only the holder may finish or release its
+  row (``WHERE holder = ?``); a holder that stalled past its lease and was taken over still
+  returns its result to its caller but does not store it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.toolcache import _keys, _schema
+from langgraph_sharedmem.toolcache._model import CachedToolError, Counters
+
+_FIRST_POLL = 0.001
+_MAX_POLL = 0.05
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call to make or to find: its key and how to cache it."""
+
+    tool: str
+    key: str
+    args_json: str
+    scope: str | None
+    ttl: float | None
+    lease: float
+    cache_errors: bool
+    holder: str
+
+
+@dataclass(frozen=True)
+class Db:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Execute:
+    """Run the tool while renewing the lease; the runner sends back ``(ok, value_or_exc)``."""
+
+    call: Call
+
+
+Step = Db | Sleep | Execute
+
+
+def claim(db: Database, call: Call) -> tuple[Any, ...]:
+    """``("hit", status, type, data)``, ``("wait",)`` or ``("run", took_over)``."""
+    with db.write() as conn:
+        now = time.time()
+        row = conn.execute(_schema.SELECT_CALL, (call.key,)).fetchone()
+        if row is not None:
+            status, result_type, result, _holder, lease_until, expires_at = row
+            if status != "in_flight" and (expires_at is None or expires_at > now):
+                conn.execute(_schema.COUNT_HIT, (call.key,))
+                return ("hit", status, result_type, result)
+            if status == "in_flight" and lease_until > now:
+                return ("wait",)
+        conn.execute(
+            _schema.TAKE_LEASE,
+            {
+                "key": call.key,
+                "tool": call.tool,
+                "args": call.args_json,
+                "scope": call.scope,
+                "holder": call.holder,
+                "lease_until": now + call.lease,
+                "now": now,
+            },
+        )
+        return ("run", row is not None and row[0] == "in_flight")
+
+
+def still_running(db: Database, key: str) -> bool:
+    """Whether another caller still holds a live lease on ``key`` (a read, no write lock)."""
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT status, lease_until FROM tool_calls WHERE key = ?", (key,)
+        ).fetchone()
+    return row is not None and row[0] == "in_flight" and row[1] > time.time()
+
+
+def renew(db: Database, call: Call) -> bool:
+    """Push the lease forward; False when this holder no longer has it."""
+    with db.write() as conn:
+        cur = conn.execute(_schema.RENEW_LEASE, (time.time() + call.lease, call.key, call.holder))
+        return cur.rowcount == 1
+
+
+def finish(db: Database, call: Call, status: str, stored: tuple[str, Any]) -> bool:
+    now = time.time()
+    with db.write() as conn:
+        cur = conn.execute(
+            _schema.FINISH,
+            {
+                "status": status,
+                "result_type": stored[0],
+                "result": stored[1],
+                "now": now,
+                "expires_at": None if call.ttl is None else now + call.ttl,
+                "key": call.key,
+                "holder": call.holder,
+            },
+        )
+        return cur.rowcount == 1
+
+
+def release(db: Database, call: Call) -> None:
+    with db.write() as conn:
+        conn.execute(_schema.RELEASE, (call.key, call.holder))
+
+
+def _error_of(result_type: str, data: Any, tool: str) -> CachedToolError:
+    info = json.loads(data)
+    return CachedToolError(
+        f"{tool} failed earlier with {info['type']}: {info['message']} (cached error)",
+        tool=tool,
+        error_type=info["type"],
+        error_message=info["message"],
+    )
+
+
+def protocol(
+    db: Database, call: Call, serde: SerializerProtocol, counters: Counters
+) -> Generator[Step, Any, Any]:
+    """Find, wait for or make one call; returns its result or raises its error."""
+    waited = False
+    while True:
+        decision = yield Db(claim, (db, call))
+        if decision[0] == "hit":
+            _, status, result_type, data = decision
+            counters.add(call.tool, "waits" if waited else "hits")
+            if status == "error":
+                raise _error_of(result_type, data, call.tool)
+            return _keys.decode_result(result_type, data, serde)
+        if decision[0] == "wait":
+            waited = True
+            delay = _FIRST_POLL
+            while True:
+                yield Sleep(delay)
+                delay = min(delay * 2, _MAX_POLL)
+                if not (yield Db(still_running, (db, call.key))):
+                    break
+            continue
+        if decision[1]:
+            counters.add(call.tool, "takeovers")
+        counters.add(call.tool, "misses")
+        ok, value = yield Execute(call)
+        if ok:
+            stored = _keys.encode_result(value, serde)
+            if stored is None:  # documented fallback: returned to the caller, not stored
+                counters.add(call.tool, "uncacheable")
+                yield Db(release, (db, call))
+            else:
+                yield Db(finish, (db, call, "done", stored))
+            return value
+        counters.add(call.tool, "errors")
+        if call.cache_errors and isinstance(value, Exception):
+            info = {"type": type(value).__name__, "message": str(value)}
+            yield Db(finish, (db, call, "error", (_keys.JSON_TYPE, _keys.dumps(info))))
+        else:
+            yield Db(release, (db, call))
+        raise value

@@ -1,0 +1,405 @@
+"""`ToolCache`: one tool call, made once, shared by every branch, thread and process.
+
+    from langgraph_sharedmem import SharedMemory
+
+    with SharedMemory.open("agents.db") as mem:
+        cache = mem.tool_cache
+
+        @cache.cached(ttl=600)
+        def search_flights(origin: str, dest: str) -> list[dict]:
+            ...                                   # the expensive API
+
+        cached_tool = cache.wrap_tool(some_langchain_tool)   # a StructuredTool
+
+Same tool name, same canonical arguments, same scope → one execution. A call already running
+elsewhere is awaited, not repeated; the runner holds a lease in SQLite that it renews while
+running and that expires if it dies. Rules and protocol: ``docs/tool_cache.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import Any, Final, TypeVar
+
+from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_sharedmem._closing import Closing
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.serde import StrictSerializer
+from langgraph_sharedmem.toolcache import _keys, _protocol, _schema
+from langgraph_sharedmem.toolcache._model import CacheStats, Counters, SharedCacheStats
+
+__all__ = ["ToolCache"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+ScopeArg = str | Callable[[Mapping[str, Any]], str | None] | None
+_DEFAULT: Final = object()
+_HOST: Final = socket.gethostname()
+
+
+def _check_seconds(what: str, value: Any, *, allow_none: bool) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidConfigError(f"{what} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+class ToolCache(Closing):
+    """A cache of tool results in SQLite, shared by every caller of the database file.
+
+    Args:
+        conn: A path, ``sqlite:///`` URL, ``":memory:"`` (one process), or an open `Database`
+            (shared with a `SharedMemory`; then it is not closed here).
+        default_ttl: Seconds a result stays fresh (``None``: until `clear`).
+        lease: Seconds a running call's lease lasts without renewal: how long waiters wait
+            for a caller that died. The runner renews it every ``lease / 3`` seconds.
+        serde: Serializer for results that are not plain JSON (default: the strict serializer,
+            which rebuilds LangChain messages, documents and LangGraph types).
+
+    Example:
+        >>> cache = ToolCache(":memory:")
+        >>> @cache.cached(ttl=60)
+        ... def add(a: int, b: int) -> int:
+        ...     return a + b
+        >>> add(1, 2), add(b=2, a=1), cache.stats().hits
+        (3, 3, 1)
+    """
+
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        default_ttl: float | None = 3600.0,
+        lease: float = 30.0,
+        serde: SerializerProtocol | None = None,
+    ) -> None:
+        self.default_ttl = _check_seconds("default_ttl", default_ttl, allow_none=True)
+        self.lease = _check_seconds("lease", lease, allow_none=False)
+        if isinstance(conn, Database):
+            self.db, self._owns_db = conn, False
+        else:
+            self.db, self._owns_db = Database(conn), True
+        self.serde = serde if serde is not None else StrictSerializer()
+        self._counters = Counters()
+        self.is_setup = False
+
+    def setup(self) -> None:
+        """Create or upgrade the table. Idempotent, safe with several processes at once."""
+        if not self.is_setup:
+            self.db.migrate(_schema.MIGRATIONS)
+            self.is_setup = True
+
+    # -- the core: one call through the protocol, sync or async ---------------------------
+
+    def _call(
+        self,
+        tool: str,
+        args: Any,
+        *,
+        scope: str | None,
+        ttl: Any,
+        lease: Any,
+        cache_errors: bool,
+    ) -> _protocol.Call:
+        key, args_json = _keys.call_key(tool, args, scope)
+        ttl = self.default_ttl if ttl is _DEFAULT else _check_seconds("ttl", ttl, allow_none=True)
+        lease = self.lease if lease is None else _check_seconds("lease", lease, allow_none=False)
+        holder = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        return _protocol.Call(tool, key, args_json, scope, ttl, lease, cache_errors, holder)  # type: ignore[arg-type]
+
+    def call(
+        self,
+        tool: str,
+        args: Any,
+        fn: Callable[[], Any],
+        *,
+        scope: str | None = None,
+        ttl: Any = _DEFAULT,
+        lease: float | None = None,
+        cache_errors: bool = False,
+    ) -> Any:
+        """The result of ``fn()`` for ``(tool, args, scope)``: stored, awaited or made now.
+
+        ``args`` is what makes calls the same (plain JSON data, see the module docs); ``fn``
+        makes the call when nobody has. Blocks while another caller runs the same call.
+        """
+        self.setup()
+        flow = _protocol.protocol(
+            self.db,
+            self._call(tool, args, scope=scope, ttl=ttl, lease=lease, cache_errors=cache_errors),
+            self.serde,
+            self._counters,
+        )
+        return _drive_sync(self.db, flow, fn)
+
+    async def acall(
+        self,
+        tool: str,
+        args: Any,
+        fn: Callable[[], Awaitable[Any]],
+        *,
+        scope: str | None = None,
+        ttl: Any = _DEFAULT,
+        lease: float | None = None,
+        cache_errors: bool = False,
+    ) -> Any:
+        """Async `call`: ``fn()`` returns an awaitable; waiting never blocks the event loop."""
+        if not self.is_setup:
+            await self.db.run(self.setup)
+        flow = _protocol.protocol(
+            self.db,
+            self._call(tool, args, scope=scope, ttl=ttl, lease=lease, cache_errors=cache_errors),
+            self.serde,
+            self._counters,
+        )
+        return await _drive_async(self.db, flow, fn)
+
+    # -- front-ends -------------------------------------------------------------------------
+
+    def cached(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        ttl: Any = _DEFAULT,
+        scope: ScopeArg = None,
+        cache_errors: bool = False,
+        key: Callable[..., Any] | None = None,
+        lease: float | None = None,
+    ) -> Any:
+        """Decorate a sync or async function so its calls go through the cache.
+
+        The arguments, bound to the signature with defaults applied (so ``f(1)`` and
+        ``f(a=1)`` are one call), must be plain JSON data; otherwise pass ``key``, a function
+        taking the same arguments and returning the JSON value that identifies the call.
+        ``scope`` keeps results private: a string, or a function of the bound arguments.
+        ``name`` defaults to the function's qualified name.
+        """
+        if fn is None:
+            return functools.partial(
+                self.cached,
+                name=name,
+                ttl=ttl,
+                scope=scope,
+                cache_errors=cache_errors,
+                key=key,
+                lease=lease,
+            )
+        tool = name or f"{fn.__module__}.{fn.__qualname__}"
+        signature = inspect.signature(fn)
+
+        def identify(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str | None]:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            for param in signature.parameters.values():
+                if param.kind is param.VAR_POSITIONAL and param.name in arguments:
+                    arguments[param.name] = list(arguments[param.name])  # always a tuple
+            ident = arguments if key is None else key(*args, **kwargs)
+            where = scope(arguments) if callable(scope) else scope
+            return ident, where
+
+        options = {"ttl": ttl, "lease": lease, "cache_errors": cache_errors}
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                ident, where = identify(args, kwargs)
+                return await self.acall(
+                    tool, ident, lambda: fn(*args, **kwargs), scope=where, **options
+                )
+
+            async_wrapper.cache_name = tool  # type: ignore[attr-defined]
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ident, where = identify(args, kwargs)
+            return self.call(tool, ident, lambda: fn(*args, **kwargs), scope=where, **options)
+
+        wrapper.cache_name = tool  # type: ignore[attr-defined]
+        return wrapper
+
+    def wrap_tool(
+        self,
+        tool: BaseTool,
+        *,
+        ttl: Any = _DEFAULT,
+        scope: ScopeArg = None,
+        cache_errors: bool = False,
+        lease: float | None = None,
+    ) -> StructuredTool:
+        """A `StructuredTool` with ``tool``'s name, description and argument schema whose
+        calls go through the cache (keyed by the tool name and its validated arguments).
+
+        Tools with ``response_format="content_and_artifact"`` are refused: the artifact
+        would be lost on a hit.
+        """
+        if not isinstance(tool, BaseTool):
+            raise InvalidConfigError(f"wrap_tool takes a LangChain BaseTool, got {tool!r}")
+        if getattr(tool, "response_format", "content") != "content":
+            raise InvalidConfigError(
+                f"tool {tool.name!r} returns content and artifact; caching it would drop the "
+                "artifact on hits. Cache the function behind it with cached() instead"
+            )
+        options = {"ttl": ttl, "lease": lease, "cache_errors": cache_errors}
+
+        def where(kwargs: dict[str, Any]) -> str | None:
+            return scope(kwargs) if callable(scope) else scope
+
+        def run(**kwargs: Any) -> Any:
+            return self.call(
+                tool.name, kwargs, lambda: tool.invoke(kwargs), scope=where(kwargs), **options
+            )
+
+        async def arun(**kwargs: Any) -> Any:
+            return await self.acall(
+                tool.name, kwargs, lambda: tool.ainvoke(kwargs), scope=where(kwargs), **options
+            )
+
+        return StructuredTool.from_function(
+            func=run,
+            coroutine=arun,
+            name=tool.name,
+            description=tool.description,
+            args_schema=tool.args_schema,
+            return_direct=tool.return_direct,
+            infer_schema=False,
+        )
+
+    # -- statistics and housekeeping -------------------------------------------------------
+
+    def stats(self, tool: str | None = None) -> CacheStats:
+        """This object's hits, waits, misses, calls saved... (all tools, or one)."""
+        return self._counters.snapshot(tool)
+
+    def reset_stats(self) -> None:
+        self._counters.reset()
+
+    def shared_stats(self, tool: str | None = None) -> SharedCacheStats:
+        """Totals recorded in the database by every process (all tools, or one)."""
+        self.setup()
+        with self.db.read() as conn:
+            if tool is None:
+                row = conn.execute(_schema.SHARED_STATS).fetchone()
+            else:
+                row = conn.execute(_schema.SHARED_STATS_OF_TOOL, (tool,)).fetchone()
+        return SharedCacheStats(entries=row[0], runs=row[1], calls_saved=row[2])
+
+    def clear(self, tool: str | None = None) -> int:
+        """Forget stored results (of one tool, or all); calls in flight are left alone."""
+        self.setup()
+        with self.db.write() as conn:
+            if tool is None:
+                return conn.execute(_schema.DELETE_ALL).rowcount
+            return conn.execute(_schema.DELETE_TOOL, (tool,)).rowcount
+
+    def purge_expired(self) -> int:
+        """Delete results past their TTL (they are never served; this only frees space)."""
+        self.setup()
+        with self.db.write() as conn:
+            return conn.execute(_schema.DELETE_EXPIRED, (time.time(),)).rowcount
+
+    def close(self) -> None:
+        """Close the database if this object opened it. Safe to call twice."""
+        if self._owns_db:
+            self.db.close()
+
+    def __repr__(self) -> str:
+        return f"ToolCache({self.db.path!r})"
+
+
+# -- runners ---------------------------------------------------------------------------------
+
+
+def _drive_sync(
+    db: Database, flow: Generator[_protocol.Step, Any, Any], fn: Callable[[], Any]
+) -> Any:
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value
+        if isinstance(step, _protocol.Db):
+            reply = step.fn(*step.args)
+        elif isinstance(step, _protocol.Sleep):
+            time.sleep(step.seconds)
+            reply = None
+        else:
+            reply = _run_with_heartbeat(db, step.call, fn)
+
+
+def _run_with_heartbeat(db: Database, call: _protocol.Call, fn: Callable[[], Any]) -> Any:
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(call.lease / 3):
+            try:
+                if not _protocol.renew(db, call):
+                    return  # taken over after a stall; finish() will not store our result
+            except Exception:  # e.g. busy past busy_timeout: the next beat retries; if none
+                continue  # succeeds the lease lapses and a waiter takes over, as if we died
+
+    thread = threading.Thread(target=beat, name=f"tool-cache-lease-{call.tool}", daemon=True)
+    thread.start()
+    try:
+        return (True, fn())
+    except BaseException as exc:
+        return (False, exc)
+    finally:
+        stop.set()
+        thread.join()
+
+
+async def _drive_async(
+    db: Database, flow: Generator[_protocol.Step, Any, Any], fn: Callable[[], Awaitable[Any]]
+) -> Any:
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value
+        if isinstance(step, _protocol.Db):
+            reply = await db.run(step.fn, *step.args)
+        elif isinstance(step, _protocol.Sleep):
+            await asyncio.sleep(step.seconds)
+            reply = None
+        else:
+            reply = await _arun_with_heartbeat(db, step.call, fn)
+
+
+async def _arun_with_heartbeat(
+    db: Database, call: _protocol.Call, fn: Callable[[], Awaitable[Any]]
+) -> Any:
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(call.lease / 3)
+            try:
+                if not await db.run(_protocol.renew, db, call):
+                    return
+            except Exception:
+                continue
+
+    task = asyncio.ensure_future(beat())
+    try:
+        return (True, await fn())
+    except BaseException as exc:
+        return (False, exc)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,61 @@
+"""Helpers for the tool-cache tests, importable by child processes under spawn."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from langgraph_sharedmem import ToolCache
+
+
+def slow_api(counter: str, query: str, seconds: float) -> dict[str, Any]:
+    """The expensive API: appends one line per execution to ``counter``, then answers."""
+    with open(counter, "a") as f:
+        f.write("ran\n")
+    time.sleep(seconds)
+    return {"query": query, "answer": 42}
+
+
+def runs(counter: str | Path) -> int:
+    path = Path(counter)
+    return path.read_text().count("ran\n") if path.exists() else 0
+
+
+def agent_process(path: str, counter: str, agent: str, barrier: Any, results: Any) -> None:
+    """One agent process: three threads call the API at once; report (agent, results, error)."""
+    try:
+        with ToolCache(path, lease=2.0) as cache:
+            cache.setup()
+            api = cache.cached(name="weather_api")(slow_api)
+            barrier.wait(timeout=120)
+            outs: list[Any] = [None] * 3
+
+            def one(i: int) -> None:
+                outs[i] = api(counter, "weather in Paris", 1.0)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            results.put((agent, outs, cache.stats(), None))
+    except BaseException:
+        results.put((agent, None, None, traceback.format_exc()))
+
+
+def hold_and_hang(path: str, counter: str, started: Any) -> None:
+    """Take the lease on the call and hang inside it until killed."""
+    with ToolCache(path, lease=0.5) as cache:
+
+        @cache.cached(name="hanging_api")
+        def api(query: str) -> str:
+            with open(counter, "a") as f:
+                f.write("ran\n")
+            started.set()
+            time.sleep(600)
+            return "never"
+
+        api("q")

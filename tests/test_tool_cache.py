@@ -1,0 +1,283 @@
+"""The shared tool-call cache: one execution per call across branches, threads, processes."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.tools import tool
+from langgraph.graph import END, START, StateGraph
+
+from langgraph_sharedmem import CachedToolError, SharedMemory, ToolCache
+from tests import _tool_cache_workers as workers
+from tests._spawn import CTX, run_together
+
+
+@pytest.fixture
+def cache(db_path: Path) -> Any:
+    with ToolCache(db_path) as c:
+        yield c
+
+
+def test_hit_after_first_call_and_argument_order(cache: ToolCache) -> None:
+    calls: list[tuple[int, int]] = []
+
+    @cache.cached(ttl=60)
+    def add(a: int, b: int = 2) -> int:
+        calls.append((a, b))
+        return a + b
+
+    assert add(1) == add(a=1, b=2) == add(b=2, a=1) == 3
+    assert calls == [(1, 2)]
+    s = cache.stats()
+    assert (s.hits, s.misses, s.calls_saved) == (2, 1, 2)
+    assert cache.shared_stats().runs == 1
+
+
+def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
+    """Research and planning agents, parallel branches, three calls each: one API run."""
+    counter = str(tmp_path / "runs.txt")
+    with SharedMemory.open(tmp_path / "mem.db", index=None) as mem:
+        api = mem.tool_cache.cached(name="weather_api")(workers.slow_api)
+
+        class State(TypedDict):
+            answers: Annotated[list[Any], operator.add]
+
+        def agent(state: State) -> dict[str, Any]:
+            outs: list[Any] = [None] * 3
+
+            def one(i: int) -> None:
+                outs[i] = api(counter, "weather in Paris", 0.5)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return {"answers": outs}
+
+        builder = StateGraph(State)
+        builder.add_node("research", agent)
+        builder.add_node("planning", agent)
+        builder.add_edge(START, "research")
+        builder.add_edge(START, "planning")
+        builder.add_edge("research", END)
+        builder.add_edge("planning", END)
+        out = builder.compile().invoke({"answers": []})
+        assert workers.runs(counter) == 1
+        assert out["answers"] == [{"query": "weather in Paris", "answer": 42}] * 6
+        s = mem.tool_cache.stats()
+        assert s.misses == 1 and s.calls_saved == 5
+
+
+async def test_mission_async_branches(tmp_path: Path) -> None:
+    counter = tmp_path / "runs.txt"
+    with ToolCache(tmp_path / "c.db") as cache:
+
+        @cache.cached(name="weather_api")
+        async def api(query: str) -> dict[str, Any]:
+            with open(counter, "a") as f:
+                f.write("ran\n")
+            await asyncio.sleep(0.3)
+            return {"query": query}
+
+        class State(TypedDict):
+            answers: Annotated[list[Any], operator.add]
+
+        async def agent(state: State) -> dict[str, Any]:
+            return {"answers": list(await asyncio.gather(*(api("q") for _ in range(3))))}
+
+        builder = StateGraph(State)
+        builder.add_node("research", agent)
+        builder.add_node("planning", agent)
+        builder.add_edge(START, "research")
+        builder.add_edge(START, "planning")
+        out = await builder.compile().ainvoke({"answers": []})
+        assert workers.runs(counter) == 1
+        assert out["answers"] == [{"query": "q"}] * 6
+
+
+def test_mission_separate_processes(tmp_path: Path) -> None:
+    path, counter = str(tmp_path / "c.db"), str(tmp_path / "runs.txt")
+    ToolCache(path).setup()
+    outcomes = run_together(
+        workers.agent_process, [(path, counter, "research"), (path, counter, "planning")]
+    )
+    assert [o[3] for o in outcomes] == [None, None], [o[3] for o in outcomes]
+    assert workers.runs(counter) == 1
+    answers = [a for o in outcomes for a in o[1]]
+    assert answers == [{"query": "weather in Paris", "answer": 42}] * 6
+    assert sum(o[2].misses for o in outcomes) == 1
+    assert sum(o[2].calls_saved for o in outcomes) == 5
+
+
+def test_killed_holder_lease_expires_and_one_waiter_takes_over(tmp_path: Path) -> None:
+    path, counter = str(tmp_path / "c.db"), str(tmp_path / "runs.txt")
+    ToolCache(path).setup()
+    started = CTX.Event()
+    child = CTX.Process(target=workers.hold_and_hang, args=(path, counter, started))
+    child.start()
+    try:
+        assert started.wait(60)
+        with ToolCache(path, lease=0.5) as cache:
+
+            @cache.cached(name="hanging_api")
+            def api(query: str) -> str:
+                with open(counter, "a") as f:
+                    f.write("ran\n")
+                time.sleep(0.2)
+                return "taken over"
+
+            results: list[str] = []
+            waiters = [threading.Thread(target=lambda: results.append(api("q"))) for _ in range(3)]
+            for t in waiters:
+                t.start()
+            time.sleep(1.0)  # the child renews its lease: nobody may take over yet
+            assert workers.runs(counter) == 1 and results == []
+            os.kill(child.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            for t in waiters:
+                t.join(30)
+            assert results == ["taken over"] * 3
+            assert time.monotonic() - killed_at < 5
+            assert workers.runs(counter) == 2  # the dead child's run and one takeover
+            s = cache.stats()
+            assert (s.takeovers, s.misses, s.waits) == (1, 1, 2)
+    finally:
+        child.kill()
+        child.join()
+
+
+def test_long_call_keeps_its_lease(cache: ToolCache) -> None:
+    runs: list[int] = []
+
+    @cache.cached(lease=0.2)
+    def slow() -> str:
+        runs.append(1)
+        time.sleep(1.0)  # five leases long: only the heartbeat keeps it
+        return "done"
+
+    threads = [threading.Thread(target=slow) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert runs == [1]
+
+
+def test_errors_not_cached_by_default(cache: ToolCache) -> None:
+    attempts: list[int] = []
+
+    @cache.cached
+    def flaky(x: int) -> int:
+        attempts.append(x)
+        if len(attempts) == 1:
+            raise ConnectionError("api down")
+        return x * 10
+
+    with pytest.raises(ConnectionError):
+        flaky(1)
+    assert flaky(1) == 10 and flaky(1) == 10
+    assert len(attempts) == 2
+    assert cache.stats().errors == 1
+
+
+def test_errors_cached_when_asked(cache: ToolCache) -> None:
+    attempts: list[int] = []
+
+    @cache.cached(cache_errors=True, ttl=60)
+    def broken(x: int) -> int:
+        attempts.append(x)
+        raise ValueError("bad city")
+
+    with pytest.raises(ValueError):
+        broken(1)
+    with pytest.raises(CachedToolError) as info:
+        broken(1)
+    assert info.value.error_type == "ValueError" and info.value.error_message == "bad city"
+    assert attempts == [1]
+
+
+def test_ttl_expiry(cache: ToolCache) -> None:
+    runs: list[int] = []
+
+    @cache.cached(ttl=0.2)
+    def now() -> int:
+        runs.append(1)
+        return len(runs)
+
+    assert now() == now() == 1
+    time.sleep(0.3)
+    assert now() == 2
+    assert cache.purge_expired() == 0  # the fresh one stays
+
+
+def test_scope_keeps_results_private(cache: ToolCache) -> None:
+    @cache.cached(scope=lambda args: f"user:{args['user']}")
+    def inbox(user: str) -> str:
+        return f"mail of {user}"
+
+    assert inbox("u1") == "mail of u1" and inbox("u2") == "mail of u2"
+    assert cache.stats().misses == 2
+
+
+async def test_async_and_sync_share_results(cache: ToolCache) -> None:
+    @cache.cached(name="api")
+    async def aapi(q: str) -> list[str]:
+        return [q, "async"]
+
+    @cache.cached(name="api")
+    def api(q: str) -> list[str]:
+        return [q, "sync"]
+
+    assert await aapi("x") == ["x", "async"]
+    assert await asyncio.to_thread(api, "x") == ["x", "async"]
+
+
+def test_wrap_tool_sync_and_async(cache: ToolCache) -> None:
+    runs: list[str] = []
+
+    @tool
+    def lookup(city: str, days: int = 1) -> str:
+        """Weather forecast for a city."""
+        runs.append(city)
+        return f"sunny in {city} for {days}"
+
+    cached = cache.wrap_tool(lookup)
+    assert cached.name == "lookup" and cached.description == lookup.description
+    assert cached.invoke({"city": "Paris"}) == "sunny in Paris for 1"
+    assert asyncio.run(cached.ainvoke({"days": 1, "city": "Paris"})) == "sunny in Paris for 1"
+    msg = cached.invoke(
+        {"type": "tool_call", "id": "c1", "name": "lookup", "args": {"city": "Paris"}}
+    )
+    assert msg.content == "sunny in Paris for 1" and msg.tool_call_id == "c1"
+    assert runs == ["Paris"]
+
+
+def test_non_json_results_use_the_serializer_or_are_not_stored(cache: ToolCache) -> None:
+    from langchain_core.messages import AIMessage
+
+    runs: list[int] = []
+
+    @cache.cached
+    def message() -> AIMessage:
+        runs.append(1)
+        return AIMessage(content="hi")
+
+    @cache.cached
+    def opaque() -> object:
+        runs.append(2)
+        return threading.Lock()
+
+    assert message() == message() == AIMessage(content="hi")
+    opaque()
+    opaque()
+    assert runs == [1, 2, 2]
+    assert cache.stats().uncacheable == 2

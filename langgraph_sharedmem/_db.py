@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -42,7 +42,7 @@ from langgraph_sharedmem.errors import (
     SchemaVersionError,
 )
 
-__all__ = ["Database", "Synchronous"]
+__all__ = ["Database", "DatabasePart", "Synchronous"]
 
 T = TypeVar("T")
 
@@ -352,3 +352,37 @@ class Database(Closing):
 
     def __repr__(self) -> str:
         return f"Database({self.path!r}{', read_only=True' if self.read_only else ''})"
+
+
+class DatabasePart(Closing):
+    """A part of the shared memory in one `Database`: it opens the file or shares an open
+    one, creates its tables on first use, and closes the file only if it opened it."""
+
+    migrations: ClassVar[Migrations]
+    db: Database
+    is_setup: bool
+
+    def _open_database(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "NORMAL",
+    ) -> None:
+        if isinstance(conn, Database):
+            self.db, self._owns_db = conn, False
+        else:
+            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+            self._owns_db = True
+        self.is_setup = False
+
+    def setup(self) -> None:
+        """Create or upgrade this part's tables. Idempotent, safe with several processes."""
+        if not self.is_setup:
+            self.db.migrate(self.migrations)
+            self.is_setup = True
+
+    def close(self) -> None:
+        """Close the database if this part opened it. Safe to call twice."""
+        if self._owns_db:
+            self.db.close()

@@ -35,8 +35,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem._db import Database, DatabasePart, Synchronous
 from langgraph_sharedmem.checkpoint import _history, _lists, _schema
 from langgraph_sharedmem.checkpoint._config import (
     Target,
@@ -68,7 +67,7 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _STORED_APART = frozenset({"channel_values", "channel_versions", "id"})
 
 
-class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
+class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes.
 
     Args:
@@ -85,6 +84,8 @@ class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
         True
     """
 
+    migrations = _schema.MIGRATIONS
+
     def __init__(
         self,
         conn: str | os.PathLike[str] | Database,
@@ -100,12 +101,7 @@ class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
         elif allowlist:
             serde = with_allowlist(serde, allowlist)
         super().__init__(serde=serde)
-        if isinstance(conn, Database):
-            self.db, self._owns_db = conn, False
-        else:
-            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
-            self._owns_db = True
-        self.is_setup = False
+        self._open_database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
         self._lists = _lists.ListCache()
 
     @classmethod
@@ -115,12 +111,6 @@ class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
         """Open a saver on a path or ``sqlite:///`` URL; a sync and async context manager."""
         return cls(conn_string, **kwargs)
 
-    def setup(self) -> None:
-        """Create or upgrade the tables. Idempotent, safe with several processes at once."""
-        if not self.is_setup:
-            self.db.migrate(_schema.MIGRATIONS)
-            self.is_setup = True
-
     async def asetup(self) -> None:
         """Async `setup`."""
         await self.db.run(self.setup)
@@ -128,8 +118,7 @@ class SharedMemorySaver(Closing, BaseCheckpointSaver[str]):
     def close(self) -> None:
         """Close the database if this saver opened it, and drop the cached lists."""
         self._lists.clear()
-        if self._owns_db:
-            self.db.close()
+        super().close()
 
     # -- reading ---------------------------------------------------------------------------
 

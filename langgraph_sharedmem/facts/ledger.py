@@ -22,8 +22,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
 from langgraph_sharedmem.facts._core import Key, Matcher
@@ -67,7 +66,7 @@ def _reason(reason: Any) -> str:
     return reason
 
 
-class FactLedger(Closing):
+class FactLedger(DatabasePart):
     """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
 
     Args:
@@ -88,6 +87,8 @@ class FactLedger(Closing):
         'pro'
     """
 
+    migrations = _schema.MIGRATIONS
+
     def __init__(
         self,
         conn: str | os.PathLike[str] | Database,
@@ -95,19 +96,9 @@ class FactLedger(Closing):
         policy: PolicyLike = "latest_wins",
         matcher: Matcher | None = None,
     ) -> None:
-        if isinstance(conn, Database):
-            self.db, self._owns_db = conn, False
-        else:
-            self.db, self._owns_db = Database(conn), True
+        self._open_database(conn)
         self.policies = PolicyTable(as_policy(policy))
         self.matcher = matcher
-        self.is_setup = False
-
-    def setup(self) -> None:
-        """Create or upgrade the tables. Idempotent, safe with several processes at once."""
-        if not self.is_setup:
-            self.db.migrate(_schema.MIGRATIONS)
-            self.is_setup = True
 
     def set_policy(
         self, policy: PolicyLike, *, scope: ScopeLike | None = None, attribute: str | None = None
@@ -124,11 +115,6 @@ class FactLedger(Closing):
             None if attribute is None else check_name("attribute", attribute),
         )
         return resolved
-
-    def close(self) -> None:
-        """Close the database if this ledger opened it."""
-        if self._owns_db:
-            self.db.close()
 
     # -- writing ---------------------------------------------------------------------------
 

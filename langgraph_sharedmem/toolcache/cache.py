@@ -33,8 +33,7 @@ from typing import Any, Final, TypeVar
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.serde import StrictSerializer
 from langgraph_sharedmem.toolcache import _keys, _protocol, _schema
@@ -56,7 +55,7 @@ def _check_seconds(what: str, value: Any, *, allow_none: bool) -> float | None:
     return float(value)
 
 
-class ToolCache(Closing):
+class ToolCache(DatabasePart):
     """A cache of tool results in SQLite, shared by every caller of the database file.
 
     Args:
@@ -77,6 +76,8 @@ class ToolCache(Closing):
         (3, 3, 1)
     """
 
+    migrations = _schema.MIGRATIONS
+
     def __init__(
         self,
         conn: str | os.PathLike[str] | Database,
@@ -87,19 +88,9 @@ class ToolCache(Closing):
     ) -> None:
         self.default_ttl = _check_seconds("default_ttl", default_ttl, allow_none=True)
         self.lease = _check_seconds("lease", lease, allow_none=False)
-        if isinstance(conn, Database):
-            self.db, self._owns_db = conn, False
-        else:
-            self.db, self._owns_db = Database(conn), True
+        self._open_database(conn)
         self.serde = serde if serde is not None else StrictSerializer()
         self._counters = Counters()
-        self.is_setup = False
-
-    def setup(self) -> None:
-        """Create or upgrade the table. Idempotent, safe with several processes at once."""
-        if not self.is_setup:
-            self.db.migrate(_schema.MIGRATIONS)
-            self.is_setup = True
 
     # -- the core: one call through the protocol, sync or async ---------------------------
 
@@ -311,11 +302,6 @@ class ToolCache(Closing):
         self.setup()
         with self.db.write() as conn:
             return conn.execute(_schema.DELETE_EXPIRED, (time.time(),)).rowcount
-
-    def close(self) -> None:
-        """Close the database if this object opened it. Safe to call twice."""
-        if self._owns_db:
-            self.db.close()
 
     def __repr__(self) -> str:
         return f"ToolCache({self.db.path!r})"

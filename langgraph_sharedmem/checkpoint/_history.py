@@ -9,11 +9,60 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph_sharedmem.checkpoint import _schema
 
 DELTA_COUNTERS = "counters_since_delta_snapshot"
+
+
+ANCESTOR_CHUNK = 64
+
+
+@dataclass
+class SeedWalk:
+    """Where a walk up the parent chain found each channel's stored value."""
+
+    path: list[str] = field(default_factory=list)  # checkpoint ids walked, nearest first
+    seeds: dict[str, Any] = field(default_factory=dict)  # channel -> version of its value
+    seed_depth: dict[str, int] = field(default_factory=dict)  # channel -> index in path
+
+
+def walk_to_seeds(
+    conn: Any, thread_id: str, ns: str, start_id: str | None, channels: Iterable[str]
+) -> SeedWalk:
+    """Walk the parent chain from ``start_id`` (itself first) until every channel has met a
+    checkpoint holding a stored value of it (its seed), or the chain ends.
+
+    Ancestors come ``ANCESTOR_CHUNK`` at a time and only the versions they name are looked
+    up, so the cost follows the walk -- usually a few steps back to the last `DeltaChannel`
+    snapshot -- not the length of the thread.
+    """
+    walk = SeedWalk()
+    remaining = set(channels)
+    params = {"thread_id": thread_id, "checkpoint_ns": ns, "limit": ANCESTOR_CHUNK}
+    current = start_id
+    while current is not None and remaining:
+        rows = conn.execute(_schema.SELECT_ANCESTORS, {**params, "checkpoint_id": current})
+        chunk = [(cp, parent, json.loads(versions)) for cp, parent, versions in rows]
+        pairs = [[ch, v[ch]] for _, _, v in chunk for ch in remaining if ch in v]
+        stored = {
+            (ch, ver)
+            for ch, ver in conn.execute(
+                _schema.SELECT_STORED_PAIRS, {**params, "pairs": json.dumps(pairs)}
+            )
+        }
+        for checkpoint_id, _, versions in chunk:
+            if not remaining:
+                break
+            walk.path.append(checkpoint_id)
+            for ch in [c for c in remaining if (c, versions.get(c)) in stored]:
+                walk.seeds[ch] = versions[ch]
+                walk.seed_depth[ch] = len(walk.path) - 1
+                remaining.discard(ch)
+        current = chunk[-1][1] if len(chunk) == ANCESTOR_CHUNK else None
+    return walk
 
 
 def needed_checkpoints(conn: Any, thread_id: str, ns: str) -> list[tuple[str, str]]:
@@ -32,45 +81,21 @@ def needed_checkpoints(conn: Any, thread_id: str, ns: str) -> list[tuple[str, st
     delta_channels = set(json.loads(latest[1]).get(DELTA_COUNTERS) or {})
     if not delta_channels:
         return [(ns, latest[0])]
-    ancestors = conn.execute(
-        _schema.SELECT_ANCESTORS,
-        {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": latest[0]},
-    ).fetchall()
-    stored = stored_kinds(conn, thread_id, ns, delta_channels)
-    written = {
-        (cp, ch)
-        for cp, ch in conn.execute(
-            "SELECT DISTINCT checkpoint_id, channel FROM writes WHERE thread_id = ? "
-            "AND checkpoint_ns = ? AND channel IN (SELECT value FROM json_each(?))",
-            (thread_id, ns, json.dumps(sorted(delta_channels))),
-        )
-    }
-    unseeded = set(delta_channels)
-    needed_depth = 0
-    for checkpoint_id, versions_json, depth in ancestors:
-        versions = json.loads(versions_json)
-        if depth > 0 and any((checkpoint_id, ch) in written for ch in unseeded):
-            needed_depth = depth
-        seeded_here = {ch for ch in unseeded if stored.get((ch, versions.get(ch)))}
-        if seeded_here:
-            needed_depth = max(needed_depth, depth)
-            unseeded -= seeded_here
-        if not unseeded:
-            break
-    return [(ns, cp) for cp, _, depth in ancestors if depth <= needed_depth]
-
-
-def stored_kinds(
-    conn: Any, thread_id: str, ns: str, channels: Iterable[str]
-) -> dict[tuple[str, Any], bool]:
-    """For each (channel, version) row: whether it holds a value (not 'empty')."""
-    rows = conn.execute(
-        "SELECT channel, version, kind != 'empty' FROM channel_values "
-        "WHERE thread_id = ? AND checkpoint_ns = ? "
-        "AND channel IN (SELECT value FROM json_each(?))",
-        (thread_id, ns, json.dumps(sorted(channels))),
-    ).fetchall()
-    return {(ch, ver): bool(has) for ch, ver, has in rows}
+    walk = walk_to_seeds(conn, thread_id, ns, latest[0], delta_channels)
+    needed_depth = max(walk.seed_depth.values(), default=0)
+    unseeded = delta_channels - walk.seeds.keys()
+    if unseeded:  # the walk reached the root: keep back to their oldest write
+        written = {
+            cp
+            for (cp,) in conn.execute(
+                "SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = ? "
+                "AND checkpoint_ns = ? AND channel IN (SELECT value FROM json_each(?))",
+                (thread_id, ns, json.dumps(sorted(unseeded))),
+            )
+        }
+        deepest_write = [i for i, cp in enumerate(walk.path) if i > 0 and cp in written]
+        needed_depth = max([needed_depth, *deepest_write])
+    return [(ns, cp) for cp in walk.path[: needed_depth + 1]]
 
 
 def collect_garbage(conn: Any, thread_id: str) -> None:

@@ -137,7 +137,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 INSERT_WRITE_IF_ABSENT = UPSERT_WRITE.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
 
-# Ancestors of a checkpoint, nearest first, following parent_checkpoint_id.
+# Up to :limit ancestors of a checkpoint (itself first), following parent_checkpoint_id.
+# The LIMIT inside the recursive part stops the walk there instead of at the root.
 SELECT_ANCESTORS = """
 WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl) AS (
     SELECT checkpoint_id, parent_checkpoint_id, channel_versions, 0 FROM checkpoints
@@ -148,8 +149,19 @@ WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl
     FROM chain AS c JOIN checkpoints AS p
       ON p.thread_id = :thread_id AND p.checkpoint_ns = :checkpoint_ns
      AND p.checkpoint_id = c.parent_checkpoint_id
+    LIMIT :limit
 )
-SELECT checkpoint_id, channel_versions, lvl FROM chain ORDER BY lvl
+SELECT checkpoint_id, parent_checkpoint_id, channel_versions FROM chain ORDER BY lvl
+"""
+
+# Which of the (channel, version) pairs in a JSON array hold a value (not 'empty').
+SELECT_STORED_PAIRS = """
+SELECT v.channel, v.version
+FROM json_each(:pairs) AS p
+CROSS JOIN channel_values AS v  -- CROSS: one key lookup per pair
+  ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
+ AND v.channel = json_extract(p.value, '$[0]') AND v.version = json_extract(p.value, '$[1]')
+WHERE v.kind != 'empty'
 """
 
 DELETE_THREAD = (

@@ -436,7 +436,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             )
         if not raw or token is None:
             return None
-        elements = list(raw[0][3].elements)
+        payload: ListPayload = raw[0][3]
+        if payload.cached is not None:
+            return payload.cached  # the read above already remembered it
+        elements = list(payload.elements)
         if not self._serde_is_plain:
             plain = plain_serde(self.serde)
             elements = [plain.dumps_typed(self.serde.loads_typed(e)) for e in elements]
@@ -618,48 +621,36 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     ) -> Mapping[str, DeltaChannelHistory]:
         """Per channel: the writes on the parent chain since the nearest stored value (the seed).
 
-        One recursive query walks the ancestors, one fetches their writes for these channels.
+        The walk reads ancestors in chunks only as far back as the seeds; one query then
+        fetches their writes for these channels.
         """
         if not channels:
             return {}
         target = parse_target(config, what="get_delta_channel_history")
         self.setup()
         with self.db.read() as conn:
-            checkpoint_id = target.checkpoint_id
-            if checkpoint_id is None:
-                latest = conn.execute(
-                    "SELECT max(checkpoint_id) FROM checkpoints "
-                    "WHERE thread_id = ? AND checkpoint_ns = ?",
+            # The walk starts at the target's parent: writes stored at the target itself
+            # are pending for the next step, not history.
+            if target.checkpoint_id is None:
+                row = conn.execute(
+                    "SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? "
+                    "AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
                     (target.thread_id, target.checkpoint_ns),
                 ).fetchone()
-                checkpoint_id = latest[0] if latest else None
-            ancestors = (
-                conn.execute(
-                    _schema.SELECT_ANCESTORS,
-                    {
-                        "thread_id": target.thread_id,
-                        "checkpoint_ns": target.checkpoint_ns,
-                        "checkpoint_id": checkpoint_id,
-                    },
-                ).fetchall()[1:]
-                if checkpoint_id
-                else []
+            else:
+                row = conn.execute(
+                    "SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? "
+                    "AND checkpoint_ns = ? AND checkpoint_id = ?",
+                    (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
+                ).fetchone()
+            walk = _history.walk_to_seeds(
+                conn,
+                target.thread_id,
+                target.checkpoint_ns,
+                row[0] if row else None,
+                channels,
             )
-            stored = _history.stored_kinds(conn, target.thread_id, target.checkpoint_ns, channels)
-            remaining = set(channels)
-            path: builtins.list[str] = []
-            seeds: dict[str, Any] = {}  # channel -> version holding its seed value
-            seed_depth: dict[str, int] = {}  # channel -> index in path of the seed ancestor
-            for ancestor_id, versions_json, _lvl in ancestors:
-                if not remaining:
-                    break
-                path.append(ancestor_id)
-                versions = json.loads(versions_json)
-                for ch in list(remaining):
-                    if stored.get((ch, versions.get(ch))):
-                        seeds[ch] = versions[ch]
-                        seed_depth[ch] = len(path) - 1
-                        remaining.discard(ch)
+            path, seeds, seed_depth = walk.path, walk.seeds, walk.seed_depth
             write_rows = conn.execute(
                 "SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes "
                 "WHERE thread_id = ? AND checkpoint_ns = ? "

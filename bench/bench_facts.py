@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import statistics
 import sys
 import tempfile
 import time
@@ -24,16 +23,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._stats import micros  # noqa: E402
 from langgraph_sharedmem import FactLedger  # noqa: E402
 from tests import _facts_workers  # noqa: E402
-
-
-def _micros(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {
-        "median_us": round(statistics.median(samples) * 1e6, 1),
-        "p95_us": round(samples[int(len(samples) * 0.95) - 1] * 1e6, 1),
-    }
 
 
 def _timed(fn: Any, count: int) -> list[float]:
@@ -69,10 +61,10 @@ def latencies(path: Path, count: int) -> dict[str, Any]:
         listed = len(ledger.list(scope))
         list_s = time.perf_counter() - start
     return {
-        "assert_new_fact": _micros(new),
-        "assert_same_value_new_source": _micros(same),
-        "assert_cas_disagreement_latest_wins": _micros(update),
-        "get": _micros(read),
+        "assert_new_fact": micros(new),
+        "assert_same_value_new_source": micros(same),
+        "assert_cas_disagreement_latest_wins": micros(update),
+        "get": micros(read),
         f"list_{listed}_facts_ms": round(list_s * 1e3, 1),
     }
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -22,15 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._stats import micros  # noqa: E402
 from langgraph_sharedmem import ToolCache  # noqa: E402
-
-
-def _micros(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {
-        "median_us": round(statistics.median(samples) * 1e6, 1),
-        "p95_us": round(samples[int(len(samples) * 0.95) - 1] * 1e6, 1),
-    }
 
 
 def main() -> None:
@@ -55,7 +47,7 @@ def main() -> None:
             t0 = time.perf_counter()
             api("q", page=i % (n // 5))
             hits.append(time.perf_counter() - t0)
-        results = {"hit": _micros(hits), "miss": _micros(misses), "stats": vars(cache.stats())}
+        results = {"hit": micros(hits), "miss": micros(misses), "stats": vars(cache.stats())}
     print(json.dumps(results, indent=2))
     if opts.json:
         opts.json.write_text(json.dumps({"results": results}, indent=2))

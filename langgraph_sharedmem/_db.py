@@ -359,6 +359,8 @@ class DatabasePart(Closing):
     one, creates its tables on first use, and closes the file only if it opened it."""
 
     migrations: ClassVar[Migrations]
+    # Migration sets this part writes into besides its own (e.g. the change log).
+    requires: ClassVar[tuple[Migrations, ...]] = ()
     db: Database
     is_setup: bool
 
@@ -379,7 +381,8 @@ class DatabasePart(Closing):
     def setup(self) -> None:
         """Create or upgrade this part's tables. Idempotent, safe with several processes."""
         if not self.is_setup:
-            self.db.migrate(self.migrations)
+            for migrations in (*self.requires, self.migrations):
+                self.db.migrate(migrations)
             self.is_setup = True
 
     def close(self) -> None:

@@ -7,8 +7,9 @@
 from langgraph_sharedmem.agents._acl import AccessControl, Grant, Permissions
 from langgraph_sharedmem.agents._audit import AuditEntry
 from langgraph_sharedmem.agents._scopes import namespace, scope_of
+from langgraph_sharedmem.agents._view_facts import ViewFacts
 from langgraph_sharedmem.agents.tools import memory_tools
-from langgraph_sharedmem.agents.view import AgentView, ViewFacts
+from langgraph_sharedmem.agents.view import AgentView
 
 __all__ = [
     "AccessControl",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from langgraph_sharedmem import changes
 from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.agents import _schema
 from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
@@ -106,6 +107,7 @@ class AccessControl:
         if not self.is_setup:
             with self._setup_lock:
                 if not self.is_setup:
+                    self.db.migrate(changes.MIGRATIONS)
                     self.db.migrate(_schema.MIGRATIONS)
                     self.is_setup = True
 
@@ -328,6 +330,14 @@ class AccessControl:
     ) -> None:
         self.audit_log.write(
             conn, AuditLog.row(agent, user, None, action, scope, subject, "allowed", detail)
+        )
+        changes.record(
+            conn,
+            kind="access",
+            op=action,
+            key=scope,
+            author=subject,
+            data={"agent": agent, "user": user, "detail": detail},
         )
         _generation(self.db)[0] += 1  # cached permissions of this process are stale now
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from langgraph_sharedmem import changes
 from langgraph_sharedmem.errors import FactConflictError, InvalidConfigError
 from langgraph_sharedmem.facts import _schema
 from langgraph_sharedmem.facts._model import (
@@ -306,6 +307,23 @@ class Tx:
             },
         )
         fact.updated_at = self.at
+        changes.record(
+            self.conn,
+            kind="fact",
+            op=event,
+            scope=fact.scope,
+            key=f"{fact.subject}/{fact.attribute}",
+            author=by,
+            data={
+                "subject": fact.subject,
+                "attribute": fact.attribute,
+                "version": fact.version,
+                "claim_id": claim_id,
+                "status": claim.status,
+                "verified_claim": fact.verified_claim,
+                "disagreement_id": disagreement_id,
+            },
+        )
         return self.result(claim, disagreement_id)
 
     def result(self, claim: Claim, disagreement_id: int | None = None) -> FactChange:

@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from langgraph_sharedmem import changes
 from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
@@ -88,6 +89,7 @@ class FactLedger(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    requires = (changes.MIGRATIONS,)
 
     def __init__(
         self,

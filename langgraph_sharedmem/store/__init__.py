@@ -39,6 +39,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import _validate_namespace as _validate_put_namespace
 
+from langgraph_sharedmem import changes
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -148,6 +149,7 @@ class SharedMemoryStore(Closing, BaseStore):
         with self._setup_lock:
             if self.is_setup:
                 return
+            self.db.migrate(changes.MIGRATIONS)
             self.db.migrate(_schema.MIGRATIONS)
             with self.db.write() as conn:
                 store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]

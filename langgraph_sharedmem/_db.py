@@ -297,7 +297,7 @@ class Database(Closing):
             applied = self._applied(migrations.name)
             self._check_known(migrations.name, applied, known)
             migrations.apply(
-                sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                _TransactionalDatabase(conn, recursive_triggers=False, execute_plugins=False)
             )
 
     def _applied(self, migration_set: str) -> set[str]:
@@ -352,6 +352,25 @@ class Database(Closing):
 
     def __repr__(self) -> str:
         return f"Database({self.path!r}{', read_only=True' if self.read_only else ''})"
+
+
+class _TransactionalDatabase(sqlite_utils.Database):
+    """sqlite-utils' database for migration steps, with ``executescript`` kept inside the
+    migration's transaction: sqlite3's own commits any open transaction first, which would
+    drop the write lock halfway through a step and let another process run it too."""
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:  # type: ignore[override]
+        cursor = self.conn.cursor()
+        statement = ""
+        for piece in sql.split(";"):
+            statement += piece + ";"
+            if sqlite3.complete_statement(statement):
+                if statement.strip(" \t\n;"):
+                    cursor.execute(statement)
+                statement = ""
+        if statement.strip(" \t\n;"):
+            cursor.execute(statement)
+        return cursor
 
 
 class DatabasePart(Closing):

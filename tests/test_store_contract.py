@@ -360,3 +360,46 @@ def test_index_applies_in_lulls_or_when_far_behind(
         assert applied_during_writes > 1, i
         assert caught_up(5.0)
         assert s.verify_index().ok
+
+
+def test_opening_does_not_wait_for_the_index_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma catching up runs in the background; searches meanwhile answer exactly."""
+    import threading
+
+    from langgraph_sharedmem.store._index import ChromaIndex
+
+    path = tmp_path / "replay.db"
+    with SharedMemoryStore(path, index=toy_index(), chroma=None) as s:  # no index applied
+        s.batch([PutOp(("r",), f"k{i}", {"text": f"note number {i}"}) for i in range(50)])
+    release = threading.Event()
+    original = ChromaIndex.apply_pending
+
+    def slow_apply(self: ChromaIndex, *args: Any, **kwargs: Any) -> int:
+        release.wait(30)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChromaIndex, "apply_pending", slow_apply)
+    start = time.monotonic()
+    with SharedMemoryStore(path, index=toy_index()) as s:
+        s.setup()
+        assert time.monotonic() - start < 5  # the replay is blocked, opening is not
+        assert s.search(("r",), query="note number 7", limit=1)[0].key == "k7"
+        release.set()
+        assert s.flush_index() >= 0
+        report = s.verify_index()
+        assert report.ok and report.pending == 0 and report.checked == 50, report
+
+
+def test_vector_writes_advance_the_change_counter_without_outbox_rows(tmp_path: Path) -> None:
+    """Written vectors carry their seq; only deletions are logged as outbox rows."""
+    with SharedMemoryStore(tmp_path / "seq.db", index=toy_index(), chroma=None) as s:
+        s.batch([PutOp(("q",), f"k{i}", {"text": f"text {i}"}) for i in range(5)])
+        s.delete(("q",), "k0")
+        s.put(("q",), "k1", {"text": "changed text"})
+        with s.db.read() as conn:
+            seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+            ops = [r[0] for r in conn.execute("SELECT op FROM mem_outbox ORDER BY seq")]
+            seqs = [r[0] for r in conn.execute("SELECT seq FROM mem_vectors ORDER BY seq")]
+        assert seq == 7 and ops == ["delete"] and seqs == [3, 4, 5, 7]

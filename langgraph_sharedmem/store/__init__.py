@@ -29,12 +29,14 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
+    Item,
     ListNamespacesOp,
     Op,
     PutOp,
     Result,
     SearchOp,
     TTLConfig,
+    _validate_namespace_labels,
     validate_op_namespace,
 )
 from langgraph.store.base import _validate_namespace as _validate_put_namespace
@@ -209,6 +211,64 @@ class SharedMemoryStore(Closing, BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ``ops``; reads see the state before this batch's puts, as in `InMemoryStore`."""
+        ops = list(ops)
+        index = self._index
+        if index is None or not any(isinstance(op, PutOp) for op in ops):
+            return self._execute(*self._prepare(ops))
+        with index.writing():  # the applier keeps off the cores meanwhile
+            return self._execute(*self._prepare(ops))
+
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        """One item, or None: `BaseStore.get` without the batch machinery (the hot path of
+        agent views and of nodes reading memories; ~30% less time than one `GetOp`)."""
+        _validate_namespace_labels(namespace)
+        prefix = check_namespace(namespace)
+        if refresh_ttl is None:
+            refresh_ttl = (self.ttl_config or {}).get("refresh_on_read", True)
+        return self.get_at(prefix, check_key(str(key)), refresh_ttl)
+
+    def get_at(
+        self, prefix: str, key: str, refresh_ttl: bool, moment: float | None = None
+    ) -> Item | None:
+        """`get` of a namespace already checked and joined (``_values.ns_to_prefix``), as of
+        ``moment`` (epoch seconds, default now). For callers that validated once, like views."""
+        if not self.is_setup:
+            self.setup()
+        if moment is None:
+            moment = time.time()
+        with self.db.read() as conn:
+            item, has_ttl = _search.get(conn, prefix, key, moment)
+        if item is not None and has_ttl and refresh_ttl:
+            with self.db.write() as conn:
+                _write.refresh_ttls(conn, [(prefix, key)], moment)
+        return item
+
+    def get_first_at(
+        self, prefixes: list[str], key: str, refresh_ttl: bool, moment: float | None = None
+    ) -> tuple[int, Item] | None:
+        """The first of ``prefixes`` (checked, joined) holding ``key``: its index and the
+        item, read in one snapshot; None if none does."""
+        if not self.is_setup:
+            self.setup()
+        if moment is None:
+            moment = time.time()
+        found: tuple[int, Item] | None = None
+        with self.db.read() as conn:
+            for i, prefix in enumerate(prefixes):
+                item, has_ttl = _search.get(conn, prefix, key, moment)
+                if item is not None:
+                    found = (i, item)
+                    break
+        if found is not None and has_ttl and refresh_ttl:
+            with self.db.write() as conn:
+                _write.refresh_ttls(conn, [(prefixes[found[0]], key)], moment)
+        return found
+
+    def _prepare(self, ops: Iterable[Op]) -> tuple[_Work, np.ndarray | None]:
+        """Everything of a batch before its transactions: checks, and the embedding of new
+        texts and of queries (so no lock is held while the embedder runs)."""
         work = self._plan(ops)
         self.setup()
         if work.puts:
@@ -228,12 +288,18 @@ class SharedMemoryStore(Closing, BaseStore):
             else:
                 raw = spec.embeddings.embed_query(text)
             work.queries[text] = self._query_vector(raw)
-        return self._execute(work, fresh)
+        return work, fresh
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Async `batch`: SQLite on the database worker thread, async embedders awaited."""
         work = self._plan(ops)
         await self.asetup()
+        if work.puts and self._index is not None:
+            with self._index.writing():
+                return await self._abatch(work)
+        return await self._abatch(work)
+
+    async def _abatch(self, work: _Work) -> list[Result]:
         if work.puts:
             work.known = await self.db.run(self._known, work.puts)
             work.missing = _write.to_embed(work.puts, work.known.embeddings)
@@ -274,11 +340,17 @@ class SharedMemoryStore(Closing, BaseStore):
     def _plan(self, ops: Iterable[Op]) -> _Work:
         work = _Work(ops=list(ops))
         puts: list[PutOp] = []
+        checked: set[tuple[str, ...]] = set()  # a batch's puts share few namespaces
         for op in work.ops:
+            if type(op) is PutOp and op.value is not None and op.namespace in checked:
+                puts.append(op)
+                continue
             validate_op_namespace(op)
             if isinstance(op, PutOp):
                 if op.value is not None:
                     _validate_put_namespace(op.namespace)
+                    if type(op.namespace) is tuple:
+                        checked.add(op.namespace)
                 puts.append(op)
             elif isinstance(op, GetOp):
                 check_namespace(op.namespace)

@@ -11,10 +11,14 @@ Layout:
   is float32 bytes, ``text_hash`` the SHA-256 of the text, so unchanged text is never embedded
   twice and the Chroma index can be rebuilt from here without calling the embedder.
 * ``mem_fts``: FTS5 over the same texts (``rowid`` = ``mem_vectors.id``) for keyword search.
-* ``mem_outbox``: one row per vector change, written in the same transaction as the item, so
-  the change log cannot disagree with the items. ``seq`` is AUTOINCREMENT: writers serialize on
-  SQLite's write lock, so a reader that sees ``seq = S`` has seen every change up to ``S``.
-  It feeds the Chroma applier and keeps each process's in-memory vector cache current.
+* ``mem_outbox``: the vector change counter and the log of deletions, written in the same
+  transaction as the item, so it cannot disagree with the items. Every vector change takes the
+  next ``seq`` (AUTOINCREMENT's counter in ``sqlite_sequence``): a written vector keeps it in
+  its ``mem_vectors.seq``, a deleted one gets an outbox row. Writers serialize on SQLite's write
+  lock, so a reader that sees ``seq = S`` has seen every change up to ``S``. Together they feed
+  the Chroma applier and keep each process's in-memory vector cache current. (Writes were
+  logged as outbox rows too until a batch put of 1000 items showed one more row and index
+  entry per item for information ``mem_vectors`` already held.)
 * ``mem_index_state``: per index, the highest ``seq`` applied and the lease (holder, expiry)
   that makes one process at a time the writer of an embedded Chroma directory.
 * ``mem_meta``: store-wide constants (store id, embedding dimensions).
@@ -132,6 +136,10 @@ INSERT_FTS = "INSERT INTO mem_fts (rowid, text) VALUES (?, ?)"
 
 CURRENT_SEQ = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'mem_outbox'), 0)"
 INSERT_OUTBOX = "INSERT INTO mem_outbox (seq, op, prefix, key, field) VALUES (?, ?, ?, ?, ?)"
+# A written vector takes its seq without an outbox row (its mem_vectors row carries it), so
+# the counter is moved by hand; SQLite documents sqlite_sequence as writable.
+BUMP_SEQ = "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'mem_outbox'"
+START_SEQ = "INSERT INTO sqlite_sequence (name, seq) VALUES ('mem_outbox', ?)"
 
 # The vector cache catches up from here: rows changed since, and deletions since.
 SELECT_VECTORS_SINCE = """
@@ -187,8 +195,12 @@ SET_APPLIED = """
 UPDATE mem_index_state SET applied_seq = max(applied_seq, ?) WHERE name = ? AND holder = ?
 """
 RESET_APPLIED = "UPDATE mem_index_state SET applied_seq = ? WHERE name = ? AND holder = ?"
+# What changed in (lo, hi]: vectors written there (their row carries the seq) and deletions
+# logged there. Rows logged as 'upsert' by earlier versions are read too.
 PENDING_KEYS = """
-SELECT DISTINCT prefix, key, field FROM mem_outbox WHERE seq > ? AND seq <= ?
+SELECT prefix, key, field FROM mem_outbox WHERE seq > :lo AND seq <= :hi
+UNION
+SELECT prefix, key, field FROM mem_vectors WHERE seq > :lo AND seq <= :hi
 """
 MIN_APPLIED = "SELECT min(applied_seq) FROM mem_index_state"
 PRUNE_OUTBOX = "DELETE FROM mem_outbox WHERE seq <= ?"

@@ -10,11 +10,16 @@ and the cache rescores them exactly, together with every vector changed since Ch
 
 Hybrid search fuses the vector ranking with an FTS5 (bm25) ranking of the same texts by
 reciprocal-rank fusion (k = 60), so exact names, ids and numbers that the embedder blurs still
-come first. Only the query's rare terms (in at most ``KEYWORD_MAX_DOCS`` texts) are searched by
-keyword: those are the ids and names embeddings miss, and a query of common words is then a
-plain vector search (recall 1.0 against exact cosine). The order is the fused one;
-``SearchItem.score`` stays the exact cosine similarity, so scores are comparable across
-queries but not always descending within one result list.
+come first. Only the query's rare terms are searched by keyword: those are the ids and names
+embeddings miss. A term with a digit (an id, a number) is rare in at most ``KEYWORD_MAX_DOCS``
+texts; any other word only in at most 0.5% of the indexed texts (at least
+``KEYWORD_MIN_DOCS``), so the bar scales with the store: with a fixed 500, every word of a
+2k-item store counted as rare and natural-language queries lost recall (0.77). A query of
+common words is a plain vector search (recall 1.0 against exact cosine), and items found only
+by keyword take at most a third of a page, so fusion never pushes out more than that of the
+true nearest neighbours. The order is the fused one; ``SearchItem.score`` stays the exact
+cosine similarity, so scores are comparable across queries but not always descending within
+one result list.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from langgraph_sharedmem.store._vectors import ItemId, VectorCache
 RRF_K = 60
 KEYWORD_DEPTH = 50
 KEYWORD_MAX_DOCS = 500
+KEYWORD_MIN_DOCS = 5
+KEYWORD_SHARE = 0.005  # words (not ids) count as rare in at most this share of the texts
 _WORD = re.compile(r"\w+", re.UNICODE)
 _COUNT = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
 _TOP = "\U0010ffff"
@@ -66,18 +73,31 @@ class TermCounts:
         self._cap = 2 * max_docs + 1
         self._counts: dict[str, tuple[int, int]] = {}  # word -> (count up to cap, seq)
 
-    def rare(self, conn: sqlite3.Connection, text: str, seq: int) -> list[str]:
-        """The query's words (at most 32) in at most ``max_docs`` texts at ``seq``."""
+    def rare(
+        self, conn: sqlite3.Connection, text: str, seq: int, texts: int | None = None
+    ) -> list[str]:
+        """The query's words (at most 32) that are rare at ``seq``: ids and numbers (words
+        with a digit) in at most ``max_docs`` texts; with ``texts`` (how many are indexed),
+        other words only in at most `KEYWORD_SHARE` of them, else also ``max_docs``."""
         words = sorted({w.lower() for w in _WORD.findall(text)})[:32]
-        return [w for w in words if self._count(conn, w, seq) <= self.max_docs]
+        if texts is None:
+            word_limit = self.max_docs
+        else:
+            word_limit = min(self.max_docs, max(KEYWORD_MIN_DOCS, int(texts * KEYWORD_SHARE)))
+        out = []
+        for w in words:
+            limit = self.max_docs if any(c.isdigit() for c in w) else word_limit
+            if self._count(conn, w, seq, limit) <= limit:
+                out.append(w)
+        return out
 
-    def _count(self, conn: sqlite3.Connection, word: str, seq: int) -> int:
+    def _count(self, conn: sqlite3.Connection, word: str, seq: int, limit: int) -> int:
         known = self._counts.get(word)
         if known is not None and known[1] <= seq:
             count, drift = known[0], seq - known[1]
-            if count + drift <= self.max_docs:
+            if count + drift <= limit:
                 return count  # rare then and still rare, whatever changed since
-            if count - drift > self.max_docs:
+            if count - drift > limit:
                 return count  # common then and still common
         # A word is one \w+ token, so quoting makes it a valid FTS5 string.
         count = conn.execute(_COUNT, (f'"{word}"', self._cap)).fetchone()[0]
@@ -161,7 +181,7 @@ def search(
 
     need = op.offset + op.limit
     rare = (
-        semantic.terms.rare(conn, op.query, semantic.seq)
+        semantic.terms.rare(conn, op.query, semantic.seq, semantic.cache.live)
         if semantic.spec.hybrid and op.query
         else []
     )
@@ -292,7 +312,18 @@ def _fuse(
             cosine = cache.item_score(query, item)
             scores[item] = cosine if cosine is not None else 0.0
     order = sorted(fused, key=lambda it: (-fused[it], -scores[it]))
-    return [(item, scores[item]) for item in order]
+    # Items the vector side did not rank within the page take at most a third of it.
+    nearest = {item for item, _ in ranked[:need]}
+    cap, extra = max(1, need // 3), 0
+    page: list[ItemId] = []
+    later: list[ItemId] = []
+    for item in order:
+        if item in nearest or extra < cap:
+            extra += item not in nearest
+            page.append(item)
+        else:
+            later.append(item)
+    return [(item, scores[item]) for item in page + later]
 
 
 def _fetch(conn: sqlite3.Connection, items: list[ItemId]) -> dict[ItemId, Any]:

@@ -7,7 +7,8 @@ A put happens in three steps so the write lock is held only for the writing:
    stored is not embedded again; the caller embeds the rest outside any transaction;
 3. `write_puts` (inside ``BEGIN IMMEDIATE``): re-read the hashes if another process may have
    written meanwhile (the newest ``seq`` moved), and write whatever differs. Every vector
-   change gets the next ``seq`` and an outbox row in the same transaction.
+   change gets the next ``seq`` in the same transaction: a written vector carries it in its
+   row, a deleted one in an outbox row.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ class Known:
 def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
     """One plan per (namespace, key), the last op winning, as `InMemoryStore` does."""
     plans: dict[tuple[str, str], PutPlan] = {}
+    prefixes: dict[tuple[str, ...], str] = {}  # each namespace checked once per batch
     for op in ops:
-        prefix = check_namespace(op.namespace)
+        prefix = prefixes.get(op.namespace) if type(op.namespace) is tuple else None
+        if prefix is None:
+            prefix = check_namespace(op.namespace)
+            if type(op.namespace) is tuple:
+                prefixes[op.namespace] = prefix
         key = check_key(op.key)
         if op.value is None:
             plans[(prefix, key)] = PutPlan(prefix, key, None, None)
@@ -157,7 +163,6 @@ def write_puts(
             seq += 1
             vec_rows.append((row_id, p.prefix, p.key, f, h, embeddings[h], seq))
             fts_inserts.append((row_id, text.encode("utf-8", "replace").decode("utf-8")))
-            outbox.append((seq, "upsert", p.prefix, p.key, f))
     if gone_ids:
         conn.executemany(_schema.DELETE_VECTOR, gone_ids)
         conn.executemany(_schema.DELETE_FTS, gone_ids)
@@ -167,7 +172,9 @@ def write_puts(
         conn.executemany(_schema.INSERT_FTS, fts_inserts)
     if outbox:
         conn.executemany(_schema.INSERT_OUTBOX, outbox)
-    return bool(outbox)
+    if vec_rows and not conn.execute(_schema.BUMP_SEQ, (seq,)).rowcount:
+        conn.execute(_schema.START_SEQ, (seq,))
+    return bool(outbox or vec_rows)
 
 
 def refresh_ttls(conn: sqlite3.Connection, items: list[tuple[str, str]], now: float) -> None:

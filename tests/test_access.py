@@ -205,3 +205,57 @@ async def test_async_twins(mem: SharedMemory) -> None:
     assert await v.arecall("k") is None
     with pytest.raises(AccessDenied):
         await v.aget("k", scope="user")
+
+
+def _where(items: list) -> set[tuple[str, str, str]]:
+    return {(i.namespace[1], i.namespace[2], i.key) for i in items}
+
+
+def test_search_and_list_cover_every_scope_the_agent_may_read(mem: SharedMemory) -> None:
+    mem.agent("billing", user_id="u1", run_id="r1").remember("card", {"text": "card on file"})
+    for run in ("r8", "r9"):
+        view = mem.agent("billing", user_id="u1", run_id=run)
+        view.remember("step", {"text": f"step of {run}"}, scope="run")
+        view.remember("n", {"text": f"note of {run}"}, scope="run", collection="notes")
+    support = mem.agent("support", user_id="u1", run_id="r2")
+    support.remember("mine", {"text": "support's own"})
+    own = {("agent", "support", "mine")}
+    assert _where(support.list()) == own
+
+    mem.access.grant_scope("support", ("agent", "billing"), read=True)
+    assert _where(support.list()) == own | {("agent", "billing", "card")}
+    assert _where(support.search(filter={"text": "card on file"})) == {("agent", "billing", "card")}
+
+    mem.access.grant_scope("support", ("run", "*"), read=True)
+    runs = {("run", r, "step") for r in ("r8", "r9")} | {("run", r, "n") for r in ("r8", "r9")}
+    assert _where(support.list()) == own | {("agent", "billing", "card")} | runs
+    # With a collection, a wildcard reaches the runs that hold that collection.
+    assert _where(support.list(collection="notes")) == {("run", r, "n") for r in ("r8", "r9")}
+    listed = mem.audit(agent="support", action="list")[-1]
+    assert "run:r8" in (listed.scope or "") and "run:r9" in (listed.scope or "")
+
+    mem.access.revoke_scope("support", ("run", "*"))
+    mem.access.revoke_scope("support", ("agent", "billing"))
+    assert _where(support.list()) == own  # and another agent's memory is never listed
+    assert _where(mem.agent("billing", user_id="u1").list()) == {("agent", "billing", "card")}
+
+
+def test_a_view_write_does_not_hold_the_write_lock_while_embedding(db_path: Path) -> None:
+    in_transaction: list[bool] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        in_transaction.append(mem.db.conn.in_transaction)
+        return [[float(len(t)), 1.0, 0.5, 0.25] for t in texts]
+
+    index = {"dims": 4, "embed": embed, "fields": ["text"]}
+    with SharedMemory.open(db_path, index=index, chroma=None, fact_matcher=None) as mem:
+        mem.access.register_agent("billing")
+        view = mem.agent("billing")
+        item = view.remember("k", {"text": "a memory to embed"})
+        assert item.value == {"text": "a memory to embed"}
+        assert in_transaction == [False]
+        assert [i.key for i in view.search("a memory")] == ["k"]
+        mem.access.retire_agent("billing")
+        with pytest.raises(AccessDenied):  # embedded first, then refused: nothing written
+            view.remember("k2", {"text": "another memory"})
+        assert mem.store.get(("sharedmem", "agent", "billing"), "k2") is None

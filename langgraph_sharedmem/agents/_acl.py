@@ -279,6 +279,20 @@ class AccessControl:
         costs 6-15 us, and a store get ~40 us, so checking the file on every read alone would
         exceed the 10% overhead budget of a view's reads.
         """
+        return self.permissions_until(agent, user, run)[0]
+
+    @property
+    def generation(self) -> list[int]:
+        """This process's counter of grant changes on this database (a one-item list that
+        changes in place): a cached answer taken at another value is stale."""
+        return _generation(self.db)
+
+    def permissions_until(
+        self, agent: str, user: str | None, run: str | None
+    ) -> tuple[Permissions, float]:
+        """`permissions` and the `time.monotonic` moment until which the caller may reuse
+        them without asking again (if ``generation`` has not moved): views keep their own
+        copy so a read costs one clock read and two comparisons."""
         key = (agent, user, run)
         now = time.monotonic()
         wall = time.time()
@@ -288,12 +302,12 @@ class AccessControl:
             version, checked, gen, perms = hit
             if gen == generation and wall < perms.expires:
                 if now - checked < self.recheck_seconds:
-                    return perms
+                    return perms, self._deadline(checked, now, wall, perms)
                 with self.db.read() as conn:
                     if self.version(conn) == version:
                         with self._cache_lock:
                             self._cache[key] = (version, now, gen, perms)
-                        return perms
+                        return perms, self._deadline(now, now, wall, perms)
         with self.db.read() as conn:
             version = self.version(conn)
             perms = self.resolve(conn, agent, user, run, wall)
@@ -301,7 +315,10 @@ class AccessControl:
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[key] = (version, now, generation, perms)
-        return perms
+        return perms, self._deadline(now, now, wall, perms)
+
+    def _deadline(self, checked: float, now: float, wall: float, perms: Permissions) -> float:
+        return min(checked + self.recheck_seconds, now + (perms.expires - wall))
 
     # -- audit -----------------------------------------------------------------------------
 

@@ -13,10 +13,12 @@ stored in the store under `_scopes.namespace` (``("sharedmem", kind, id[, collec
 
 Enforcement: every call works out the agent's rights and touches only namespaces they allow,
 so what a view may not see is never fetched (no filtering after the fact). Explicit access
-outside the rights raises `AccessDenied` (and is audited); recall, search and list over the
-view's scopes silently leave out the scopes it may not read. Writes check the grants inside
-their own write transaction, so a revocation committed before is always honoured; reads use
-`AccessControl.permissions`, re-validated against the grants version on every call.
+outside the rights raises `AccessDenied` (and is audited); recall over the view's own scopes,
+and search and list over every scope it may read, silently leave out the rest. Writes check
+the grants inside their own write transaction (after embedding, so the write lock is never
+held while the embedder runs), so a revocation committed before is always honoured; reads
+use `AccessControl.permissions_until`, kept by the view until the grants version must be
+checked again (`recheck_seconds`) or a grant changes in this process.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, cast
 
-from langgraph.store.base import GetOp, Item, SearchItem, SearchOp
+from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, PutOp, SearchItem, SearchOp
 
 from langgraph_sharedmem.agents._acl import AccessControl, Permissions
 from langgraph_sharedmem.agents._audit import AuditLog
-from langgraph_sharedmem.agents._scopes import KINDS, as_scope, check_id, namespace
+from langgraph_sharedmem.agents._scopes import KINDS, ROOT, as_scope, check_id, namespace
 from langgraph_sharedmem.agents._view_facts import ViewFacts
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 from langgraph_sharedmem.facts import FactLedger, Scope
 from langgraph_sharedmem.store import SharedMemoryStore
+from langgraph_sharedmem.store._values import check_key, ns_to_prefix
 
 __all__ = ["AgentView"]
 
@@ -75,8 +78,16 @@ class AgentView:
         # Without a TTL config the view writes no TTLs, so its reads refresh none.
         ttl = store.ttl_config or {}
         refresh = bool(ttl) and ttl.get("refresh_on_read", True)
-        self._get_kw: dict[str, Any] = {} if refresh else {"refresh_ttl": False}
+        self._refresh_ttl = refresh
         self._ns = {kind: namespace(where) for kind, where in self._own.items()}
+        # The hot path's precomputed parts: store prefix and audit label of each own scope.
+        self._prefix = {kind: ns_to_prefix(ns) for kind, ns in self._ns.items()}
+        self._label = {kind: str(where) for kind, where in self._own.items()}
+        self._generation = access.generation
+        self._perms: Permissions | None = None
+        self._perms_gen = -1
+        self._perms_until = 0.0
+        self._reads: frozenset[str] = frozenset()  # own kinds readable under _perms
         self.facts = ViewFacts(self)
 
     # -- scopes ----------------------------------------------------------------------------
@@ -94,10 +105,25 @@ class AgentView:
 
     def permissions(self) -> Permissions:
         """The view's effective rights now (defaults and live grants)."""
-        return self.access.permissions(self.agent, self.user, self.run)
+        perms = self._perms
+        if (
+            perms is None
+            or time.monotonic() >= self._perms_until
+            or self._generation[0] != self._perms_gen
+        ):
+            perms = self._load_permissions()
+        return perms
+
+    def _load_permissions(self) -> Permissions:
+        generation = self._generation[0]  # before asking: a change meanwhile asks again
+        perms, until = self.access.permissions_until(self.agent, self.user, self.run)
+        self._reads = frozenset(k for k, s in self._own.items() if perms.allows(s, write=False))
+        self._perms, self._perms_gen, self._perms_until = perms, generation, until
+        return perms
 
     def readable(self) -> builtins.list[Scope]:
-        """The view's own scopes it may read now, most specific first."""
+        """The view's own scopes it may read now, most specific first (search and list also
+        reach the other scopes granted to the agent: see `search`)."""
         perms = self.permissions()
         return [s for s in self._ordered() if perms.allows(s, write=False)]
 
@@ -112,6 +138,8 @@ class AgentView:
         user = where.id if where.kind == "user" else self.user
         if fresh:
             perms = self.access.resolve(conn, self.agent, user, self.run, time.time())
+        elif user == self.user:
+            perms = self.permissions()
         else:
             perms = self.access.permissions(self.agent, user, self.run)
         return perms.allows(where, write=write)
@@ -155,10 +183,11 @@ class AgentView:
     ) -> Item:
         """Store ``value`` under ``key`` in ``scope`` (default: the agent's private memory)."""
         where, ns = self._target(scope, collection, key)
-        self._guarded_write(
-            "remember", where, key, lambda: self.store.put(ns, key, value, index=index)
-        )
-        item = self.store.get(ns, key, refresh_ttl=False)
+        # Check and embed first, outside the write lock; the store re-checks under the lock
+        # whether the stored vectors moved meanwhile (by seq) and writes what differs.
+        prepared = self.store._prepare([PutOp(ns, key, value, index)])
+        self._guarded_write("remember", where, key, lambda: self.store._execute(*prepared))
+        item = self.store.get_at(ns_to_prefix(ns), key, False)
         assert item is not None
         return item
 
@@ -169,19 +198,43 @@ class AgentView:
 
     def get(self, key: str, *, scope: Any, collection: str | None = None) -> Item | None:
         """The item ``key`` of one scope; `AccessDenied` if the view may not read it."""
-        # The hot path of a view (bench/bench_views.py): kept to a few attribute lookups
-        # around the store's own get, so that it stays within 10% of it.
-        where = self._own.get(scope) if collection is None and type(scope) is str else None
-        if where is None or not isinstance(key, str) or not key:
-            where, ns = self._target(scope, collection, key)
-        else:
-            ns = self._ns[where.kind]
+        # The hot path of a view (bench/bench_views.py): an own scope by kind costs a clock
+        # read, three comparisons and a set lookup around the store's read (its namespace
+        # was checked when the view was made); the rest takes the general path.
+        prefix = self._prefix.get(scope) if type(scope) is str and collection is None else None
+        if prefix is None or type(key) is not str or not key or not key.isascii():
+            return self._get(key, scope, collection)
+        if (
+            time.monotonic() >= self._perms_until
+            or self._generation[0] != self._perms_gen
+            or self._perms is None
+        ):
+            self._load_permissions()
+        if scope not in self._reads:
+            raise self._deny("get", self._own[scope], key)
+        moment = time.time()
+        item = self.store.get_at(prefix, key, self._refresh_ttl, moment)
+        self._audit.read(
+            (
+                moment,
+                self.agent,
+                self.user,
+                self.run,
+                "get",
+                self._label[scope],
+                key,
+                "allowed",
+                None,
+            )
+        )
+        return item
+
+    def _get(self, key: Any, scope: Any, collection: str | None) -> Item | None:
+        where, ns = self._target(scope, collection, key)
         if not self._allows(None, where, write=False):
             raise self._deny("get", where, key)
-        item = self.store.get(ns, key, **self._get_kw)
-        self._audit.read(
-            (time.time(), self.agent, self.user, self.run, "get", str(where), key, "allowed", None)
-        )
+        item = self.store.get(ns, key, refresh_ttl=self._refresh_ttl)
+        self._audit.read(self._row("get", str(where), key))
         return item
 
     def recall(self, key: str, *, collection: str | None = None) -> Item | None:
@@ -189,14 +242,22 @@ class AgentView:
         user, app. Scopes it may not read are skipped silently."""
         if not isinstance(key, str):
             raise InvalidConfigError(f"key must be a string, got {key!r}")
-        perms = self.access.permissions(self.agent, self.user, self.run)
-        scopes = [s for s in self._ordered() if perms.allows(s, write=False)]
-        ops = [GetOp(namespace(s, collection), key, **self._get_kw) for s in scopes]
-        results = self.store.batch(ops) if ops else []
-        found = next(((s, r) for s, r in zip(scopes, results, strict=True) if r), None)
-        where = str(found[0]) if found else " ".join(map(str, scopes))
-        self._audit.read(self._row("recall", where, key))
-        return found[1] if found else None  # type: ignore[return-value]
+        if collection is not None:
+            check_id("collection", collection)
+        self.permissions()
+        kinds = [k for k in KINDS if k in self._reads]
+        if collection is None:
+            prefixes = [self._prefix[k] for k in kinds]
+        else:
+            prefixes = [ns_to_prefix(namespace(self._own[k], collection)) for k in kinds]
+        check_key(key)
+        moment = time.time()
+        found = self.store.get_first_at(prefixes, key, self._refresh_ttl, moment)
+        where = self._label[kinds[found[0]]] if found else " ".join(self._label[k] for k in kinds)
+        self._audit.read(
+            (moment, self.agent, self.user, self.run, "recall", where, key, "allowed", None)
+        )
+        return found[1] if found else None
 
     def search(
         self,
@@ -208,8 +269,12 @@ class AgentView:
         limit: int = 10,
         offset: int = 0,
     ) -> builtins.list[SearchItem]:
-        """Items of ``scope`` (default: every own scope the view may read) matching ``query``
-        and ``filter``. With a query, merged by score; without, newest first."""
+        """Items of ``scope`` (default: every scope the view may read) matching ``query``
+        and ``filter``. With a query, merged by score; without, newest first.
+
+        Every scope the view may read means its own (run, agent, user, app) and every other
+        scope a live grant lets the agent read: ``("agent", "support")``, ``("run", "r6")``,
+        and for a wildcard grant like ``("run", "*")`` every run in the store."""
         return self._search("search", query, scope, collection, filter, limit, offset)
 
     def list(
@@ -220,7 +285,8 @@ class AgentView:
         limit: int = 100,
         offset: int = 0,
     ) -> builtins.list[SearchItem]:
-        """The items of ``scope`` (default: every own scope the view may read), newest first."""
+        """The items of ``scope`` (default: every scope the view may read, as in `search`),
+        newest first."""
         return self._search("list", None, scope, collection, None, limit, offset)
 
     def _search(
@@ -240,26 +306,76 @@ class AgentView:
             check_id("collection", collection)
         explicit = None if scope is None else self.scope(scope)
         if explicit is not None:
-            scopes = [explicit] if self._allows(None, explicit, write=False) else []
+            if not self._allows(None, explicit, write=False):
+                raise self._deny(action, explicit, query)
+            targets = [(str(explicit), namespace(explicit, collection))]
         else:
-            perms = self.access.permissions(self.agent, self.user, self.run)
-            scopes = [s for s in self._ordered() if perms.allows(s, write=False)]
-        if explicit is not None and not scopes:
-            raise self._deny(action, explicit, query)
-        ops = [SearchOp(namespace(s, collection), filter, limit + offset, 0, query) for s in scopes]
+            targets = self._search_targets(collection)
+        where = " ".join(label for label, _ in targets)
+        if len(targets) == 1:  # the store's own order (hybrid fusion included) and paging
+            page = self.store.batch([SearchOp(targets[0][1], filter, limit, offset, query)])[0]
+            found = cast(builtins.list[SearchItem], page)
+            self._audit.read(self._row(action, where, query, detail=f"{len(found)} found"))
+            return found
+        ops = [SearchOp(ns, filter, limit + offset, 0, query) for _, ns in targets]
         results = self.store.batch(ops) if ops else []
         merged: builtins.list[SearchItem] = [
             item
             for items in results
             for item in cast(builtins.list[SearchItem], items)  # most specific scope first
         ]
+        # Across scopes, by cosine (stable: ties keep the most specific scope first).
         if query:
             merged.sort(key=lambda it: -it.score if it.score is not None else float("inf"))
         else:
             merged.sort(key=lambda it: it.updated_at, reverse=True)
-        where = " ".join(map(str, scopes))
         self._audit.read(self._row(action, where, query, detail=f"{len(merged)} found"))
         return merged[offset : offset + limit]
+
+    def _search_targets(self, collection: str | None) -> builtins.list[tuple[str, Any]]:
+        """(audit label, namespace prefix) of every scope the view may read now: its own,
+        most specific first, then the other granted ones. A wildcard grant of a kind is one
+        prefix over all its ids (with a collection: the namespaces holding it)."""
+        perms = self.permissions()
+        wild = [
+            kind
+            for kind in KINDS
+            if perms.rights.get((kind, "*"), (False, False))[0] and kind != "app"
+        ]
+        targets: builtins.list[tuple[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for kind in KINDS:
+            if kind in self._own and kind in self._reads and kind not in wild:
+                where = self._own[kind]
+                seen.add((kind, where.id if where.id is not None else "default"))
+                targets.append((self._label[kind], namespace(where, collection)))
+        granted = sorted(
+            (KINDS.index(kind), ident)  # type: ignore[arg-type]
+            for (kind, ident), (read, _) in perms.rights.items()
+            if read
+            and ident != "*"
+            and kind in _KIND_NAMES
+            and kind not in wild
+            and (kind, ident) not in seen
+        )
+        for rank, ident in granted:
+            where = Scope(KINDS[rank], None if KINDS[rank] == "app" else ident)
+            targets.append((str(where), namespace(where, collection)))
+        for kind in wild:
+            if collection is None:
+                targets.append((f"{kind}:*", (ROOT, kind)))
+                continue
+            found = self.store.batch(
+                [
+                    ListNamespacesOp(
+                        (MatchCondition("prefix", (ROOT, kind, "*", collection)),),
+                        max_depth=4,
+                        limit=100_000,
+                    )
+                ]
+            )[0]
+            targets += [(f"{kind}:{ns[2]}", ns) for ns in cast(builtins.list[Any], found)]
+        return targets
 
     def _target(self, scope: Any, collection: str | None, key: Any) -> tuple[Scope, Any]:
         if not isinstance(key, str) or not key:

@@ -3,11 +3,15 @@ disagreements settled by policy, and full history. See `FactLedger` and ``docs/f
 
 from langgraph_sharedmem.facts._model import (
     Claim,
+    ClaimRecord,
     Disagreement,
     Fact,
     FactChange,
     FactVersion,
+    Lineage,
     Source,
+    ValidationDecision,
+    ValidationEntry,
 )
 from langgraph_sharedmem.facts._policies import (
     CustomResolver,
@@ -30,9 +34,13 @@ __all__ = [
     "FactVersion",
     "FirstWins",
     "LatestWins",
+    "Lineage",
+    "ClaimRecord",
     "Policy",
     "RequireValidation",
     "Scope",
     "Source",
     "TrustRanking",
+    "ValidationDecision",
+    "ValidationEntry",
 ]

@@ -175,3 +175,93 @@ def version_from_row(row: tuple[Any, ...]) -> FactVersion:
         reason,
         at,
     )
+
+
+ValidationOutcome = Literal["approve", "reject", "abstain", "review", "error"]
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A claim with the key and version of its fact: what validators get.
+
+    ``fact_version`` is the fact's version when it was read: a decision on the claim is a
+    compare-and-set on it. ``since_version`` is the version at which the claim last changed
+    (entered quarantine, e.g.): validator results logged at or after it still hold.
+    ``derived_from`` lists the claim ids it was derived from; ``run`` the run it belongs to.
+    """
+
+    claim: Claim
+    fact_id: int
+    scope: Scope
+    subject: str
+    attribute: str
+    fact_version: int
+    verified_claim: int | None
+    run: str | None
+    derived_from: tuple[int, ...]
+    since_version: int
+
+    @property
+    def claim_id(self) -> int:
+        return self.claim.id
+
+    @property
+    def value(self) -> Any:
+        return self.claim.value
+
+    @property
+    def author(self) -> str:
+        return self.claim.author
+
+    @property
+    def decision_key(self) -> str:
+        """Unique per claim and fact version: the same decision is never applied twice."""
+        return f"{self.claim.id}@{self.fact_version}"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What a claim was derived from (``parents``) and what was derived from it."""
+
+    claim_id: int
+    parents: tuple[int, ...]
+    children: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ValidationEntry:
+    """One validator's result on one claim at one fact version (``validation_log``)."""
+
+    id: int
+    run: str | None
+    thread: str | None
+    checkpoint_id: str | None
+    node: str
+    claim_id: int
+    fact_version: int
+    validator: str
+    outcome: ValidationOutcome
+    reason: str | None
+    at: str
+
+
+@dataclass(frozen=True)
+class ValidationDecision:
+    """A decision applied to a claim: by whom, in which run and checkpoint, and why.
+
+    ``key`` is ``"<claim id>@<fact version>"``; ``version_after`` the fact's version once
+    applied.
+    """
+
+    key: str
+    claim_id: int
+    fact_version: int
+    decision: str
+    reason: str
+    by: str
+    run: str | None
+    thread: str | None
+    checkpoint_id: str | None
+    node: str | None
+    version_after: int | None
+    at: str

@@ -7,20 +7,22 @@ or, for a restatement of the value readers already see, only a new source.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import _schema
+from langgraph_sharedmem.facts import _quarantine, _schema
 from langgraph_sharedmem.facts._core import (
     Key,
     Matcher,
     Tx,
     claim_fact_id,
+    disagreement_claims,
     load_claim,
     load_fact_by_id,
 )
 from langgraph_sharedmem.facts._model import FactChange
-from langgraph_sharedmem.facts._policies import Policy, PolicyTable
+from langgraph_sharedmem.facts._policies import Policy, PolicyTable, RequireValidation
 from langgraph_sharedmem.facts._values import Scope, Status
 
 
@@ -38,9 +40,13 @@ def assert_fact(
     expected_version: int | None,
     policy: Policy,
     matcher: Matcher | None,
+    run: str | None = None,
+    derived_from: Sequence[int] = (),
 ) -> FactChange:
     tx = Tx.open(conn, key, policy, expected_version)
     claim, source_id = tx.add_source(value_text, value, author, source_text, confidence, matcher)
+    if run is not None or derived_from:
+        _quarantine.record_origin(conn, claim.id, run, derived_from)
     fact = tx.fact
     if claim.id == fact.verified_claim:  # a restatement: one more source, nothing changes
         return tx.result(claim, fact.open_disagreement)
@@ -137,22 +143,52 @@ def set_status(
     reason: str,
     expected_version: int | None,
     policies: PolicyTable,
+    cascade: _quarantine.Cascade | None = None,
+) -> FactChange:
+    """Set one claim's status; rejecting it walks its descendants when ``cascade`` is given."""
+    change = _set_one(conn, claim_id, status, by, reason, expected_version, policies)
+    if status == "rejected" and cascade is not None:
+        to: Status = "quarantined" if cascade == "quarantine" else "rejected"
+        for child, child_status in _quarantine.descendants(conn, claim_id):
+            if child_status == "verified" or (to == "rejected" and child_status == "quarantined"):
+                _set_one(
+                    conn,
+                    child,
+                    to,
+                    by,
+                    f"derived from rejected claim {claim_id}: {reason}",
+                    None,
+                    policies,
+                )
+    return change
+
+
+def _set_one(
+    conn: sqlite3.Connection,
+    claim_id: int,
+    status: Status,
+    by: str,
+    reason: str,
+    expected_version: int | None,
+    policies: PolicyTable,
 ) -> FactChange:
     claim = load_claim(conn, claim_id)
     fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
     tx = Tx.open(conn, key, policies.lookup(fact.scope, fact.attribute), expected_version)
     open_id = tx.fact.open_disagreement
-    if open_id is not None and status == "verified":
-        in_dispute = conn.execute(
+    in_dispute = open_id is not None and (
+        conn.execute(
             "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
             (open_id, claim_id),
         ).fetchone()
-        if in_dispute:  # verifying a disputed claim settles the dispute in its favour
-            tx.decide(open_id, claim, by=by, reason=reason, manual=True)
-            return tx.commit(
-                event="resolved", by=by, claim_id=claim_id, disagreement_id=open_id, reason=reason
-            )
+        is not None
+    )
+    if in_dispute and status == "verified":  # verifying a disputed claim settles the dispute
+        tx.decide(open_id, claim, by=by, reason=reason, manual=True)  # type: ignore[arg-type]
+        return tx.commit(
+            event="resolved", by=by, claim_id=claim_id, disagreement_id=open_id, reason=reason
+        )
     if claim.status == status:
         return tx.result(claim, open_id)
     if status == "verified":
@@ -162,4 +198,47 @@ def set_status(
     elif tx.fact.verified_claim == claim_id:  # un-verifying what readers see: they see nothing
         tx.fact.verified_claim = None
     tx.set_status(claim_id, status)
+    if in_dispute and status == "rejected":
+        # Rejecting a challenger of the verified value leaves that value alone in the
+        # dispute: the dispute is over, decided for it.
+        alive = [
+            c
+            for c in disagreement_claims(conn, open_id)  # type: ignore[arg-type]
+            if c.status in ("verified", "quarantined")
+        ]
+        if len(alive) == 1 and alive[0].id == tx.fact.verified_claim:
+            tx.decide(open_id, alive[0], by=by, reason=reason, manual=True)  # type: ignore[arg-type]
+            tx.set_status(claim_id, "rejected")
+            return tx.commit(
+                event="rejected",
+                by=by,
+                claim_id=claim_id,
+                disagreement_id=open_id,
+                reason=reason,
+            )
     return tx.commit(event=status, by=by, claim_id=claim_id, reason=reason)
+
+
+def dispute(conn: sqlite3.Connection, claim_id: int, *, by: str, reason: str) -> int | None:
+    """Open a disagreement between a quarantined claim and its fact's verified value, held
+    for a validation decision (policy ``validation``). Recorded once per claim."""
+    claim = load_claim(conn, claim_id)
+    fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
+    if claim.status != "quarantined" or fact.verified_claim is None:
+        return None
+    if (
+        fact.open_disagreement is not None
+        and conn.execute(
+            "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
+            (fact.open_disagreement, claim_id),
+        ).fetchone()
+    ):
+        return None
+    key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
+    tx = Tx.open(conn, key, RequireValidation(name="validation"), None)
+    verified = load_claim(conn, fact.verified_claim)
+    disagreement_id = tx.open_disagreement([verified, claim])
+    tx.commit(
+        event="disputed", by=by, claim_id=claim_id, disagreement_id=disagreement_id, reason=reason
+    )
+    return disagreement_id

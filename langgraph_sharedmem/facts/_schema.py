@@ -193,3 +193,64 @@ SELECT_DISAGREEMENT = f"SELECT {DISAGREEMENT_COLUMNS} FROM fact_disagreements AS
 SELECT_DISAGREEMENT_CLAIM_IDS = """
 SELECT claim_id FROM fact_disagreement_claims WHERE disagreement_id = ? ORDER BY claim_id
 """
+
+
+@MIGRATIONS(name="0002_quarantine_lineage_validation")
+def _m0002(db: _SUDatabase) -> None:
+    """Validation checkpoints (docs/validation.md): which run a claim belongs to, what it was
+    derived from, who may read quarantined claims, every validator's result and every
+    decision (unique per claim and fact version, so a decision is never applied twice)."""
+    db.executescript(
+        """
+        CREATE TABLE fact_claim_runs (
+            claim_id INTEGER PRIMARY KEY REFERENCES fact_claims (id),
+            run_id TEXT NOT NULL
+        );
+        CREATE INDEX fact_claim_runs_run ON fact_claim_runs (run_id);
+        CREATE TABLE fact_lineage (
+            claim_id INTEGER NOT NULL REFERENCES fact_claims (id),
+            parent_claim INTEGER NOT NULL REFERENCES fact_claims (id),
+            PRIMARY KEY (claim_id, parent_claim)
+        );
+        CREATE INDEX fact_lineage_parent ON fact_lineage (parent_claim);
+        CREATE INDEX fact_claims_quarantined ON fact_claims (fact_id)
+            WHERE status = 'quarantined';
+        CREATE TABLE fact_validators (
+            agent TEXT PRIMARY KEY,
+            added_by TEXT,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE validation_log (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT,
+            thread_id TEXT,
+            checkpoint_id TEXT,
+            node TEXT NOT NULL,
+            claim_id INTEGER NOT NULL REFERENCES fact_claims (id),
+            fact_version INTEGER NOT NULL,
+            validator TEXT NOT NULL,
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('approve', 'reject', 'abstain', 'review', 'error')),
+            reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX validation_log_claim ON validation_log (claim_id, fact_version);
+        CREATE INDEX validation_log_run ON validation_log (run_id);
+        CREATE TABLE validation_decisions (
+            decision_key TEXT PRIMARY KEY,
+            claim_id INTEGER NOT NULL REFERENCES fact_claims (id),
+            fact_version INTEGER NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            by TEXT NOT NULL,
+            run_id TEXT,
+            thread_id TEXT,
+            checkpoint_id TEXT,
+            node TEXT,
+            version_after INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX validation_decisions_claim ON validation_decisions (claim_id);
+        CREATE INDEX validation_decisions_run ON validation_decisions (run_id, checkpoint_id);
+        """
+    )

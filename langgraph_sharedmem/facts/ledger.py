@@ -27,6 +27,7 @@ from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
 from langgraph_sharedmem.facts._core import Key, Matcher
+from langgraph_sharedmem.facts._ledger_validation import LedgerValidation, _claim_ids
 from langgraph_sharedmem.facts._model import (
     Claim,
     Disagreement,
@@ -36,6 +37,7 @@ from langgraph_sharedmem.facts._model import (
     FactVersion,
 )
 from langgraph_sharedmem.facts._policies import Policy, PolicyTable, Resolver, as_policy
+from langgraph_sharedmem.facts._quarantine import Cascade, QuarantineRules, check_cascade
 from langgraph_sharedmem.facts._values import (
     STATUSES,
     Scope,
@@ -67,7 +69,7 @@ def _reason(reason: Any) -> str:
     return reason
 
 
-class FactLedger(DatabasePart):
+class FactLedger(LedgerValidation, DatabasePart):
     """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
 
     Args:
@@ -79,6 +81,11 @@ class FactLedger(DatabasePart):
         matcher: Optional ``matcher(value, claims) -> Claim | None`` deciding that a value
             restates an existing claim though its JSON differs (the hook for embedding
             similarity); by default only identical canonical JSON is the same claim.
+        quarantine: Whether a direct write (``status=None``, no `set_quarantine` rule
+            matching) is quarantined. Writes of agents through views always are unless a rule
+            trusts them. See docs/validation.md.
+        cascade: What rejecting a claim does to the claims derived from it:
+            ``"quarantine"`` (back to validation) or ``"reject"``.
 
     Example:
         >>> ledger = FactLedger(":memory:")
@@ -97,10 +104,16 @@ class FactLedger(DatabasePart):
         *,
         policy: PolicyLike = "latest_wins",
         matcher: Matcher | None = None,
+        quarantine: bool = False,
+        cascade: Cascade = "quarantine",
     ) -> None:
+        if not isinstance(quarantine, bool):
+            raise InvalidConfigError(f"quarantine must be a bool, got {quarantine!r}")
         self._open_database(conn)
         self.policies = PolicyTable(as_policy(policy))
         self.matcher = matcher
+        self.quarantine_rules = QuarantineRules(quarantine)
+        self.cascade: Cascade = check_cascade(cascade)
 
     def set_policy(
         self, policy: PolicyLike, *, scope: ScopeLike | None = None, attribute: str | None = None
@@ -130,9 +143,11 @@ class FactLedger(DatabasePart):
         author: str,
         source: Any = None,
         confidence: float = 1.0,
-        status: Status = "verified",
+        status: Status | None = None,
         reason: str | None = None,
         expected_version: int | None = None,
+        derived_from: Sequence[int | Fact | Claim] = (),
+        run: str | None = None,
     ) -> FactChange:
         """Assert that ``subject``'s ``attribute`` is ``value`` in ``scope``, as ``author``.
 
@@ -140,11 +155,18 @@ class FactLedger(DatabasePart):
         compare-and-set and raises `FactConflictError` if the fact has changed since. A value
         already claimed adds a source to that claim; a different value from another author is
         a disagreement settled by the fact's policy. ``status="quarantined"`` submits the
-        value for validation instead of making it readable.
+        value for validation instead of making it readable; None lets the quarantine rules
+        decide (`set_quarantine`). ``derived_from`` records the claims (ids, `Fact` or
+        `Claim`) the value was derived from; ``run`` the run whose validation node checks it.
         """
         key = _key(scope, subject, attribute)
         check_name("author", author)
+        if status is None:
+            status = self.initial_status(key.scope, author, key.attribute, via_agent=False)
         check_status(status, allowed=_ASSERTABLE)
+        parents = _claim_ids(derived_from)
+        if run is not None:
+            check_name("run", run)
         value_text = canonical_json(value, what="value")
         source_text = canonical_json(source, what="source")
         confidence = check_confidence(confidence)
@@ -166,6 +188,8 @@ class FactLedger(DatabasePart):
                 expected_version=expected_version,
                 policy=policy,
                 matcher=self.matcher,
+                run=run,
+                derived_from=parents,
             )
 
     def resolve(
@@ -215,11 +239,14 @@ class FactLedger(DatabasePart):
         by: str,
         reason: str,
         expected_version: int | None = None,
+        cascade: Cascade | None = None,
     ) -> FactChange:
         """Verify, reject or quarantine one claim by hand (a validation step's verdict).
 
         Verifying a claim of an open disagreement resolves it; rejecting or quarantining the
         verified claim leaves readers with nothing until another value is verified.
+        Rejecting a claim pulls the claims derived from it (transitively) back into
+        quarantine, or rejects them: ``cascade`` (default: the ledger's ``cascade``).
         ``superseded`` is not set by hand: updates give it.
         """
         _check_id("claim_id", claim_id)
@@ -227,6 +254,7 @@ class FactLedger(DatabasePart):
         check_name("by", by)
         reason = _reason(reason)
         expected_version = check_version(expected_version)
+        cascade = self.cascade if cascade is None else check_cascade(cascade)
         self.setup()
         with self.db.write() as conn:
             return _ops.set_status(
@@ -237,24 +265,37 @@ class FactLedger(DatabasePart):
                 reason=reason,
                 expected_version=expected_version,
                 policies=self.policies,
+                cascade=cascade,
             )
 
     # -- reading ---------------------------------------------------------------------------
 
     def get(
-        self, scope: ScopeLike, subject: str, attribute: str, *, include_unverified: bool = False
+        self,
+        scope: ScopeLike,
+        subject: str,
+        attribute: str,
+        *,
+        include_unverified: bool = False,
+        viewer: str | None = None,
     ) -> Fact | None:
         """The fact's settled (verified) value, or None. ``include_unverified=True`` returns
-        its newest claim whatever its status (quarantined, rejected...)."""
+        its newest claim whatever its status (quarantined, rejected...). With ``viewer``, the
+        newest quarantined claim that agent authored (any, if it is a validator) comes
+        first, marked ``status="quarantined"``."""
         key = _key(scope, subject, attribute)
+        if viewer is not None:
+            check_name("viewer", viewer)
         self.setup()
         with self.db.read() as conn:
             fact = _core.load_fact(conn, key)
-            return (
-                None
-                if fact is None
-                else _core.view(conn, fact, include_unverified=include_unverified)
-            )
+            if fact is None:
+                return None
+            if viewer is not None and not include_unverified:
+                pending = self._visible_pending(conn, fact.id, viewer)
+                if pending is not None:
+                    return _core.make_fact(fact, pending)
+            return _core.view(conn, fact, include_unverified=include_unverified)
 
     def is_contested(self, scope: ScopeLike, subject: str, attribute: str) -> bool:
         """Whether an open disagreement holds the fact (waiting for `resolve`)."""
@@ -265,15 +306,25 @@ class FactLedger(DatabasePart):
         return fact is not None and fact.open_disagreement is not None
 
     def list(
-        self, scope: ScopeLike, subject: str | None = None, *, include_unverified: bool = False
+        self,
+        scope: ScopeLike,
+        subject: str | None = None,
+        *,
+        include_unverified: bool = False,
+        viewer: str | None = None,
     ) -> builtins.list[Fact]:
         """The facts of ``scope`` (of one ``subject`` if given), as `get` sees them."""
         scope = Scope.of(scope)
         if subject is not None:
             check_name("subject", subject)
+        if viewer is not None:
+            check_name("viewer", viewer)
         self.setup()
         with self.db.read() as conn:
-            return _reads.list_facts(conn, scope, subject, include_unverified=include_unverified)
+            facts = _reads.list_facts(conn, scope, subject, include_unverified=include_unverified)
+            if viewer is None or include_unverified:
+                return facts
+            return self._with_pending(conn, facts, scope, subject, viewer)
 
     def claims(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[Claim]:
         """Every distinct value asserted for the fact, with status and sources, oldest first."""

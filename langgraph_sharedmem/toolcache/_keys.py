@@ -90,7 +90,9 @@ def call_key(tool: str, args: Any, scope: str | None) -> tuple[str, str]:
             f"JSON; the limit is {MAX_ARGS_BYTES} (give the cache a key= function that "
             "maps them to something smaller, such as a content hash)"
         )
-    text = dumps({"args": args, "scope": scope, "tool": tool})
+    # The canonical JSON of {"args", "scope", "tool"} (keys already in sorted order), built
+    # from args_json rather than encoding the arguments a second time.
+    text = f'{{"args":{args_json},"scope":{dumps(scope)},"tool":{dumps(tool)}}}'
     return hashlib.sha256(text.encode("ascii")).hexdigest(), args_json
 
 

@@ -79,7 +79,10 @@ class Counters:
         assert name in self._NAMES, name
         with self._lock:
             for bucket in (None, tool):
-                self._counts.setdefault(bucket, Counter())[name] += 1
+                counts = self._counts.get(bucket)
+                if counts is None:
+                    counts = self._counts[bucket] = Counter()
+                counts[name] += 1
 
     def snapshot(self, tool: str | None = None) -> CacheStats:
         with self._lock:

@@ -2,7 +2,10 @@
 runner (the httpx auth-flow pattern): the generator yields `Db`, `Sleep` and `Execute` steps,
 the runner performs them and sends back their results.
 
-Lease protocol, every decision in one ``BEGIN IMMEDIATE`` transaction (`claim`):
+Lease protocol. A read (`lookup`, no write lock) answers the common cases: a ``done`` (or
+cached ``error``) row not past ``expires_at`` is a hit, and a live ``in_flight`` row means
+wait. Only when neither holds does the caller decide again in one ``BEGIN IMMEDIATE``
+transaction (`claim`), which re-reads the row so two claimers never both run:
 
 * a ``done`` (or cached ``error``) row not past ``expires_at`` is a hit;
 * an ``in_flight`` row whose ``lease_until`` is in the future means another caller is running
@@ -13,11 +16,15 @@ Lease protocol, every decision in one ``BEGIN IMMEDIATE`` transaction (`claim`):
   it and a killed holder loses it within one lease. Only the holder may finish or release its
   row (``WHERE holder = ?``); a holder that stalled past its lease and was taken over still
   returns its result to its caller but does not store it.
+
+Hits are counted in memory and added to the rows' ``hits`` in batches (`HitBuffer`): a hit
+never waits for the write lock, which other processes may hold for milliseconds.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.errors import ToolCallWaitTimeout
 from langgraph_sharedmem.toolcache import _keys, _schema
 from langgraph_sharedmem.toolcache._model import CachedToolError, Counters
 
@@ -45,6 +53,8 @@ class Call:
     lease: float
     cache_errors: bool
     holder: str
+    wait_timeout: float | None = None
+    storable: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,18 +78,79 @@ class Execute:
 Step = Db | Sleep | Execute
 
 
-def claim(db: Database, call: Call) -> tuple[Any, ...]:
-    """``("hit", status, type, data)``, ``("wait",)`` or ``("run", took_over)``."""
+class HitBuffer:
+    """Hits not yet added to the database: written with the next claim, or in one small
+    transaction once `FLUSH_EVERY` hits or `FLUSH_AFTER` seconds have gathered, or on close.
+    So `shared_stats` of other processes lag by at most a second; ``stats()`` is exact."""
+
+    FLUSH_EVERY = 256
+    FLUSH_AFTER = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}
+        self._since = 0.0
+
+    def add(self, key: str) -> bool:
+        """Count one hit; True when the buffer should be flushed now."""
+        with self._lock:
+            if not self._pending:
+                self._since = time.monotonic()
+            self._pending[key] = self._pending.get(key, 0) + 1
+            return (
+                len(self._pending) >= self.FLUSH_EVERY
+                or time.monotonic() - self._since >= self.FLUSH_AFTER
+            )
+
+    def write(self, conn: Any) -> None:
+        """Add the pending hits inside the caller's write transaction."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            try:
+                conn.executemany(_schema.ADD_HITS, [(n, k) for k, n in pending.items()])
+            except BaseException:
+                with self._lock:  # the transaction rolls back: keep them for the next one
+                    for k, n in pending.items():
+                        self._pending[k] = self._pending.get(k, 0) + n
+                raise
+
+    def flush(self, db: Database) -> None:
+        with self._lock:
+            if not self._pending:
+                return
+        with db.write() as conn:
+            self.write(conn)
+
+
+def lookup(db: Database, key: str) -> tuple[Any, ...] | None:
+    """A read, no write lock: ``("hit", status, type, data)``, ``("wait", holder)``, or None
+    when only `claim` can decide."""
+    with db.read() as conn:
+        row = conn.execute(_schema.SELECT_CALL, (key,)).fetchone()
+    if row is None:
+        return None
+    status, result_type, result, holder, lease_until, expires_at = row
+    now = time.time()
+    if status != "in_flight" and (expires_at is None or expires_at > now):
+        return ("hit", status, result_type, result)
+    if status == "in_flight" and lease_until > now:
+        return ("wait", holder)
+    return None
+
+
+def claim(db: Database, call: Call, hits: HitBuffer) -> tuple[Any, ...]:
+    """``("hit", status, type, data)``, ``("wait", holder)`` or ``("run", took_over)``."""
     with db.write() as conn:
+        hits.write(conn)
         now = time.time()
         row = conn.execute(_schema.SELECT_CALL, (call.key,)).fetchone()
         if row is not None:
-            status, result_type, result, _holder, lease_until, expires_at = row
+            status, result_type, result, holder, lease_until, expires_at = row
             if status != "in_flight" and (expires_at is None or expires_at > now):
-                conn.execute(_schema.COUNT_HIT, (call.key,))
                 return ("hit", status, result_type, result)
             if status == "in_flight" and lease_until > now:
-                return ("wait",)
+                return ("wait", holder)
         conn.execute(
             _schema.TAKE_LEASE,
             {
@@ -144,23 +215,44 @@ def _error_of(result_type: str, data: Any, tool: str) -> CachedToolError:
     )
 
 
+def _timeout(call: Call, waited: float, holder: str | None) -> ToolCallWaitTimeout:
+    return ToolCallWaitTimeout(
+        f"gave up waiting for {call.tool!r} after {waited:.3g}s (wait_timeout="
+        f"{call.wait_timeout}s): the same call is still running in {holder or 'another caller'}"
+        ", which keeps renewing its lease. Raise wait_timeout, or retry later",
+        tool=call.tool,
+        waited=waited,
+        holder=holder,
+    )
+
+
 def protocol(
-    db: Database, call: Call, serde: SerializerProtocol, counters: Counters
+    db: Database, call: Call, serde: SerializerProtocol, counters: Counters, hits: HitBuffer
 ) -> Generator[Step, Any, Any]:
     """Find, wait for or make one call; returns its result or raises its error."""
-    waited = False
+    waited_since: float | None = None
     while True:
-        decision = yield Db(claim, (db, call))
+        decision = yield Db(lookup, (db, call.key))
+        if decision is None:
+            decision = yield Db(claim, (db, call, hits))
         if decision[0] == "hit":
             _, status, result_type, data = decision
-            counters.add(call.tool, "waits" if waited else "hits")
+            counters.add(call.tool, "hits" if waited_since is None else "waits")
+            if hits.add(call.key):
+                yield Db(hits.flush, (db,))
             if status == "error":
                 raise _error_of(result_type, data, call.tool)
             return _keys.decode_result(result_type, data, serde)
         if decision[0] == "wait":
-            waited = True
+            if waited_since is None:
+                waited_since = time.monotonic()
             delay = _FIRST_POLL
             while True:
+                waited = time.monotonic() - waited_since
+                if call.wait_timeout is not None:
+                    if waited >= call.wait_timeout:
+                        raise _timeout(call, waited, decision[1])
+                    delay = min(delay, call.wait_timeout - waited)
                 yield Sleep(delay)
                 delay = min(delay * 2, _MAX_POLL)
                 if not (yield Db(still_running, (db, call.key))):
@@ -171,7 +263,8 @@ def protocol(
         counters.add(call.tool, "misses")
         ok, value = yield Execute(call)
         if ok:
-            stored = _keys.encode_result(value, serde)
+            storable = call.storable is None or call.storable(value)
+            stored = _keys.encode_result(value, serde) if storable else None
             if stored is None:  # documented fallback: returned to the caller, not stored
                 counters.add(call.tool, "uncacheable")
                 yield Db(release, (db, call))

@@ -6,7 +6,8 @@ pid and a random id) runs the call under a lease ending at ``lease_until``; ``do
 ``error`` once it finished, fresh until ``expires_at`` (NULL: forever). ``result_type`` is
 ``"json"`` when ``result`` is JSON text, else the serializer's type tag of a blob. ``runs``
 counts executions of the key, ``hits`` answers given without running (cache hits and waiters
-served by another caller's run). Times are Unix seconds (``time.time()``): leases are compared
+served by another caller's run; counted in memory and added in batches, see
+`_protocol.HitBuffer`). Times are Unix seconds (``time.time()``): leases are compared
 across processes, so a monotonic clock would not do.
 
 Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
@@ -51,7 +52,7 @@ SELECT_CALL = """
 SELECT status, result_type, result, holder, lease_until, expires_at
 FROM tool_calls WHERE key = ?
 """
-COUNT_HIT = "UPDATE tool_calls SET hits = hits + 1 WHERE key = ?"
+ADD_HITS = "UPDATE tool_calls SET hits = hits + ? WHERE key = ?"
 # Taking the lease: a new key, an expired result, an uncached error or a dead holder's row.
 TAKE_LEASE = """
 INSERT INTO tool_calls (key, tool, args_json, scope, status, holder, lease_until, created_at,

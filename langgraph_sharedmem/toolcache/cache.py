@@ -9,7 +9,7 @@
         def search_flights(origin: str, dest: str) -> list[dict]:
             ...                                   # the expensive API
 
-        cached_tool = cache.wrap_tool(some_langchain_tool)   # a StructuredTool
+        cached_tool = cache.wrap_tool(some_langchain_tool)   # same name and schema
 
 Same tool name, same canonical arguments, same scope → one execution. A call already running
 elsewhere is awaited, not repeated; the runner holds a lease in SQLite that it renews while
@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import itertools
 import os
 import socket
 import threading
@@ -30,13 +31,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, Final, TypeVar
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.serde import StrictSerializer
-from langgraph_sharedmem.toolcache import _keys, _protocol, _schema
+from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _tools
 from langgraph_sharedmem.toolcache._model import CacheStats, Counters, SharedCacheStats
 
 __all__ = ["ToolCache"]
@@ -45,6 +46,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 ScopeArg = str | Callable[[Mapping[str, Any]], str | None] | None
 _DEFAULT: Final = object()
 _HOST: Final = socket.gethostname()
+_TOKEN: Final = uuid.uuid4().hex[:8]  # told apart from a reused pid on another start
+_CALLS = itertools.count()
 
 
 def _check_seconds(what: str, value: Any, *, allow_none: bool) -> float | None:
@@ -66,6 +69,8 @@ class ToolCache(DatabasePart):
             for a caller that died. The runner renews it every ``lease / 3`` seconds.
         serde: Serializer for results that are not plain JSON (default: the strict serializer,
             which rebuilds LangChain messages, documents and LangGraph types).
+        wait_timeout: Seconds a caller waits for the same call running elsewhere before
+            `ToolCallWaitTimeout` (``None``: as long as its holder keeps the lease alive).
 
     Example:
         >>> cache = ToolCache(":memory:")
@@ -85,12 +90,15 @@ class ToolCache(DatabasePart):
         default_ttl: float | None = 3600.0,
         lease: float = 30.0,
         serde: SerializerProtocol | None = None,
+        wait_timeout: float | None = None,
     ) -> None:
         self.default_ttl = _check_seconds("default_ttl", default_ttl, allow_none=True)
         self.lease = _check_seconds("lease", lease, allow_none=False)
+        self.wait_timeout = _check_seconds("wait_timeout", wait_timeout, allow_none=True)
         self._open_database(conn)
         self.serde = serde if serde is not None else StrictSerializer()
         self._counters = Counters()
+        self._hits = _protocol.HitBuffer()
 
     # -- the core: one call through the protocol, sync or async ---------------------------
 
@@ -103,12 +111,31 @@ class ToolCache(DatabasePart):
         ttl: Any,
         lease: Any,
         cache_errors: bool,
+        wait_timeout: Any = _DEFAULT,
+        storable: Callable[[Any], bool] | None = None,
     ) -> _protocol.Call:
         key, args_json = _keys.call_key(tool, args, scope)
         ttl = self.default_ttl if ttl is _DEFAULT else _check_seconds("ttl", ttl, allow_none=True)
         lease = self.lease if lease is None else _check_seconds("lease", lease, allow_none=False)
-        holder = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        return _protocol.Call(tool, key, args_json, scope, ttl, lease, cache_errors, holder)  # type: ignore[arg-type]
+        wait = (
+            self.wait_timeout
+            if wait_timeout is _DEFAULT
+            else _check_seconds("wait_timeout", wait_timeout, allow_none=True)
+        )
+        # host:pid:id, unique per call; a counter, not uuid4, which costs a tenth of a hit.
+        holder = f"{_HOST}:{os.getpid()}:{_TOKEN}{next(_CALLS)}"
+        return _protocol.Call(
+            tool,
+            key,
+            args_json,
+            scope,
+            ttl,
+            lease,  # type: ignore[arg-type]
+            cache_errors,
+            holder,
+            wait,
+            storable,
+        )
 
     def call(
         self,
@@ -120,18 +147,32 @@ class ToolCache(DatabasePart):
         ttl: Any = _DEFAULT,
         lease: float | None = None,
         cache_errors: bool = False,
+        wait_timeout: Any = _DEFAULT,
+        storable: Callable[[Any], bool] | None = None,
     ) -> Any:
         """The result of ``fn()`` for ``(tool, args, scope)``: stored, awaited or made now.
 
         ``args`` is what makes calls the same (plain JSON data, see the module docs); ``fn``
-        makes the call when nobody has. Blocks while another caller runs the same call.
+        makes the call when nobody has. Blocks while another caller runs the same call, for
+        at most ``wait_timeout`` seconds (then `ToolCallWaitTimeout`). ``storable(result)``
+        False returns a result without storing it.
         """
         self.setup()
         flow = _protocol.protocol(
             self.db,
-            self._call(tool, args, scope=scope, ttl=ttl, lease=lease, cache_errors=cache_errors),
+            self._call(
+                tool,
+                args,
+                scope=scope,
+                ttl=ttl,
+                lease=lease,
+                cache_errors=cache_errors,
+                wait_timeout=wait_timeout,
+                storable=storable,
+            ),
             self.serde,
             self._counters,
+            self._hits,
         )
         return _drive_sync(self.db, flow, fn)
 
@@ -145,15 +186,27 @@ class ToolCache(DatabasePart):
         ttl: Any = _DEFAULT,
         lease: float | None = None,
         cache_errors: bool = False,
+        wait_timeout: Any = _DEFAULT,
+        storable: Callable[[Any], bool] | None = None,
     ) -> Any:
         """Async `call`: ``fn()`` returns an awaitable; waiting never blocks the event loop."""
         if not self.is_setup:
             await self.db.run(self.setup)
         flow = _protocol.protocol(
             self.db,
-            self._call(tool, args, scope=scope, ttl=ttl, lease=lease, cache_errors=cache_errors),
+            self._call(
+                tool,
+                args,
+                scope=scope,
+                ttl=ttl,
+                lease=lease,
+                cache_errors=cache_errors,
+                wait_timeout=wait_timeout,
+                storable=storable,
+            ),
             self.serde,
             self._counters,
+            self._hits,
         )
         return await _drive_async(self.db, flow, fn)
 
@@ -169,6 +222,7 @@ class ToolCache(DatabasePart):
         cache_errors: bool = False,
         key: Callable[..., Any] | None = None,
         lease: float | None = None,
+        wait_timeout: Any = _DEFAULT,
     ) -> Any:
         """Decorate a sync or async function so its calls go through the cache.
 
@@ -187,6 +241,7 @@ class ToolCache(DatabasePart):
                 cache_errors=cache_errors,
                 key=key,
                 lease=lease,
+                wait_timeout=wait_timeout,
             )
         tool = name or f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
@@ -202,7 +257,12 @@ class ToolCache(DatabasePart):
             where = scope(arguments) if callable(scope) else scope
             return ident, where
 
-        options = {"ttl": ttl, "lease": lease, "cache_errors": cache_errors}
+        options = {
+            "ttl": ttl,
+            "lease": lease,
+            "cache_errors": cache_errors,
+            "wait_timeout": wait_timeout,
+        }
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
@@ -231,12 +291,18 @@ class ToolCache(DatabasePart):
         scope: ScopeArg = None,
         cache_errors: bool = False,
         lease: float | None = None,
-    ) -> StructuredTool:
-        """A `StructuredTool` with ``tool``'s name, description and argument schema whose
-        calls go through the cache (keyed by the tool name and its validated arguments).
+        wait_timeout: Any = _DEFAULT,
+    ) -> BaseTool:
+        """A tool with ``tool``'s name, description and argument schema (injected arguments
+        included, so ``ToolNode`` injects them as before) whose calls go through the cache.
 
-        Tools with ``response_format="content_and_artifact"`` are refused: the artifact
-        would be lost on a hit.
+        The key is the tool name and the validated arguments the model gives; injected ones
+        (``InjectedToolCallId``, ``InjectedState``, ``InjectedStore``, ``ToolRuntime``, the
+        ``RunnableConfig``) are left out: pass ``scope`` when a result depends on them. On a
+        hit through a tool call the `ToolMessage` carries the current call's id. Results
+        that are themselves messages or ``Command`` objects (they name the call that made
+        them) are returned but not stored. Tools with
+        ``response_format="content_and_artifact"`` are refused: the artifact would be lost.
         """
         if not isinstance(tool, BaseTool):
             raise InvalidConfigError(f"wrap_tool takes a LangChain BaseTool, got {tool!r}")
@@ -245,30 +311,14 @@ class ToolCache(DatabasePart):
                 f"tool {tool.name!r} returns content and artifact; caching it would drop the "
                 "artifact on hits. Cache the function behind it with cached() instead"
             )
-        options = {"ttl": ttl, "lease": lease, "cache_errors": cache_errors}
-
-        def where(kwargs: dict[str, Any]) -> str | None:
-            return scope(kwargs) if callable(scope) else scope
-
-        def run(**kwargs: Any) -> Any:
-            return self.call(
-                tool.name, kwargs, lambda: tool.invoke(kwargs), scope=where(kwargs), **options
-            )
-
-        async def arun(**kwargs: Any) -> Any:
-            return await self.acall(
-                tool.name, kwargs, lambda: tool.ainvoke(kwargs), scope=where(kwargs), **options
-            )
-
-        return StructuredTool.from_function(
-            func=run,
-            coroutine=arun,
-            name=tool.name,
-            description=tool.description,
-            args_schema=tool.args_schema,
-            return_direct=tool.return_direct,
-            infer_schema=False,
-        )
+        options = {
+            "ttl": ttl,
+            "lease": lease,
+            "cache_errors": cache_errors,
+            "wait_timeout": wait_timeout,
+            "scope": scope,
+        }
+        return _tools.cached_tool(self, tool, options)
 
     # -- statistics and housekeeping -------------------------------------------------------
 
@@ -280,8 +330,10 @@ class ToolCache(DatabasePart):
         self._counters.reset()
 
     def shared_stats(self, tool: str | None = None) -> SharedCacheStats:
-        """Totals recorded in the database by every process (all tools, or one)."""
+        """Totals recorded in the database by every process (all tools, or one). This
+        object's hits are written first; other processes' hits may lag by up to 1 s."""
         self.setup()
+        self._hits.flush(self.db)
         with self.db.read() as conn:
             if tool is None:
                 row = conn.execute(_schema.SHARED_STATS).fetchone()
@@ -302,6 +354,17 @@ class ToolCache(DatabasePart):
         self.setup()
         with self.db.write() as conn:
             return conn.execute(_schema.DELETE_EXPIRED, (time.time(),)).rowcount
+
+    def flush_stats(self) -> None:
+        """Write the hits counted in memory to the database now (also done on close)."""
+        if self.is_setup:
+            self._hits.flush(self.db)
+
+    def close(self) -> None:
+        """Write the buffered hit counts, then close the database if this cache opened it."""
+        with contextlib.suppress(Exception):  # a closed or read-only file: counts are advisory
+            self.flush_stats()
+        super().close()
 
     def __repr__(self) -> str:
         return f"ToolCache({self.db.path!r})"

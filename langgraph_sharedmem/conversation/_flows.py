@@ -1,0 +1,121 @@
+"""The multi-step reads — a summary, an agent's context — written once as generators of
+steps and driven by a sync and an async runner (the httpx auth-flow pattern). A step is
+``(fn, *args)``, a database call (run on the database's worker thread when async), or
+``(MODEL, fn, *args)``, a summarizer call (awaited when async: a model never runs on the
+database's thread)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from langchain_core.messages import BaseMessage, SystemMessage
+
+from langgraph_sharedmem.conversation import _model, _reads
+
+if TYPE_CHECKING:
+    from langgraph_sharedmem.conversation.log import ConversationLog
+
+MODEL: Final = "model"  # a step that calls the summarizer, not the database
+SUMMARY_PREFIX: Final = "Summary of the earlier conversation:\n"
+
+
+def summary_flow(
+    log: ConversationLog,
+    run: str,
+    viewer: str | None,
+    user: str | None,
+    thread: str | None,
+    upto: int | None,
+    summarizer: Any,
+    *,
+    asynchronous: bool = False,
+) -> Any:
+    """A generator of steps ``(fn, *args)``: database reads and writes, and summarizer
+    calls; the sync and async runners perform them (the model never runs on the
+    database's thread)."""
+    fn = log._summarizer(summarizer)
+    if upto is not None:
+        _model.check_count("upto", upto)
+    view = yield (log._view, run, viewer, user, thread)
+    plan = yield (_reads.summary_plan, log.db, view, upto, fn.name)
+    if plan is None:
+        return None
+    last, previous, start = plan
+    if start == last:
+        return previous
+    covered = 0
+    cursor = start
+    while True:
+        page = yield (_reads.summary_page, log.db, view, cursor, last)
+        if not page.items:
+            break
+        call = fn.acall if asynchronous else fn
+        previous = yield (MODEL, call, page.messages, previous)
+        covered += len(page.items)
+        cursor = page.items[-1].seq
+        if page.next_cursor is None:
+            break
+    yield (_reads.store_summary, log.db, view, fn.name, last, covered, previous)
+    return previous
+
+
+def context_flow(
+    log: ConversationLog,
+    run: str,
+    viewer: str | None,
+    user: str | None,
+    thread: str | None,
+    last: int | None,
+    max_tokens: int | None,
+    query: str | None,
+    k: int,
+    summarize_older: bool,
+    summarizer: Any,
+    *,
+    asynchronous: bool = False,
+) -> Any:
+    if last is not None:
+        _model.check_count("last", last)
+    if max_tokens is not None:
+        _model.check_count("max_tokens", max_tokens)
+    view = yield (log._view, run, viewer, user, thread)
+    window = yield (_reads.window, log.db, view, last, max_tokens)
+    start = window[0].seq if window else None
+    older_exist = yield (_reads.has_before, log.db, view, start)
+    out: list[BaseMessage] = []
+    if summarize_older and older_exist:
+        flow = summary_flow(
+            log,
+            run,
+            viewer,
+            user,
+            thread,
+            None if start is None else start - 1,
+            summarizer,
+            asynchronous=asynchronous,
+        )
+        reply: Any = None
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                text = done.value
+                break
+            reply = yield step
+        if text:
+            out.append(SystemMessage(content=SUMMARY_PREFIX + text))
+    if query is not None and older_exist and k:
+        extra = yield (log._relevant, run, query, k, viewer, user, thread, start, True)
+        out += [m.message for m in extra]
+    out += _model.drop_orphan_tool_results([m.message for m in window])
+    return out
+
+
+def drive_sync(flow: Any) -> Any:
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value
+        reply = step[1](*step[2:]) if step[0] == MODEL else step[0](*step[1:])

@@ -1,0 +1,135 @@
+"""The conversation tables and the SQL that reads them; WHERE clauses built by pure functions.
+
+``conv_messages`` holds one row per message, numbered by ``seq`` (AUTOINCREMENT: only grows,
+so it is the keyset cursor of every page). ``message`` is LangChain's ``message_to_dict`` as
+JSON, which rebuilds the same message (tool calls, ids, kwargs, metadata). ``text`` is what
+relevance and summaries read; ``tokens`` and ``bytes`` are counted once, at append.
+``visibility`` is ``public`` (every agent of the run), ``recipients`` (sender and
+``recipients``, a JSON array) or ``private`` (sender only); ``scope`` (a `Scope.key`, NULL:
+the run's own) further limits it to agents that may read that scope.
+
+``conv_embeddings`` keeps each message's unit vector (float32 bytes) beside it, named by the
+embedder that made it, so relevance is an exact cosine without embedding history again.
+``conv_summaries`` caches summaries by (run, thread, viewer, summarizer, last seq covered).
+
+Migrations are an append-only list applied by sqlite-utils and recorded in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database as _SUDatabase
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("langgraph_sharedmem.conversation")
+
+
+@MIGRATIONS(name="0001_conversation")
+def _m0001(db: _SUDatabase) -> None:
+    db.executescript(
+        """
+        CREATE TABLE conv_messages (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            run TEXT NOT NULL,
+            thread TEXT,
+            msg_id TEXT,
+            sender TEXT NOT NULL,
+            recipients TEXT NOT NULL DEFAULT '[]',
+            visibility TEXT NOT NULL CHECK (visibility IN ('public', 'recipients', 'private')),
+            scope TEXT,
+            type TEXT NOT NULL,
+            message TEXT NOT NULL,
+            text TEXT NOT NULL,
+            tokens INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX conv_messages_run ON conv_messages (run, seq);
+        CREATE INDEX conv_messages_thread ON conv_messages (run, thread, seq);
+        CREATE INDEX conv_messages_scope ON conv_messages (run, scope) WHERE scope IS NOT NULL;
+        CREATE UNIQUE INDEX conv_messages_id ON conv_messages (run, msg_id)
+            WHERE msg_id IS NOT NULL;
+        CREATE TABLE conv_embeddings (
+            seq INTEGER PRIMARY KEY REFERENCES conv_messages (seq) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE TABLE conv_summaries (
+            run TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            viewer TEXT NOT NULL,
+            summarizer TEXT NOT NULL,
+            upto INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            summary TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run, thread, viewer, summarizer, upto)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+INSERT_MESSAGE = """
+INSERT INTO conv_messages (run, thread, msg_id, sender, recipients, visibility, scope, type,
+    message, text, tokens, bytes, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+INSERT_EMBEDDING = "INSERT OR REPLACE INTO conv_embeddings (seq, model, vector) VALUES (?, ?, ?)"
+COLUMNS = (
+    "m.seq, m.run, m.thread, m.sender, m.recipients, m.visibility, m.scope, m.message, "
+    "m.tokens, m.bytes, m.created_at"
+)
+SELECT_BY_IDS = (
+    f"SELECT {COLUMNS}, m.msg_id FROM conv_messages m WHERE m.run = ? AND m.msg_id IN "
+    "(SELECT value FROM json_each(?))"
+)
+SCOPES_OF_RUN = "SELECT DISTINCT scope FROM conv_messages WHERE run = ? AND scope IS NOT NULL"
+SUMMARY_AT_OR_BEFORE = """
+SELECT upto, summary FROM conv_summaries
+WHERE run = ? AND thread = ? AND viewer = ? AND summarizer = ? AND upto <= ?
+ORDER BY upto DESC LIMIT 1
+"""
+INSERT_SUMMARY = """
+INSERT OR REPLACE INTO conv_summaries (run, thread, viewer, summarizer, upto, messages,
+    summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+COUNT = "SELECT count(*), coalesce(sum(tokens), 0), coalesce(sum(bytes), 0) FROM conv_messages m"
+
+
+def where(
+    run: str,
+    *,
+    thread: str | None,
+    viewer: str | None,
+    hidden_scopes: frozenset[str],
+    after: int | None = None,
+    before: int | None = None,
+) -> tuple[str, list[Any]]:
+    """``(" WHERE ...", params)`` selecting the messages of ``run`` a viewer may see.
+
+    ``viewer`` None is the orchestrator: every message. ``hidden_scopes``: scope keys the
+    viewer may not read (their messages are left out in SQL, never fetched).
+    """
+    clauses: list[str] = ["m.run = ?"]
+    params: list[Any] = [run]
+    if thread is not None:
+        clauses.append("m.thread = ?")
+        params.append(thread)
+    if after is not None:
+        clauses.append("m.seq > ?")
+        params.append(after)
+    if before is not None:
+        clauses.append("m.seq < ?")
+        params.append(before)
+    if viewer is not None:
+        clauses.append(
+            "(m.visibility = 'public' OR m.sender = ? OR (m.visibility = 'recipients' AND "
+            "EXISTS (SELECT 1 FROM json_each(m.recipients) WHERE value = ?)))"
+        )
+        params += [viewer, viewer]
+    if hidden_scopes:
+        marks = ", ".join("?" * len(hidden_scopes))
+        clauses.append(f"(m.scope IS NULL OR m.scope NOT IN ({marks}))")
+        params += sorted(hidden_scopes)
+    return " WHERE " + " AND ".join(clauses), params

@@ -1,0 +1,740 @@
+"""`ConversationLog`: the orchestrator's and agents' messages, persisted, sliced per agent.
+
+    from langgraph_sharedmem import SharedMemory
+
+    with SharedMemory.open("agents.db") as mem:
+        log = mem.conversation
+        log.append(HumanMessage("Plan a trip to Oslo"), run="r7", sender="user")
+        log.append(AIMessage("Flights?"), run="r7", sender="planner", recipients=["research"])
+        log.context("r7", "research", last=10)              # what research may see, last 10
+        log.context("r7", "writer", max_tokens=2000, query="hotel budget", k=4,
+                    summarize_older=True)                    # summary + relevant + recent
+
+Agents get slices, not transcripts: the last N messages, the newest that fit a token budget,
+the most relevant to a query (exact cosine over embeddings kept beside the messages), a
+summary of the rest (pluggable summarizer, cached), and only what the agent may see
+(visibility, and with `AccessControl` the scopes it may read). Histories page by ``seq``
+(keyset pagination), so thousands of messages are never loaded at once. Every append is in
+the change log (``kind="message"``). Rules: ``docs/conversation.md``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import heapq
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, Literal
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+
+from langgraph_sharedmem import changes
+from langgraph_sharedmem._db import DatabasePart
+from langgraph_sharedmem.agents._acl import AccessControl
+from langgraph_sharedmem.agents._audit import AuditLog
+from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.conversation import _flows, _model, _reads, _schema
+from langgraph_sharedmem.conversation._model import (
+    MessagePage,
+    StoredMessage,
+    TokenCounter,
+    Visibility,
+    approximate_tokens,
+)
+from langgraph_sharedmem.conversation._summary import Adapted, as_summarizer
+from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
+from langgraph_sharedmem.facts import Scope
+from langgraph_sharedmem.facts._values import check_name
+
+__all__ = ["ConversationLog"]
+
+_MAX_LIMIT: Final = 10_000
+_PLAIN: Final = (
+    " AND m.type != 'tool' AND coalesce(json_array_length(m.message, '$.data.tool_calls'), 0) = 0"
+)
+
+
+class ConversationLog(DatabasePart):
+    """The shared conversation history of a database (see the module docstring).
+
+    Args:
+        conn: A path, ``":memory:"`` or an open `Database` (shared with a `SharedMemory`).
+        access: Agents' grants; given, a ``viewer`` must be a registered, active agent, and
+            messages appended with ``scope=`` reach only viewers that may read that scope.
+        embeddings: For `relevant`: ``"default"`` (the offline WordLlama model), any LangChain
+            ``Embeddings``, or None (no embeddings kept; `relevant` is then refused).
+        token_counter: Tokens of one message, counted once at append (default: LangChain's
+            approximate counter, about four characters a token).
+        summarizer: ``(messages, previous_summary) -> str`` or a chat model; `summary` and
+            ``context(summarize_older=True)`` use it. Summaries are cached in the database.
+    """
+
+    migrations = _schema.MIGRATIONS
+    requires = (changes.MIGRATIONS,)
+
+    def __init__(
+        self,
+        conn: Any,
+        *,
+        access: AccessControl | None = None,
+        embeddings: Embeddings | Literal["default"] | None = "default",
+        token_counter: TokenCounter | None = None,
+        summarizer: Any = None,
+    ) -> None:
+        if access is not None and not isinstance(access, AccessControl):
+            raise InvalidConfigError(f"access must be an AccessControl, got {access!r}")
+        if embeddings not in (None, "default") and not isinstance(embeddings, Embeddings):
+            raise InvalidConfigError(
+                f"embeddings must be a LangChain Embeddings, 'default' or None, got {embeddings!r}"
+            )
+        if token_counter is not None and not callable(token_counter):
+            raise InvalidConfigError(f"token_counter must be callable, got {token_counter!r}")
+        self._open_database(conn)
+        if access is not None and access.db is not self.db:
+            raise InvalidConfigError("access must be on the same Database as the log")
+        self.access = access
+        self._embeddings_option = embeddings
+        self._embedder: Embeddings | None = None
+        self.token_counter: TokenCounter = token_counter or approximate_tokens
+        self.summarizer: Adapted | None = as_summarizer(summarizer)
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    @property
+    def embeddings(self) -> Embeddings | None:
+        if self._embedder is None and self._embeddings_option is not None:
+            if self._embeddings_option == "default":
+                from langgraph_sharedmem.store import WordLlamaEmbeddings
+
+                self._embedder = WordLlamaEmbeddings()
+            else:
+                self._embedder = self._embeddings_option  # type: ignore[assignment]
+        return self._embedder
+
+    @property
+    def _model_name(self) -> str:
+        emb = self.embeddings
+        return f"{type(emb).__module__}.{type(emb).__qualname__}:{getattr(emb, 'dims', '')}"
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        emb = self.embeddings
+        if emb is None or not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        embed_array = getattr(emb, "embed_array", None)
+        if embed_array is not None:  # the default model: numpy straight through
+            out = np.asarray(embed_array(list(texts)), dtype=np.float32)
+        else:
+            out = np.asarray(emb.embed_documents(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+    # -- appending -------------------------------------------------------------------------
+
+    def append(
+        self,
+        message: BaseMessage,
+        *,
+        run: str,
+        sender: str,
+        thread: str | None = None,
+        recipients: Sequence[str] = (),
+        visibility: Visibility | None = None,
+        scope: Any = None,
+    ) -> StoredMessage:
+        """Store one message said in ``run`` by ``sender``.
+
+        ``visibility``: ``"public"`` (every agent of the run; the default without
+        recipients), ``"recipients"`` (``sender`` and ``recipients``; the default with them)
+        or ``"private"`` (``sender`` only). ``scope`` (e.g. ``("user", "u1")``) additionally
+        limits it to agents that may read that scope. A message whose ``id`` is already
+        stored in the run is not stored twice: the stored one is returned (a different
+        message under the same id is refused).
+        """
+        return self.extend(
+            [message],
+            run=run,
+            sender=sender,
+            thread=thread,
+            recipients=recipients,
+            visibility=visibility,
+            scope=scope,
+        )[0]
+
+    def extend(
+        self,
+        messages: Iterable[BaseMessage],
+        *,
+        run: str,
+        sender: str | Callable[[BaseMessage], str] | None = None,
+        thread: str | None = None,
+        recipients: Sequence[str] = (),
+        visibility: Visibility | None = None,
+        scope: Any = None,
+    ) -> builtins.list[StoredMessage]:
+        """Store several messages in one transaction (see `append`). ``sender`` may be a
+        function of the message; None takes the message's ``name``, else ``"user"`` for
+        human messages and the message type otherwise."""
+        rows = self._prepare(messages, run, sender, thread, recipients, visibility, scope)
+        vectors = self._vectors([r[9] for r in rows])
+        self.setup()
+        return self._insert(rows, vectors)
+
+    def _prepare(
+        self,
+        messages: Iterable[BaseMessage],
+        run: str,
+        sender: Any,
+        thread: str | None,
+        recipients: Sequence[str],
+        visibility: Any,
+        scope: Any,
+    ) -> builtins.list[tuple[Any, ...]]:
+        check_id("run id", run)
+        if thread is not None:
+            check_name("thread id", thread)
+        who = _model.check_recipients(recipients)
+        seen = _model.check_visibility(visibility, who)
+        where = None if scope is None else Scope.of(scope).key
+        now = time.time()
+        rows = []
+        for message in messages:
+            kind, data, text = _model.encode(message)
+            author = _sender_of(message, sender)
+            tokens = self.token_counter(message)
+            if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+                raise InvalidConfigError(
+                    f"token_counter returned {tokens!r}; it must return an int >= 0"
+                )
+            rows.append(
+                (
+                    run,
+                    thread,
+                    message.id,
+                    author,
+                    json.dumps(who, ensure_ascii=False),
+                    seen,
+                    where,
+                    kind,
+                    data,
+                    text,
+                    tokens,
+                    len(data.encode("utf-8")),
+                    now,
+                    message,  # not stored: handed back in the StoredMessage
+                )
+            )
+        return rows
+
+    def _insert(
+        self, rows: builtins.list[tuple[Any, ...]], vectors: np.ndarray
+    ) -> builtins.list[StoredMessage]:
+        out: builtins.list[StoredMessage] = []
+        model = self._model_name if len(vectors) else None
+        with self.db.write() as conn:
+            ids = [r[2] for r in rows if r[2] is not None]
+            known: dict[str, tuple[Any, ...]] = {}
+            if ids:
+                found = conn.execute(_schema.SELECT_BY_IDS, (rows[0][0], json.dumps(ids)))
+                known = {row[-1]: row for row in found}
+            for i, row in enumerate(rows):
+                if row[2] is not None and row[2] in known:
+                    existing = known[row[2]]
+                    if json.loads(existing[7]) != json.loads(row[8]):
+                        raise InvalidConfigError(
+                            f"message id {row[2]!r} is already stored in run {row[0]!r} with "
+                            "different content; give the new message its own id"
+                        )
+                    out.append(_model.stored_from_row(existing))
+                    continue
+                seq = int(conn.execute(_schema.INSERT_MESSAGE, row[:13]).lastrowid or 0)
+                if model is not None:
+                    conn.execute(_schema.INSERT_EMBEDDING, (seq, model, vectors[i].tobytes()))
+                run, thread, msg_id, author, who, seen, where = row[:7]
+                changes.record(
+                    conn,
+                    kind="message",
+                    op="append",
+                    key=f"{run}/{seq}",
+                    scope=where or Scope.run(run).key,
+                    author=author,
+                    data={
+                        "run": run,
+                        "thread": thread,
+                        "seq": seq,
+                        "id": msg_id,
+                        "type": row[7],
+                        "visibility": seen,
+                        "recipients": json.loads(who),
+                    },
+                )
+                out.append(
+                    StoredMessage(
+                        seq=seq,
+                        run=run,
+                        thread=thread,
+                        sender=author,
+                        recipients=tuple(json.loads(who)),
+                        visibility=seen,
+                        scope=where,
+                        created_at=row[12],
+                        tokens=row[10],
+                        bytes=row[11],
+                        message=row[13],
+                    )
+                )
+                if msg_id is not None:  # the same id twice in one batch
+                    known[msg_id] = (seq, *row[:2], author, who, seen, where, row[8], *row[10:13])
+        return out
+
+    # -- who may see what ------------------------------------------------------------------
+
+    def _view(
+        self, run: str, viewer: str | None, user: str | None, thread: str | None
+    ) -> _reads.View:
+        check_id("run id", run)
+        if thread is not None:
+            check_name("thread id", thread)
+        self.setup()
+        if viewer is None or self.access is None:
+            if viewer is not None:
+                check_name("viewer", viewer)
+            return _reads.View(run, thread, viewer, user, frozenset())
+        access = self.access
+        access.check_principals(viewer, user)  # registered and not retired
+        perms = access.permissions(viewer, user, run)
+        if not perms.allows(Scope.run(run), write=False):
+            access.audit_log.deny(
+                AuditLog.row(viewer, user, run, "history", f"run:{run}", None, "denied")
+            )
+            raise AccessDenied(
+                f"agent {viewer!r} may not read the conversation of run {run!r}",
+                agent=viewer,
+                action="history",
+                scope=f"run:{run}",
+            )
+        with self.db.read() as conn:
+            scopes = [s for (s,) in conn.execute(_schema.SCOPES_OF_RUN, (run,))]
+        hidden = frozenset(s for s in scopes if not perms.allows(Scope.from_key(s), write=False))
+        access.audit_log.read(AuditLog.row(viewer, user, run, "history", f"run:{run}", None))
+        return _reads.View(run, thread, viewer, user, hidden)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def page(
+        self,
+        run: str,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> MessagePage:
+        """One page of what ``viewer`` (None: everything) may see of ``run``, by ``seq``:
+        oldest first from ``after``, or newest first from ``before``. Pass ``next_cursor``
+        back as ``after`` (or ``before``) for the next page."""
+        _model.check_count("limit", limit, minimum=1)
+        if limit > _MAX_LIMIT:
+            raise InvalidConfigError(f"limit is at most {_MAX_LIMIT}, got {limit}")
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                _model.check_count(name, cursor)
+        view = self._view(run, viewer, user, thread)
+        with self.db.read() as conn:
+            return _reads.page(conn, view, after, before, limit, newest_first)
+
+    def iter_messages(
+        self,
+        run: str,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+        page_size: int = 500,
+    ) -> Iterator[StoredMessage]:
+        """Every message ``viewer`` may see, oldest first, fetched a page at a time."""
+        cursor: int | None = None
+        while True:
+            page = self.page(
+                run, viewer=viewer, user=user, thread=thread, after=cursor, limit=page_size
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def messages(
+        self,
+        run: str,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+    ) -> builtins.list[BaseMessage]:
+        """The whole transcript ``viewer`` may see (what passing whole histories sends)."""
+        return [m.message for m in self.iter_messages(run, viewer=viewer, user=user, thread=thread)]
+
+    def last(
+        self,
+        run: str,
+        n: int,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+    ) -> builtins.list[BaseMessage]:
+        """The last ``n`` messages ``viewer`` may see, oldest first."""
+        _model.check_count("n", n)
+        view = self._view(run, viewer, user, thread)
+        with self.db.read() as conn:
+            return [m.message for m in _reads.tail(conn, view, n, None)]
+
+    def within_tokens(
+        self,
+        run: str,
+        max_tokens: int,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+    ) -> builtins.list[BaseMessage]:
+        """The newest messages ``viewer`` may see whose tokens add up to at most
+        ``max_tokens``, oldest first (counted at append by the log's token counter)."""
+        _model.check_count("max_tokens", max_tokens)
+        view = self._view(run, viewer, user, thread)
+        with self.db.read() as conn:
+            return [m.message for m in _reads.tail(conn, view, None, max_tokens)]
+
+    def relevant(
+        self,
+        run: str,
+        query: str,
+        k: int = 8,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+        before: int | None = None,
+    ) -> builtins.list[BaseMessage]:
+        """The ``k`` messages ``viewer`` may see closest to ``query`` (exact cosine over the
+        stored embeddings), oldest first; ``before`` keeps to messages older than that seq."""
+        return [m.message for m in self._relevant(run, query, k, viewer, user, thread, before)]
+
+    def _relevant(
+        self,
+        run: str,
+        query: str,
+        k: int,
+        viewer: str | None,
+        user: str | None,
+        thread: str | None,
+        before: int | None,
+        plain: bool = False,
+    ) -> builtins.list[StoredMessage]:
+        if not isinstance(query, str):
+            raise InvalidConfigError(f"query must be a string, got {query!r}")
+        _model.check_count("k", k)
+        if self.embeddings is None:
+            raise InvalidConfigError(
+                "this conversation log keeps no embeddings (embeddings=None); open it with "
+                "embeddings='default' or a LangChain Embeddings to rank by relevance"
+            )
+        view = self._view(run, viewer, user, thread)
+        if k == 0:
+            return []
+        q = self._vectors([query])[0]
+        model = self._model_name
+        best: builtins.list[tuple[float, int]] = []  # a min-heap of (score, seq)
+        cursor: int | None = None
+        while True:
+            with self.db.read() as conn:
+                where, params = view.where(after=cursor, before=before)
+                rows = conn.execute(
+                    "SELECT m.seq, e.model, e.vector FROM conv_messages m LEFT JOIN "
+                    f"conv_embeddings e ON e.seq = m.seq{where}{_PLAIN if plain else ''} "
+                    "ORDER BY m.seq LIMIT ?",
+                    (*params, _reads.SCAN * 16),
+                ).fetchall()
+            if not rows:
+                break
+            if any(r[1] != model for r in rows):  # another model's, or appended without
+                self._embed_again([r[0] for r in rows if r[1] != model], model)
+                with self.db.read() as conn:
+                    rows = conn.execute(
+                        "SELECT e.seq, e.model, e.vector FROM conv_embeddings e WHERE e.seq IN "
+                        "(SELECT value FROM json_each(?)) ORDER BY e.seq",
+                        (json.dumps([r[0] for r in rows]),),
+                    ).fetchall()
+            matrix = np.frombuffer(b"".join(r[2] for r in rows), np.float32)
+            matrix = matrix.reshape(len(rows), -1)
+            scores = matrix @ q
+            for score, row in zip(scores.tolist(), rows, strict=True):
+                item = (score, -row[0])  # ties: the newer message wins
+                if len(best) < k:
+                    heapq.heappush(best, item)
+                elif item > best[0]:
+                    heapq.heapreplace(best, item)
+            cursor = rows[-1][0]
+        seqs = sorted(-s for _, s in best)
+        if not seqs:
+            return []
+        with self.db.read() as conn:
+            found = conn.execute(
+                f"SELECT {_schema.COLUMNS} FROM conv_messages m WHERE m.seq IN "
+                "(SELECT value FROM json_each(?)) ORDER BY m.seq",
+                (json.dumps(seqs),),
+            ).fetchall()
+        return [_model.stored_from_row(r) for r in found]
+
+    def _embed_again(self, seqs: builtins.list[int], model: str) -> None:
+        with self.db.read() as conn:
+            texts = conn.execute(
+                "SELECT seq, text FROM conv_messages WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(seqs),),
+            ).fetchall()
+        fresh = self._vectors([t for _, t in texts])
+        with self.db.write() as conn:
+            conn.executemany(
+                _schema.INSERT_EMBEDDING,
+                [(seq, model, fresh[j].tobytes()) for j, (seq, _) in enumerate(texts)],
+            )
+
+    # -- summaries -------------------------------------------------------------------------
+
+    def summary(
+        self,
+        run: str,
+        *,
+        viewer: str | None = None,
+        user: str | None = None,
+        thread: str | None = None,
+        upto: int | None = None,
+        summarizer: Any = None,
+    ) -> str | None:
+        """A summary of what ``viewer`` may see of ``run`` up to seq ``upto`` (default: all);
+        None when there is nothing. Cached: asked again, it is read back; after new
+        messages, the cached summary is extended with only those."""
+        flow = _flows.summary_flow(self, run, viewer, user, thread, upto, summarizer)
+        return _flows.drive_sync(flow)
+
+    def _summarizer(self, summarizer: Any) -> Adapted:
+        found = as_summarizer(summarizer) if summarizer is not None else self.summarizer
+        if found is None:
+            raise InvalidConfigError(
+                "no summarizer: pass summarizer= to ConversationLog or to this call (a "
+                "callable (messages, previous_summary) -> str, or a chat model)"
+            )
+        return found
+
+    # -- the slice an agent gets -----------------------------------------------------------
+
+    def context(
+        self,
+        run: str,
+        viewer: str | None,
+        *,
+        user: str | None = None,
+        thread: str | None = None,
+        last: int | None = None,
+        max_tokens: int | None = None,
+        query: str | None = None,
+        k: int = 4,
+        summarize_older: bool = False,
+        summarizer: Any = None,
+    ) -> builtins.list[BaseMessage]:
+        """What to send ``viewer`` instead of the whole transcript, oldest first:
+
+        * a `SystemMessage` summarizing what it may see before the window
+          (``summarize_older=True``),
+        * the ``k`` older messages most relevant to ``query`` (plain text messages, no tool
+          traffic),
+        * the window: the newest messages, at most ``last`` of them and ``max_tokens``
+          tokens (none given: everything), without tool results whose call was cut off.
+
+        ``max_tokens`` bounds the window; the summary and the relevant messages come on top.
+        """
+        flow = _flows.context_flow(
+            self, run, viewer, user, thread, last, max_tokens, query, k, summarize_older, summarizer
+        )
+        return _flows.drive_sync(flow)
+
+    # -- graph helpers ---------------------------------------------------------------------
+
+    def recorder(
+        self,
+        *,
+        sender: str | Callable[[BaseMessage], str] | None = None,
+        messages_key: str = "messages",
+        run: str | Callable[[RunnableConfig], str] | None = None,
+        visibility: Visibility | None = None,
+        recipients: Sequence[str] = (),
+    ) -> Callable[[Any, RunnableConfig], dict[str, Any]]:
+        """A graph node that appends ``state[messages_key]`` to the history of the run
+        (default: the graph's ``thread_id``) and returns no update. Messages already stored
+        (same id) are skipped, so it can run after every turn."""
+
+        def record_messages(state: Any, config: RunnableConfig) -> dict[str, Any]:
+            where, thread = _run_of(config, run)
+            self.extend(
+                _messages_of(state, messages_key),
+                run=where,
+                sender=sender,
+                thread=thread,
+                visibility=visibility,
+                recipients=recipients,
+            )
+            return {}
+
+        return record_messages
+
+    def context_for(
+        self, config: RunnableConfig, viewer: str | None, *, run: Any = None, **options: Any
+    ) -> builtins.list[BaseMessage]:
+        """`context` for the run of a graph call (``thread_id`` unless ``run`` says)."""
+        where, _thread = _run_of(config, run)
+        return self.context(where, viewer, **options)
+
+    # -- async twins -----------------------------------------------------------------------
+
+    async def aappend(self, message: BaseMessage, **kwargs: Any) -> StoredMessage:
+        """Async `append`."""
+        return (await self.aextend([message], **kwargs))[0]
+
+    async def aextend(
+        self, messages: Iterable[BaseMessage], **kwargs: Any
+    ) -> builtins.list[StoredMessage]:
+        """Async `extend`: embedding and the write run off the event loop."""
+        messages = builtins.list(messages)
+        return await self.db.run(self.extend, messages, **kwargs)
+
+    async def apage(self, run: str, **kwargs: Any) -> MessagePage:
+        """Async `page`."""
+        return await self.db.run(self.page, run, **kwargs)
+
+    async def amessages(self, run: str, **kwargs: Any) -> builtins.list[BaseMessage]:
+        """Async `messages`."""
+        return await self.db.run(self.messages, run, **kwargs)
+
+    async def alast(self, run: str, n: int, **kwargs: Any) -> builtins.list[BaseMessage]:
+        """Async `last`."""
+        return await self.db.run(self.last, run, n, **kwargs)
+
+    async def awithin_tokens(
+        self, run: str, max_tokens: int, **kwargs: Any
+    ) -> builtins.list[BaseMessage]:
+        """Async `within_tokens`."""
+        return await self.db.run(self.within_tokens, run, max_tokens, **kwargs)
+
+    async def arelevant(
+        self, run: str, query: str, k: int = 8, **kwargs: Any
+    ) -> builtins.list[BaseMessage]:
+        """Async `relevant`."""
+        return await self.db.run(self.relevant, run, query, k, **kwargs)
+
+    async def asummary(self, run: str, **kwargs: Any) -> str | None:
+        """Async `summary`: reads and writes on the database's thread, the summarizer awaited
+        (a chat model's ``ainvoke``) or, if it is a sync callable, in a thread of its own."""
+        flow = _flows.summary_flow(
+            self,
+            run,
+            kwargs.pop("viewer", None),
+            kwargs.pop("user", None),
+            kwargs.pop("thread", None),
+            kwargs.pop("upto", None),
+            kwargs.pop("summarizer", None),
+            asynchronous=True,
+        )
+        if kwargs:
+            raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
+        return await self._drive_async(flow)  # type: ignore[no-any-return]
+
+    async def acontext(
+        self, run: str, viewer: str | None, **kwargs: Any
+    ) -> builtins.list[BaseMessage]:
+        """Async `context` (the summarizer as in `asummary`)."""
+        names = (
+            "user",
+            "thread",
+            "last",
+            "max_tokens",
+            "query",
+            "k",
+            "summarize_older",
+            "summarizer",
+        )
+        defaults = {"k": 4, "summarize_older": False}
+        args = [kwargs.pop(n, defaults.get(n)) for n in names]
+        if kwargs:
+            raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
+        flow = _flows.context_flow(self, run, viewer, *args, asynchronous=True)
+        return await self._drive_async(flow)  # type: ignore[no-any-return]
+
+    async def acontext_for(
+        self, config: RunnableConfig, viewer: str | None, *, run: Any = None, **options: Any
+    ) -> builtins.list[BaseMessage]:
+        """Async `context_for`."""
+        where, _thread = _run_of(config, run)
+        return await self.acontext(where, viewer, **options)
+
+    def arecorder(self, **options: Any) -> Callable[[Any, RunnableConfig], Any]:
+        """Async `recorder` (for graphs run with ``ainvoke``/``astream``)."""
+        record = self.recorder(**options)
+
+        async def record_messages(state: Any, config: RunnableConfig) -> dict[str, Any]:
+            return await self.db.run(record, state, config)
+
+        return record_messages
+
+    async def _drive_async(self, flow: Any) -> Any:
+        reply: Any = None
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                return done.value
+            if step[0] == _flows.MODEL:
+                reply = await step[1](*step[2:])
+            else:
+                reply = await self.db.run(step[0], *step[1:])
+
+    def __repr__(self) -> str:
+        return f"ConversationLog({self.db.path!r})"
+
+
+def _sender_of(message: BaseMessage, sender: Any) -> str:
+    if callable(sender):
+        sender = sender(message)
+    elif sender is None:
+        sender = message.name or ("user" if message.type == "human" else message.type)
+    check_name("sender", sender)
+    return sender  # type: ignore[no-any-return]
+
+
+def _messages_of(state: Any, key: str) -> builtins.list[BaseMessage]:
+    found = state.get(key) if isinstance(state, dict) else getattr(state, key, None)
+    if found is None:
+        raise InvalidConfigError(f"the graph state has no {key!r} messages to record")
+    return builtins.list(found)
+
+
+def _run_of(config: RunnableConfig, run: Any) -> tuple[str, str | None]:
+    configurable = (config or {}).get("configurable") or {}
+    thread = configurable.get("thread_id")
+    thread = None if thread is None else str(thread)
+    if callable(run):
+        run = run(config)
+    if run is None:
+        run = thread
+    if run is None:
+        raise InvalidConfigError(
+            "no run for the conversation: invoke the graph with "
+            "{'configurable': {'thread_id': ...}} or pass run="
+        )
+    return run, thread

@@ -1,0 +1,145 @@
+"""Registry tables and the SQL that reads and writes them.
+
+* ``registry_agents``: one row per agent name (the primary key is what makes registering
+  twice an update, in every process). List-valued fields are JSON arrays; ``text`` is the
+  descriptive text also put in the store (namespace `NAMESPACE`) in the same transaction, kept
+  here so keyword matching works with the store's index off. Times are Unix seconds
+  (``time.time()``): heartbeats are compared across processes.
+* ``registry_capabilities``: (capability, name) pairs, lower-cased, for exact lookup by an
+  index instead of a scan of JSON arrays.
+
+An agent is *stale* when it is not retired and its last heartbeat is older than its own
+``heartbeat_timeout`` or, when that is NULL, the registry's ``stale_after`` (NULL: never).
+The AccessControl row of the same id is joined in: an agent retired there is retired here.
+
+Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
+step is never edited once released (a dead one becomes a no-op with a comment).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlite_utils import Database as _SUDatabase
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("langgraph_sharedmem.registry")
+
+# The store namespace holding one item per agent: {"text": ..., "name": ..., ...}.
+NAMESPACE: Final = ("sharedmem_registry", "agents")
+
+
+@MIGRATIONS(name="0001_registry_tables")
+def _m0001(db: _SUDatabase) -> None:
+    db.executescript(
+        """
+        CREATE TABLE registry_agents (
+            name TEXT PRIMARY KEY,
+            description TEXT NOT NULL,
+            capabilities TEXT NOT NULL,
+            tools TEXT NOT NULL,
+            endpoint TEXT,
+            graph_id TEXT,
+            owner TEXT,
+            allowed_scopes TEXT NOT NULL,
+            trust REAL NOT NULL CHECK (trust >= 0 AND trust <= 1),
+            version TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            heartbeat_timeout REAL CHECK (heartbeat_timeout IS NULL OR heartbeat_timeout > 0),
+            text TEXT NOT NULL,
+            registered_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            retired_at REAL
+        ) WITHOUT ROWID;
+        CREATE TABLE registry_capabilities (
+            capability TEXT NOT NULL,
+            name TEXT NOT NULL REFERENCES registry_agents (name),
+            PRIMARY KEY (capability, name)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+PROFILE_FIELDS: Final = (
+    "name",
+    "description",
+    "capabilities",
+    "tools",
+    "endpoint",
+    "graph_id",
+    "owner",
+    "allowed_scopes",
+    "trust",
+    "version",
+    "metadata",
+    "heartbeat_timeout",
+)
+
+# Columns of `SELECT_AGENTS`, in `_model.profile_from_row` order.
+_STALE = (
+    "coalesce(r.retired_at IS NULL AND a.retired_at IS NULL AND "
+    "r.last_seen < :now - coalesce(r.heartbeat_timeout, :stale_after), 0)"
+)
+SELECT_AGENTS = f"""
+SELECT r.name, r.description, r.capabilities, r.tools, r.endpoint, r.graph_id, r.owner,
+    r.allowed_scopes, r.trust, r.version, r.metadata, r.heartbeat_timeout, r.text,
+    r.registered_at, r.updated_at, r.last_seen, coalesce(r.retired_at, a.retired_at),
+    {_STALE} AS stale
+FROM registry_agents AS r LEFT JOIN acl_agents AS a ON a.id = r.name
+"""
+# Filters appended to SELECT_AGENTS (all take the :now and :stale_after parameters).
+WHERE_NAME = "WHERE r.name = :name"
+WHERE_LIVE = "WHERE r.retired_at IS NULL AND a.retired_at IS NULL"
+WHERE_CAPABILITY = (
+    "WHERE r.name IN (SELECT name FROM registry_capabilities WHERE capability = :capability)"
+)
+WHERE_NAMES = "WHERE r.name IN (SELECT value FROM json_each(:names))"
+ORDER = " ORDER BY r.name"
+# Every agent with an item in the store (not retired here): retired in AccessControl? stale?
+CANDIDATES = f"""
+SELECT r.name, r.updated_at, r.capabilities, r.trust, r.text, a.retired_at IS NOT NULL,
+    {_STALE}
+FROM registry_agents AS r LEFT JOIN acl_agents AS a ON a.id = r.name
+WHERE r.retired_at IS NULL
+"""
+
+SELECT_ROW = "SELECT * FROM registry_agents WHERE name = ?"
+INSERT_AGENT = """
+INSERT INTO registry_agents (name, description, capabilities, tools, endpoint, graph_id, owner,
+    allowed_scopes, trust, version, metadata, heartbeat_timeout, text, registered_at,
+    updated_at, last_seen)
+VALUES (:name, :description, :capabilities, :tools, :endpoint, :graph_id, :owner,
+    :allowed_scopes, :trust, :version, :metadata, :heartbeat_timeout, :text, :now, :now, :now)
+"""
+UPDATE_AGENT = """
+UPDATE registry_agents SET description = :description, capabilities = :capabilities,
+    tools = :tools, endpoint = :endpoint, graph_id = :graph_id, owner = :owner,
+    allowed_scopes = :allowed_scopes, trust = :trust, version = :version,
+    metadata = :metadata, heartbeat_timeout = :heartbeat_timeout, text = :text,
+    updated_at = :now, last_seen = :now, retired_at = NULL
+WHERE name = :name
+"""
+DELETE_CAPABILITIES = "DELETE FROM registry_capabilities WHERE name = ?"
+INSERT_CAPABILITY = "INSERT INTO registry_capabilities (capability, name) VALUES (?, ?)"
+TOUCH = "UPDATE registry_agents SET last_seen = ? WHERE name = ?"
+RETIRE = "UPDATE registry_agents SET retired_at = ?, updated_at = ? WHERE name = ?"
+ACL_STATE = "SELECT retired_at, description FROM acl_agents WHERE id = ?"
+
+FACT_TABLES = """
+SELECT count(*) FROM sqlite_master
+WHERE type = 'table' AND name IN ('facts', 'fact_claims', 'fact_sources')
+"""
+# Who wrote the verified value of facts about a subject: every source of a verified claim.
+WHO_KNOWS = """
+SELECT s.author, count(DISTINCT f.id), json_group_array(DISTINCT f.attribute),
+    max(s.created_at)
+FROM facts AS f
+JOIN fact_claims AS c ON c.fact_id = f.id AND c.status = 'verified'
+JOIN fact_sources AS s ON s.claim_id = c.id
+WHERE f.subject = :subject
+    AND (:scope IS NULL OR f.scope = :scope)
+    AND (:attribute IS NULL OR f.attribute = :attribute)
+GROUP BY s.author
+ORDER BY count(DISTINCT f.id) DESC, max(s.created_at) DESC, s.author
+"""

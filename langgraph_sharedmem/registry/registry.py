@@ -1,0 +1,603 @@
+"""`Registry`: which agents exist, what they can do, whether they are alive, and who knows what.
+
+    from langgraph_sharedmem import SharedMemory
+
+    with SharedMemory.open("agents.db") as mem:
+        reg = mem.registry
+        reg.register("billing", description="Invoices, refunds and payment questions",
+                     capabilities=["billing", "refunds"], tools=["stripe_lookup"], trust=0.9)
+        reg.heartbeat("billing")                          # from the agent, now and then
+        reg.search("who can answer billing questions?")   # semantic, through the store index
+        best = reg.route("refund order 42", k=2)          # ranked, with scores and reasons
+        reg.who_knows("order:42")                         # authors of verified facts
+
+One row per agent name in SQLite; registering again replaces the profile. The agent id is
+registered with `AccessControl` and its descriptive text put in the store in the same
+transaction, so the registry, the access rules and the semantic index never disagree. How it
+ranks and what is logged: ``docs/registry.md``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+from langgraph_sharedmem import changes
+from langgraph_sharedmem._db import Database, DatabasePart
+from langgraph_sharedmem.agents import AccessControl
+from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.facts import Scope
+from langgraph_sharedmem.facts._values import check_name
+from langgraph_sharedmem.registry import _rank, _schema
+from langgraph_sharedmem.registry._model import (
+    AgentMatch,
+    AgentProfile,
+    Expert,
+    Route,
+    change_data,
+    check_profile,
+    check_seconds,
+    check_text,
+    profile_from_row,
+)
+from langgraph_sharedmem.store import SharedMemoryStore
+
+__all__ = ["Registry"]
+
+_DEFAULTS: Final[Mapping[str, Any]] = {
+    "description": "",
+    "capabilities": (),
+    "tools": (),
+    "endpoint": None,
+    "graph_id": None,
+    "owner": None,
+    "allowed_scopes": (),
+    "trust": 0.5,
+    "version": "",
+    "metadata": None,
+    "heartbeat_timeout": None,
+}
+_MAX_QUERY: Final = 8_000
+_RETIRED_AT: Final = -1  # registry_agents' last column
+
+
+class Registry(DatabasePart):
+    """The agent registry of one database (see the module docstring).
+
+    Args:
+        conn: A path, ``sqlite:///`` URL, or an open `Database` (shared with a `SharedMemory`,
+            then not closed here).
+        store: The store holding each agent's descriptive text for semantic lookup. Opened
+            here (offline WordLlama index) when ``conn`` is a path; with a `Database` and no
+            store, lookups match keywords only.
+        access: The `AccessControl` agents are registered with (one is made if omitted).
+        stale_after: Seconds without a heartbeat after which an agent is *stale*: left out of
+            lookups and routing and listed by `stale`. ``None``: never. An agent's own
+            ``heartbeat_timeout`` overrides it.
+    """
+
+    migrations = _schema.MIGRATIONS
+    requires = (changes.MIGRATIONS,)
+
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | Database,
+        *,
+        store: SharedMemoryStore | None = None,
+        access: AccessControl | None = None,
+        stale_after: float | None = 300.0,
+    ) -> None:
+        self.stale_after = stale_after
+        self._open_database(conn)
+        for part, what in ((store, "store"), (access, "access")):
+            if part is not None and part.db is not self.db:
+                raise InvalidConfigError(f"{what} must use the registry's Database {self.db!r}")
+        self._owned: list[Any] = []
+        if access is None:
+            access = AccessControl(self.db)
+            self._owned.append(access)
+        if store is None and self._owns_db:
+            from langgraph_sharedmem.shared import default_index
+
+            store = SharedMemoryStore(self.db, index=default_index())
+            self._owned.append(store)
+        self.access = access
+        self.store = store
+        self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
+
+    @property
+    def stale_after(self) -> float | None:
+        """Default seconds without a heartbeat before an agent is stale (None: never)."""
+        return self._stale_after
+
+    @stale_after.setter
+    def stale_after(self, value: float | None) -> None:
+        self._stale_after = check_seconds("stale_after", value)
+
+    @property
+    def semantic(self) -> bool:
+        """Whether lookups are semantic (the store has an index) or match keywords."""
+        return self.store is not None and self.store.index_config is not None
+
+    def setup(self) -> None:
+        """Create or upgrade the tables (and those of access control and the store)."""
+        if not self.is_setup:
+            self.access.setup()
+            if self.store is not None:
+                self.store.setup()
+            super().setup()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        capabilities: Iterable[str] = (),
+        tools: Iterable[Any] = (),
+        endpoint: str | None = None,
+        graph_id: str | None = None,
+        owner: str | None = None,
+        allowed_scopes: Iterable[Any] = (),
+        trust: float = 0.5,
+        version: str = "",
+        metadata: Mapping[str, Any] | None = None,
+        heartbeat_timeout: float | None = None,
+    ) -> AgentProfile:
+        """Register ``name`` or replace its profile (one row per name, in every process).
+
+        Also registers (or re-activates) the id with `AccessControl` and puts the agent's
+        descriptive text in the store, in the same transaction. Counts as a heartbeat; an
+        unchanged profile writes nothing else. ``tools``: names or LangChain tools;
+        ``allowed_scopes``: scopes as in grants (``"app"``, ``"user:*"``, ``("run", "*")``) —
+        a description, not a grant; ``trust`` in [0, 1]; ``heartbeat_timeout``: seconds
+        (``math.inf``: never stale; None: the registry's ``stale_after``).
+        """
+        fields = {
+            "description": description,
+            "capabilities": capabilities,
+            "tools": tools,
+            "endpoint": endpoint,
+            "graph_id": graph_id,
+            "owner": owner,
+            "allowed_scopes": allowed_scopes,
+            "trust": trust,
+            "version": version,
+            "metadata": metadata,
+            "heartbeat_timeout": heartbeat_timeout,
+        }
+        row = check_profile(name, fields)
+        self.setup()
+        with self.db.write() as conn:
+            return self._write(conn, row)
+
+    def update(self, name: str, **fields: Any) -> AgentProfile:
+        """Change some fields of a registered agent's profile, keeping the others."""
+        unknown = set(fields) - set(_DEFAULTS)
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown profile fields {sorted(unknown)}; expected some of {sorted(_DEFAULTS)}"
+            )
+        check_id("agent name", name)
+        self.setup()
+        with self.db.write() as conn:
+            current = self._profile(conn, name)
+            if current is None:
+                raise _unknown(name)
+            merged = {k: getattr(current, k) for k in _DEFAULTS} | fields
+            return self._write(conn, check_profile(name, merged))
+
+    def heartbeat(self, name: str) -> float:
+        """Record that ``name`` is alive now; returns the time recorded.
+
+        Not written to the change log — an agent beating every few seconds would flood it,
+        and "still alive" is no change — except when the agent was stale: that beat is
+        logged as ``op="heartbeat"`` (back online), at most once per stale period.
+        """
+        check_id("agent name", name)
+        self.setup()
+        with self.db.write() as conn:
+            now = time.time()
+            current = self._profile(conn, name, now=now)
+            if current is None:
+                raise _unknown(name)
+            if current.retired:
+                raise InvalidConfigError(f"agent {name!r} is retired; register it again")
+            conn.execute(_schema.TOUCH, (now, name))
+            if current.stale:
+                changes.record(
+                    conn,
+                    kind="agent",
+                    op="heartbeat",
+                    key=name,
+                    author=name,
+                    data={"stale_for": round(now - current.last_seen, 3)},
+                )
+        return now
+
+    def retire(self, name: str) -> bool:
+        """Take ``name`` out of lookups and routing and every access right (the same
+        transaction retires it in `AccessControl`); False if it was already retired.
+        Registering it again brings it back."""
+        check_id("agent name", name)
+        self.setup()
+        with self.db.write() as conn:
+            now = time.time()
+            old = conn.execute(_schema.SELECT_ROW, (name,)).fetchone()
+            if old is None:
+                raise _unknown(name)
+            acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+            acl_active = acl is not None and acl[0] is None
+            registry_active = old[_RETIRED_AT] is None
+            if not (acl_active or registry_active):
+                return False
+            if registry_active:
+                conn.execute(_schema.RETIRE, (now, now, name))
+            if acl_active:
+                self.access.retire_agent(name)
+            if self.store is not None:
+                self.store.delete(_schema.NAMESPACE, name)
+            changes.record(conn, kind="agent", op="retire", key=name, data={"at": now})
+            return True
+
+    def _write(self, conn: sqlite3.Connection, row: dict[str, Any]) -> AgentProfile:
+        name = row["name"]
+        now = time.time()
+        cursor = conn.execute(_schema.SELECT_ROW, (name,))
+        found = cursor.fetchone()
+        old = (
+            None
+            if found is None
+            else dict(zip([d[0] for d in cursor.description], found, strict=True))
+        )
+        acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+        if acl is None or acl[0] is not None or acl[1] != row["description"]:
+            self.access.register_agent(name, description=row["description"])
+        fields = _schema.PROFILE_FIELDS[1:]
+        changed = [] if old is None else [f for f in fields if old[f] != row[f]]
+        came_back = acl is not None and acl[0] is not None
+        if old is None or old["retired_at"] is not None or came_back:
+            op: str | None = "register"
+        else:
+            op = "update" if changed else None
+        params = {**row, "now": now}
+        if op is None:
+            conn.execute(_schema.TOUCH, (now, name))
+            if self.store is not None and not self._indexed(name, row["text"]):
+                self._put_text(row)
+        else:
+            conn.execute(_schema.INSERT_AGENT if old is None else _schema.UPDATE_AGENT, params)
+            conn.execute(_schema.DELETE_CAPABILITIES, (name,))
+            conn.executemany(
+                _schema.INSERT_CAPABILITY,
+                [(c, name) for c in _loads(row["capabilities"])],
+            )
+            data = change_data(row)
+            if old is not None:
+                data["changed"] = changed
+            changes.record(conn, kind="agent", op=op, key=name, data=data)
+            if self.store is not None:
+                self._put_text(row)
+        profile = self._profile(conn, name, now=now)
+        assert profile is not None
+        return profile
+
+    def _put_text(self, row: Mapping[str, Any]) -> None:
+        assert self.store is not None
+        value = {
+            "text": row["text"],
+            "name": row["name"],
+            "capabilities": _loads(row["capabilities"]),
+        }
+        # No TTL whatever the store's default: the registry row is the source of truth and
+        # its text must not expire under it.
+        self.store.put(_schema.NAMESPACE, row["name"], value, index=["text"], ttl=None)
+
+    def _indexed(self, name: str, text: str) -> bool:
+        assert self.store is not None
+        item = self.store.get(_schema.NAMESPACE, name)
+        return item is not None and item.value.get("text") == text
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, name: str) -> AgentProfile | None:
+        """The profile of ``name`` (also when stale or retired: see its flags), or None."""
+        check_id("agent name", name)
+        self.setup()
+        with self.db.read() as conn:
+            return self._profile(conn, name)
+
+    def agents(
+        self, *, include_stale: bool = False, include_retired: bool = False
+    ) -> builtins.list[AgentProfile]:
+        """Registered agents by name; available ones only unless asked."""
+        self.setup()
+        where = "" if include_retired else _schema.WHERE_LIVE
+        with self.db.read() as conn:
+            found = self._select(conn, where)
+        return [a for a in found if include_stale or not a.stale]
+
+    def stale(self) -> builtins.list[AgentProfile]:
+        """Agents neither retired nor beating: their last heartbeat is older than their
+        timeout. Lookups and routing leave them out; this is where they are reported."""
+        return [a for a in self.agents(include_stale=True) if a.stale]
+
+    def find(self, capability: str, *, include_stale: bool = False) -> builtins.list[AgentProfile]:
+        """Available agents declaring ``capability`` (exact, case-insensitive), by name."""
+        label = check_text("capability", capability, limit=256, empty=False).strip().lower()
+        self.setup()
+        with self.db.read() as conn:
+            found = self._select(
+                conn,
+                f"{_schema.WHERE_CAPABILITY} AND r.retired_at IS NULL AND a.retired_at IS NULL",
+                capability=label,
+            )
+        return [a for a in found if include_stale or not a.stale]
+
+    def search(
+        self, query: str, *, k: int = 5, include_stale: bool = False
+    ) -> builtins.list[AgentMatch]:
+        """Available agents whose description answers ``query``, best first, in the store's
+        order (cosine similarity, fused with hits on the query's rare words such as names;
+        ``score`` is the cosine). With the store's index off: the share of the query's words
+        found in the agent's text, and agents sharing none are left out."""
+        check_text("query", query, limit=_MAX_QUERY, empty=False)
+        k = _check_k(k)
+        candidates, in_store = self._candidates(include_stale)
+        method: Literal["semantic", "keyword"]
+        if self.semantic:
+            # The store holds every agent not retired here; ask for enough to make up for
+            # those left out (stale, retired in access control). Its order is kept: hybrid
+            # ranking lets a rare word (a name, an id) in the query count.
+            scores = self._semantic(query, k + in_store - len(candidates))
+            available = {c.name: c for c in candidates}
+            found = [(s, available[n]) for n, s in scores.items() if n in available]
+            method = "semantic"
+        else:
+            found = [(_rank.keyword_score(query, c.text), c) for c in candidates]
+            found = [(s, c) for s, c in found if s > 0]
+            found.sort(key=lambda pair: (-pair[0], pair[1].name))
+            method = "keyword"
+        profiles = self._profiles([c.name for _, c in found[:k]])
+        return [AgentMatch(agent=profiles[c.name], score=s, method=method) for s, c in found[:k]]
+
+    def route(
+        self,
+        task: str,
+        *,
+        k: int = 3,
+        require: Iterable[str] = (),
+        weights: Any = None,
+        min_score: float = 0.0,
+        include_stale: bool = False,
+    ) -> builtins.list[Route]:
+        """The best available agents for ``task``, best first, each with its score and the
+        reasons for it. Score = weighted sum (default 0.5 / 0.35 / 0.15) of semantic
+        similarity of task and description, the share of the capabilities the task names
+        (or ``require`` lists) the agent has, and its trust. Agents lacking a ``require``d
+        capability are left out; so are stale and retired ones, and scores below
+        ``min_score``."""
+        check_text("task", task, limit=_MAX_QUERY, empty=False)
+        k = _check_k(k)
+        if isinstance(require, str):
+            require = [require]
+        required = {
+            check_text(f"require[{i}]", c, limit=256, empty=False).strip().lower()
+            for i, c in enumerate(require)
+        }
+        weights = _rank.check_weights(weights)
+        if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+            raise InvalidConfigError(f"min_score must be a number, got {min_score!r}")
+        candidates, in_store = self._candidates(include_stale)
+        candidates = [c for c in candidates if required <= c.capabilities]
+        vocabulary = {cap for c in candidates for cap in c.capabilities}
+        wanted = _rank.named_capabilities(task, vocabulary) | required
+        capability = {
+            c.name: len(c.capabilities & wanted) / len(wanted) if wanted else 0.0
+            for c in candidates
+        }
+        if self.semantic:
+            # Every agent is scored: a bound on the ones the store does not return is not
+            # sound under hybrid ranking (keyword hits may push nearer vectors off a page).
+            scores = self._semantic(task, max(in_store, 1))
+            similarity = {c.name: scores.get(c.name, 0.0) for c in candidates}
+            method = "semantic"
+        else:
+            similarity = {c.name: _rank.keyword_score(task, c.text) for c in candidates}
+            method = "keyword"
+        scored = [
+            (_rank.score(weights, similarity[c.name], capability[c.name], c.trust), c)
+            for c in candidates
+            if c.name in similarity
+        ]
+        scored.sort(key=lambda pair: _rank.order(*pair))
+        best = [(s, c) for s, c in scored if s >= min_score][:k]
+        profiles = self._profiles([c.name for _, c in best])
+        return [
+            Route(
+                agent=profiles[c.name],
+                score=s,
+                capability_score=capability[c.name],
+                semantic_score=similarity[c.name],
+                trust=c.trust,
+                reasons=_rank.reasons(c, wanted, similarity[c.name], method),
+            )
+            for s, c in best
+        ]
+
+    def _semantic(self, query: str, limit: int) -> dict[str, float]:
+        """Cosine (clipped to [0, 1]) of the ``limit`` best agents in the store, in its order."""
+        assert self.store is not None
+        items = self.store.search(_schema.NAMESPACE, query=query, limit=limit)
+        return {i.key: min(1.0, max(0.0, i.score or 0.0)) for i in items}
+
+    def who_knows(
+        self, subject: str, *, scope: Any = None, attribute: str | None = None
+    ) -> builtins.list[Expert]:
+        """Agents that back verified facts about ``subject`` (authors of the sources of the
+        verified claims), most facts first. Reads the fact ledger's tables, read-only;
+        ``scope`` and ``attribute`` narrow it. Not access-checked: it names authors and
+        attributes, never values."""
+        check_name("subject", subject)
+        scope_key = None if scope is None else _scope_key(scope)
+        if attribute is not None:
+            check_name("attribute", attribute)
+        self.setup()
+        params = {"subject": subject, "scope": scope_key, "attribute": attribute}
+        with self.db.read() as conn:
+            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
+                return []  # no fact was ever written in this file
+            rows = conn.execute(_schema.WHO_KNOWS, params).fetchall()
+            return [
+                Expert(
+                    agent=author,
+                    facts=count,
+                    attributes=tuple(sorted(_loads(attributes))),
+                    last_at=last,
+                    profile=self._profile(conn, author) if _is_id(author) else None,
+                )
+                for author, count, attributes, last in rows
+            ]
+
+    def _candidates(self, include_stale: bool) -> tuple[builtins.list[_rank.Candidate], int]:
+        """Available agents (stale ones too if asked), and how many agents the store holds."""
+        self.setup()
+        with self.db.read() as conn:
+            rows = conn.execute(_schema.CANDIDATES, self._params()).fetchall()
+        found = []
+        parsed = self._capabilities
+        for name, updated_at, caps, trust, text, acl_retired, stale in rows:
+            if acl_retired or (stale and not include_stale):
+                continue
+            known = parsed.get(name)
+            if known is None or known[0] != updated_at:  # parse a profile once per change
+                known = parsed[name] = (updated_at, frozenset(_loads(caps)))
+            found.append(_rank.Candidate(name, known[1], trust, text))
+        return found, len(rows)
+
+    def _profiles(self, names: builtins.list[str]) -> dict[str, AgentProfile]:
+        if not names:
+            return {}
+        with self.db.read() as conn:
+            found = self._select(conn, _schema.WHERE_NAMES, names=json.dumps(names))
+        return {p.name: p for p in found}
+
+    def _params(self, **extra: Any) -> dict[str, Any]:
+        return {"now": time.time(), "stale_after": self.stale_after, **extra}
+
+    def _select(
+        self, conn: sqlite3.Connection, where: str, **extra: Any
+    ) -> builtins.list[AgentProfile]:
+        rows = conn.execute(
+            f"{_schema.SELECT_AGENTS} {where} {_schema.ORDER}", self._params(**extra)
+        ).fetchall()
+        return [profile_from_row(r) for r in rows]
+
+    def _profile(
+        self, conn: sqlite3.Connection, name: str, *, now: float | None = None
+    ) -> AgentProfile | None:
+        params = self._params(name=name)
+        if now is not None:
+            params["now"] = now
+        row = conn.execute(_schema.SELECT_AGENTS + _schema.WHERE_NAME, params).fetchone()
+        return None if row is None else profile_from_row(row)
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def asetup(self) -> None:
+        """Async `setup`."""
+        await self.db.run(self.setup)
+
+    async def aregister(self, name: str, **profile: Any) -> AgentProfile:
+        """Async `register`."""
+        return await self.db.run(self.register, name, **profile)
+
+    async def aupdate(self, name: str, **fields: Any) -> AgentProfile:
+        """Async `update`."""
+        return await self.db.run(self.update, name, **fields)
+
+    async def aheartbeat(self, name: str) -> float:
+        """Async `heartbeat`."""
+        return await self.db.run(self.heartbeat, name)
+
+    async def aretire(self, name: str) -> bool:
+        """Async `retire`."""
+        return await self.db.run(self.retire, name)
+
+    async def aget(self, name: str) -> AgentProfile | None:
+        """Async `get`."""
+        return await self.db.run(self.get, name)
+
+    async def aagents(self, **options: Any) -> builtins.list[AgentProfile]:
+        """Async `agents`."""
+        return await self.db.run(self.agents, **options)
+
+    async def astale(self) -> builtins.list[AgentProfile]:
+        """Async `stale`."""
+        return await self.db.run(self.stale)
+
+    async def afind(self, capability: str, **options: Any) -> builtins.list[AgentProfile]:
+        """Async `find`."""
+        return await self.db.run(self.find, capability, **options)
+
+    async def asearch(self, query: str, **options: Any) -> builtins.list[AgentMatch]:
+        """Async `search`."""
+        return await self.db.run(self.search, query, **options)
+
+    async def aroute(self, task: str, **options: Any) -> builtins.list[Route]:
+        """Async `route`."""
+        return await self.db.run(self.route, task, **options)
+
+    async def awho_knows(self, subject: str, **options: Any) -> builtins.list[Expert]:
+        """Async `who_knows`."""
+        return await self.db.run(self.who_knows, subject, **options)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close what this registry opened (its store, access control, database)."""
+        for part in reversed(self._owned):
+            part.close()
+        self._owned.clear()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"Registry({self.db.path!r})"
+
+
+def _unknown(name: str) -> InvalidConfigError:
+    return InvalidConfigError(f"unknown agent {name!r}: register it first (registry.register)")
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidConfigError(f"k must be an int >= 1, got {k!r}")
+    return k
+
+
+def _scope_key(scope: Any) -> str:
+    try:
+        return Scope.of(scope).key
+    except InvalidConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigError(f"scope {scope!r} is not a scope: {exc}") from exc
+
+
+def _is_id(author: str) -> bool:
+    try:
+        check_id("agent name", author)
+    except InvalidConfigError:
+        return False
+    return True
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text)

@@ -17,6 +17,7 @@ Columns:
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -28,6 +29,9 @@ from sqlite_utils.migrations import Migrations
 __all__ = ["MIGRATIONS", "item_changes", "record"]
 
 MIGRATIONS = Migrations("langgraph_sharedmem.changes")
+# One encoder for every row: json.dumps with options builds a new encoder per call, which
+# was a measurable part of the log's cost to a store put.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @MIGRATIONS(name="0001_changes")
@@ -47,6 +51,57 @@ def _m0001(db: _SUDatabase) -> None:
         CREATE INDEX changes_at ON changes (at);
         """
     )
+
+
+@MIGRATIONS(name="0002_cursors_horizon_lean_log")
+def _m0002(db: _SUDatabase) -> None:
+    # change_cursors: the durable position of each named subscriber (last seq processed).
+    # change_horizon: one row; rows with seq <= horizon_seq were pruned (at <= horizon_at),
+    # so a cursor below it would silently miss changes and is refused instead.
+    #
+    # The log is rebuilt (same columns) to cost writers less (bench/bench_changes.py): without
+    # AUTOINCREMENT (its sqlite_sequence row was one more page in every write transaction;
+    # seq still never goes back because `prune` always keeps the newest row) and without the
+    # index on ``at`` (prune finds an age by bisecting seq instead). No index at all but the
+    # primary key: a partial index on run-scoped items cost each run-scoped put another ~8%
+    # (measured), while `MemoryAsOf`, which would use it, is a rare read that scans instead.
+    #
+    # One statement at a time: ``executescript`` would COMMIT the migration's transaction
+    # halfway, and a crash between DROP and RENAME would lose the log.
+    for statement in (
+        """CREATE TABLE change_cursors (
+            name TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE change_horizon (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            horizon_seq INTEGER NOT NULL,
+            horizon_at REAL NOT NULL
+        )""",
+        "INSERT INTO change_horizon (id, horizon_seq, horizon_at) VALUES (1, 0, 0)",
+        """CREATE TABLE changes_lean (
+            seq INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            op TEXT NOT NULL,
+            scope TEXT,
+            key TEXT NOT NULL,
+            author TEXT,
+            data TEXT
+        )""",
+        "INSERT INTO changes_lean SELECT seq, at, kind, op, scope, key, author, data FROM changes",
+        # Had the newest rows been deleted, AUTOINCREMENT would not reuse their seqs: keep
+        # its high-water mark as a row, so the rebuilt log does not reuse them either.
+        """INSERT INTO changes_lean (seq, at, kind, op, key)
+           SELECT s.seq, (julianday('now') - 2440587.5) * 86400.0, 'log', 'rebuilt', 'changes'
+           FROM sqlite_sequence AS s WHERE s.name = 'changes'
+             AND s.seq > (SELECT coalesce(max(seq), 0) FROM changes)""",
+        "DROP TABLE changes",
+        "ALTER TABLE changes_lean RENAME TO changes",
+        "DELETE FROM sqlite_sequence WHERE name = 'changes'",
+    ):
+        db.execute(statement)
 
 
 def record(
@@ -72,7 +127,7 @@ def record(
             scope,
             key,
             author,
-            None if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+            None if data is None else _encode(data),
         ),
     )
     return int(cursor.lastrowid or 0)
@@ -83,6 +138,7 @@ _INSERT = "INSERT INTO changes (at, kind, op, scope, key, author, data) VALUES (
 _ROOT = "sharedmem."
 
 
+@functools.lru_cache(maxsize=4096)
 def scope_of_prefix(prefix: str) -> str | None:
     """The `Scope.key` of a store namespace written as ``"a.b.c"``, or None outside views."""
     if not prefix.startswith(_ROOT):
@@ -90,8 +146,16 @@ def scope_of_prefix(prefix: str) -> str | None:
     labels = prefix.split(".")
     if len(labels) < 3 or labels[1] not in ("app", "user", "agent", "run"):
         return None
-    scope = ["app"] if labels[1] == "app" else labels[1:3]
-    return json.dumps(scope, ensure_ascii=False, separators=(",", ":"))
+    return '["app"]' if labels[1] == "app" else _encode(labels[1:3])
+
+
+@functools.lru_cache(maxsize=4096)
+def _namespace_json(prefix: str) -> tuple[str | None, str, bool]:
+    """Scope key, ``{"namespace":[...],"key":`` head, and whether it is a run scope: the
+    same few prefixes recur, and this was most of the log's Python cost per put."""
+    scope = scope_of_prefix(prefix)
+    head = '{"namespace":' + _encode(prefix.split(".")) + ',"key":'
+    return scope, head, scope is not None and scope.startswith('["run"')
 
 
 def item_changes(
@@ -104,12 +168,19 @@ def item_changes(
     """
     rows = []
     for prefix, key, value in items:
-        scope = scope_of_prefix(prefix)
-        where = json.dumps(
-            {"namespace": prefix.split("."), "key": key}, ensure_ascii=False, separators=(",", ":")
-        )
-        if value is not None and scope is not None and scope.startswith('["run"'):
-            where = f'{where[:-1]},"value":{value}}}'
-        op = "delete" if value is None else "put"
-        rows.append((at, "item", op, scope, f"{prefix}/{key}", None, where))
-    conn.executemany(_INSERT, rows)
+        scope, head, is_run = _namespace_json(prefix)
+        if value is None:
+            rows.append(
+                (at, "item", "delete", scope, f"{prefix}/{key}", None, head + _encode(key) + "}")
+            )
+        elif is_run:
+            where = head + _encode(key) + ',"value":' + value + "}"
+            rows.append((at, "item", "put", scope, f"{prefix}/{key}", None, where))
+        else:
+            rows.append(
+                (at, "item", "put", scope, f"{prefix}/{key}", None, head + _encode(key) + "}")
+            )
+    if len(rows) == 1:  # the common case; executemany costs more for one row
+        conn.execute(_INSERT, rows[0])
+    else:
+        conn.executemany(_INSERT, rows)

@@ -1,11 +1,11 @@
 # Two entry points, each builds its own virtualenv from scratch on a fresh machine:
-#   make demo   - run the offline example on the embedded defaults
+#   make demo   - run the offline customer-service demo on the embedded defaults
 #   make test   - run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-quick clean
+.PHONY: demo demo-restart test bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
+	$(BIN)/python examples/demo.py
+
+demo-restart: $(VENV)/.installed
 	$(BIN)/python examples/restart_demo.py
 
 test: $(VENV)/.installed-test

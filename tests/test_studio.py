@@ -1,0 +1,277 @@
+"""LangGraph Studio for real: `langgraph dev` on examples/studio, driven through langgraph-sdk.
+
+The server runs in a temporary copy of the example, with its database in tmp (``SHAREDMEM_DB``)
+and blockbuster on (the default of ``langgraph dev``), so a run that blocks the event loop
+fails. A thread written before the server started, by another process, must be listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from langgraph_sharedmem import SharedMemory
+from langgraph_sharedmem.cli import Inspector
+from langgraph_sharedmem.cli import studio as studio_helpers
+
+pytest.importorskip("langgraph_api")
+langgraph_sdk = pytest.importorskip("langgraph_sdk")
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "studio"
+LANGGRAPH = Path(sys.executable).with_name("langgraph")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _load_example(db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The example's graphs module, imported here as another process would use it."""
+    monkeypatch.setenv(studio_helpers.DB_ENV, str(db))
+    spec = importlib.util.spec_from_file_location("studio_example_graphs", EXAMPLE / "graphs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_outside_thread(
+    db: Path, monkeypatch: pytest.MonkeyPatch, thread_id: str, text: str
+) -> None:
+    example = _load_example(db, monkeypatch)
+    try:
+        with SharedMemory.open(db) as mem:
+            graph = example.builder().compile(checkpointer=mem.checkpointer, store=mem.store)
+            asyncio.run(
+                graph.ainvoke(
+                    {"messages": [HumanMessage(content=text)]},
+                    {"configurable": {"thread_id": thread_id, "user_id": "outside"}},
+                )
+            )
+    finally:
+        studio_helpers.close_memories()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".langgraph_api", "*.db*"))
+    return target
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"langgraph dev exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"langgraph dev not ready in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def server(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    if not LANGGRAPH.exists():
+        pytest.skip("the langgraph CLI (langgraph-cli[inmem]) is not installed")
+    db = tmp_path / "studio.db"
+    outside = str(uuid.uuid4())
+    _write_outside_thread(db, monkeypatch, outside, "my city is Lyon")
+    _write_outside_thread(db, monkeypatch, "not-a-uuid", "my city is Oslo")
+    # One thread listed ahead of the start, through the server's own file...
+    before = studio_helpers.register_threads(
+        db, graph_id="memory_agent", thread_ids=[outside], project_dir=project
+    )
+    assert before.added == [outside]
+    port = _free_port()
+    env = {
+        **os.environ,
+        studio_helpers.DB_ENV: str(db),
+        studio_helpers.GRAPH_ENV: "memory_agent",  # ...and the rest by the factory at startup
+        "LANGSMITH_TRACING": "false",
+        "LANGCHAIN_TRACING_V2": "false",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(LANGGRAPH),
+                "dev",
+                "--no-browser",
+                "--no-reload",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+            ],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, log)
+        yield {"url": url, "db": db, "outside": outside, "log": log, "proc": proc}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+async def _drive(url: str, outside: str) -> dict[str, Any]:
+    client = langgraph_sdk.get_client(url=url)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    config = {"configurable": {"user_id": "ada"}}
+    first = await client.runs.create(
+        tid,
+        "memory_agent",
+        input={"messages": [{"role": "user", "content": "hi, my name is Ada"}]},
+        config=config,
+    )
+    await client.runs.join(tid, first["run_id"])
+    second = await client.runs.wait(
+        tid,
+        "memory_agent",
+        input={"messages": [{"role": "user", "content": "what is my name?"}]},
+        config=config,
+    )
+    run = await client.runs.get(tid, first["run_id"])
+    state = await client.threads.get_state(tid)
+    history = await client.threads.get_history(tid, limit=20)
+    items = await client.store.search_items(["sharedmem", "user", "ada", "notes"])
+    listed = await client.threads.search(limit=100)
+    outside_state = await client.threads.get_state(outside)
+    # The customer-service template (offline scripted models) on the same server and file.
+    team = await client.threads.create()
+    answer = await client.runs.wait(
+        team["thread_id"],
+        "customer_service",
+        input={"messages": [{"role": "user", "content": "I was charged twice for order 42"}]},
+        config={"configurable": {"user_id": "cust-9"}},
+    )
+    team_history = await client.threads.get_history(team["thread_id"], limit=50)
+    team_items = await client.store.search_items(["sharedmem", "user", "cust-9"])
+    return {
+        "team": team["thread_id"],
+        "answer": answer,
+        "team_history": team_history,
+        "team_items": team_items["items"],
+        "tid": tid,
+        "run": run,
+        "second": second,
+        "state": state,
+        "history": history,
+        "items": items["items"],
+        "listed": {t["thread_id"] for t in listed},
+        "outside_state": outside_state,
+    }
+
+
+def test_langgraph_dev_runs_on_shared_memory(server: dict[str, Any]) -> None:
+    out = asyncio.run(_drive(server["url"], server["outside"]))
+    tid = out["tid"]
+    assert out["run"]["status"] == "success"
+    replies = [m["content"] for m in out["state"]["values"]["messages"] if m["type"] == "ai"]
+    assert replies[-1] == "I remember 2 note(s) of yours and that your name=Ada."
+    assert out["second"]["messages"][-1]["content"] == replies[-1]
+    # per run: the input, the start and one checkpoint per node; each one a row of ours
+    assert len(out["history"]) == 8
+    assert {i["value"]["text"] for i in out["items"]} == {"hi, my name is Ada", "what is my name?"}
+    # threads written outside the server are listed and readable; the non-UUID one is not
+    assert {tid, server["outside"]} <= out["listed"]
+    outside_msgs = out["outside_state"]["values"]["messages"]
+    assert outside_msgs[0]["content"] == "my city is Lyon"
+
+    # Everything is in our database (read while the server still holds it open).
+    with Inspector(server["db"]) as ins:
+        threads = {t["thread_id"]: t for t in ins.threads()}
+        assert threads[tid]["checkpoints"] == 8
+        assert "not-a-uuid" in threads  # in the file, just not listable by the dev server
+        facts = ins.facts(scope="user:ada")
+        assert [(f["attribute"], f["value"]) for f in facts] == [("name", "Ada")]
+        assert len(ins.items("sharedmem.user.ada.notes")) == 2
+        values = ins.checkpoint(tid)["values"]
+        assert [m["content"] for m in values["messages"]][-1] == replies[-1]
+    # The template: routed by the registry to billing, which wrote the user's memory.
+    assert (
+        out["answer"]["final"] == "I noted your request in your file; a colleague will follow up."
+    )
+    assert list(out["answer"]["outputs"]) == ["billing"]
+    assert len(out["team_history"]) > 4
+    assert [i["key"] for i in out["team_items"]] == ["last-request"]
+    with Inspector(server["db"]) as ins:
+        assert {t["thread_id"] for t in ins.threads()} >= {out["team"]}
+        assert {a["name"] for a in ins.agents()} >= {"billing", "support", "account"}
+        writes = ins.audit(agent="billing", action="remember")
+        assert [(w["scope"], w["subject"]) for w in writes] == [("user:cust-9", "last-request")]
+    log = server["log"].read_text(errors="replace")
+    assert "BlockingError" not in log
+
+
+def test_register_threads_writes_the_dev_server_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.db"
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    _write_outside_thread(db, monkeypatch, first, "my name is Ada")
+    _write_outside_thread(db, monkeypatch, second, "my name is Bo")
+    _write_outside_thread(db, monkeypatch, "chat-7", "my name is Cy")
+    report = studio_helpers.register_threads(db, graph_id="memory_agent", project_dir=tmp_path)
+    assert sorted(report.added) == sorted([first, second])
+    assert report.skipped == ["chat-7"]
+    again = studio_helpers.register_threads(
+        db, graph_id="memory_agent", project_dir=tmp_path, copy_non_uuid=True
+    )
+    assert sorted(again.known) == sorted([first, second])
+    copy = again.copied["chat-7"]
+    assert again.added == [copy]
+    with (tmp_path / ".langgraph_api" / ".langgraph_ops.pckl").open("rb") as f:
+        data = pickle.load(f)
+    records = {str(t["thread_id"]): t for t in data["threads"]}
+    assert set(records) == {first, second, copy}
+    assert records[copy]["metadata"]["source_thread_id"] == "chat-7"
+    assert records[first]["metadata"]["graph_id"] == "memory_agent"
+    assert records[first]["values"]["messages"][0].content == "my name is Ada"
+    assert data["runs"] == [] and data["assistants"] == []
+    with SharedMemory.open(db) as mem:  # the copy holds the original's checkpoints
+        original = mem.checkpointer.get_tuple({"configurable": {"thread_id": "chat-7"}})
+        copied = mem.checkpointer.get_tuple({"configurable": {"thread_id": copy}})
+        assert original is not None and copied is not None
+        assert copied.checkpoint["channel_values"] == original.checkpoint["channel_values"]
+
+
+def test_register_threads_refuses_a_missing_graph_id(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="graph_id"):
+        studio_helpers.register_threads(tmp_path / "x.db", graph_id="", project_dir=tmp_path)
+    assert not (tmp_path / "x.db").exists()

@@ -11,19 +11,32 @@ from langgraph_sharedmem.agents import (
     Grant,
     memory_tools,
 )
+from langgraph_sharedmem.changes._query import Change
+from langgraph_sharedmem.changes.as_of import MemoryAsOf
+from langgraph_sharedmem.changes.feed import ChangeFeed
+from langgraph_sharedmem.changes.subscription import ChangeListener, Subscription
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.conversation import (
+    ChatModelSummarizer,
+    ConversationLog,
+    MessagePage,
+    StoredMessage,
+)
 from langgraph_sharedmem.errors import (
     AccessDenied,
+    CursorExpiredError,
     DatabaseBusyError,
     DatabaseFileError,
     FactConflictError,
     InvalidConfigError,
     SchemaVersionError,
     SharedMemoryError,
+    ToolCallWaitTimeout,
     UnsafeDeserializationError,
 )
 from langgraph_sharedmem.facts import (
     Claim,
+    ClaimRecord,
     CustomResolver,
     Disagreement,
     Fact,
@@ -32,17 +45,50 @@ from langgraph_sharedmem.facts import (
     FactVersion,
     FirstWins,
     LatestWins,
+    Lineage,
     Policy,
     RequireValidation,
     Scope,
     TrustRanking,
+    ValidationDecision,
+    ValidationEntry,
 )
+from langgraph_sharedmem.facts._similar import EmbeddingMatcher
+from langgraph_sharedmem.registry import AgentMatch, AgentProfile, Expert, Registry, Route
 from langgraph_sharedmem.serde import StrictSerializer
 from langgraph_sharedmem.shared import SharedMemory, default_index
 from langgraph_sharedmem.store import IndexReport, SharedMemoryStore, WordLlamaEmbeddings
+from langgraph_sharedmem.templates import (
+    AgentSpec,
+    ScriptedChatModel,
+    TeamState,
+    customer_service_team,
+    fact_tools,
+    research_pipeline,
+    supervisor_team,
+)
 from langgraph_sharedmem.toolcache import CachedToolError, CacheStats, SharedCacheStats, ToolCache
+from langgraph_sharedmem.validation import (
+    Check,
+    CrossCheck,
+    HumanReview,
+    JudgeVerdict,
+    LLMJudge,
+    SchemaCheck,
+    ValidationReport,
+    Verdict,
+    rejections_for,
+    validation_node,
+    validation_router,
+)
 
 __all__ = [
+    "Change",
+    "ChangeFeed",
+    "ChangeListener",
+    "CursorExpiredError",
+    "MemoryAsOf",
+    "Subscription",
     "AccessControl",
     "AccessDenied",
     "AgentView",
@@ -60,6 +106,7 @@ __all__ = [
     "Fact",
     "FactChange",
     "FactConflictError",
+    "EmbeddingMatcher",
     "FactLedger",
     "FactVersion",
     "FirstWins",
@@ -76,9 +123,42 @@ __all__ = [
     "SharedMemoryStore",
     "SharedCacheStats",
     "ToolCache",
+    "ToolCallWaitTimeout",
+    "ChatModelSummarizer",
+    "ConversationLog",
+    "MessagePage",
+    "StoredMessage",
     "StrictSerializer",
     "TrustRanking",
     "UnsafeDeserializationError",
     "WordLlamaEmbeddings",
+    "AgentMatch",
+    "AgentProfile",
+    "Expert",
+    "Registry",
+    "Route",
     "default_index",
+    "AgentSpec",
+    "ScriptedChatModel",
+    "TeamState",
+    "customer_service_team",
+    "fact_tools",
+    "research_pipeline",
+    "supervisor_team",
+    # validation checkpoints (issue 5)
+    "Check",
+    "ClaimRecord",
+    "CrossCheck",
+    "HumanReview",
+    "JudgeVerdict",
+    "LLMJudge",
+    "Lineage",
+    "SchemaCheck",
+    "ValidationDecision",
+    "ValidationEntry",
+    "ValidationReport",
+    "Verdict",
+    "rejections_for",
+    "validation_node",
+    "validation_router",
 ]

@@ -9,7 +9,8 @@ Few types, each built on a standard exception so callers can catch either::
     ├── DatabaseBusyError (TimeoutError)         the write lock stayed taken past the timeout
     ├── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
     ├── FactConflictError (RuntimeError)         a fact changed since the version the caller read
-    └── AccessDenied (PermissionError)           an agent's view asked for what no grant allows
+    ├── AccessDenied (PermissionError)           an agent's view asked for what no grant allows
+    └── ToolCallWaitTimeout (TimeoutError)       a cached call in flight elsewhere ran too long
 
 Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
 """
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDenied",
+    "CursorExpiredError",
     "DatabaseBusyError",
     "DatabaseFileError",
     "FactConflictError",
     "InvalidConfigError",
     "SchemaVersionError",
     "SharedMemoryError",
+    "ToolCallWaitTimeout",
     "UnsafeDeserializationError",
 ]
 
@@ -90,3 +93,45 @@ class AccessDenied(SharedMemoryError, PermissionError):
 
 def _rebuild_denied(message: str, agent: str, action: str, scope: str) -> AccessDenied:
     return AccessDenied(message, agent=agent, action=action, scope=scope)
+
+
+class ToolCallWaitTimeout(SharedMemoryError, TimeoutError):
+    """A tool-cache caller waited ``wait_timeout`` seconds for the same call running elsewhere
+    (``holder``: host:pid:id), whose lease is still being renewed; nothing was run or stored
+    by this caller. ``tool``, ``waited`` (seconds) and ``holder`` say which."""
+
+    def __init__(self, message: str, *, tool: str, waited: float, holder: str | None) -> None:
+        super().__init__(message)
+        self.tool = tool
+        self.waited = waited
+        self.holder = holder
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_wait_timeout, (str(self), self.tool, self.waited, self.holder))
+
+
+def _rebuild_wait_timeout(
+    message: str, tool: str, waited: float, holder: str | None
+) -> ToolCallWaitTimeout:
+    return ToolCallWaitTimeout(message, tool=tool, waited=waited, holder=holder)
+
+
+class CursorExpiredError(SharedMemoryError, LookupError):
+    """A change-feed cursor (or an as-of read) is older than the retention horizon: the
+    changes after it were pruned, so continuing would silently miss them. ``name`` (None for
+    a one-shot read), ``cursor`` and ``horizon`` (the highest pruned ``seq``) say where."""
+
+    def __init__(self, message: str, *, name: str | None, cursor: int, horizon: int) -> None:
+        super().__init__(message)
+        self.name = name
+        self.cursor = cursor
+        self.horizon = horizon
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_expired, (str(self), self.name, self.cursor, self.horizon))
+
+
+def _rebuild_expired(
+    message: str, name: str | None, cursor: int, horizon: int
+) -> CursorExpiredError:
+    return CursorExpiredError(message, name=name, cursor=cursor, horizon=horizon)

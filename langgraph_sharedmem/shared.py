@@ -22,8 +22,15 @@ from langgraph.store.base import IndexConfig, TTLConfig
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
+from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
+from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import FactLedger
+from langgraph_sharedmem.facts._core import Matcher
+from langgraph_sharedmem.facts._similar import EmbeddingMatcher
+from langgraph_sharedmem.registry import AgentProfile, Registry
 from langgraph_sharedmem.store import SharedMemoryStore
 from langgraph_sharedmem.toolcache import ToolCache
 
@@ -48,6 +55,10 @@ class SharedMemory(Closing):
         allowlist: Extra types checkpoints may rebuild.
         chroma: The store's vector index: ``"embedded"`` (a directory beside the file) or a
             ``chromadb`` client such as ``HttpClient`` for a Chroma server.
+        fact_matcher: How `facts` tells a restated claim from a new one: ``"default"`` is an
+            `EmbeddingMatcher` on the store's embedder (near-identical text is one claim with
+            several sources), ``None`` merges only identical values, or any
+            ``matcher(value, claims) -> Claim | None``.
     """
 
     def __init__(
@@ -59,8 +70,14 @@ class SharedMemory(Closing):
         serde: SerializerProtocol | None = None,
         allowlist: Iterable[tuple[str, ...] | type] = (),
         chroma: Any = "embedded",
+        fact_matcher: Matcher | Literal["default"] | None = "default",
     ) -> None:
         self.db = db
+        if not (fact_matcher in ("default", None) or callable(fact_matcher)):
+            raise InvalidConfigError(
+                f"fact_matcher must be 'default', None or a callable, got {fact_matcher!r}"
+            )
+        self._fact_matcher = fact_matcher
         self._saver_options: dict[str, Any] = {"serde": serde, "allowlist": tuple(allowlist)}
         self._store_options: dict[str, Any] = {
             "index": default_index() if index == "default" else index,
@@ -72,6 +89,9 @@ class SharedMemory(Closing):
         self._facts: FactLedger | None = None
         self._access: AccessControl | None = None
         self._tool_cache: ToolCache | None = None
+        self._changes: ChangeFeed | None = None
+        self._registry: Registry | None = None
+        self._conversation: ConversationLog | None = None
 
     @classmethod
     def open(
@@ -103,7 +123,11 @@ class SharedMemory(Closing):
     def facts(self) -> FactLedger:
         """The fact ledger on this file: versioned facts, disagreements and their history."""
         if self._facts is None:
-            self._facts = FactLedger(self.db)
+            matcher = self._fact_matcher
+            if matcher == "default":
+                spec = self.store._spec  # the store's embedder, WordLlama unless configured
+                matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
+            self._facts = FactLedger(self.db, matcher=matcher)
         return self._facts
 
     @property
@@ -123,6 +147,32 @@ class SharedMemory(Closing):
             self._tool_cache = ToolCache(self.db)
         return self._tool_cache
 
+    @property
+    def conversation(self) -> ConversationLog:
+        """The shared conversation history on this file (``append``, ``context``, ``page``,
+        ``relevant``, ``summary``), with this memory's access rules applied to viewers."""
+        if self._conversation is None:
+            self._conversation = ConversationLog(self.db, access=self.access)
+        return self._conversation
+
+    @property
+    def changes(self) -> ChangeFeed:
+        """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
+        changed since an agent's last step), cursors and retention (docs/changes.md)."""
+        if self._changes is None:
+            self._changes = ChangeFeed(self.db, access=self.access)
+        return self._changes
+
+    def as_of(self, when: Any) -> MemoryAsOf:
+        """Facts and run-scoped memory as they were at a checkpoint (``config`` with
+        ``thread_id`` and ``checkpoint_id``), a datetime, an ISO time or epoch seconds."""
+        return MemoryAsOf.at(self.db, when)
+
+    def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
+        """Copy run ``from_run``'s items and facts as of ``as_of`` into run ``to_run`` (the
+        fork's own run memory); returns how many were copied."""
+        return fork_run_memory(self.store, self.facts, from_run, to_run, as_of=as_of)
+
     def agent(
         self, agent_id: str, *, user_id: str | None = None, run_id: str | None = None
     ) -> AgentView:
@@ -131,9 +181,22 @@ class SharedMemory(Closing):
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
-    def register_agent(self, agent_id: str, *, description: str = "") -> None:
-        """Shortcut for ``mem.access.register_agent``."""
-        self.access.register_agent(agent_id, description=description)
+    @property
+    def registry(self) -> Registry:
+        """The agent registry on this file: profiles, heartbeats, lookup by name, capability
+        or meaning (through the store's index), routing, and who knows what."""
+        if self._registry is None:
+            self._registry = Registry(self.db, store=self.store, access=self.access)
+        return self._registry
+
+    def register_agent(
+        self, agent_id: str, *, description: str = "", **profile: Any
+    ) -> AgentProfile:
+        """Register (or update) an agent: ``mem.registry.register``, which also registers the
+        id with ``mem.access`` in the same transaction. ``profile``: capabilities, tools,
+        endpoint, graph_id, owner, allowed_scopes, trust, version, metadata,
+        heartbeat_timeout."""
+        return self.registry.register(agent_id, description=description, **profile)
 
     def register_user(self, user_id: str) -> None:
         """Shortcut for ``mem.access.register_user``."""
@@ -145,8 +208,12 @@ class SharedMemory(Closing):
 
     def close(self) -> None:
         """Close the parts and the database. Safe to call twice."""
+        if self._registry is not None:
+            self._registry.close()
         if self._access is not None:
             self._access.close()
+        if self._tool_cache is not None:
+            self._tool_cache.close()
         if self._store is not None:
             self._store.close()
         if self._checkpointer is not None:

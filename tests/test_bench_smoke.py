@@ -1,4 +1,5 @@
-"""The benchmark keeps running: a --quick pass, checked for correctness, never for speed."""
+"""The benchmarks keep running: a --quick pass of each, checked for correctness and for
+what it says it measures, never for speed."""
 
 from __future__ import annotations
 
@@ -6,28 +7,83 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_checkpointer_benchmark_quick_run_agrees_with_sqlitesaver(tmp_path: Path) -> None:
+def run_quick(script: str, tmp_path: Path) -> Any:
+    """Run ``bench/<script> --quick --json OUT`` and return the results it wrote."""
     out = tmp_path / "bench.json"
     subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "bench_checkpointer.py"),
-            "--quick",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json", str(out)],
         check=True,
         cwd=ROOT,
         capture_output=True,
         timeout=600,
     )
-    results = json.loads(out.read_text())["results"]
+    data = json.loads(out.read_text())
+    return data["results"] if isinstance(data, dict) and "results" in data else data
+
+
+@pytest.mark.slow
+def test_checkpointer_benchmark_quick_run_agrees_with_sqlitesaver(tmp_path: Path) -> None:
+    results = run_quick("bench_checkpointer.py", tmp_path)
     assert results["correctness"] and all(results["correctness"].values()), results["correctness"]
     assert results["fresh_open"]["ours"]["errors"] == 0
+
+
+@pytest.mark.slow
+def test_tool_cache_benchmark_quick_run(tmp_path: Path) -> None:
+    results = run_quick("bench_tool_cache.py", tmp_path)
+    stats, shared = results["stats"], results["shared_stats"]
+    assert stats["misses"] == shared["runs"] == shared["entries"] == 100
+    assert stats["hits"] == shared["calls_saved"] == 600  # buffered hit counts all written
+    assert results["writer_commits_meanwhile"] > 0
+
+
+@pytest.mark.slow
+def test_context_benchmark_quick_run(tmp_path: Path) -> None:
+    report = run_quick("bench_context.py", tmp_path)
+    modes = report["modes"]
+    assert report["turns"] == 10 and len(modes["whole"]["tokens_per_turn"]) == 10
+    whole = modes["whole"]["tokens_per_turn"]
+    assert whole == sorted(whole)  # the transcript only grows
+    for mode in ("window", "window+relevant", "window+relevant+summary"):
+        assert modes[mode]["tokens_total"] < modes["whole"]["tokens_total"]
+        assert modes[mode]["ratio_tokens"] > 1 and modes[mode]["ratio_bytes"] > 1
+        # the slice stays bounded while the transcript grows
+        assert max(modes[mode]["tokens_per_turn"]) < whole[-1] / 2
+
+
+@pytest.mark.slow
+def test_registry_benchmark_quick_run_routes_every_domain(tmp_path: Path) -> None:
+    results = run_quick("bench_registry.py", tmp_path)
+    assert results["agents"] == 60
+    # The deterministic offline embedder puts each domain's question on that domain's agents.
+    assert results["search"]["top1_accuracy"] == 1.0
+    assert results["route"]["top1_accuracy"] == 1.0
+    assert set(results["ratios"]) >= {"route / InMemoryStore search", "naive re-embed / route"}
+
+
+@pytest.mark.slow
+def test_facts_benchmark_quick_run_loses_no_cas_update(tmp_path: Path) -> None:
+    results = run_quick("bench_facts.py", tmp_path)
+    cas = results["cas"]
+    assert cas["processes"] >= 2 and cas["increments"] > 0  # the script checks none was lost
+    assert results["validation"]["pending_100_claims_ms"] > 0
+
+
+@pytest.mark.slow
+def test_views_benchmark_quick_run_audits_its_reads(tmp_path: Path) -> None:
+    results = run_quick("bench_views.py", tmp_path)
+    assert {"get", "recall", "search", "list"} <= set(results)
+    assert results["audit_rows"] > 0  # the view's reads were audited, not skipped
+
+
+@pytest.mark.slow
+def test_inspector_benchmark_quick_run_lists_every_thread(tmp_path: Path) -> None:
+    results = run_quick("bench_inspector.py", tmp_path)
+    assert results["threads_ms"] > 0 and results["history_ms"] > 0  # counts checked inside

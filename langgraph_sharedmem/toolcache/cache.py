@@ -137,6 +137,12 @@ class ToolCache(DatabasePart):
             storable,
         )
 
+    def _flow(self, tool: str, args: Any, **options: Any) -> Generator[_protocol.Step, Any, Any]:
+        """The cache protocol for one call, to be driven sync or async."""
+        return _protocol.protocol(
+            self.db, self._call(tool, args, **options), self.serde, self._counters, self._hits
+        )
+
     def call(
         self,
         tool: str,
@@ -158,21 +164,15 @@ class ToolCache(DatabasePart):
         False returns a result without storing it.
         """
         self.setup()
-        flow = _protocol.protocol(
-            self.db,
-            self._call(
-                tool,
-                args,
-                scope=scope,
-                ttl=ttl,
-                lease=lease,
-                cache_errors=cache_errors,
-                wait_timeout=wait_timeout,
-                storable=storable,
-            ),
-            self.serde,
-            self._counters,
-            self._hits,
+        flow = self._flow(
+            tool,
+            args,
+            scope=scope,
+            ttl=ttl,
+            lease=lease,
+            cache_errors=cache_errors,
+            wait_timeout=wait_timeout,
+            storable=storable,
         )
         return _drive_sync(self.db, flow, fn)
 
@@ -192,21 +192,15 @@ class ToolCache(DatabasePart):
         """Async `call`: ``fn()`` returns an awaitable; waiting never blocks the event loop."""
         if not self.is_setup:
             await self.db.run(self.setup)
-        flow = _protocol.protocol(
-            self.db,
-            self._call(
-                tool,
-                args,
-                scope=scope,
-                ttl=ttl,
-                lease=lease,
-                cache_errors=cache_errors,
-                wait_timeout=wait_timeout,
-                storable=storable,
-            ),
-            self.serde,
-            self._counters,
-            self._hits,
+        flow = self._flow(
+            tool,
+            args,
+            scope=scope,
+            ttl=ttl,
+            lease=lease,
+            cache_errors=cache_errors,
+            wait_timeout=wait_timeout,
+            storable=storable,
         )
         return await _drive_async(self.db, flow, fn)
 

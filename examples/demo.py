@@ -211,6 +211,7 @@ def run(directory: Path) -> Path:
         tell(mem, graph, config, answers, seconds)
     print()
     print(f"The database is left in {path}. Look inside:")
+    cli = inspector_command()
     for command, options in (
         ("facts", ""),
         ("disagreements", " --status all"),
@@ -219,7 +220,7 @@ def run(directory: Path) -> Path:
         ("messages", f" {THREAD}"),
         ("history", f" {THREAD}"),
     ):
-        print(f"  sharedmem {command} {path}{options}")
+        print(f"  {cli} {command} {path}{options}")
     return path
 
 
@@ -322,6 +323,20 @@ def tell(
     if whole:
         print(f"  in all {sent} tokens instead of {whole}: {100 * (1 - sent / whole):.0f}% less")
     print(f"\n{len(REQUESTS)} requests in {seconds:.1f} s, offline.")
+
+
+def inspector_command() -> str:
+    """How to call the inspector from here: ``sharedmem`` if it is on PATH, else the script
+    installed beside this Python (``.venv/bin/sharedmem`` after ``make demo``)."""
+    if shutil.which("sharedmem"):
+        return "sharedmem"
+    beside = Path(sys.executable).parent / "sharedmem"
+    if beside.exists():
+        try:
+            return str(beside.relative_to(Path.cwd()))
+        except ValueError:
+            return str(beside)
+    return f"{sys.executable} -m langgraph_sharedmem.cli"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def timings(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Seconds taken by each of ``repeat`` calls of ``fn()``."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
 
 
 def micros(samples: list[float]) -> dict[str, float]:

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from langgraph.store.base import PutOp  # noqa: E402
 
-from bench._stats import micros  # noqa: E402
+from bench._stats import micros, timings  # noqa: E402
 from langgraph_sharedmem import SharedMemory, changes  # noqa: E402
 
 CTX = mp.get_context("spawn")
@@ -65,12 +65,7 @@ def wake_checks(path: Path, count: int) -> dict[str, Any]:
     }
     out = {}
     for name, check in candidates.items():
-        samples = []
-        for _ in range(count):
-            start = time.perf_counter()
-            check()
-            samples.append(time.perf_counter() - start)
-        out[name] = micros(samples)
+        out[name] = micros(timings(check, count))
     conn.close()
     return out
 

@@ -48,6 +48,7 @@ from langchain_core.tools import tool  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
 from langgraph.prebuilt import ToolNode  # noqa: E402
 
+from bench._stats import timings  # noqa: E402
 from langgraph_sharedmem import SharedMemory  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer")
@@ -91,6 +92,11 @@ def search(query: str) -> str:
     return "\n".join(lines)
 
 
+def _topic(state: MessagesState) -> str:
+    """The topic of the current turn: each turn adds seven messages."""
+    return TOPICS[(len(state["messages"]) // 7) % len(TOPICS)]
+
+
 def _size(messages: list[BaseMessage]) -> tuple[int, int]:
     tokens = int(count_tokens_approximately(messages)) if messages else 0
     data = json.dumps([message_to_dict(m) for m in messages], ensure_ascii=False)
@@ -111,7 +117,7 @@ def run(turns: int, repeats: int) -> dict[str, Any]:
         log.summarizer = log._summarizer(_summarize)  # noqa: SLF001 - bench wiring
 
         def measure(name: str, state: MessagesState, config: RunnableConfig) -> None:
-            topic = TOPICS[(len(state["messages"]) // 7) % len(TOPICS)]
+            topic = _topic(state)
             run_id = config["configurable"]["thread_id"]
             whole = log.messages(run_id, viewer=name)
             assert len(whole) == len(state["messages"])  # the same transcript
@@ -130,7 +136,7 @@ def run(turns: int, repeats: int) -> dict[str, Any]:
 
         def planner(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
             measure("planner", state, config)
-            topic = TOPICS[(len(state["messages"]) // 7) % len(TOPICS)]
+            topic = _topic(state)
             return {
                 "messages": [
                     AIMessage(
@@ -143,7 +149,7 @@ def run(turns: int, repeats: int) -> dict[str, Any]:
 
         def researcher(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
             measure("researcher", state, config)
-            topic = TOPICS[(len(state["messages"]) // 7) % len(TOPICS)]
+            topic = _topic(state)
             call = {
                 "name": "search",
                 "args": {"query": topic},
@@ -153,7 +159,7 @@ def run(turns: int, repeats: int) -> dict[str, Any]:
 
         def writer(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
             measure("writer", state, config)
-            topic = TOPICS[(len(state["messages"]) // 7) % len(TOPICS)]
+            topic = _topic(state)
             return {
                 "messages": [
                     AIMessage(
@@ -237,12 +243,7 @@ def long_history(n: int) -> dict[str, Any]:
         middle = n // 2
 
         def ms(fn: Any) -> float:
-            samples = []
-            for _ in range(20):
-                t = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - t)
-            return round(statistics.median(samples) * 1e3, 2)
+            return round(statistics.median(timings(fn, 20)) * 1e3, 2)
 
         return {
             "messages": n,

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
 
+from bench._stats import timings  # noqa: E402
 from langgraph_sharedmem import SharedMemorySaver  # noqa: E402
 from langgraph_sharedmem.cli import Inspector  # noqa: E402
 
@@ -52,12 +53,7 @@ def build(path: Path, threads: int, turns: int) -> None:
 
 
 def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return round(statistics.median(samples) * 1000, 2)
+    return round(statistics.median(timings(fn, repeat)) * 1000, 2)
 
 
 def measure(path: Path, threads: int, repeat: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... f
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 __all__ = [
     "AccessDenied",
     "CursorExpiredError",
@@ -33,6 +35,20 @@ __all__ = [
 
 class SharedMemoryError(Exception):
     """Base class of every error this package raises on purpose."""
+
+    # The keyword-only attributes a subclass's __init__ sets. Exception's own pickling
+    # replays only the positional args, so errors sent back from worker processes would fail
+    # to rebuild; __reduce__ passes these along.
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def __reduce__(self) -> Any:
+        if not self._fields:
+            return super().__reduce__()
+        return (_rebuild, (type(self), str(self), {f: getattr(self, f) for f in self._fields}))
+
+
+def _rebuild(cls: type[SharedMemoryError], message: str, fields: dict[str, Any]) -> Any:
+    return cls(message, **fields)
 
 
 class InvalidConfigError(SharedMemoryError, ValueError):
@@ -60,20 +76,12 @@ class FactConflictError(SharedMemoryError, RuntimeError):
     written. ``current_version`` (0: the fact does not exist) tells the caller what to re-read.
     """
 
+    _fields = ("expected_version", "current_version")
+
     def __init__(self, message: str, *, expected_version: int, current_version: int) -> None:
         super().__init__(message)
         self.expected_version = expected_version
         self.current_version = current_version
-
-    def __reduce__(self) -> tuple[object, ...]:  # keyword-only fields survive pickling
-        return (
-            _rebuild_conflict,
-            (str(self), self.expected_version, self.current_version),
-        )
-
-
-def _rebuild_conflict(message: str, expected: int, current: int) -> FactConflictError:
-    return FactConflictError(message, expected_version=expected, current_version=current)
 
 
 class AccessDenied(SharedMemoryError, PermissionError):
@@ -81,18 +89,13 @@ class AccessDenied(SharedMemoryError, PermissionError):
     was read or written, and the denial is in the audit log. ``agent``, ``action`` and
     ``scope`` (text such as ``"user:u1"``) say what was refused."""
 
+    _fields = ("agent", "action", "scope")
+
     def __init__(self, message: str, *, agent: str, action: str, scope: str) -> None:
         super().__init__(message)
         self.agent = agent
         self.action = action
         self.scope = scope
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_denied, (str(self), self.agent, self.action, self.scope))
-
-
-def _rebuild_denied(message: str, agent: str, action: str, scope: str) -> AccessDenied:
-    return AccessDenied(message, agent=agent, action=action, scope=scope)
 
 
 class ToolCallWaitTimeout(SharedMemoryError, TimeoutError):
@@ -100,20 +103,13 @@ class ToolCallWaitTimeout(SharedMemoryError, TimeoutError):
     (``holder``: host:pid:id), whose lease is still being renewed; nothing was run or stored
     by this caller. ``tool``, ``waited`` (seconds) and ``holder`` say which."""
 
+    _fields = ("tool", "waited", "holder")
+
     def __init__(self, message: str, *, tool: str, waited: float, holder: str | None) -> None:
         super().__init__(message)
         self.tool = tool
         self.waited = waited
         self.holder = holder
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_wait_timeout, (str(self), self.tool, self.waited, self.holder))
-
-
-def _rebuild_wait_timeout(
-    message: str, tool: str, waited: float, holder: str | None
-) -> ToolCallWaitTimeout:
-    return ToolCallWaitTimeout(message, tool=tool, waited=waited, holder=holder)
 
 
 class CursorExpiredError(SharedMemoryError, LookupError):
@@ -121,17 +117,10 @@ class CursorExpiredError(SharedMemoryError, LookupError):
     changes after it were pruned, so continuing would silently miss them. ``name`` (None for
     a one-shot read), ``cursor`` and ``horizon`` (the highest pruned ``seq``) say where."""
 
+    _fields = ("name", "cursor", "horizon")
+
     def __init__(self, message: str, *, name: str | None, cursor: int, horizon: int) -> None:
         super().__init__(message)
         self.name = name
         self.cursor = cursor
         self.horizon = horizon
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_expired, (str(self), self.name, self.cursor, self.horizon))
-
-
-def _rebuild_expired(
-    message: str, name: str | None, cursor: int, horizon: int
-) -> CursorExpiredError:
-    return CursorExpiredError(message, name=name, cursor=cursor, horizon=horizon)

@@ -18,6 +18,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Send, interrupt
 
+
+def linear_graph(state: type[Any], *nodes: tuple[str, Any]) -> StateGraph:
+    """START -> nodes[0] -> ... -> nodes[-1] -> END; ``(name, callable or compiled graph)`` pairs.
+
+    The many straight-line test graphs differ only in their state type and nodes.
+    """
+    builder = StateGraph(state)
+    builder.add_sequence(list(nodes))
+    builder.add_edge(START, nodes[0][0])
+    builder.add_edge(nodes[-1][0], END)
+    return builder
+
+
 # ---------------------------------------------------------------------------------------------
 # A tool-calling chat agent on an add_messages channel.
 #
@@ -198,15 +211,9 @@ def _publish(state: ApprovalState) -> ApprovalState:
 
 
 def build_approval_graph() -> StateGraph:
-    builder = StateGraph(ApprovalState)
-    builder.add_node("draft", _draft)
-    builder.add_node("review", _review)
-    builder.add_node("publish", _publish)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "review")
-    builder.add_edge("review", "publish")
-    builder.add_edge("publish", END)
-    return builder
+    return linear_graph(
+        ApprovalState, ("draft", _draft), ("review", _review), ("publish", _publish)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,15 +244,7 @@ def build_draft_graph(calls: dict[str, int] | None = None) -> StateGraph:
     def publish(state: DraftState) -> DraftState:
         return {"log": [f"{tick('publish')}: {state['draft']}"]}
 
-    builder = StateGraph(DraftState)
-    builder.add_node("write", write)
-    builder.add_node("edit", edit)
-    builder.add_node("publish", publish)
-    builder.add_edge(START, "write")
-    builder.add_edge("write", "edit")
-    builder.add_edge("edit", "publish")
-    builder.add_edge("publish", END)
-    return builder
+    return linear_graph(DraftState, ("write", write), ("edit", edit), ("publish", publish))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,13 +273,7 @@ def _child_ask(state: ChildState) -> ChildState:
 
 
 def build_child_graph() -> StateGraph:
-    builder = StateGraph(ChildState)
-    builder.add_node("research", _child_research)
-    builder.add_node("ask", _child_ask)
-    builder.add_edge(START, "research")
-    builder.add_edge("research", "ask")
-    builder.add_edge("ask", END)
-    return builder
+    return linear_graph(ChildState, ("research", _child_research), ("ask", _child_ask))
 
 
 def build_parent_graph() -> StateGraph:
@@ -292,16 +285,13 @@ def build_parent_graph() -> StateGraph:
     def report(state: ParentState) -> ParentState:
         return {"log": [f"reported {state['answer']}"]}
 
-    builder = StateGraph(ParentState)
-    builder.add_node("prepare", prepare)
-    # The child's own checkpointer is inherited from the parent when compiled without one.
-    builder.add_node("child", build_child_graph().compile())
-    builder.add_node("report", report)
-    builder.add_edge(START, "prepare")
-    builder.add_edge("prepare", "child")
-    builder.add_edge("child", "report")
-    builder.add_edge("report", END)
-    return builder
+    return linear_graph(
+        ParentState,
+        ("prepare", prepare),
+        # The child's own checkpointer is inherited from the parent when compiled without one.
+        ("child", build_child_graph().compile()),
+        ("report", report),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,8 +351,4 @@ def _fill_form(state: FormState) -> FormState:
 
 
 def build_form_graph() -> StateGraph:
-    builder = StateGraph(FormState)
-    builder.add_node("fill_form", _fill_form)
-    builder.add_edge(START, "fill_form")
-    builder.add_edge("fill_form", END)
-    return builder
+    return linear_graph(FormState, ("fill_form", _fill_form))

@@ -24,6 +24,21 @@ def runs(counter: str | Path) -> int:
     return path.read_text().count("ran\n") if path.exists() else 0
 
 
+def call_from_three_threads(api: Any, counter: str, seconds: float) -> list[Any]:
+    """Three threads make the same weather call at once; their results, in thread order."""
+    outs: list[Any] = [None] * 3
+
+    def one(i: int) -> None:
+        outs[i] = api(counter, "weather in Paris", seconds)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outs
+
+
 def agent_process(path: str, counter: str, agent: str, barrier: Any, results: Any) -> None:
     """One agent process: three threads call the API at once; report (agent, results, error)."""
     try:
@@ -31,16 +46,7 @@ def agent_process(path: str, counter: str, agent: str, barrier: Any, results: An
             cache.setup()
             api = cache.cached(name="weather_api")(slow_api)
             barrier.wait(timeout=120)
-            outs: list[Any] = [None] * 3
-
-            def one(i: int) -> None:
-                outs[i] = api(counter, "weather in Paris", 1.0)
-
-            threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            outs = call_from_three_threads(api, counter, 1.0)
             results.put((agent, outs, cache.stats(), None))
     except BaseException:
         results.put((agent, None, None, traceback.format_exc()))

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from _graphs import linear_graph
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Command, interrupt
 
@@ -30,11 +31,7 @@ def _graph() -> StateGraph:
         answer = interrupt("approve?")
         return {"messages": [AIMessage(f"approved: {answer}")]}
 
-    builder = StateGraph(Chat)
-    builder.add_node("ask", ask)
-    builder.add_edge(START, "ask")
-    builder.add_edge("ask", END)
-    return builder
+    return linear_graph(Chat, ("ask", ask))
 
 
 async def test_async_methods_make_no_blocking_calls(db_path: Path) -> None:

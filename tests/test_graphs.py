@@ -39,6 +39,7 @@ from _graphs import (
     build_parent_graph,
     expected_turn,
     human,
+    linear_graph,
 )
 from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -896,11 +897,7 @@ def _cite(state: CitedState) -> CitedState:
 
 
 def _build_cited_graph() -> StateGraph:
-    builder = StateGraph(CitedState)
-    builder.add_node("cite", _cite)
-    builder.add_edge(START, "cite")
-    builder.add_edge("cite", END)
-    return builder
+    return linear_graph(CitedState, ("cite", _cite))
 
 
 def test_custom_state_types_need_the_allowlist(

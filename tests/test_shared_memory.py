@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+from _graphs import linear_graph
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.config import get_store
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.message import add_messages
 
 from langgraph_sharedmem import SharedMemory
@@ -26,11 +27,7 @@ def _support_agent() -> StateGraph:
         answer = known[0].value["text"] if known else "nothing remembered yet"
         return {"messages": [AIMessage(f"I remember: {answer}")]}
 
-    builder = StateGraph(Chat)
-    builder.add_node("agent", agent)
-    builder.add_edge(START, "agent")
-    builder.add_edge("agent", END)
-    return builder
+    return linear_graph(Chat, ("agent", agent))
 
 
 def test_checkpoints_and_memories_share_one_file_across_restarts(tmp_path: Path) -> None:

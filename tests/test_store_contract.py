@@ -296,8 +296,8 @@ def test_reopen_keeps_items_and_index(tmp_path: Path) -> None:
 def test_graph_uses_store(tmp_path: Path) -> None:
     from typing import TypedDict
 
+    from _graphs import linear_graph
     from langgraph.config import get_store
-    from langgraph.graph import END, START, StateGraph
 
     class State(TypedDict):
         user: str
@@ -314,12 +314,7 @@ def test_graph_uses_store(tmp_path: Path) -> None:
         hits = get_store().search(("users", state["user"]), query=state["fact"], limit=5)
         return {"recalled": [h.value["text"] for h in hits]}
 
-    builder = StateGraph(State)
-    builder.add_node("remember", remember)
-    builder.add_node("recall", recall)
-    builder.add_edge(START, "remember")
-    builder.add_edge("remember", "recall")
-    builder.add_edge("recall", END)
+    builder = linear_graph(State, ("remember", remember), ("recall", recall))
     with SharedMemoryStore(tmp_path / "g.db", index=toy_index()) as s:
         graph = builder.compile(store=s)
         graph.invoke({"user": "u1", "fact": "likes green tea", "recalled": []})

@@ -51,17 +51,7 @@ def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
             answers: Annotated[list[Any], operator.add]
 
         def agent(state: State) -> dict[str, Any]:
-            outs: list[Any] = [None] * 3
-
-            def one(i: int) -> None:
-                outs[i] = api(counter, "weather in Paris", 0.5)
-
-            threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return {"answers": outs}
+            return {"answers": workers.call_from_three_threads(api, counter, 0.5)}
 
         builder = StateGraph(State)
         builder.add_node("research", agent)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from _graphs import linear_graph
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -67,13 +68,9 @@ def test_two_agents_in_a_graph_are_isolated(mem: SharedMemory) -> None:
             outcome = "denied"
         return {"seen": [("support", found), ("support-get", outcome)]}
 
-    builder = StateGraph(State)
-    builder.add_node("billing", billing)
-    builder.add_node("support", support)
-    builder.add_edge(START, "billing")
-    builder.add_edge("billing", "support")
-    builder.add_edge("support", END)
-    graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
+    graph = linear_graph(State, ("billing", billing), ("support", support)).compile(
+        checkpointer=mem.checkpointer, store=mem.store
+    )
     out = graph.invoke({"user": "u1", "seen": []}, {"configurable": {"thread_id": "t1"}})
     assert dict(out["seen"]) == {
         "billing": ["card", "plan", "ticket"],

@@ -298,19 +298,20 @@ class AccessControl:
         wall = time.time()
         generation = _generation(self.db)[0]
         hit = self._cache.get(key)  # a dict read is atomic; writers take the lock
+        cached: Permissions | None = None
         if hit is not None:
-            version, checked, gen, perms = hit
-            if gen == generation and wall < perms.expires:
-                if now - checked < self.recheck_seconds:
-                    return perms, self._deadline(checked, now, wall, perms)
-                with self.db.read() as conn:
-                    if self.version(conn) == version:
-                        with self._cache_lock:
-                            self._cache[key] = (version, now, gen, perms)
-                        return perms, self._deadline(now, now, wall, perms)
+            cached_version, checked, gen, cached = hit
+            if gen != generation or wall >= cached.expires:
+                cached = None
+            elif now - checked < self.recheck_seconds:
+                return cached, self._deadline(checked, now, wall, cached)
+        # One read transaction: the version, and the rights only if it moved (or no hit).
         with self.db.read() as conn:
             version = self.version(conn)
-            perms = self.resolve(conn, agent, user, run, wall)
+            if cached is not None and version == cached_version:
+                perms = cached
+            else:
+                perms = self.resolve(conn, agent, user, run, wall)
         with self._cache_lock:
             if len(self._cache) > 4096:
                 self._cache.clear()

@@ -77,39 +77,28 @@ def memory_tools(view: AgentView, *, search_limit: int = 5) -> list[StructuredTo
         return f"forgot {key!r} in {kind} memory"
 
     return [
-        StructuredTool.from_function(
+        _tool(
             remember,
-            name="remember",
-            description="Save a memory for later (facts, preferences, decisions).",
-            args_schema=RememberArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
+            "remember",
+            "Save a memory for later (facts, preferences, decisions).",
+            RememberArgs,
         ),
-        StructuredTool.from_function(
-            recall,
-            name="recall",
-            description="Read one memory by its key.",
-            args_schema=RecallArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
-        ),
-        StructuredTool.from_function(
-            search,
-            name="search_memory",
-            description="Search the memories this agent may read.",
-            args_schema=SearchArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
-        ),
-        StructuredTool.from_function(
-            forget,
-            name="forget",
-            description="Delete a memory by its key.",
-            args_schema=ForgetArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
-        ),
+        _tool(recall, "recall", "Read one memory by its key.", RecallArgs),
+        _tool(search, "search_memory", "Search the memories this agent may read.", SearchArgs),
+        _tool(forget, "forget", "Delete a memory by its key.", ForgetArgs),
     ]
+
+
+def _tool(fn: Any, name: str, description: str, args_schema: Any) -> StructuredTool:
+    """A tool that hands its errors (access, validation) back to the model as text."""
+    return StructuredTool.from_function(
+        fn,
+        name=name,
+        description=description,
+        args_schema=args_schema,
+        handle_tool_error=True,
+        handle_validation_error=True,
+    )
 
 
 def _kind(scope: Any) -> str:

@@ -32,6 +32,7 @@ MIGRATIONS = Migrations("langgraph_sharedmem.changes")
 # One encoder for every row: json.dumps with options builds a new encoder per call, which
 # was a measurable part of the log's cost to a store put.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_INSERT = "INSERT INTO changes (at, kind, op, scope, key, author, data) VALUES (?,?,?,?,?,?,?)"
 
 
 @MIGRATIONS(name="0001_changes")
@@ -119,21 +120,12 @@ def record(
     ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable.
     """
     cursor = conn.execute(
-        "INSERT INTO changes (at, kind, op, scope, key, author, data) VALUES (?,?,?,?,?,?,?)",
-        (
-            time.time(),
-            kind,
-            op,
-            scope,
-            key,
-            author,
-            None if data is None else _encode(data),
-        ),
+        _INSERT,
+        (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
     )
     return int(cursor.lastrowid or 0)
 
 
-_INSERT = "INSERT INTO changes (at, kind, op, scope, key, author, data) VALUES (?,?,?,?,?,?,?)"
 # Namespaces of agent views are ("sharedmem", kind, id[, collection]); see agents/_scopes.py.
 _ROOT = "sharedmem."
 
@@ -169,17 +161,11 @@ def item_changes(
     rows = []
     for prefix, key, value in items:
         scope, head, is_run = _namespace_json(prefix)
-        if value is None:
-            rows.append(
-                (at, "item", "delete", scope, f"{prefix}/{key}", None, head + _encode(key) + "}")
-            )
-        elif is_run:
-            where = head + _encode(key) + ',"value":' + value + "}"
-            rows.append((at, "item", "put", scope, f"{prefix}/{key}", None, where))
-        else:
-            rows.append(
-                (at, "item", "put", scope, f"{prefix}/{key}", None, head + _encode(key) + "}")
-            )
+        data = head + _encode(key)
+        if value is not None and is_run:
+            data += ',"value":' + value
+        op = "delete" if value is None else "put"
+        rows.append((at, "item", op, scope, f"{prefix}/{key}", None, data + "}"))
     if len(rows) == 1:  # the common case; executemany costs more for one row
         conn.execute(_INSERT, rows[0])
     else:

@@ -129,6 +129,13 @@ class ChangeFeed:
         # the fetch hides everything it covers, older changes included.
         return self.access.resolve(conn, flt.agent, flt.user, flt.run, time.time())
 
+    def _fetch(
+        self, conn: sqlite3.Connection, flt: ChangeFilter, after: int, limit: int, name: str | None
+    ) -> tuple[builtins.list[Change], int]:
+        """`_query.fetch` with the filter's permissions resolved on the same transaction."""
+        perms = self._permissions(conn, flt)
+        return _query.fetch(conn, flt, perms, after=after, limit=limit, name=name)
+
     def fetch_on(
         self,
         conn: sqlite3.Connection,
@@ -141,14 +148,10 @@ class ChangeFeed:
         """One consistent read of visible changes after ``after`` on ``conn``."""
         if conn is self.db.conn:
             with self.db.read() as c:
-                return _query.fetch(
-                    c, flt, self._permissions(c, flt), after=after, limit=limit, name=name
-                )
+                return self._fetch(c, flt, after, limit, name)
         conn.execute("BEGIN")
         try:
-            return _query.fetch(
-                conn, flt, self._permissions(conn, flt), after=after, limit=limit, name=name
-            )
+            return self._fetch(conn, flt, after, limit, name)
         finally:
             conn.execute("ROLLBACK")
 
@@ -161,9 +164,7 @@ class ChangeFeed:
         flt = self._filter(**filters)
         self.setup()
         with self.db.read() as conn:
-            rows, _ = _query.fetch(
-                conn, flt, self._permissions(conn, flt), after=after, limit=limit
-            )
+            rows, _ = self._fetch(conn, flt, after, limit, None)
         return rows
 
     # -- subscribing -----------------------------------------------------------------------
@@ -307,15 +308,15 @@ class ChangeFeed:
     def _pending(
         self, name: str, flt: ChangeFilter, limit: int
     ) -> tuple[builtins.list[Change], int]:
-        self.setup()
-        stored = self.cursor(name)
+        stored = self.cursor(name)  # checks the name and sets up
         if stored is None:
-            self.set_cursor(name, self.head())
-            return [], self.cursor(name) or 0
+            # Start at the head, read and stored in one transaction (nothing to read back).
+            with self.db.write() as conn:
+                head = _query.head(conn)
+                conn.execute(_query.SET_CURSOR, (name, head, time.time()))
+            return [], head
         with self.db.read() as conn:
-            return _query.fetch(
-                conn, flt, self._permissions(conn, flt), after=stored, limit=limit, name=name
-            )
+            return self._fetch(conn, flt, stored, limit, name)
 
     # -- retention -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.changes._query import Change, ChangeFilter
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["ChangeListener", "Subscription"]
 
 
-class Subscription:
+class Subscription(Closing):
     """A stream of the changes one reader may see, oldest first (made by
     `ChangeFeed.subscribe`). Iterate it (``for change in sub``, ``async for change in sub``),
     or take batches with `poll` / `apoll`. One reader at a time: share it between threads
@@ -117,6 +118,23 @@ class Subscription:
     async def acommit(self) -> None:
         await self.feed.db.run(self.commit)
 
+    def _auto_ack(self) -> None:
+        """With ``auto_ack``, asking for more acknowledges what was handed out before."""
+        if self.auto_ack and self._unacked is not None:
+            self.ack(self._unacked)
+
+    def _take(self) -> Change:
+        change = self._buffer.popleft()
+        self._unacked = change
+        return change
+
+    def _drain(self) -> list[Change]:
+        out = list(self._buffer)
+        self._buffer.clear()
+        if out and self.auto_ack:
+            self._unacked = out[-1]
+        return out
+
     # -- fetching --------------------------------------------------------------------------
 
     def _changed(self) -> bool:
@@ -152,7 +170,7 @@ class Subscription:
             self.position = max(self.position, scanned)
         return bool(rows)
 
-    def _wait(self, timeout: float | None, sleep: Callable[[float], None] = time.sleep) -> bool:
+    def _wait(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         interval = self.poll_interval
         while not self._buffer:
@@ -163,46 +181,35 @@ class Subscription:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
-            sleep(interval if left is None else min(interval, left))
+            time.sleep(interval if left is None else min(interval, left))
             interval = min(interval * 2, self.max_poll_interval)
         return True
 
     def poll(self, timeout: float | None = 0.0) -> list[Change]:
         """Wait up to ``timeout`` seconds (None: forever) for changes; return those buffered
         (possibly none). With ``auto_ack`` the previous batch counts as processed."""
-        if self.auto_ack and self._unacked is not None:
-            self.ack(self._unacked)
+        self._auto_ack()
         self._wait(timeout)
-        out = list(self._buffer)
-        self._buffer.clear()
-        if out and self.auto_ack:
-            self._unacked = out[-1]
-        return out
+        return self._drain()
 
     def __iter__(self) -> Iterator[Change]:
         return self
 
     def __next__(self) -> Change:
-        if self.auto_ack and self._unacked is not None:
-            self.ack(self._unacked)
+        self._auto_ack()
         while not self._buffer:
             if self._closed:
                 raise StopIteration
             self._wait(0.5)
-        change = self._buffer.popleft()
-        self._unacked = change
-        return change
+        return self._take()
 
     def changes(self, *, idle_timeout: float | None = None) -> Iterator[Change]:
         """Iterate; stop once nothing has arrived for ``idle_timeout`` seconds (None: never)."""
         while True:
-            if self.auto_ack and self._unacked is not None:
-                self.ack(self._unacked)
+            self._auto_ack()
             if not self._buffer and not self._wait(idle_timeout):
                 return
-            change = self._buffer.popleft()
-            self._unacked = change
-            yield change
+            yield self._take()
 
     # -- async -----------------------------------------------------------------------------
 
@@ -223,39 +230,28 @@ class Subscription:
 
     async def apoll(self, timeout: float | None = 0.0) -> list[Change]:
         """Async `poll`."""
-        if self.auto_ack and self._unacked is not None:
-            self.ack(self._unacked)
+        self._auto_ack()
         await self._await(timeout)
-        out = list(self._buffer)
-        self._buffer.clear()
-        if out and self.auto_ack:
-            self._unacked = out[-1]
-        return out
+        return self._drain()
 
     def __aiter__(self) -> AsyncIterator[Change]:
         return self
 
     async def __anext__(self) -> Change:
-        if self.auto_ack and self._unacked is not None:
-            self.ack(self._unacked)
+        self._auto_ack()
         while not self._buffer:
             if self._closed:
                 raise StopAsyncIteration
             await self._await(0.5)
-        change = self._buffer.popleft()
-        self._unacked = change
-        return change
+        return self._take()
 
     async def achanges(self, *, idle_timeout: float | None = None) -> AsyncIterator[Change]:
         """Async `changes`."""
         while True:
-            if self.auto_ack and self._unacked is not None:
-                self.ack(self._unacked)
+            self._auto_ack()
             if not self._buffer and not await self._await(idle_timeout):
                 return
-            change = self._buffer.popleft()
-            self._unacked = change
-            yield change
+            yield self._take()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -274,17 +270,8 @@ class Subscription:
     async def aclose(self) -> None:
         await self.feed.db.run(self.close)
 
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Subscription:
-        return self
-
     async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        await self.aclose()  # on the database's thread, not Closing's executor
 
     def __repr__(self) -> str:
         return f"Subscription({self.name!r}, position={self.position})"

@@ -369,16 +369,11 @@ class Inspector(Closing):
         module = _import("langgraph_sharedmem.registry", "the agent registry")
         if not self.has("registry"):
             return []
-        registry = module.Registry(self.db)
-        try:
+        with module.Registry(self.db) as registry:  # a DatabasePart: closes on exit
             if capability:
                 found = registry.find(capability)
             else:
                 found = registry.agents(include_stale=True, include_retired=include_retired)
-        finally:
-            close = getattr(registry, "close", None)
-            if close is not None:
-                close()
         return [jsonable(p) for p in found]
 
     def messages(
@@ -395,15 +390,10 @@ class Inspector(Closing):
         if not self.has("conversation"):
             return []
         access = self.access if viewer is not None and self.has("access") else None
-        log = module.ConversationLog(self.db, access=access, embeddings=None)
-        try:
+        with module.ConversationLog(self.db, access=access, embeddings=None) as log:
             page = log.page(
                 run, viewer=viewer, thread=thread, limit=_limit(limit), newest_first=newest_first
             )
-        finally:
-            close = getattr(log, "close", None)
-            if close is not None:
-                close()
         return [jsonable(m) for m in page.items]
 
     def runs(self, *, limit: int = 100) -> list[dict[str, Any]]:

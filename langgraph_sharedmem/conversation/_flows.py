@@ -13,6 +13,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from langgraph_sharedmem.conversation import _model, _reads
 
 if TYPE_CHECKING:
+    from langgraph_sharedmem._db import Database
     from langgraph_sharedmem.conversation.log import ConversationLog
 
 MODEL: Final = "model"  # a step that calls the summarizer, not the database
@@ -79,12 +80,11 @@ def context_flow(
     if max_tokens is not None:
         _model.check_count("max_tokens", max_tokens)
     view = yield (log._view, run, viewer, user, thread)
-    window = yield (_reads.window, log.db, view, last, max_tokens)
+    window, older_exist = yield (_reads.window, log.db, view, last, max_tokens)
     start = window[0].seq if window else None
-    older_exist = yield (_reads.has_before, log.db, view, start)
     out: list[BaseMessage] = []
     if summarize_older and older_exist:
-        flow = summary_flow(
+        text = yield from summary_flow(
             log,
             run,
             viewer,
@@ -94,14 +94,6 @@ def context_flow(
             summarizer,
             asynchronous=asynchronous,
         )
-        reply: Any = None
-        while True:
-            try:
-                step = flow.send(reply)
-            except StopIteration as done:
-                text = done.value
-                break
-            reply = yield step
         if text:
             out.append(SystemMessage(content=SUMMARY_PREFIX + text))
     if query is not None and older_exist and k:
@@ -119,3 +111,16 @@ def drive_sync(flow: Any) -> Any:
         except StopIteration as done:
             return done.value
         reply = step[1](*step[2:]) if step[0] == MODEL else step[0](*step[1:])
+
+
+async def drive_async(db: Database, flow: Any) -> Any:
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value
+        if step[0] == MODEL:
+            reply = await step[1](*step[2:])
+        else:
+            reply = await db.run(step[0], *step[1:])

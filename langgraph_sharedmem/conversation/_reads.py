@@ -99,23 +99,25 @@ def tail(conn: Any, view: View, n: int | None, max_tokens: int | None) -> list[S
 
 def window(
     db: Database, view: View, last: int | None, max_tokens: int | None
-) -> list[StoredMessage]:
-    """The recent window of a context (everything when neither bound is given)."""
+) -> tuple[list[StoredMessage], bool]:
+    """The recent window of a context (everything when neither bound is given), and whether
+    the viewer may see older messages: one read transaction for both."""
     with db.read() as conn:
         if last is None and max_tokens is None:
             where, params = view.where()
             rows = conn.execute(
                 f"SELECT {_schema.COLUMNS} FROM conv_messages m{where} ORDER BY m.seq", params
             ).fetchall()
-            return [_model.stored_from_row(r) for r in rows]
-        return tail(conn, view, last, max_tokens)
+            found = [_model.stored_from_row(r) for r in rows]
+        else:
+            found = tail(conn, view, last, max_tokens)
+        return found, _has_before(conn, view, found[0].seq if found else None)
 
 
-def has_before(db: Database, view: View, seq: int | None) -> bool:
+def _has_before(conn: Any, view: View, seq: int | None) -> bool:
     """Whether the viewer may see any message older than ``seq`` (None: any at all)."""
-    with db.read() as conn:
-        where, params = view.where(before=seq if seq is not None else _END)
-        row = conn.execute(f"SELECT 1 FROM conv_messages m{where} LIMIT 1", params).fetchone()
+    where, params = view.where(before=seq if seq is not None else _END)
+    row = conn.execute(f"SELECT 1 FROM conv_messages m{where} LIMIT 1", params).fetchone()
     return row is not None
 
 

@@ -199,6 +199,7 @@ class ConversationLog(DatabasePart):
             check_name("thread id", thread)
         who = _model.check_recipients(recipients)
         seen = _model.check_visibility(visibility, who)
+        who_json = json.dumps(who, ensure_ascii=False)  # the same for every message
         where = None if scope is None else Scope.of(scope).key
         now = time.time()
         rows = []
@@ -216,7 +217,7 @@ class ConversationLog(DatabasePart):
                     thread,
                     message.id,
                     author,
-                    json.dumps(who, ensure_ascii=False),
+                    who_json,
                     seen,
                     where,
                     kind,
@@ -255,6 +256,7 @@ class ConversationLog(DatabasePart):
                 if model is not None:
                     conn.execute(_schema.INSERT_EMBEDDING, (seq, model, vectors[i].tobytes()))
                 run, thread, msg_id, author, who, seen, where = row[:7]
+                recipients = json.loads(who)
                 changes.record(
                     conn,
                     kind="message",
@@ -269,7 +271,7 @@ class ConversationLog(DatabasePart):
                         "id": msg_id,
                         "type": row[7],
                         "visibility": seen,
-                        "recipients": json.loads(who),
+                        "recipients": recipients,
                     },
                 )
                 out.append(
@@ -278,7 +280,7 @@ class ConversationLog(DatabasePart):
                         run=run,
                         thread=thread,
                         sender=author,
-                        recipients=tuple(json.loads(who)),
+                        recipients=tuple(recipients),
                         visibility=seen,
                         scope=where,
                         created_at=row[12],
@@ -653,7 +655,7 @@ class ConversationLog(DatabasePart):
         )
         if kwargs:
             raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
-        return await self._drive_async(flow)  # type: ignore[no-any-return]
+        return await _flows.drive_async(self.db, flow)  # type: ignore[no-any-return]
 
     async def acontext(
         self, run: str, viewer: str | None, **kwargs: Any
@@ -674,7 +676,7 @@ class ConversationLog(DatabasePart):
         if kwargs:
             raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
         flow = _flows.context_flow(self, run, viewer, *args, asynchronous=True)
-        return await self._drive_async(flow)  # type: ignore[no-any-return]
+        return await _flows.drive_async(self.db, flow)  # type: ignore[no-any-return]
 
     async def acontext_for(
         self, config: RunnableConfig, viewer: str | None, *, run: Any = None, **options: Any
@@ -691,18 +693,6 @@ class ConversationLog(DatabasePart):
             return await self.db.run(record, state, config)
 
         return record_messages
-
-    async def _drive_async(self, flow: Any) -> Any:
-        reply: Any = None
-        while True:
-            try:
-                step = flow.send(reply)
-            except StopIteration as done:
-                return done.value
-            if step[0] == _flows.MODEL:
-                reply = await step[1](*step[2:])
-            else:
-                reply = await self.db.run(step[0], *step[1:])
 
     def __repr__(self) -> str:
         return f"ConversationLog({self.db.path!r})"

@@ -143,7 +143,19 @@ class Tx:
     def open(
         cls, conn: sqlite3.Connection, key: Key, policy: Policy, expected_version: int | None
     ) -> Tx:
-        fact = load_fact(conn, key)
+        return cls.on(conn, key, load_fact(conn, key), policy, expected_version)
+
+    @classmethod
+    def on(
+        cls,
+        conn: sqlite3.Connection,
+        key: Key,
+        fact: FactRow | None,
+        policy: Policy,
+        expected_version: int | None,
+    ) -> Tx:
+        """`open` with the fact's row already read in this transaction (None: no fact yet),
+        so the callers that found the fact by id do not read it again."""
         current = 0 if fact is None else fact.version
         if expected_version is not None and expected_version != current:
             raise FactConflictError(
@@ -172,9 +184,8 @@ class Tx:
     ) -> tuple[Claim, int]:
         """Record one assertion: on the claim with the same value (or the one ``matcher``
         says it restates), else on a new claim. Returns the claim and the source id."""
-        row = self.conn.execute(
-            _schema.SELECT_CLAIM_BY_HASH, (self.fact.id, value_hash(value_text))
-        ).fetchone()
+        digest = value_hash(value_text)
+        row = self.conn.execute(_schema.SELECT_CLAIM_BY_HASH, (self.fact.id, digest)).fetchone()
         claim_id = None if row is None else int(row[0])
         if claim_id is None and matcher is not None:
             rows = self.conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (self.fact.id,)).fetchall()
@@ -186,7 +197,7 @@ class Tx:
                 (
                     self.fact.id,
                     value_text,
-                    value_hash(value_text),
+                    digest,
                     author,
                     confidence,
                     self.at,

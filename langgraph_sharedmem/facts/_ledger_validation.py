@@ -21,7 +21,13 @@ from langgraph_sharedmem.facts._model import (
     ValidationDecision,
     ValidationEntry,
 )
-from langgraph_sharedmem.facts._values import Scope, Status, canonical_json, check_name
+from langgraph_sharedmem.facts._values import (
+    Scope,
+    Status,
+    canonical_json,
+    check_name,
+    check_row_id,
+)
 
 if TYPE_CHECKING:
     from langgraph_sharedmem._db import Database
@@ -189,7 +195,7 @@ class LedgerValidation:
 
     def lineage(self, claim_id: int) -> Lineage:
         """What claim ``claim_id`` was derived from, and the claims derived from it."""
-        _check_id("claim_id", claim_id)
+        check_row_id("claim_id", claim_id)
         self.setup()
         with self.db.read() as conn:
             return _quarantine.lineage(conn, claim_id)
@@ -205,14 +211,14 @@ class LedgerValidation:
         (claims asserted with ``run=``, e.g. by a view of that run), in ``scopes``, or all."""
         run = _optional_name("run", run)
         scope_list = None if scopes is None else [Scope.of(s) for s in scopes]
-        ids = None if claim_ids is None else [_check_id("claim_id", c) for c in claim_ids]
+        ids = None if claim_ids is None else [check_row_id("claim_id", c) for c in claim_ids]
         self.setup()
         with self.db.read() as conn:
             return _quarantine.pending(conn, run, scope_list, ids)
 
     def claim_records(self, claim_ids: Sequence[int]) -> builtins.list[ClaimRecord]:
         """The claims ``claim_ids`` (any status) with their facts' keys and versions."""
-        ids = [_check_id("claim_id", c) for c in claim_ids]
+        ids = [check_row_id("claim_id", c) for c in claim_ids]
         self.setup()
         with self.db.read() as conn:
             return _quarantine.pending(conn, None, None, ids, any_status=True)
@@ -222,7 +228,7 @@ class LedgerValidation:
         a disagreement between the two, held open (no policy settles it) until a decision
         verifies or rejects the claim. Returns its id; None if nothing is verified or the
         claim already is in the fact's open disagreement (so it is recorded once)."""
-        _check_id("claim_id", claim_id)
+        check_row_id("claim_id", claim_id)
         check_name("by", by)
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidConfigError(f"reason must be a non-empty string, got {reason!r}")
@@ -258,7 +264,7 @@ class LedgerValidation:
         if outcome is not None and outcome not in _OUTCOMES:
             raise InvalidConfigError(f"outcome must be one of {sorted(_OUTCOMES)}, got {outcome!r}")
         if claim_id is not None:
-            _check_id("claim_id", claim_id)
+            check_row_id("claim_id", claim_id)
         self.setup()
         with self.db.read() as conn:
             return _quarantine.log_entries(
@@ -292,7 +298,7 @@ class LedgerValidation:
         written, so a resumed or replayed node never applies it twice. A fact changed since
         raises `FactConflictError` and nothing is recorded.
         """
-        _check_id("claim_id", claim_id)
+        check_row_id("claim_id", claim_id)
         if decision not in _DECISIONS:
             raise InvalidConfigError(
                 f"decision must be one of {sorted(_DECISIONS)}, got {decision!r}"
@@ -300,7 +306,7 @@ class LedgerValidation:
         check_name("by", by)
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidConfigError(f"reason must be a non-empty string, got {reason!r}")
-        _check_id("expected_version", expected_version)
+        check_row_id("expected_version", expected_version)
         if (decision == "edit") == (value is _MISSING):
             raise InvalidConfigError("value= is needed by an edit, and only by an edit")
         value_text = None if value is _MISSING else canonical_json(value, what="value")
@@ -409,7 +415,7 @@ class LedgerValidation:
     ) -> builtins.list[ValidationDecision]:
         """Decisions applied by validation nodes (or `apply_decision`), oldest first."""
         if claim_id is not None:
-            _check_id("claim_id", claim_id)
+            check_row_id("claim_id", claim_id)
         self.setup()
         with self.db.read() as conn:
             return _quarantine.decisions(conn, _optional_name("run", run), claim_id, checkpoint_id)
@@ -477,15 +483,9 @@ def _log_row(entry: Mapping[str, Any]) -> dict[str, Any]:
         "thread": entry.get("thread"),
         "checkpoint": entry.get("checkpoint"),
         "node": entry["node"],
-        "claim_id": _check_id("claim_id", entry.get("claim_id")),
-        "fact_version": _check_id("fact_version", entry.get("fact_version")),
+        "claim_id": check_row_id("claim_id", entry.get("claim_id")),
+        "fact_version": check_row_id("fact_version", entry.get("fact_version")),
         "validator": entry["validator"],
         "outcome": outcome,
         "reason": None if reason is None else str(reason),
     }
-
-
-def _check_id(what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidConfigError(f"{what} must be a positive int, got {value!r}")
-    return value

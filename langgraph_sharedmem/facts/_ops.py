@@ -104,7 +104,7 @@ def resolve(
             f"{fact.open_disagreement} now holds the fact; resolve that one instead"
         )
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
-    tx = Tx.open(conn, key, policies.lookup(fact.scope, fact.attribute), expected_version)
+    tx = Tx.on(conn, key, fact, policies.lookup(fact.scope, fact.attribute), expected_version)
     source_id = None
     if value_text is not None:  # the resolver's own value: a claim like any other
         winner, source_id = tx.add_source(
@@ -113,11 +113,7 @@ def resolve(
         conn.execute(_schema.ADD_DISAGREEMENT_CLAIM, (disagreement_id, winner.id))
         tx.fact.head_claim = winner.id
     else:
-        member = conn.execute(
-            "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
-            (disagreement_id, claim_id),
-        ).fetchone()
-        if member is None:
+        if not _in_disagreement(conn, disagreement_id, claim_id):  # type: ignore[arg-type]
             raise InvalidConfigError(
                 f"claim {claim_id!r} is not part of disagreement {disagreement_id}; pick one of "
                 "its claims or pass value="
@@ -175,15 +171,9 @@ def _set_one(
     claim = load_claim(conn, claim_id)
     fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
-    tx = Tx.open(conn, key, policies.lookup(fact.scope, fact.attribute), expected_version)
+    tx = Tx.on(conn, key, fact, policies.lookup(fact.scope, fact.attribute), expected_version)
     open_id = tx.fact.open_disagreement
-    in_dispute = open_id is not None and (
-        conn.execute(
-            "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
-            (open_id, claim_id),
-        ).fetchone()
-        is not None
-    )
+    in_dispute = open_id is not None and _in_disagreement(conn, open_id, claim_id)
     if in_dispute and status == "verified":  # verifying a disputed claim settles the dispute
         tx.decide(open_id, claim, by=by, reason=reason, manual=True)  # type: ignore[arg-type]
         return tx.commit(
@@ -226,19 +216,24 @@ def dispute(conn: sqlite3.Connection, claim_id: int, *, by: str, reason: str) ->
     fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     if claim.status != "quarantined" or fact.verified_claim is None:
         return None
-    if (
-        fact.open_disagreement is not None
-        and conn.execute(
-            "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
-            (fact.open_disagreement, claim_id),
-        ).fetchone()
+    if fact.open_disagreement is not None and _in_disagreement(
+        conn, fact.open_disagreement, claim_id
     ):
         return None
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
-    tx = Tx.open(conn, key, RequireValidation(name="validation"), None)
+    tx = Tx.on(conn, key, fact, RequireValidation(name="validation"), None)
     verified = load_claim(conn, fact.verified_claim)
     disagreement_id = tx.open_disagreement([verified, claim])
     tx.commit(
         event="disputed", by=by, claim_id=claim_id, disagreement_id=disagreement_id, reason=reason
     )
     return disagreement_id
+
+
+def _in_disagreement(conn: sqlite3.Connection, disagreement_id: int, claim_id: int) -> bool:
+    """Whether claim ``claim_id`` is one of disagreement ``disagreement_id``'s claims."""
+    row = conn.execute(
+        "SELECT 1 FROM fact_disagreement_claims WHERE disagreement_id = ? AND claim_id = ?",
+        (disagreement_id, claim_id),
+    ).fetchone()
+    return row is not None

@@ -45,7 +45,7 @@ class Scope:
     id: str | None = None
 
     def __post_init__(self) -> None:
-        _check_label("scope kind", self.kind)
+        check_name("scope kind", self.kind)
         if self.kind not in SCOPE_KINDS:
             raise InvalidConfigError(
                 f"unknown scope kind {self.kind!r}; expected one of {sorted(SCOPE_KINDS)}"
@@ -55,7 +55,7 @@ class Scope:
                 raise InvalidConfigError(
                     f"a {self.kind!r} scope needs an id, e.g. ({self.kind!r}, 'x1')"
                 )
-            _check_label(f"{self.kind} scope id", self.id)
+            check_name(f"{self.kind} scope id", self.id)
         elif self.id is not None:
             raise InvalidConfigError(f"the {self.kind!r} scope takes no id, got {self.id!r}")
 
@@ -105,12 +105,6 @@ class Scope:
         return self.kind if self.id is None else f"{self.kind}:{self.id}"
 
 
-def _check_label(what: str, text: Any) -> str:
-    if not isinstance(text, str) or not text:
-        raise InvalidConfigError(f"{what} must be a non-empty string, got {text!r}")
-    return check_name(what, text)
-
-
 def check_name(what: str, text: Any, *, limit: int = MAX_NAME) -> str:
     """A subject, attribute, author or scope label: non-empty valid Unicode, at most ``limit``."""
     if not isinstance(text, str) or not text:
@@ -122,6 +116,13 @@ def check_name(what: str, text: Any, *, limit: int = MAX_NAME) -> str:
     except UnicodeEncodeError as exc:
         raise InvalidConfigError(f"{what} {text!r} is not valid Unicode ({exc.reason})") from exc
     return text
+
+
+def check_row_id(what: str, value: Any) -> int:
+    """A row id or version (claim, disagreement, fact version): a positive int, not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidConfigError(f"{what} must be a positive int, got {value!r}")
+    return value
 
 
 def check_status(status: Any, *, allowed: frozenset[str] = STATUSES) -> Status:

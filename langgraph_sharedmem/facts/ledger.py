@@ -45,6 +45,7 @@ from langgraph_sharedmem.facts._values import (
     canonical_json,
     check_confidence,
     check_name,
+    check_row_id,
     check_status,
     check_version,
 )
@@ -209,9 +210,9 @@ class FactLedger(LedgerValidation, DatabasePart):
         """
         if (value is _MISSING) == (claim_id is None):
             raise InvalidConfigError("resolve needs exactly one of value= or claim_id=")
-        _check_id("disagreement_id", disagreement_id)
+        check_row_id("disagreement_id", disagreement_id)
         if claim_id is not None:
-            _check_id("claim_id", claim_id)
+            check_row_id("claim_id", claim_id)
         check_name("by", by)
         reason = _reason(reason)
         value_text = None if value is _MISSING else canonical_json(value, what="value")
@@ -249,7 +250,7 @@ class FactLedger(LedgerValidation, DatabasePart):
         quarantine, or rejects them: ``cascade`` (default: the ledger's ``cascade``).
         ``superseded`` is not set by hand: updates give it.
         """
-        _check_id("claim_id", claim_id)
+        check_row_id("claim_id", claim_id)
         check_status(status, allowed=_SETTABLE)
         check_name("by", by)
         reason = _reason(reason)
@@ -369,7 +370,7 @@ class FactLedger(LedgerValidation, DatabasePart):
 
     def disagreement(self, disagreement_id: int) -> Disagreement:
         """One disagreement with its claims; `InvalidConfigError` if there is none."""
-        _check_id("disagreement_id", disagreement_id)
+        check_row_id("disagreement_id", disagreement_id)
         self.setup()
         with self.db.read() as conn:
             found = _reads.disagreement(conn, disagreement_id)
@@ -424,9 +425,3 @@ class FactLedger(LedgerValidation, DatabasePart):
 
     def __repr__(self) -> str:
         return f"FactLedger({self.db.path!r})"
-
-
-def _check_id(what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidConfigError(f"{what} must be a positive int, got {value!r}")
-    return value

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from langgraph_sharedmem.agents._scopes import as_scope, check_id
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import Scope
-from langgraph_sharedmem.facts._values import canonical_json
+from langgraph_sharedmem.facts._values import canonical_json, check_name
 
 __all__ = ["AgentMatch", "AgentProfile", "Expert", "Route", "check_profile"]
 
@@ -110,12 +110,8 @@ def check_text(what: str, value: Any, *, limit: int, empty: bool = True) -> str:
         raise InvalidConfigError(f"{what} must be a string, got {type(value).__name__} {value!r}")
     if not empty and not value.strip():
         raise InvalidConfigError(f"{what} must not be empty")
-    if len(value) > limit:
-        raise InvalidConfigError(f"{what} is {len(value)} characters long; the limit is {limit}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidConfigError(f"{what} {value!r} is not valid Unicode ({exc.reason})") from exc
+    if value:  # length and Unicode as for every name; check_name refuses "", allowed here
+        check_name(what, value, limit=limit)
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t\r" for c in value):
         raise InvalidConfigError(f"{what} {value!r} contains a control character")
     return value

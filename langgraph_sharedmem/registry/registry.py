@@ -455,16 +455,20 @@ class Registry(DatabasePart):
             if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
                 return []  # no fact was ever written in this file
             rows = conn.execute(_schema.WHO_KNOWS, params).fetchall()
-            return [
-                Expert(
-                    agent=author,
-                    facts=count,
-                    attributes=tuple(sorted(_loads(attributes))),
-                    last_at=last,
-                    profile=self._profile(conn, author) if _is_id(author) else None,
-                )
-                for author, count, attributes, last in rows
-            ]
+            # The profiles of all authors in one query, not one per author.
+            ids = [author for author, *_ in rows if _is_id(author)]
+            found = self._select(conn, _schema.WHERE_NAMES, names=json.dumps(ids)) if ids else []
+        profiles = {p.name: p for p in found}
+        return [
+            Expert(
+                agent=author,
+                facts=count,
+                attributes=tuple(sorted(_loads(attributes))),
+                last_at=last,
+                profile=profiles.get(author),
+            )
+            for author, count, attributes, last in rows
+        ]
 
     def _candidates(self, include_stale: bool) -> tuple[builtins.list[_rank.Candidate], int]:
         """Available agents (stale ones too if asked), and how many agents the store holds."""

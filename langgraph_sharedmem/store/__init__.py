@@ -417,9 +417,10 @@ class SharedMemoryStore(Closing, BaseStore):
         semantic: _search.Semantic | None,
     ) -> Result:
         if isinstance(op, GetOp):
-            item, has_ttl = _search.get(conn, check_namespace(op.namespace), op.key, moment)
+            prefix = check_namespace(op.namespace)
+            item, has_ttl = _search.get(conn, prefix, op.key, moment)
             if item is not None and has_ttl and op.refresh_ttl:
-                refresh.append((check_namespace(op.namespace), op.key))
+                refresh.append((prefix, op.key))
             return item
         if isinstance(op, SearchOp):
             query = work.queries.get(op.query) if op.query else None

@@ -95,7 +95,7 @@ class _Node:
             return f"json_each({self.column})", []
         if self.by_path:
             return f"json_each({self.column}, ?)", [self._path_text()]
-        sql, params = _Node(self.column, self.path)._lookup("value")
+        sql, params = self._lookup("value")
         return f"json_each({sql})", params
 
     def child(self, part: str | int) -> _Node:

@@ -26,7 +26,7 @@ from langgraph_sharedmem.shared import SharedMemory
 from langgraph_sharedmem.templates import _parts
 from langgraph_sharedmem.templates._spec import AgentSpec, resolve_model
 from langgraph_sharedmem.templates._state import TeamState
-from langgraph_sharedmem.templates._tools import fact_tools
+from langgraph_sharedmem.templates._tools import default_scope, fact_tools
 
 __all__ = ["AgentNode", "ensure_user", "message_id", "run_id", "task_of", "user_id"]
 
@@ -233,9 +233,8 @@ class AgentNode:
 
 def _visible_facts(view: AgentView, scope: str | None) -> list[str]:
     """The facts the view may read, one line each; its own unverified ones marked so."""
-    where = scope or ("user" if view.user is not None else "run")
     try:
-        facts = view.facts.list(where)
+        facts = view.facts.list(default_scope(view, scope))  # where its fact tools write
     except AccessDenied:  # a view without read access there simply sees no facts
         return []
     return [

@@ -23,6 +23,7 @@ __all__ = [
     "record_messages",
     "register_agents",
     "route",
+    "send_back",
     "tokens",
     "validation_checkpoint",
 ]
@@ -121,6 +122,16 @@ def validation_checkpoint(
 ) -> Any:
     """The checkpoint node over this run's quarantined facts (`validation_node`)."""
     return validation_node(mem, list(validators), name=name, **options)
+
+
+def send_back(state: Any, author: str) -> dict[str, Any]:
+    """The state update that returns the turn to ``author`` to revise its rejected facts."""
+    return {
+        "next": author,
+        "revising": author,
+        "revisions": int(state.get("revisions") or 0) + 1,
+        "instruction": "The validator rejected facts you recorded; correct or drop them.",
+    }
 
 
 # -- change feed -------------------------------------------------------------------------------

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from langchain_core.tools import StructuredTool, ToolException
+from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from langgraph_sharedmem.agents import AgentView
-from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
+from langgraph_sharedmem.agents.tools import _guard, _tool  # as the memory tools do
 
 __all__ = ["fact_tools"]
 
@@ -36,7 +35,7 @@ def fact_tools(view: AgentView, *, scope: str | None = None) -> list[StructuredT
     """``record_fact`` and ``read_fact`` acting through ``view`` in ``scope`` (default: the
     view's user, else its run). The author is always the view's agent; access rules,
     quarantine and disagreement policies apply as for any view write."""
-    where = scope or ("user" if view.user is not None else "run")
+    where = default_scope(view, scope)
     view.scope(where)  # refuses a scope the view does not have, now rather than per call
 
     def record_fact(
@@ -69,28 +68,16 @@ def fact_tools(view: AgentView, *, scope: str | None = None) -> list[StructuredT
         )
 
     return [
-        StructuredTool.from_function(
+        _tool(
             record_fact,
-            name="record_fact",
-            description="Record a fact others can rely on once verified (subject, attribute, "
-            "value, source).",
-            args_schema=_RecordArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
+            "record_fact",
+            "Record a fact others can rely on once verified (subject, attribute, value, source).",
+            _RecordArgs,
         ),
-        StructuredTool.from_function(
-            read_fact,
-            name="read_fact",
-            description="Read the settled value of a fact.",
-            args_schema=_ReadArgs,
-            handle_tool_error=True,
-            handle_validation_error=True,
-        ),
+        _tool(read_fact, "read_fact", "Read the settled value of a fact.", _ReadArgs),
     ]
 
 
-def _guard(fn: Any) -> Any:
-    try:
-        return fn()
-    except (AccessDenied, InvalidConfigError) as exc:
-        raise ToolException(str(exc)) from exc
+def default_scope(view: AgentView, scope: str | None) -> str:
+    """Where an agent's facts live: ``scope``, else the view's user, else its run."""
+    return scope or ("user" if view.user is not None else "run")

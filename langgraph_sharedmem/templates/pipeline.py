@@ -152,11 +152,6 @@ def _after_check(author: str, max_revisions: int, revise: str, after: str) -> An
 
 def _send_back(author: str) -> Any:
     def send_back(state: TeamState) -> dict[str, Any]:
-        return {
-            "next": author,
-            "revising": author,
-            "revisions": int(state.get("revisions") or 0) + 1,
-            "instruction": "The validator rejected facts you recorded; correct or drop them.",
-        }
+        return _parts.send_back(state, author)
 
     return send_back

@@ -338,12 +338,7 @@ def _revise(team: list[AgentSpec]) -> Any:
     def revise(state: TeamState) -> dict[str, Any]:
         rejected = (state.get("validation") or {}).get("rejected", [])
         author = next(r["author"] for r in rejected if r.get("author") in names)
-        return {
-            "next": author,
-            "revising": author,
-            "revisions": int(state.get("revisions") or 0) + 1,
-            "instruction": "The validator rejected facts you recorded; correct or drop them.",
-        }
+        return _parts.send_back(state, author)
 
     return revise
 

@@ -18,18 +18,13 @@ class CachedToolError(SharedMemoryError, RuntimeError):
     its type name and message: ``tool``, ``error_type``, ``error_message``.
     """
 
+    _fields = ("tool", "error_type", "error_message")
+
     def __init__(self, message: str, *, tool: str, error_type: str, error_message: str) -> None:
         super().__init__(message)
         self.tool = tool
         self.error_type = error_type
         self.error_message = error_message
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (str(self), self.tool, self.error_type, self.error_message))
-
-
-def _rebuild(message: str, tool: str, error_type: str, error_message: str) -> CachedToolError:
-    return CachedToolError(message, tool=tool, error_type=error_type, error_message=error_message)
 
 
 @dataclass(frozen=True)

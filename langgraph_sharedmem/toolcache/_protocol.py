@@ -128,10 +128,13 @@ def lookup(db: Database, key: str) -> tuple[Any, ...] | None:
     when only `claim` can decide."""
     with db.read() as conn:
         row = conn.execute(_schema.SELECT_CALL, (key,)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _decide(row, time.time())
+
+
+def _decide(row: tuple[Any, ...], now: float) -> tuple[Any, ...] | None:
+    """A row of `SELECT_CALL` read at ``now``: a fresh result is a hit, a live lease means
+    wait, anything else (None) may be claimed. One rule for `lookup` and `claim`."""
     status, result_type, result, holder, lease_until, expires_at = row
-    now = time.time()
     if status != "in_flight" and (expires_at is None or expires_at > now):
         return ("hit", status, result_type, result)
     if status == "in_flight" and lease_until > now:
@@ -145,12 +148,8 @@ def claim(db: Database, call: Call, hits: HitBuffer) -> tuple[Any, ...]:
         hits.write(conn)
         now = time.time()
         row = conn.execute(_schema.SELECT_CALL, (call.key,)).fetchone()
-        if row is not None:
-            status, result_type, result, holder, lease_until, expires_at = row
-            if status != "in_flight" and (expires_at is None or expires_at > now):
-                return ("hit", status, result_type, result)
-            if status == "in_flight" and lease_until > now:
-                return ("wait", holder)
+        if row is not None and (decided := _decide(row, now)) is not None:
+            return decided
         conn.execute(
             _schema.TAKE_LEASE,
             {

@@ -108,15 +108,13 @@ class CachedTool(BaseTool):
     ) -> Any:
         ident, scope = self._identify(args, kwargs)
         inner = self.wrapped._run
-        forwarded = _forward(inner, kwargs, run_manager, config)
+
+        def make() -> Any:  # signatures are inspected only on a miss, not on every hit
+            return inner(*args, **_forward(inner, kwargs, run_manager, config))
+
         cache: ToolCache = self.cache
         return cache.call(
-            self.wrapped.name,
-            ident,
-            lambda: inner(*args, **forwarded),
-            scope=scope,
-            storable=_storable,
-            **self._options(),
+            self.wrapped.name, ident, make, scope=scope, storable=_storable, **self._options()
         )
 
     async def _arun(
@@ -127,12 +125,10 @@ class CachedTool(BaseTool):
         # The rule BaseTool.arun applies: without its own _arun a tool runs _run in a thread
         # (BaseTool._arun does that), and _run's signature says what to pass.
         uses_default = type(inner)._arun is BaseTool._arun
-        forwarded = _forward(
-            inner._run if uses_default else inner._arun, kwargs, run_manager, config
-        )
 
-        def make() -> Any:
-            return inner._arun(*args, **forwarded)
+        def make() -> Any:  # signatures are inspected only on a miss, not on every hit
+            method = inner._run if uses_default else inner._arun
+            return inner._arun(*args, **_forward(method, kwargs, run_manager, config))
 
         cache: ToolCache = self.cache
         return await cache.acall(

@@ -106,13 +106,12 @@ class ToolCache(DatabasePart):
         self,
         tool: str,
         args: Any,
-        *,
         scope: str | None,
         ttl: Any,
         lease: Any,
         cache_errors: bool,
-        wait_timeout: Any = _DEFAULT,
-        storable: Callable[[Any], bool] | None = None,
+        wait_timeout: Any,
+        storable: Callable[[Any], bool] | None,
     ) -> _protocol.Call:
         key, args_json = _keys.call_key(tool, args, scope)
         ttl = self.default_ttl if ttl is _DEFAULT else _check_seconds("ttl", ttl, allow_none=True)
@@ -137,11 +136,9 @@ class ToolCache(DatabasePart):
             storable,
         )
 
-    def _flow(self, tool: str, args: Any, **options: Any) -> Generator[_protocol.Step, Any, Any]:
+    def _flow(self, call: _protocol.Call) -> Generator[_protocol.Step, Any, Any]:
         """The cache protocol for one call, to be driven sync or async."""
-        return _protocol.protocol(
-            self.db, self._call(tool, args, **options), self.serde, self._counters, self._hits
-        )
+        return _protocol.protocol(self.db, call, self.serde, self._counters, self._hits)
 
     def call(
         self,
@@ -164,17 +161,8 @@ class ToolCache(DatabasePart):
         False returns a result without storing it.
         """
         self.setup()
-        flow = self._flow(
-            tool,
-            args,
-            scope=scope,
-            ttl=ttl,
-            lease=lease,
-            cache_errors=cache_errors,
-            wait_timeout=wait_timeout,
-            storable=storable,
-        )
-        return _drive_sync(self.db, flow, fn)
+        call = self._call(tool, args, scope, ttl, lease, cache_errors, wait_timeout, storable)
+        return _drive_sync(self.db, self._flow(call), fn)
 
     async def acall(
         self,
@@ -192,17 +180,8 @@ class ToolCache(DatabasePart):
         """Async `call`: ``fn()`` returns an awaitable; waiting never blocks the event loop."""
         if not self.is_setup:
             await self.db.run(self.setup)
-        flow = self._flow(
-            tool,
-            args,
-            scope=scope,
-            ttl=ttl,
-            lease=lease,
-            cache_errors=cache_errors,
-            wait_timeout=wait_timeout,
-            storable=storable,
-        )
-        return await _drive_async(self.db, flow, fn)
+        call = self._call(tool, args, scope, ttl, lease, cache_errors, wait_timeout, storable)
+        return await _drive_async(self.db, self._flow(call), fn)
 
     # -- front-ends -------------------------------------------------------------------------
 

@@ -131,7 +131,6 @@ class ValidationNode:
         if run is None and isinstance(state, Mapping) and isinstance(state.get("run_id"), str):
             run = state["run_id"]
         run = run or conf.get("thread_id")
-        checkpoint = None
         try:
             from langgraph.runtime import get_runtime
 
@@ -237,38 +236,40 @@ class ValidationNode:
         commit per claim the node cost 2.4x the naive loop of set_status calls, with one
         per batch (and schema checks run inline) about 1.5x (bench/bench_facts.py)."""
         with self.ledger.db.write():
-            return self._settle_batch(where, outcomes)
+            self.ledger.log_validation(
+                [
+                    self._log_row(where, o.claim, v, outcome, why)
+                    for o in outcomes.values()
+                    for v, outcome, why in o.fresh
+                ]
+            )
+            plans = {cid: self._plan(o) for cid, o in outcomes.items()}
+            made = []
+            for cid, plan in plans.items():
+                if plan in ("verified", "rejected"):
+                    o = outcomes[cid]
+                    reasons = o.reasons("reject") if plan == "rejected" else o.reasons("approve")
+                    why = "; ".join(reasons) or f"{plan} by {self.name}"
+                    decided = self._decide(where, cid, plan, why, self.by)
+                    if decided is not None:
+                        made.append(decided)
+            return [cid for cid, plan in plans.items() if plan == "review"], made
 
-    def _settle_batch(
-        self, where: _Where, outcomes: Mapping[int, _Outcome]
-    ) -> tuple[list[int], list[ValidationDecision]]:
-        self.ledger.log_validation(
-            [
-                {
-                    "run": where.run,
-                    "thread": where.thread,
-                    "checkpoint": where.checkpoint,
-                    "node": self.name,
-                    "claim_id": o.claim.claim_id,
-                    "fact_version": o.claim.fact_version,
-                    "validator": v,
-                    "outcome": outcome,
-                    "reason": why,
-                }
-                for o in outcomes.values()
-                for v, outcome, why in o.fresh
-            ]
-        )
-        plans = {cid: self._plan(o) for cid, o in outcomes.items()}
-        made = []
-        for cid, plan in plans.items():
-            if plan in ("verified", "rejected"):
-                o = outcomes[cid]
-                why = "; ".join(o.reasons("reject") if plan == "rejected" else o.reasons("approve"))
-                decided = self._decide(where, cid, plan, why or f"{plan} by {self.name}", self.by)
-                if decided is not None:
-                    made.append(decided)
-        return [cid for cid, plan in plans.items() if plan == "review"], made
+    def _log_row(
+        self, where: _Where, claim: ClaimRecord, validator: str, outcome: str, reason: str
+    ) -> dict[str, Any]:
+        """One validation-log entry of this node, for `FactLedger.log_validation`."""
+        return {
+            "run": where.run,
+            "thread": where.thread,
+            "checkpoint": where.checkpoint,
+            "node": self.name,
+            "claim_id": claim.claim_id,
+            "fact_version": claim.fact_version,
+            "validator": validator,
+            "outcome": outcome,
+            "reason": reason,
+        }
 
     def _decide(
         self,
@@ -322,56 +323,33 @@ class ValidationNode:
         answer: Any,
         outcomes: Mapping[int, _Outcome],
     ) -> list[ValidationDecision]:
-        with self.ledger.db.write():
-            return self._answer_batch(where, review, answer, outcomes)
-
-    def _answer_batch(
-        self,
-        where: _Where,
-        review: Sequence[int],
-        answer: Any,
-        outcomes: Mapping[int, _Outcome],
-    ) -> list[ValidationDecision]:
         assert self.human is not None
         answers, errors = read_answers(answer, review, self.human.by)
         log: list[dict[str, Any]] = []
         made = []
-        for cid in review:
-            claim = outcomes[cid].claim
-            row = {
-                "run": where.run,
-                "thread": where.thread,
-                "checkpoint": where.checkpoint,
-                "node": self.name,
-                "claim_id": cid,
-                "fact_version": claim.fact_version,
-            }
-            if cid in errors:
-                log.append({**row, "validator": "human", "outcome": "error", "reason": errors[cid]})
-                outcomes[cid].results.append(("human", "error", errors[cid]))
-                continue
-            a = answers[cid]
-            if a.action == "edit":
-                schema = self.schemas.get(claim.attribute)
-                problem = None if schema is None else schema.parses(a.value)
-                decided = self._decide(
-                    where, cid, "edit", a.reason, a.by, a.value, verify_edit=problem is None
-                )
-                if problem is not None:
-                    log.append(
-                        {
-                            **row,
-                            "validator": "human",
-                            "outcome": "error",
-                            "reason": f"edited value {problem}",
-                        }
+        with self.ledger.db.write():  # one transaction for the batch, as in _settle
+            for cid in review:
+                claim = outcomes[cid].claim
+                if cid in errors:
+                    log.append(self._log_row(where, claim, "human", "error", errors[cid]))
+                    outcomes[cid].results.append(("human", "error", errors[cid]))
+                    continue
+                a = answers[cid]
+                if a.action == "edit":
+                    schema = self.schemas.get(claim.attribute)
+                    problem = None if schema is None else schema.parses(a.value)
+                    decided = self._decide(
+                        where, cid, "edit", a.reason, a.by, a.value, verify_edit=problem is None
                     )
-            else:
-                status = "verified" if a.action == "approve" else "rejected"
-                decided = self._decide(where, cid, status, a.reason, a.by)
-            if decided is not None:
-                made.append(decided)
-        self.ledger.log_validation(log)
+                    if problem is not None:
+                        reason = f"edited value {problem}"
+                        log.append(self._log_row(where, claim, "human", "error", reason))
+                else:
+                    status = "verified" if a.action == "approve" else "rejected"
+                    decided = self._decide(where, cid, status, a.reason, a.by)
+                if decided is not None:
+                    made.append(decided)
+            self.ledger.log_validation(log)
         return made
 
 

@@ -87,7 +87,11 @@ def build_report(
             for d in node.ledger.decisions(run=where.run)
             if d.decision in ("rejected", "edit")
         ]
-        fact_of = {r.claim_id: r.fact_id for r in node.ledger.claim_records(run_rejections)}
+        # Most of them are this step's, already in ``records``: read only the earlier ones.
+        fact_of = {cid: r.fact_id for cid, r in records.items()}
+        earlier = sorted(set(run_rejections) - fact_of.keys())
+        if earlier:
+            fact_of.update((r.claim_id, r.fact_id) for r in node.ledger.claim_records(earlier))
         for entry in rejected:
             fact = fact_of.get(entry["claim_id"])
             entry["attempt"] = sum(1 for c in run_rejections if fact_of.get(c) == fact)

@@ -4,8 +4,8 @@ Values are stored as JSON text and must come back exactly as they went in, so an
 cannot carry is refused with the path to the offending part, before anything is written:
 NaN and infinities (``SqliteStore`` silently turns them into ``None``), non-string dict keys
 (``json`` would turn ``{1: x}`` into ``{"1": x}``), tuples, sets and other objects. Lone
-surrogates are fine: ``ensure_ascii`` writes them as ``\\udXXX`` escapes, which read back as
-the same string.
+surrogates are fine: ``json`` with ``ensure_ascii`` writes them as ``\\udXXX`` escapes, which
+read back as the same string.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from langgraph.store.base import InvalidNamespaceError
 
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -80,9 +81,18 @@ def _path(parts: list[Any]) -> str:
     return text
 
 
-# One encoder for every put: `json.dumps` with non-default options builds a new encoder per
-# call, which cost more than the encoding itself for small values.
+# For what orjson refuses among checked values (lone surrogates, ints beyond 64 bits). One
+# encoder for every put: `json.dumps` with non-default options builds one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
+def _encode(value: Mapping[str, Any]) -> str:
+    """JSON text of a value `_plain` accepted: orjson (~0.4 us for a small dict, ~4 for
+    `json`), whose floats read back exactly, or `json` where orjson refuses."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(value)
 
 
 def _plain(value: Any) -> bool:
@@ -120,13 +130,19 @@ def _plain(value: Any) -> bool:
     return True
 
 
-def encode_value(value: Mapping[str, Any], *, where: str) -> str:
+def put_where(namespace: Any, key: str) -> str:
+    """How error messages name a put (built only when one is raised: the reprs cost ~2 us)."""
+    return f"put({namespace!r}, {key!r})"
+
+
+def encode_value(value: Mapping[str, Any], namespace: Any, key: str) -> str:
     """JSON text of ``value``, or `InvalidConfigError` naming the first part JSON cannot carry."""
     if _plain(value):
-        text = _ENCODER.encode(value)
+        text = _encode(value)
         if len(text) > MAX_VALUE_BYTES:
-            raise _too_big(where, text)
+            raise _too_big(put_where(namespace, key), text)
         return text
+    where = put_where(namespace, key)
     if not isinstance(value, Mapping):
         raise InvalidConfigError(f"{where}: value must be a dict, got {type(value).__name__}")
     # One iterative walk checks types, keys, floats and depth; `json.dumps` then does the

@@ -22,12 +22,12 @@ from langgraph.store.base import PutOp
 from langgraph_sharedmem import changes
 from langgraph_sharedmem.store import _schema
 from langgraph_sharedmem.store._embed import IndexSpec, text_hash, texts_to_embed
-from langgraph_sharedmem.store._values import check_key, check_namespace, encode_value
+from langgraph_sharedmem.store._values import check_key, check_namespace, encode_value, put_where
 
 VectorId = tuple[str, str, str]
 
 
-@dataclass
+@dataclass(slots=True)  # a thousand per batch put: no __dict__ each for the GC to walk
 class PutPlan:
     prefix: str
     key: str
@@ -51,25 +51,34 @@ def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
     plans: dict[tuple[str, str], PutPlan] = {}
     prefixes: dict[tuple[str, ...], str] = {}  # each namespace checked once per batch
     for op in ops:
-        prefix = prefixes.get(op.namespace) if type(op.namespace) is tuple else None
+        namespace = op.namespace
+        prefix = prefixes.get(namespace) if type(namespace) is tuple else None
         if prefix is None:
-            prefix = check_namespace(op.namespace)
-            if type(op.namespace) is tuple:
-                prefixes[op.namespace] = prefix
+            prefix = check_namespace(namespace)
+            if type(namespace) is tuple:
+                prefixes[namespace] = prefix
         key = check_key(op.key)
+        item = (prefix, key)
+        if item in plans:
+            del plans[item]  # keep the order of the last write
         if op.value is None:
-            plans[(prefix, key)] = PutPlan(prefix, key, None, None)
+            plans[item] = PutPlan(prefix, key, None, None)
             continue
-        where = f"put({op.namespace!r}, {key!r})"
-        text = encode_value(op.value, where=where)
+        text = encode_value(op.value, namespace, key)
         ttl = op.ttl
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
-            raise ValueError(f"{where}: ttl must be minutes as a number or None, got {ttl!r}")
-        plan = PutPlan(prefix, key, text, None if ttl is None else float(ttl))
-        if spec is not None:
-            plan.texts = [(f, t, text_hash(t)) for f, t in texts_to_embed(spec, op.value, op.index)]
-        plans.pop((prefix, key), None)  # keep the order of the last write
-        plans[(prefix, key)] = plan
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+                raise ValueError(
+                    f"{put_where(namespace, key)}: ttl must be minutes as a number or None, "
+                    f"got {ttl!r}"
+                )
+            ttl = float(ttl)
+        texts = (
+            [(f, t, text_hash(t)) for f, t in texts_to_embed(spec, op.value, op.index)]
+            if spec is not None
+            else []
+        )
+        plans[item] = PutPlan(prefix, key, text, ttl, texts)
     return list(plans.values())
 
 

@@ -5,6 +5,8 @@ Same embedder (offline WordLlama, 256 dims) and same items for every store: N it
 scope-shaped namespaces ("app", "user<u>", "agent<a>"). Measures put throughput (single and
 batched), get latency, filtered search, semantic search over the whole store and within one
 user's scope, recall@10 against exact cosine over the same vectors, and list_namespaces.
+Batch puts are measured again in rounds on fresh files, rotating the order (`put_rounds`);
+their median ratio is the one compared with the goal.
 
     python bench/bench_store.py            # 10k and 50k items
     python bench/bench_store.py --quick    # a < 1 minute smoke run
@@ -101,7 +103,8 @@ def median_ms(fn: Any, args: list[Any]) -> float:
     return statistics.median(times)
 
 
-def sqlite_store(path: Path, emb: Any) -> Any:
+def sqlite_store(path: Path, emb: Any, synchronous: str | None = None) -> Any:
+    """SqliteStore as its docs set it up (WAL; SQLite's default ``synchronous=FULL``)."""
     try:
         import pysqlite3.dbapi2 as sqlite3  # type: ignore[import-not-found]
         from langgraph.store.sqlite import SqliteStore
@@ -109,6 +112,8 @@ def sqlite_store(path: Path, emb: Any) -> Any:
         return None
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
+    if synchronous:
+        conn.execute(f"PRAGMA synchronous={synchronous}")
     store = SqliteStore(
         conn,
         index={"dims": 256, "embed": emb, "fields": ["text"], "text_fields": ["text"]},
@@ -148,12 +153,10 @@ def run(n: int, quick: bool, tmp: Path) -> dict[str, Any]:
         for ns, key, value in single:
             store.put(ns, key, value)
         r["put_single_per_s"] = len(single) / (time.perf_counter() - t)
-        t, cpu = time.perf_counter(), time.process_time()
-        for start in range(0, len(bulk), 1000):
-            store.batch([PutOp(ns, k, v) for ns, k, v in bulk[start : start + 1000]])
-        r["put_batch_per_s"] = len(bulk) / (time.perf_counter() - t)
-        # CPU seconds of this process (all its threads): what the puts cost, whatever else
-        # the machine runs; wall time on a shared 2-core box mostly measures the neighbours.
+        cpu = time.process_time()
+        r["put_batch_per_s"] = timed_batch_puts(store, [], bulk)
+        # CPU seconds of this process (all its threads, background checkpoints included):
+        # what the puts cost, whatever else the machine runs.
         r["put_batch_per_cpu_s"] = len(bulk) / (time.process_time() - cpu)
         if isinstance(store, SharedMemoryStore):
             # Reopen with Chroma behind by every put: opening must not wait for the replay.
@@ -244,6 +247,53 @@ def run(n: int, quick: bool, tmp: Path) -> dict[str, Any]:
             store.close()
         elif store is not None and hasattr(store, "conn"):
             store.conn.close()
+    if stores["SqliteStore"] is not None:
+        out["put_rounds"] = put_rounds(n, 3 if quick else 6, tmp, emb, single, bulk)
+    return out
+
+
+def timed_batch_puts(store: Any, single: list, bulk: list) -> float:
+    """Batch puts per second after ``single`` one-by-one puts, as `run` measures them."""
+    for ns, key, value in single:
+        store.put(ns, key, value)
+    t = time.perf_counter()
+    for start in range(0, len(bulk), 1000):
+        store.batch([PutOp(ns, k, v) for ns, k, v in bulk[start : start + 1000]])
+    return len(bulk) / (time.perf_counter() - t)
+
+
+# The stores of `put_rounds`; the last is informational: SqliteStore with this store's
+# default ``synchronous=NORMAL``, to separate its fsync per commit from the rest.
+ROUND_STORES = ("SqliteStore", "SharedMemoryStore", "SqliteStore_NORMAL")
+
+
+def put_rounds(
+    n: int, rounds: int, tmp: Path, emb: Any, single: list, bulk: list
+) -> list[dict[str, float]]:
+    """Batch puts again on fresh files, rotating which store goes first: items per second of
+    each store, per round. The main pass always measures ours first, and on this shared
+    2-core machine whichever store runs first in a process was up to 20% slower."""
+    out = []
+    for r in range(rounds):
+        speeds: dict[str, float] = {}
+        for name in ROUND_STORES[r % 3 :] + ROUND_STORES[: r % 3]:
+            path = tmp / f"round{n}-{r}-{name}.db"
+            if name == "SharedMemoryStore":
+                store = SharedMemoryStore(
+                    path, index={"dims": 256, "embed": emb, "fields": ["text"]}
+                )
+                store.setup()
+                speeds[name] = timed_batch_puts(store, single, bulk)
+                store.close()
+            else:
+                store = sqlite_store(path, emb, "NORMAL" if name.endswith("NORMAL") else None)
+                speeds[name] = timed_batch_puts(store, single, bulk)
+                store.conn.close()
+        out.append(speeds)
+        print(
+            f"  put round {r + 1}: " + ", ".join(f"{k} {v:.0f}/s" for k, v in speeds.items()),
+            flush=True,
+        )
     return out
 
 
@@ -299,9 +349,21 @@ def main() -> None:
             continue
         ann = r["SharedMemoryStore_chroma_ann"]
         brute = r["numpy_bruteforce_ms"]
+        rounds = r["put_rounds"]
+        put_ratios = [x["SharedMemoryStore"] / x["SqliteStore"] for x in rounds]
         rows = [
             (
-                "batch put throughput / SqliteStore (goal >= 1)",
+                f"batch put throughput / SqliteStore, median of {len(rounds)} rotating "
+                "rounds (goal >= 1)",
+                statistics.median(put_ratios),
+            ),
+            ("  lowest round", min(put_ratios)),
+            (
+                "  (info) same / SqliteStore with synchronous=NORMAL, as ours",
+                statistics.median(x["SharedMemoryStore"] / x["SqliteStore_NORMAL"] for x in rounds),
+            ),
+            (
+                "  in the main pass (ours measured first)",
                 ours["put_batch_per_s"] / anchor["put_batch_per_s"],
             ),
             (

@@ -87,3 +87,15 @@ def test_views_benchmark_quick_run_audits_its_reads(tmp_path: Path) -> None:
 def test_inspector_benchmark_quick_run_lists_every_thread(tmp_path: Path) -> None:
     results = run_quick("bench_inspector.py", tmp_path)
     assert results["threads_ms"] > 0 and results["history_ms"] > 0  # counts checked inside
+
+
+@pytest.mark.slow
+def test_store_benchmark_quick_run_finds_what_it_stored(tmp_path: Path) -> None:
+    (result,) = run_quick("bench_store.py", tmp_path)
+    ours = result["SharedMemoryStore"]
+    assert ours["recall_all"] >= 0.95 and ours["recall_user"] >= 0.95
+    assert ours["id_query_hit"] == 1.0  # "note ref-N" finds item N: the keyword side works
+    assert result["SharedMemoryStore_chroma_ann"]["recall_all"] >= 0.95
+    if result.get("SqliteStore"):  # only with the bench extra (pysqlite3 for sqlite-vec)
+        assert len(result["put_rounds"]) == 3
+        assert all(min(r.values()) > 0 for r in result["put_rounds"])

@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from langchain_core.tools import tool
 
-from langgraph_sharedmem import InvalidConfigError, Registry, SharedMemory
+from langgraph_sharedmem import Database, InvalidConfigError, Registry, SharedMemory
 from langgraph_sharedmem.registry import NAMESPACE
 
 TEAM = {
@@ -450,3 +451,36 @@ def test_a_failing_index_write_leaves_nothing_half_written(tmp_path: Path) -> No
         steady = mem.registry.get("steady")
         assert steady is not None and steady.capabilities == ("ops",)
         assert mem.registry.get("newcomer") is None
+
+
+def test_other_processes_write_while_the_embedder_runs(tmp_path: Path) -> None:
+    """A slow (remote) embedder runs before the write lock is taken: a writer on its own
+    connection, with a short busy timeout, gets through meanwhile."""
+    embedding = threading.Event()
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        if any("slow" in t.lower() for t in texts):
+            embedding.set()
+            time.sleep(1.0)
+        return [[1.0, float(len(t)), 0.5, 0.25] for t in texts]
+
+    path = tmp_path / "slow.db"
+    with SharedMemory.open(path, index={"dims": 4, "embed": embed}) as mem:
+        other = Database(path, busy_timeout=0.2)
+        for call in (
+            lambda: mem.registry.register("analyst", description="A slow, careful analyst."),
+            lambda: mem.registry.update("analyst", description="Slow but thorough reviews."),
+        ):
+            embedding.clear()
+            worker = threading.Thread(target=call)
+            worker.start()
+            assert embedding.wait(10)
+            with other.write() as conn:  # DatabaseBusyError if the lock were held
+                conn.execute("CREATE TABLE IF NOT EXISTS side (n INTEGER)")
+                conn.execute("INSERT INTO side VALUES (1)")
+            worker.join()
+        other.close()
+        profile = mem.registry.get("analyst")
+        assert profile is not None and profile.description == "Slow but thorough reviews."
+        item = mem.store.get(NAMESPACE, "analyst")
+        assert item is not None and "thorough" in item.value["text"]

@@ -24,8 +24,10 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
+
+from langgraph.store.base import PutOp
 
 from langgraph_sharedmem import changes
 from langgraph_sharedmem._db import Database, DatabasePart
@@ -175,8 +177,9 @@ class Registry(DatabasePart):
         }
         row = check_profile(name, fields)
         self.setup()
+        put_text = self._prepare_text(row)
         with self.db.write() as conn:
-            return self._write(conn, row)
+            return self._write(conn, row, put_text)
 
     def update(self, name: str, **fields: Any) -> AgentProfile:
         """Change some fields of a registered agent's profile, keeping the others."""
@@ -187,12 +190,17 @@ class Registry(DatabasePart):
             )
         check_id("agent name", name)
         self.setup()
+        current = self.get(name)
+        if current is None:
+            raise _unknown(name)
+        row = check_profile(name, {k: getattr(current, k) for k in _DEFAULTS} | fields)
+        put_text = self._prepare_text(row)
         with self.db.write() as conn:
-            current = self._profile(conn, name)
+            current = self._profile(conn, name)  # again: another process may have changed it
             if current is None:
                 raise _unknown(name)
-            merged = {k: getattr(current, k) for k in _DEFAULTS} | fields
-            return self._write(conn, check_profile(name, merged))
+            merged = check_profile(name, {k: getattr(current, k) for k in _DEFAULTS} | fields)
+            return self._write(conn, merged, put_text if merged == row else None)
 
     def heartbeat(self, name: str) -> float:
         """Record that ``name`` is alive now; returns the time recorded.
@@ -247,7 +255,15 @@ class Registry(DatabasePart):
             changes.record(conn, kind="agent", op="retire", key=name, data={"at": now})
             return True
 
-    def _write(self, conn: sqlite3.Connection, row: dict[str, Any]) -> AgentProfile:
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        row: dict[str, Any],
+        put_text: Callable[[], object] | None = None,
+    ) -> AgentProfile:
+        """Write ``row``; ``put_text`` is `_prepare_text` of the same row, when it is."""
+        if put_text is None and self.store is not None:
+            put_text = self._prepare_text(row)  # embeds under the lock: a rare race only
         name = row["name"]
         now = time.time()
         cursor = conn.execute(_schema.SELECT_ROW, (name,))
@@ -270,8 +286,8 @@ class Registry(DatabasePart):
         params = {**row, "now": now}
         if op is None:
             conn.execute(_schema.TOUCH, (now, name))
-            if self.store is not None and not self._indexed(name, row["text"]):
-                self._put_text(row)
+            if put_text is not None and not self._indexed(name, row["text"]):
+                put_text()
         else:
             conn.execute(_schema.INSERT_AGENT if old is None else _schema.UPDATE_AGENT, params)
             conn.execute(_schema.DELETE_CAPABILITIES, (name,))
@@ -283,14 +299,17 @@ class Registry(DatabasePart):
             if old is not None:
                 data["changed"] = changed
             changes.record(conn, kind="agent", op=op, key=name, data=data)
-            if self.store is not None:
-                self._put_text(row)
+            if put_text is not None:
+                put_text()
         profile = self._profile(conn, name, now=now)
         assert profile is not None
         return profile
 
-    def _put_text(self, row: Mapping[str, Any]) -> None:
-        assert self.store is not None
+    def _prepare_text(self, row: Mapping[str, Any]) -> Callable[[], object] | None:
+        """The store put of the agent's text, embedded now (before the write lock is taken:
+        a remote embedder would otherwise hold every process's writes for a network call)."""
+        if self.store is None:
+            return None
         value = {
             "text": row["text"],
             "name": row["name"],
@@ -298,7 +317,9 @@ class Registry(DatabasePart):
         }
         # No TTL whatever the store's default: the registry row is the source of truth and
         # its text must not expire under it.
-        self.store.put(_schema.NAMESPACE, row["name"], value, index=["text"], ttl=None)
+        return self.store.prepare(
+            [PutOp(_schema.NAMESPACE, row["name"], value, index=["text"], ttl=None)]
+        )
 
     def _indexed(self, name: str, text: str) -> bool:
         assert self.store is not None

@@ -16,11 +16,12 @@ from them, applied when writes pause and replayed on open (see `_index`). How th
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,6 +218,14 @@ class SharedMemoryStore(Closing, BaseStore):
             return self._execute(*self._prepare(ops))
         with index.writing():  # the applier keeps off the cores meanwhile
             return self._execute(*self._prepare(ops))
+
+    def prepare(self, ops: Iterable[Op]) -> Callable[[], list[Result]]:
+        """`batch` in two halves: check ``ops`` and embed their new texts now; the returned
+        call does the rest. Called inside a `Database.write` block, it joins that
+        transaction, so a caller can write items atomically with its own rows without
+        holding the write lock while the embedder runs (a remote one makes network calls).
+        What commits meanwhile is re-read when the call runs."""
+        return functools.partial(self._execute, *self._prepare(ops))
 
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None

@@ -3,11 +3,22 @@ several sources (`EmbeddingMatcher`, the default of `SharedMemory.facts`)."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
-from langgraph_sharedmem import EmbeddingMatcher, InvalidConfigError, SharedMemory
+from langgraph_sharedmem import (
+    Database,
+    EmbeddingMatcher,
+    FactLedger,
+    InvalidConfigError,
+    SharedMemory,
+)
 from langgraph_sharedmem.facts import Claim
 
 
@@ -110,3 +121,42 @@ def test_matcher_can_be_turned_off_or_replaced(tmp_path: Path) -> None:
         assert mem.facts.matcher is strict
     with pytest.raises(InvalidConfigError, match="fact_matcher"):
         SharedMemory.open(tmp_path / "bad.db", fact_matcher="fuzzy")  # type: ignore[arg-type]
+
+
+def test_a_remote_embedder_runs_before_the_write_lock(tmp_path: Path) -> None:
+    """Comparing a new value with the fact's claims embeds them; with a slow (remote)
+    embedder that happens before the write lock, so another writer with a 0.2 s busy timeout
+    gets through meanwhile."""
+    embedding = threading.Event()
+
+    class SlowEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            if any("slowly" in t for t in texts):
+                embedding.set()
+                time.sleep(1.0)
+            # Unrelated texts get unrelated vectors: a seeded random one per text.
+            return [
+                np.random.default_rng(list(hashlib.sha256(t.encode()).digest())).random(16).tolist()
+                for t in texts
+            ]
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.embed_documents([text])[0]
+
+    path = tmp_path / "facts.db"
+    with FactLedger(path, matcher=EmbeddingMatcher(SlowEmbeddings())) as facts:
+        facts.assert_fact("app", "order:42", "status", "shipped by courier", author="a")
+        other = Database(path, busy_timeout=0.2)
+        worker = threading.Thread(
+            target=facts.assert_fact,
+            args=("app", "order:42", "status", "moving slowly through customs"),
+            kwargs={"author": "b"},
+        )
+        worker.start()
+        assert embedding.wait(10)
+        with other.write() as conn:  # DatabaseBusyError if the lock were held
+            conn.execute("CREATE TABLE side (n INTEGER)")
+        worker.join()
+        other.close()
+        values = [c.value for c in facts.claims("app", "order:42", "status")]
+        assert values == ["shipped by courier", "moving slowly through customs"]

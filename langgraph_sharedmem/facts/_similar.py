@@ -195,6 +195,13 @@ class EmbeddingMatcher:
             self._embeddings = WordLlamaEmbeddings()
         return self._embeddings
 
+    @property
+    def embeds_locally(self) -> bool:
+        """Whether the embedder is the offline WordLlama one (microseconds a text)."""
+        from langgraph_sharedmem.store._embed import WordLlamaEmbeddings
+
+        return isinstance(self.embeddings, WordLlamaEmbeddings)
+
     def __call__(self, value: Any, claims: Sequence[Claim]) -> Claim | None:
         text = text_of(value)
         if text is None:

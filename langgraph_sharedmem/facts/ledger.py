@@ -38,6 +38,7 @@ from langgraph_sharedmem.facts._model import (
 )
 from langgraph_sharedmem.facts._policies import Policy, PolicyTable, Resolver, as_policy
 from langgraph_sharedmem.facts._quarantine import Cascade, QuarantineRules, check_cascade
+from langgraph_sharedmem.facts._similar import EmbeddingMatcher
 from langgraph_sharedmem.facts._values import (
     STATUSES,
     Scope,
@@ -175,6 +176,7 @@ class FactLedger(LedgerValidation, DatabasePart):
         expected_version = check_version(expected_version)
         policy = self.policies.lookup(key.scope.key, key.attribute)
         self.setup()
+        self._embed_before_lock(key, value_text)
         with self.db.write() as conn:
             return _ops.assert_fact(
                 conn,
@@ -329,7 +331,9 @@ class FactLedger(LedgerValidation, DatabasePart):
 
     def claims(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[Claim]:
         """Every distinct value asserted for the fact, with status and sources, oldest first."""
-        key = _key(scope, subject, attribute)
+        return self._claims(_key(scope, subject, attribute))
+
+    def _claims(self, key: Key) -> builtins.list[Claim]:
         self.setup()
         with self.db.read() as conn:
             fact = _core.load_fact(conn, key)
@@ -337,6 +341,18 @@ class FactLedger(LedgerValidation, DatabasePart):
                 return []
             rows = conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (fact.id,)).fetchall()
             return _core.load_claims(conn, rows)
+
+    def _embed_before_lock(self, key: Key, value_text: str) -> None:
+        """Run an `EmbeddingMatcher` with a remote embedder once before the write lock: the
+        call under it then finds every text it compares embedded (the matcher caches them),
+        instead of holding every process's writes for network calls. The offline default
+        embeds in microseconds and skips this read."""
+        matcher = self.matcher
+        if not isinstance(matcher, EmbeddingMatcher) or matcher.embeds_locally:
+            return
+        claims = self._claims(key)
+        if claims:
+            matcher(json.loads(value_text), claims)
 
     def history(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[FactVersion]:
         """Every version of the fact, oldest first: who changed what, when and why."""

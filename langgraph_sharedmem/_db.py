@@ -152,10 +152,9 @@ class Database(Closing):
         except BaseException:
             self.conn.close()
             raise
-        self._checkpoints = (
-            None if read_only or self.is_memory else _WalCheckpoints(self.path, synchronous)
-        )
-        if self._checkpoints is not None:
+        self._checkpoints: _WalCheckpoints | None = None
+        if not read_only and not self.is_memory:
+            self._checkpoints = _WalCheckpoints(self.path, synchronous)
             self.conn.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
 
     # -- opening -------------------------------------------------------------------------

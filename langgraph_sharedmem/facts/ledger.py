@@ -176,12 +176,13 @@ class FactLedger(LedgerValidation, DatabasePart):
         expected_version = check_version(expected_version)
         policy = self.policies.lookup(key.scope.key, key.attribute)
         self.setup()
-        self._embed_before_lock(key, value_text)
+        canonical = json.loads(value_text)
+        self._embed_before_lock(key, canonical)
         with self.db.write() as conn:
             return _ops.assert_fact(
                 conn,
                 key,
-                value=json.loads(value_text),
+                value=canonical,
                 value_text=value_text,
                 author=author,
                 source_text=source_text,
@@ -342,7 +343,7 @@ class FactLedger(LedgerValidation, DatabasePart):
             rows = conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (fact.id,)).fetchall()
             return _core.load_claims(conn, rows)
 
-    def _embed_before_lock(self, key: Key, value_text: str) -> None:
+    def _embed_before_lock(self, key: Key, value: Any) -> None:
         """Run an `EmbeddingMatcher` with a remote embedder once before the write lock: the
         call under it then finds every text it compares embedded (the matcher caches them),
         instead of holding every process's writes for network calls. The offline default
@@ -352,7 +353,7 @@ class FactLedger(LedgerValidation, DatabasePart):
             return
         claims = self._claims(key)
         if claims:
-            matcher(json.loads(value_text), claims)
+            matcher(value, claims)
 
     def history(self, scope: ScopeLike, subject: str, attribute: str) -> builtins.list[FactVersion]:
         """Every version of the fact, oldest first: who changed what, when and why."""

@@ -200,7 +200,9 @@ class Registry(DatabasePart):
             if current is None:
                 raise _unknown(name)
             merged = check_profile(name, {k: getattr(current, k) for k in _DEFAULTS} | fields)
-            return self._write(conn, merged, put_text if merged == row else None)
+            if merged != row:  # changed meanwhile: embed the merged text, under the lock
+                put_text = self._prepare_text(merged)
+            return self._write(conn, merged, put_text)
 
     def heartbeat(self, name: str) -> float:
         """Record that ``name`` is alive now; returns the time recorded.
@@ -256,14 +258,9 @@ class Registry(DatabasePart):
             return True
 
     def _write(
-        self,
-        conn: sqlite3.Connection,
-        row: dict[str, Any],
-        put_text: Callable[[], object] | None = None,
+        self, conn: sqlite3.Connection, row: dict[str, Any], put_text: Callable[[], object] | None
     ) -> AgentProfile:
-        """Write ``row``; ``put_text`` is `_prepare_text` of the same row, when it is."""
-        if put_text is None and self.store is not None:
-            put_text = self._prepare_text(row)  # embeds under the lock: a rare race only
+        """Write ``row``; ``put_text`` is `_prepare_text` of the same row."""
         name = row["name"]
         now = time.time()
         cursor = conn.execute(_schema.SELECT_ROW, (name,))

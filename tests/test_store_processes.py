@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from langgraph_sharedmem import SharedMemoryStore
 from tests import _store_workers
+from tests._servers import chroma_server
 from tests._spawn import CTX as ctx
 from tests._spawn import run_together
 from tests._store_workers import toy_index
@@ -84,46 +81,12 @@ def test_only_the_lease_holder_opens_embedded_chroma(tmp_path: Path) -> None:
             assert {h.key for h in first.search(("a",), query="hello")} == {"k", "k2"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_chroma_server_http_client(tmp_path: Path) -> None:
-    exe = shutil.which("chroma") or str(Path(os.sys.executable).parent / "chroma")
-    if not Path(exe).exists():
-        pytest.skip("the `chroma` CLI (shipped in the chromadb wheel) is not installed")
     import chromadb
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            exe,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    try:
-        settings = chromadb.Settings(anonymized_telemetry=False)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=settings)
-                client.heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.25)
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    with chroma_server(tmp_path / "server") as port:
+        client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=settings)
         path = tmp_path / "http.db"
         index = toy_index(ann_threshold=0)
         with (
@@ -145,6 +108,3 @@ def test_chroma_server_http_client(tmp_path: Path) -> None:
             assert "k5" not in [h.key for h in b.search(("t",), query="server note 5", limit=30)]
             a.flush_index()
             assert a.verify_index().ok and b.verify_index().ok
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -4,6 +4,7 @@ Everything public is exported here.
 """
 
 from langgraph_sharedmem._db import Database
+from langgraph_sharedmem._version import __version__
 from langgraph_sharedmem.agents import (
     AccessControl,
     AgentView,

@@ -4,11 +4,12 @@
 `AccessControl` holding agents, users, grants and the audit log. See ``docs/agents.md``.
 """
 
+from typing import Any
+
 from langgraph_sharedmem.agents._acl import AccessControl, Grant, Permissions
 from langgraph_sharedmem.agents._audit import AuditEntry
 from langgraph_sharedmem.agents._scopes import namespace, scope_of
 from langgraph_sharedmem.agents._view_facts import ViewFacts
-from langgraph_sharedmem.agents.tools import memory_tools
 from langgraph_sharedmem.agents.view import AgentView
 
 __all__ = [
@@ -22,3 +23,12 @@ __all__ = [
     "namespace",
     "scope_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # LangChain's tool machinery costs ~0.25 s to import; only agents that get tools pay it.
+    if name == "memory_tools":
+        from langgraph_sharedmem.agents.tools import memory_tools
+
+        return memory_tools
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

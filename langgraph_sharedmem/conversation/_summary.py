@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, get_buffer_string
 
 from langgraph_sharedmem.errors import InvalidConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["ChatModelSummarizer", "Summarizer", "as_summarizer"]
 
@@ -93,7 +96,10 @@ def as_summarizer(obj: Any, name: str | None = None) -> Adapted | None:
         return None
     if isinstance(obj, Adapted):
         return obj
-    if isinstance(obj, BaseChatModel):
+    # A chat model's class is loaded once one exists; not importing LangChain's model stack
+    # here keeps ~0.25 s off every `import langgraph_sharedmem`.
+    chat_models = sys.modules.get("langchain_core.language_models.chat_models")
+    if chat_models is not None and isinstance(obj, chat_models.BaseChatModel):
         obj = ChatModelSummarizer(obj, name=name)
     if not callable(obj):
         raise InvalidConfigError(

@@ -18,7 +18,8 @@ SLICE = 0.05  # every process asks for the same new key in the same 50 ms slice
 
 def _account_tool(log: str, name: str) -> Any:
     """A tool that answers from the account its injected config names, and logs each real
-    execution as ``user<TAB>run<TAB>q<TAB>exec id`` (one short O_APPEND write: atomic)."""
+    execution as ``user<TAB>run<TAB>q<TAB>exec id<TAB>pid`` (one short O_APPEND write:
+    atomic)."""
 
     @tool(name)
     def account(q: str, config: RunnableConfig) -> dict[str, Any]:
@@ -28,11 +29,11 @@ def _account_tool(log: str, name: str) -> Any:
         execution = uuid.uuid4().hex
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
-            os.write(fd, f"{user}\t{run}\t{q}\t{execution}\n".encode())
+            os.write(fd, f"{user}\t{run}\t{q}\t{execution}\t{os.getpid()}\n".encode())
         finally:
             os.close(fd)
         time.sleep(0.01)  # long enough for the other processes to arrive while it runs
-        return {"user": user, "run": run, "q": q, "exec": execution}
+        return {"user": user, "run": run, "q": q, "exec": execution, "pid": os.getpid()}
 
     return account
 
@@ -41,10 +42,10 @@ def racer(
     path: str, log_dir: str, user: str, run: str, seconds: float, barrier: Any, results: Any
 ) -> None:
     """Call a user-scoped and a run-scoped tool on the key of the current time slice until
-    ``seconds`` have passed; report ``(user, run, got, error)`` where ``got`` maps
-    ``(scope, q)`` to every (user, run, exec id) this process received for it."""
+    ``seconds`` have passed; report ``(user, run, pid, got, error)`` where ``got`` maps
+    ``(scope, q)`` to every (user, run, exec id, pid that ran it) this process received."""
     try:
-        got: dict[tuple[str, str], set[tuple[Any, Any, str]]] = {}
+        got: dict[tuple[str, str], set[tuple[Any, Any, str, int]]] = {}
         with ToolCache(path, lease=10.0, default_ttl=None) as cache:
             cache.setup()
             tools = {
@@ -60,7 +61,9 @@ def racer(
                 q = f"k{int(time.time() / SLICE)}"
                 for scope, wrapped in tools.items():
                     out = wrapped.invoke({"q": q}, config)
-                    got.setdefault((scope, q), set()).add((out["user"], out["run"], out["exec"]))
-        results.put((user, run, got, None))
+                    got.setdefault((scope, q), set()).add(
+                        (out["user"], out["run"], out["exec"], out["pid"])
+                    )
+        results.put((user, run, os.getpid(), got, None))
     except BaseException:
-        results.put((user, run, None, traceback.format_exc()))
+        results.put((user, run, os.getpid(), None, traceback.format_exc()))

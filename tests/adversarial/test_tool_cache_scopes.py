@@ -54,10 +54,13 @@ class Ledger:
         self.served[n] = self.caller
         return f"exec:{n}:{q}"
 
-    def origin(self, answer: Any) -> tuple[str | None, str | None]:
+    def execution(self, answer: Any) -> int:
         found = re.fullmatch(r"exec:(\d+):.*", str(answer))
         assert found, f"not an answer of the probe tool: {answer!r}"
-        return self.served[int(found.group(1))]
+        return int(found.group(1))
+
+    def origin(self, answer: Any) -> tuple[str | None, str | None]:
+        return self.served[self.execution(answer)]
 
 
 def allowed(scope: str, caller: tuple[Any, Any], origin: tuple[Any, Any]) -> bool:
@@ -66,6 +69,11 @@ def allowed(scope: str, caller: tuple[Any, Any], origin: tuple[Any, Any]) -> boo
     if scope == "user":
         return origin[0] == caller[0]
     return origin == caller
+
+
+def boundary(scope: str, caller: tuple[Any, Any]) -> tuple[Any, ...]:
+    """Who shares with ``caller`` under ``scope``: agents never part of it."""
+    return {"app": (), "user": caller[:1], "run": caller}[scope]
 
 
 def refused(scope: str, caller: tuple[Any, Any]) -> bool:
@@ -174,16 +182,18 @@ calls = st.lists(
 def harnesses(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ledger = Ledger()
     path = tmp_path_factory.mktemp("i3") / "cache.db"
+    first: dict[tuple[Any, ...], int] = {}  # the execution that answers a key, per boundary
     with ToolCache(path) as cache:
-        yield ledger, {inj: Harness(cache, ledger, inj) for inj in (False, True)}
+        yield ledger, {inj: Harness(cache, ledger, inj) for inj in (False, True)}, first
 
 
 @settings(settings.get_profile("adversarial"))
 @given(calls)
 def test_no_cached_result_crosses_a_user_or_run_boundary(harnesses: Any, sequence: Any) -> None:
     """Sequences of calls by different users, runs and agents, through every front-end, on
-    one cache (results of earlier examples stay in it: more chances to leak)."""
-    ledger, by_injected = harnesses
+    one cache (results of earlier examples stay in it: more chances to leak). Inside a
+    boundary the cache still shares: one execution per key, whichever front-end and agent."""
+    ledger, by_injected, first = harnesses
     for user, run, _agent, q, scope, injected, path in sequence:
         ledger.caller = caller = (user, run)
         harness = by_injected[injected]
@@ -193,10 +203,15 @@ def test_no_cached_result_crosses_a_user_or_run_boundary(harnesses: Any, sequenc
                 harness.run(path, scope, q, _config(user, run))
             assert len(ledger.served) == before, "a refused call ran the tool"
             continue
-        origin = ledger.origin(harness.run(path, scope, q, _config(user, run)))
+        answer = harness.run(path, scope, q, _config(user, run))
+        origin = ledger.origin(answer)
         assert allowed(scope, caller, origin), (
             f"{user}/{run} got, through {path} with scope={scope!r}, the result of an "
             f"execution for {origin}"
+        )
+        key = (harness.name, scope, boundary(scope, caller), q)
+        assert first.setdefault(key, ledger.execution(answer)) == ledger.execution(answer), (
+            f"{key} ran again through {path} although its scope had a result"
         )
 
 

@@ -176,10 +176,10 @@ class ToolCache(DatabasePart):
         ``wait_timeout`` seconds (then `ToolCallWaitTimeout`). ``storable(result)`` False
         returns a result without storing it.
         """
-        self.setup()
         call = self._call(
             tool, args, scope, config, ttl, lease, cache_errors, wait_timeout, storable
         )
+        self.setup()
         return _drive_sync(self.db, self._flow(call), fn)
 
     async def acall(

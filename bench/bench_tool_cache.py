@@ -90,7 +90,7 @@ def main() -> None:
         path = Path(tmp) / "bench.db"
         with ToolCache(path) as cache:
 
-            @cache.cached
+            @cache.cached(scope="app")  # called outside any LangGraph run: no run to scope to
             def api(query: str, page: int = 1) -> dict[str, Any]:
                 return {"query": query, "page": page, "items": list(range(20))}
 

@@ -304,6 +304,9 @@ def tell(
         f"run {stats.runs} time(s) against the order system, "
         f"{stats.calls_saved} answered from the cache"
     )
+    # The cache's default scope: one user's run. Three agents on this ticket share a lookup;
+    # another customer (or ticket) asking about order 42 gets a lookup of its own.
+    print(f"  shared within {USER}'s ticket {THREAD} only (scope='run', the default)")
 
     rows = state.get("context", [])
     sent = sum(r["sent_tokens"] for r in rows)

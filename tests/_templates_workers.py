@@ -73,7 +73,9 @@ def team_process(path: str, counter: str, ticket: str, barrier: Any, results: An
                 mem,
                 ScriptedChatModel([triage] * 6),
                 agents=agents,
-                tools=[lookup_order],
+                # An order's status is the same for every ticket of its customer: cached for
+                # the user, not only for the run (the default), so both tickets share a lookup.
+                tools=[mem.tool_cache.wrap_tool(lookup_order, scope="user")],
                 compile=True,
             )
             barrier.wait(timeout=120)

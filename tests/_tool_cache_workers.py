@@ -44,7 +44,7 @@ def agent_process(path: str, counter: str, agent: str, barrier: Any, results: An
     try:
         with ToolCache(path, lease=2.0) as cache:
             cache.setup()
-            api = cache.cached(name="weather_api")(slow_api)
+            api = cache.cached(name="weather_api", scope="app")(slow_api)
             barrier.wait(timeout=120)
             outs = call_from_three_threads(api, counter, 1.0)
             results.put((agent, outs, cache.stats(), None))
@@ -56,7 +56,7 @@ def hold_and_hang(path: str, counter: str, started: Any) -> None:
     """Take the lease on the call and hang inside it until killed."""
     with ToolCache(path, lease=0.5) as cache:
 
-        @cache.cached(name="hanging_api")
+        @cache.cached(name="hanging_api", scope="app")
         def api(query: str) -> str:
             with open(counter, "a") as f:
                 f.write("ran\n")

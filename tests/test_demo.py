@@ -3,6 +3,7 @@ the database it leaves behind holds."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -77,6 +78,11 @@ def test_demo_story_matches_its_database(tmp_path: Path) -> None:
             stats.calls_saved,
         )
         assert stats.runs == 1 and stats.calls_saved == 2
+        # ... kept to the customer's ticket, as the story says (the cache's default scope).
+        with mem.tool_cache.db.read() as conn:
+            scopes = [json.loads(r[0]) for r in conn.execute("SELECT scope FROM tool_calls")]
+        assert scopes == [{"run": "ticket-1001", "scope": "run", "user": "cust-7"}]
+        assert "shared within cust-7's ticket ticket-1001 only (scope='run'" in story
 
         # The context saved: the totals are the checkpointed per-turn rows.
         values = mem.checkpointer.get_tuple(THREAD).checkpoint["channel_values"]

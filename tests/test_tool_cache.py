@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 
-from langgraph_sharedmem import CachedToolError, SharedMemory, ToolCache
+from langgraph_sharedmem import CachedToolError, InvalidConfigError, SharedMemory, ToolCache
 from tests import _tool_cache_workers as workers
 from tests._spawn import CTX, run_together
 
@@ -29,7 +30,7 @@ def cache(db_path: Path) -> Any:
 def test_hit_after_first_call_and_argument_order(cache: ToolCache) -> None:
     calls: list[tuple[int, int]] = []
 
-    @cache.cached(ttl=60)
+    @cache.cached(ttl=60, scope="app")
     def add(a: int, b: int = 2) -> int:
         calls.append((a, b))
         return a + b
@@ -45,7 +46,7 @@ def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
     """Research and planning agents, parallel branches, three calls each: one API run."""
     counter = str(tmp_path / "runs.txt")
     with SharedMemory.open(tmp_path / "mem.db", index=None) as mem:
-        api = mem.tool_cache.cached(name="weather_api")(workers.slow_api)
+        api = mem.tool_cache.cached(name="weather_api", scope="app")(workers.slow_api)
 
         class State(TypedDict):
             answers: Annotated[list[Any], operator.add]
@@ -71,7 +72,7 @@ async def test_mission_async_branches(tmp_path: Path) -> None:
     counter = tmp_path / "runs.txt"
     with ToolCache(tmp_path / "c.db") as cache:
 
-        @cache.cached(name="weather_api")
+        @cache.cached(name="weather_api")  # scope "run": the branches share one run
         async def api(query: str) -> dict[str, Any]:
             with open(counter, "a") as f:
                 f.write("ran\n")
@@ -89,9 +90,13 @@ async def test_mission_async_branches(tmp_path: Path) -> None:
         builder.add_node("planning", agent)
         builder.add_edge(START, "research")
         builder.add_edge(START, "planning")
-        out = await builder.compile().ainvoke({"answers": []})
+        graph = builder.compile()
+        out = await graph.ainvoke({"answers": []}, {"configurable": {"thread_id": "t1"}})
         assert workers.runs(counter) == 1
         assert out["answers"] == [{"query": "q"}] * 6
+        # Another run does not get the first run's result: it makes its own call.
+        await graph.ainvoke({"answers": []}, {"configurable": {"thread_id": "t2"}})
+        assert workers.runs(counter) == 2
 
 
 def test_mission_separate_processes(tmp_path: Path) -> None:
@@ -118,7 +123,7 @@ def test_killed_holder_lease_expires_and_one_waiter_takes_over(tmp_path: Path) -
         assert started.wait(60)
         with ToolCache(path, lease=0.5) as cache:
 
-            @cache.cached(name="hanging_api")
+            @cache.cached(name="hanging_api", scope="app")
             def api(query: str) -> str:
                 with open(counter, "a") as f:
                     f.write("ran\n")
@@ -148,7 +153,7 @@ def test_killed_holder_lease_expires_and_one_waiter_takes_over(tmp_path: Path) -
 def test_long_call_keeps_its_lease(cache: ToolCache) -> None:
     runs: list[int] = []
 
-    @cache.cached(lease=0.2)
+    @cache.cached(lease=0.2, scope="app")
     def slow() -> str:
         runs.append(1)
         time.sleep(1.0)  # five leases long: only the heartbeat keeps it
@@ -165,7 +170,7 @@ def test_long_call_keeps_its_lease(cache: ToolCache) -> None:
 def test_errors_not_cached_by_default(cache: ToolCache) -> None:
     attempts: list[int] = []
 
-    @cache.cached
+    @cache.cached(scope="app")
     def flaky(x: int) -> int:
         attempts.append(x)
         if len(attempts) == 1:
@@ -182,7 +187,7 @@ def test_errors_not_cached_by_default(cache: ToolCache) -> None:
 def test_errors_cached_when_asked(cache: ToolCache) -> None:
     attempts: list[int] = []
 
-    @cache.cached(cache_errors=True, ttl=60)
+    @cache.cached(cache_errors=True, ttl=60, scope="app")
     def broken(x: int) -> int:
         attempts.append(x)
         raise ValueError("bad city")
@@ -198,7 +203,7 @@ def test_errors_cached_when_asked(cache: ToolCache) -> None:
 def test_ttl_expiry(cache: ToolCache) -> None:
     runs: list[int] = []
 
-    @cache.cached(ttl=0.2)
+    @cache.cached(ttl=0.2, scope="app")
     def now() -> int:
         runs.append(1)
         return len(runs)
@@ -210,20 +215,49 @@ def test_ttl_expiry(cache: ToolCache) -> None:
 
 
 def test_scope_keeps_results_private(cache: ToolCache) -> None:
-    @cache.cached(scope=lambda args: f"user:{args['user']}")
-    def inbox(user: str) -> str:
-        return f"mail of {user}"
+    """The user and run come from the config: a parameter annotated RunnableConfig (left
+    out of the key), else the config LangChain set for the runnable being run."""
+    runs: list[str] = []
 
-    assert inbox("u1") == "mail of u1" and inbox("u2") == "mail of u2"
-    assert cache.stats().misses == 2
+    @cache.cached(scope="user")
+    def inbox(folder: str, config: RunnableConfig) -> str:
+        user = config["configurable"]["user_id"]
+        runs.append(user)
+        return f"{folder} of {user}"
+
+    def as_user(user: str, thread: str) -> RunnableConfig:
+        return {"configurable": {"user_id": user, "thread_id": thread}}
+
+    assert inbox("mail", as_user("u1", "t1")) == inbox("mail", as_user("u1", "t2"))
+    assert inbox("mail", as_user("u2", "t1")) == "mail of u2"
+    assert runs == ["u1", "u2"]
+
+    @cache.cached  # scope "run", config from the runnable it is called in
+    def weather(city: str) -> str:
+        runs.append(city)
+        return f"sunny in {city}"
+
+    step = RunnableLambda(lambda city: weather(city))
+    for thread in ("t1", "t1", "t2"):
+        assert step.invoke("Paris", as_user("u1", thread)) == "sunny in Paris"
+    assert runs[2:] == ["Paris", "Paris"]  # one call per run
+
+    # A scope that leaves the user or run unknown is refused before the tool runs.
+    with pytest.raises(InvalidConfigError, match="scope='run'.*no run"):
+        weather("Rome")
+    with pytest.raises(InvalidConfigError, match="scope='user'.*no user"):
+        inbox("mail", {"configurable": {"thread_id": "t1"}})
+    with pytest.raises(InvalidConfigError, match="'run'.*'user' or 'app'"):
+        cache.cached(scope="user:u1")(weather)
+    assert "Rome" not in runs
 
 
 async def test_async_and_sync_share_results(cache: ToolCache) -> None:
-    @cache.cached(name="api")
+    @cache.cached(name="api", scope="app")
     async def aapi(q: str) -> list[str]:
         return [q, "async"]
 
-    @cache.cached(name="api")
+    @cache.cached(name="api", scope="app")
     def api(q: str) -> list[str]:
         return [q, "sync"]
 
@@ -240,7 +274,7 @@ def test_wrap_tool_sync_and_async(cache: ToolCache) -> None:
         runs.append(city)
         return f"sunny in {city} for {days}"
 
-    cached = cache.wrap_tool(lookup)
+    cached = cache.wrap_tool(lookup, scope="app")
     assert cached.name == "lookup" and cached.description == lookup.description
     assert cached.invoke({"city": "Paris"}) == "sunny in Paris for 1"
     assert asyncio.run(cached.ainvoke({"days": 1, "city": "Paris"})) == "sunny in Paris for 1"
@@ -256,12 +290,12 @@ def test_non_json_results_use_the_serializer_or_are_not_stored(cache: ToolCache)
 
     runs: list[int] = []
 
-    @cache.cached
+    @cache.cached(scope="app")
     def message() -> AIMessage:
         runs.append(1)
         return AIMessage(content="hi")
 
-    @cache.cached
+    @cache.cached(scope="app")
     def opaque() -> object:
         runs.append(2)
         return threading.Lock()

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from langgraph_sharedmem import InvalidConfigError, ToolCache
 from langgraph_sharedmem.toolcache._keys import MAX_ARGS_BYTES, call_key
 
+APP = ("app", None, None)  # the boundary of an app-scoped call: no user, no run
+
 
 @pytest.fixture
 def cache(db_path: Path) -> Any:
@@ -22,23 +24,27 @@ def cache(db_path: Path) -> Any:
 
 
 def test_key_ignores_dict_order() -> None:
-    assert call_key("t", {"a": 1, "b": 2}, None) == call_key("t", {"b": 2, "a": 1}, None)
+    assert call_key("t", {"a": 1, "b": 2}, APP) == call_key("t", {"b": 2, "a": 1}, APP)
 
 
 def test_one_one_point_zero_and_true_are_three_keys() -> None:
-    keys = {call_key("t", {"x": v}, None)[0] for v in (1, 1.0, True)}
+    keys = {call_key("t", {"x": v}, APP)[0] for v in (1, 1.0, True)}
     assert len(keys) == 3
-    assert len({call_key("t", {"x": v}, None)[0] for v in (0, 0.0, False, None, "0")}) == 5
+    assert len({call_key("t", {"x": v}, APP)[0] for v in (0, 0.0, False, None, "0")}) == 5
 
 
 def test_tool_and_scope_are_part_of_the_key() -> None:
     keys = {
-        call_key("t", {}, None)[0],
-        call_key("u", {}, None)[0],
-        call_key("t", {}, "user:u1")[0],
-        call_key("t", {}, "user:u2")[0],
+        call_key("t", {}, APP)[0],
+        call_key("u", {}, APP)[0],
+        call_key("t", {}, ("user", "u1", None))[0],
+        call_key("t", {}, ("user", "u2", None))[0],
+        call_key("t", {}, ("run", "u1", "t1"))[0],
+        call_key("t", {}, ("run", "u2", "t1"))[0],
+        call_key("t", {}, ("run", "u1", "t2"))[0],
+        call_key("t", {}, ("run", None, "t1"))[0],
     }
-    assert len(keys) == 4
+    assert len(keys) == 8
 
 
 class Color(enum.IntEnum):
@@ -60,24 +66,24 @@ class Color(enum.IntEnum):
 )
 def test_values_without_canonical_form_are_refused(value: Any, words: str) -> None:
     with pytest.raises(InvalidConfigError, match=words) as info:
-        call_key("t", {"deep": [{"x": value}]}, None)
+        call_key("t", {"deep": [{"x": value}]}, APP)
     assert "['deep'][0]['x']" in str(info.value)
 
 
 def test_huge_and_deep_arguments_are_refused() -> None:
     with pytest.raises(InvalidConfigError, match="limit"):
-        call_key("t", {"x": "a" * (MAX_ARGS_BYTES + 1)}, None)
+        call_key("t", {"x": "a" * (MAX_ARGS_BYTES + 1)}, APP)
     deep: Any = []
     for _ in range(1000):
         deep = [deep]
     with pytest.raises(InvalidConfigError, match="nested"):
-        call_key("t", deep, None)
+        call_key("t", deep, APP)
 
 
 def test_decorated_function_with_bad_input_is_not_called(cache: ToolCache) -> None:
     runs: list[Any] = []
 
-    @cache.cached
+    @cache.cached(scope="app")
     def api(x: Any) -> Any:
         runs.append(x)
         return x
@@ -92,7 +98,7 @@ def test_decorated_function_with_bad_input_is_not_called(cache: ToolCache) -> No
 
 
 def test_key_function_is_the_documented_fallback(cache: ToolCache) -> None:
-    @cache.cached(key=lambda points: [list(p) for p in points])
+    @cache.cached(key=lambda points: [list(p) for p in points], scope="app")
     def area(points: tuple[tuple[int, int], ...]) -> int:
         return len(points)
 
@@ -125,7 +131,7 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(json_values, json_values)
 def test_different_arguments_never_share_a_key(a: Any, b: Any) -> None:
-    same_key = call_key("t", a, None)[0] == call_key("t", b, None)[0]
+    same_key = call_key("t", a, APP)[0] == call_key("t", b, APP)[0]
     same_value = _typed(a) == _typed(b)
     assert same_key == same_value
 
@@ -142,7 +148,7 @@ def _typed(v: Any) -> Any:
 def test_hit_latency_is_measured(cache: ToolCache) -> None:
     """Reports the median hit latency; timing is asserted in bench/, not here."""
 
-    @cache.cached
+    @cache.cached(scope="app")
     def api(q: str) -> dict[str, str]:
         return {"q": q}
 

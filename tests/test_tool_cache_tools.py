@@ -63,10 +63,11 @@ def test_wrapped_tool_keeps_its_schema_and_leaves_injected_args_out_of_the_key(
 
 def test_tool_node_graph_injects_args_and_calls_once(tmp_path: Path) -> None:
     """A real graph: an AI message asks for the same forecast three times in one turn and
-    again in a second thread; the tool runs once, every ToolMessage answers its own call."""
+    again in a second thread of the same user; the tool, cached for the user, runs once,
+    every ToolMessage answers its own call."""
     runs: list[Any] = []
     with SharedMemory.open(tmp_path / "mem.db", index=None) as mem:
-        wrapped = mem.tool_cache.wrap_tool(_tool_with_injected_args(runs))
+        wrapped = mem.tool_cache.wrap_tool(_tool_with_injected_args(runs), scope="user")
 
         def model(state: MessagesState) -> dict[str, Any]:
             calls = [
@@ -84,7 +85,7 @@ def test_tool_node_graph_injects_args_and_calls_once(tmp_path: Path) -> None:
         outs = [
             graph.invoke(
                 {"messages": [HumanMessage(content="weather?")]},
-                {"configurable": {"thread_id": thread}},
+                {"configurable": {"thread_id": thread, "user_id": "u1"}},
             )
             for thread in ("t1", "t2")
         ]
@@ -107,9 +108,10 @@ async def test_wrapped_tool_async_and_different_args_still_differ(cache: ToolCac
         args = {"city": city, "days": days, "state": {"messages": []}, "store": object()}
         return {"type": "tool_call", "id": call_id, "name": "forecast", "args": args}
 
-    first = await wrapped.ainvoke(call("Paris", "a"))
-    again = await wrapped.ainvoke(call("Paris", "b"))
-    other = await asyncio.to_thread(wrapped.invoke, call("Paris", "c", days=2))
+    run: Any = {"configurable": {"thread_id": "t1"}}
+    first = await wrapped.ainvoke(call("Paris", "a"), run)
+    again = await wrapped.ainvoke(call("Paris", "b"), run)
+    other = await asyncio.to_thread(wrapped.invoke, call("Paris", "c", days=2), run)
     assert first.content == again.content == "sunny in Paris for 1 days"
     assert (first.tool_call_id, again.tool_call_id) == ("a", "b")
     assert other.content == "sunny in Paris for 2 days"
@@ -125,7 +127,7 @@ def test_results_naming_their_tool_call_are_not_replayed(cache: ToolCache) -> No
         runs.append(tool_call_id)
         return Command(update={"messages": [ToolMessage(city, tool_call_id=tool_call_id)]})
 
-    wrapped = cache.wrap_tool(update)
+    wrapped = cache.wrap_tool(update, scope="app")
     for call_id in ("x1", "x2"):
         out = wrapped.invoke(
             {"type": "tool_call", "id": call_id, "name": "update", "args": {"city": "Oslo"}}
@@ -137,7 +139,7 @@ def test_results_naming_their_tool_call_are_not_replayed(cache: ToolCache) -> No
 def test_wait_timeout_gives_a_clear_error(cache: ToolCache) -> None:
     release = threading.Event()
 
-    @cache.cached(name="slow_api", lease=0.3)
+    @cache.cached(name="slow_api", lease=0.3, scope="app")
     def slow(q: str) -> str:
         release.wait(10)
         return q
@@ -148,7 +150,9 @@ def test_wait_timeout_gives_a_clear_error(cache: ToolCache) -> None:
         deadline = time.monotonic() + 5
         while cache.stats().misses == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        impatient = cache.cached(name="slow_api", wait_timeout=0.3)(lambda q: "ran twice")
+        impatient = cache.cached(name="slow_api", wait_timeout=0.3, scope="app")(
+            lambda q: "ran twice"
+        )
         t0 = time.monotonic()
         with pytest.raises(ToolCallWaitTimeout) as info:
             impatient("q")
@@ -161,13 +165,16 @@ def test_wait_timeout_gives_a_clear_error(cache: ToolCache) -> None:
     finally:
         release.set()
         holder.join()
-    assert cache.cached(name="slow_api", wait_timeout=0.3)(lambda q: "ran twice")("q") == "q"
+    assert (
+        cache.cached(name="slow_api", wait_timeout=0.3, scope="app")(lambda q: "ran twice")("q")
+        == "q"
+    )
 
 
 async def test_async_wait_timeout(cache: ToolCache) -> None:
     gate = asyncio.Event()
 
-    @cache.cached(name="aslow")
+    @cache.cached(name="aslow", scope="app")
     async def slow() -> str:
         await gate.wait()
         return "done"
@@ -175,7 +182,7 @@ async def test_async_wait_timeout(cache: ToolCache) -> None:
     holder = asyncio.ensure_future(slow())
     await asyncio.sleep(0.2)
 
-    @cache.cached(name="aslow", wait_timeout=0.2)
+    @cache.cached(name="aslow", wait_timeout=0.2, scope="app")
     async def impatient() -> str:
         return "ran twice"
 
@@ -198,7 +205,7 @@ def test_hits_do_not_take_the_write_lock(db_path: Path) -> None:
     """Another process holding the write lock does not slow a hit down; hit counts reach
     the database in batches and exactly once."""
     with ToolCache(db_path) as cache:
-        api = cache.cached(name="api")(lambda q: {"q": q})
+        api = cache.cached(name="api", scope="app")(lambda q: {"q": q})
         api("x")
         other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
         other.execute("BEGIN IMMEDIATE")  # a writer elsewhere, holding the lock
@@ -221,7 +228,7 @@ def test_hits_do_not_take_the_write_lock(db_path: Path) -> None:
 
 def test_buffered_hits_are_written_on_close(db_path: Path) -> None:
     with SharedMemory.open(db_path, index=None) as mem:
-        api = mem.tool_cache.cached(name="api")(lambda q: q)
+        api = mem.tool_cache.cached(name="api", scope="app")(lambda q: q)
         for _ in range(5):
             api("x")
     with ToolCache(db_path) as cache:

@@ -27,6 +27,7 @@ from langgraph_sharedmem.templates import _parts
 from langgraph_sharedmem.templates._spec import AgentSpec, resolve_model
 from langgraph_sharedmem.templates._state import TeamState
 from langgraph_sharedmem.templates._tools import default_scope, fact_tools
+from langgraph_sharedmem.toolcache._tools import CachedTool
 
 __all__ = ["AgentNode", "ensure_user", "message_id", "run_id", "task_of", "user_id"]
 
@@ -113,8 +114,11 @@ class AgentNode:
         self.model = default_model if spec.model is None else resolve_model(spec.model, spec.name)
         self.fact_scope = fact_scope
         # One cached wrapper per tool for the graph's life: every agent, branch and process
-        # calling the same tool with the same arguments shares one execution.
-        self.domain_tools: list[BaseTool] = [mem.tool_cache.wrap_tool(t) for t in spec.tools]
+        # calling the same tool with the same arguments in one user's run shares one
+        # execution. A tool the caller wrapped itself keeps the scope it was given.
+        self.domain_tools: list[BaseTool] = [
+            t if isinstance(t, CachedTool) else mem.tool_cache.wrap_tool(t) for t in spec.tools
+        ]
         self.__name__ = spec.name
 
     def tools(self, view: AgentView) -> list[BaseTool]:
@@ -172,7 +176,8 @@ class AgentNode:
             if not ai.tool_calls:
                 answer = ai
                 break
-            new.extend(_run_tool(by_name, call, config) for call in ai.tool_calls)
+            calls_config = tool_config(config, user=user, run=run)
+            new.extend(_run_tool(by_name, call, calls_config) for call in ai.tool_calls)
         if answer is None:  # out of steps: say so rather than leave a dangling tool call
             answer = AIMessage(
                 f"({spec.name} stopped after {spec.max_steps} steps without an answer)",
@@ -252,6 +257,16 @@ def _bind(model: BaseChatModel, tools: list[BaseTool]) -> Any:
             f"model {model!r} does not support tool calling (bind_tools); the templates' "
             "agents need it"
         ) from exc
+
+
+def tool_config(config: RunnableConfig, *, user: str | None, run: str) -> RunnableConfig:
+    """``config`` naming the user and run the turn works for (the user may have come in the
+    state only): what a tool reading its config sees, and what the tool cache keeps results
+    apart by."""
+    conf = {**(config.get("configurable") or {}), "run_id": run}
+    if user is not None:
+        conf["user_id"] = user
+    return {**config, "configurable": conf}
 
 
 def _run_tool(by_name: dict[str, BaseTool], call: Any, config: RunnableConfig) -> ToolMessage:

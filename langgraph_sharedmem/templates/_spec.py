@@ -32,7 +32,9 @@ class AgentSpec:
         prompt: Its system prompt.
         capabilities: Keywords the registry indexes ("refunds", "invoices").
         model: Its own model; default: the template's model.
-        tools: Domain tools; every call goes through the shared tool cache.
+        tools: Domain tools; every call goes through the shared tool cache, shared within
+            the user's run (a tool already wrapped by ``mem.tool_cache.wrap_tool`` keeps its
+            scope).
         user_access: What the user grants it on the user's memory: ``"none"``, ``"read"``
             or ``"write"`` (granted the first time a run sees the user).
         trust: Its rank (0 to 1) when two agents disagree about a fact (higher wins), and

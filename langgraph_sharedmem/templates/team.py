@@ -171,7 +171,9 @@ def customer_service_team(
 
     Args:
         tools: Domain tools every agent gets (order lookups, ...), called through the shared
-            tool cache so one lookup serves the whole team.
+            tool cache so one lookup serves the whole team within one user's run; a tool
+            wrapped with ``mem.tool_cache.wrap_tool(t, scope="user" or "app")`` is shared
+            that much wider.
         policies: Disagreement policy per fact attribute; default: ``"status"`` settled by
             trust ranking (each agent's `AgentSpec.trust`).
         trusted_attributes: Attributes the team's agents write verified (settled by the

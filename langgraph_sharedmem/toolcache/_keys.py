@@ -1,11 +1,12 @@
 """Call keys and stored results: pure functions, no I/O.
 
 Key rules (``docs/tool_cache.md``): the key is the sha256 of the canonical JSON of
-``{"args": ..., "scope": ..., "tool": ...}``, where canonical means sorted keys, no spaces,
-ASCII escapes. Only exact JSON types are accepted (``dict`` with ``str`` keys, ``list``,
-``str``, ``int``, ``float``, ``bool``, ``None``); everything else is refused with
-`InvalidConfigError` naming its path, never coerced, because coercion is how two different
-argument sets end up sharing a key:
+``{"args": ..., "run": ..., "scope": ..., "tool": ..., "user": ...}`` (the boundary from
+`_scope.where`: a run-scoped key names its user and run, a user-scoped one its user), where
+canonical means sorted keys, no spaces, ASCII escapes. Only exact JSON types are accepted
+(``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``float``, ``bool``, ``None``);
+everything else is refused with `InvalidConfigError` naming its path, never coerced, because
+coercion is how two different argument sets end up sharing a key:
 
 * ``1``, ``1.0`` and ``True`` are three keys (JSON keeps ``1``, ``1.0`` and ``true`` apart);
 * tuples, sets, bytes, subclasses (enums, ``str`` subclasses), dataclasses, models: refused.
@@ -29,6 +30,7 @@ from typing import Any, Final
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.toolcache._scope import Where
 
 MAX_ARGS_BYTES: Final = 1024 * 1024
 MAX_RESULT_BYTES: Final = 16 * 1024 * 1024
@@ -73,13 +75,21 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def call_key(tool: str, args: Any, scope: str | None) -> tuple[str, str]:
-    """``(key, args_json)`` of one call, or `InvalidConfigError` for arguments without a
-    canonical form."""
+def check_tool(tool: Any) -> None:
     if not isinstance(tool, str) or not tool:
         raise InvalidConfigError(f"a tool name must be a non-empty string, got {tool!r}")
-    if scope is not None and (not isinstance(scope, str) or not scope):
-        raise InvalidConfigError(f"scope must be a non-empty string or None, got {scope!r}")
+
+
+def scope_label(where: Where) -> str:
+    """What the ``scope`` column shows of a key's boundary (for people; keys use the hash)."""
+    scope, user, run = where
+    return dumps({"run": run, "scope": scope, "user": user})
+
+
+def call_key(tool: str, args: Any, where: Where) -> tuple[str, str]:
+    """``(key, args_json)`` of one call within ``where``, or `InvalidConfigError` for
+    arguments without a canonical form."""
+    check_tool(tool)
     problem = json_problem(args, f"arguments of {tool!r}")
     if problem:
         raise InvalidConfigError(f"cannot cache this call: {problem}")
@@ -90,9 +100,13 @@ def call_key(tool: str, args: Any, scope: str | None) -> tuple[str, str]:
             f"JSON; the limit is {MAX_ARGS_BYTES} (give the cache a key= function that "
             "maps them to something smaller, such as a content hash)"
         )
-    # The canonical JSON of {"args", "scope", "tool"} (keys already in sorted order), built
-    # from args_json rather than encoding the arguments a second time.
-    text = f'{{"args":{args_json},"scope":{dumps(scope)},"tool":{dumps(tool)}}}'
+    # The canonical JSON of {"args", "run", "scope", "tool", "user"} (keys already in sorted
+    # order), built from args_json rather than encoding the arguments a second time.
+    scope, user, run = where
+    text = (
+        f'{{"args":{args_json},"run":{dumps(run)},"scope":{dumps(scope)},'
+        f'"tool":{dumps(tool)},"user":{dumps(user)}}}'
+    )
     return hashlib.sha256(text.encode("ascii")).hexdigest(), args_json
 
 

@@ -6,7 +6,8 @@ call id and config exactly as for the original; its ``_run``/``_arun`` then hand
 arguments to the original's ``_run``/``_arun`` (with ``run_manager`` and ``config`` when that
 method takes them, the rule `BaseTool.run` applies). Only the arguments the model gives make
 the key: injected values differ per call (a tool call id, the whole graph state) and would
-make every call a miss.
+make every call a miss. What keeps one user's result from another is the call's scope,
+applied to the config the tool is invoked with (`_scope.where`).
 """
 
 from __future__ import annotations
@@ -114,7 +115,13 @@ class CachedTool(BaseTool):
 
         cache: ToolCache = self.cache
         return cache.call(
-            self.wrapped.name, ident, make, scope=scope, storable=_storable, **self._options()
+            self.wrapped.name,
+            ident,
+            make,
+            scope=scope,
+            config=config,
+            storable=_storable,
+            **self._options(),
         )
 
     async def _arun(
@@ -132,7 +139,13 @@ class CachedTool(BaseTool):
 
         cache: ToolCache = self.cache
         return await cache.acall(
-            self.wrapped.name, ident, make, scope=scope, storable=_storable, **self._options()
+            self.wrapped.name,
+            ident,
+            make,
+            scope=scope,
+            config=config,
+            storable=_storable,
+            **self._options(),
         )
 
 

@@ -11,7 +11,9 @@
 
         cached_tool = cache.wrap_tool(some_langchain_tool)   # same name and schema
 
-Same tool name, same canonical arguments, same scope → one execution. A call already running
+Same tool name, same canonical arguments, same boundary → one execution. The boundary is
+the call's ``scope``: ``"run"`` (default: the same user and run, read from the LangGraph
+config), ``"user"`` or ``"app"`` (everyone; only when the call says so). A call already running
 elsewhere is awaited, not repeated; the runner holds a lease in SQLite that it renews while
 running and that expires if it dies. Rules and protocol: ``docs/tool_cache.md``.
 """
@@ -31,19 +33,21 @@ import uuid
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, Final, TypeVar
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
+from langchain_core.tools.base import _get_runnable_config_param
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.serde import StrictSerializer
-from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _tools
+from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _scope, _tools
 from langgraph_sharedmem.toolcache._model import CacheStats, Counters, SharedCacheStats
 
 __all__ = ["ToolCache"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-ScopeArg = str | Callable[[Mapping[str, Any]], str | None] | None
+ScopeArg = _scope.Scope | Callable[[Mapping[str, Any]], _scope.Scope]
 _DEFAULT: Final = object()
 _HOST: Final = socket.gethostname()
 _TOKEN: Final = uuid.uuid4().hex[:8]  # told apart from a reused pid on another start
@@ -72,9 +76,12 @@ class ToolCache(DatabasePart):
         wait_timeout: Seconds a caller waits for the same call running elsewhere before
             `ToolCallWaitTimeout` (``None``: as long as its holder keeps the lease alive).
 
+    Results are shared within the call's ``scope``: ``"run"`` (default: one user's run, from
+    the LangGraph config the call is made in), ``"user"`` or ``"app"`` (everyone).
+
     Example:
         >>> cache = ToolCache(":memory:")
-        >>> @cache.cached(ttl=60)
+        >>> @cache.cached(ttl=60, scope="app")  # the same answer for every user and run
         ... def add(a: int, b: int) -> int:
         ...     return a + b
         >>> add(1, 2), add(b=2, a=1), cache.stats().hits
@@ -106,14 +113,14 @@ class ToolCache(DatabasePart):
         self,
         tool: str,
         args: Any,
-        scope: str | None,
+        scope: Any,
+        config: RunnableConfig | None,
         ttl: Any,
         lease: Any,
         cache_errors: bool,
         wait_timeout: Any,
         storable: Callable[[Any], bool] | None,
     ) -> _protocol.Call:
-        key, args_json = _keys.call_key(tool, args, scope)
         ttl = self.default_ttl if ttl is _DEFAULT else _check_seconds("ttl", ttl, allow_none=True)
         lease = self.lease if lease is None else _check_seconds("lease", lease, allow_none=False)
         wait = (
@@ -121,13 +128,16 @@ class ToolCache(DatabasePart):
             if wait_timeout is _DEFAULT
             else _check_seconds("wait_timeout", wait_timeout, allow_none=True)
         )
+        _keys.check_tool(tool)
+        where = _scope.where(tool, scope, config)
+        key, args_json = _keys.call_key(tool, args, where)
         # host:pid:id, unique per call; a counter, not uuid4, which costs a tenth of a hit.
         holder = f"{_HOST}:{os.getpid()}:{_TOKEN}{next(_CALLS)}"
         return _protocol.Call(
             tool,
             key,
             args_json,
-            scope,
+            _keys.scope_label(where),
             ttl,
             lease,  # type: ignore[arg-type]
             cache_errors,
@@ -146,22 +156,30 @@ class ToolCache(DatabasePart):
         args: Any,
         fn: Callable[[], Any],
         *,
-        scope: str | None = None,
+        scope: _scope.Scope = "run",
+        config: RunnableConfig | None = None,
         ttl: Any = _DEFAULT,
         lease: float | None = None,
         cache_errors: bool = False,
         wait_timeout: Any = _DEFAULT,
         storable: Callable[[Any], bool] | None = None,
     ) -> Any:
-        """The result of ``fn()`` for ``(tool, args, scope)``: stored, awaited or made now.
+        """The result of ``fn()`` for ``(tool, args)`` within ``scope``: stored, awaited or
+        made now.
 
         ``args`` is what makes calls the same (plain JSON data, see the module docs); ``fn``
-        makes the call when nobody has. Blocks while another caller runs the same call, for
-        at most ``wait_timeout`` seconds (then `ToolCallWaitTimeout`). ``storable(result)``
-        False returns a result without storing it.
+        makes the call when nobody has. ``scope`` is who may share the result: ``"run"``
+        (the same user and run), ``"user"`` or ``"app"`` (everyone); the user and run are
+        read from ``config`` (default: the config of the LangGraph node or tool being run),
+        and a call whose user or run is needed but unknown raises `InvalidConfigError`
+        before ``fn`` runs. Blocks while another caller runs the same call, for at most
+        ``wait_timeout`` seconds (then `ToolCallWaitTimeout`). ``storable(result)`` False
+        returns a result without storing it.
         """
+        call = self._call(
+            tool, args, scope, config, ttl, lease, cache_errors, wait_timeout, storable
+        )
         self.setup()
-        call = self._call(tool, args, scope, ttl, lease, cache_errors, wait_timeout, storable)
         return _drive_sync(self.db, self._flow(call), fn)
 
     async def acall(
@@ -170,7 +188,8 @@ class ToolCache(DatabasePart):
         args: Any,
         fn: Callable[[], Awaitable[Any]],
         *,
-        scope: str | None = None,
+        scope: _scope.Scope = "run",
+        config: RunnableConfig | None = None,
         ttl: Any = _DEFAULT,
         lease: float | None = None,
         cache_errors: bool = False,
@@ -178,9 +197,11 @@ class ToolCache(DatabasePart):
         storable: Callable[[Any], bool] | None = None,
     ) -> Any:
         """Async `call`: ``fn()`` returns an awaitable; waiting never blocks the event loop."""
+        call = self._call(
+            tool, args, scope, config, ttl, lease, cache_errors, wait_timeout, storable
+        )
         if not self.is_setup:
             await self.db.run(self.setup)
-        call = self._call(tool, args, scope, ttl, lease, cache_errors, wait_timeout, storable)
         return await _drive_async(self.db, self._flow(call), fn)
 
     # -- front-ends -------------------------------------------------------------------------
@@ -191,7 +212,7 @@ class ToolCache(DatabasePart):
         *,
         name: str | None = None,
         ttl: Any = _DEFAULT,
-        scope: ScopeArg = None,
+        scope: ScopeArg = "run",
         cache_errors: bool = False,
         key: Callable[..., Any] | None = None,
         lease: float | None = None,
@@ -202,7 +223,10 @@ class ToolCache(DatabasePart):
         The arguments, bound to the signature with defaults applied (so ``f(1)`` and
         ``f(a=1)`` are one call), must be plain JSON data; otherwise pass ``key``, a function
         taking the same arguments and returning the JSON value that identifies the call.
-        ``scope`` keeps results private: a string, or a function of the bound arguments.
+        ``scope`` is who shares a result: ``"run"`` (default), ``"user"`` or ``"app"``, or
+        a function of the bound arguments returning one of them (see `call`). A parameter
+        annotated ``RunnableConfig`` is left out of the key and is the config that names
+        the user and run; without one, the config of the LangGraph node or tool being run.
         ``name`` defaults to the function's qualified name.
         """
         if fn is None:
@@ -218,17 +242,23 @@ class ToolCache(DatabasePart):
             )
         tool = name or f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
+        if not callable(scope):
+            _scope.check(tool, scope)  # now, not on the first call
+        config_param = _get_runnable_config_param(fn)
 
-        def identify(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str | None]:
+        def identify(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[Any, Any, RunnableConfig | None]:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             arguments = dict(bound.arguments)
+            config = arguments.pop(config_param, None) if config_param else None
             for param in signature.parameters.values():
                 if param.kind is param.VAR_POSITIONAL and param.name in arguments:
                     arguments[param.name] = list(arguments[param.name])  # always a tuple
             ident = arguments if key is None else key(*args, **kwargs)
             where = scope(arguments) if callable(scope) else scope
-            return ident, where
+            return ident, where, config
 
         options = {
             "ttl": ttl,
@@ -240,9 +270,9 @@ class ToolCache(DatabasePart):
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                ident, where = identify(args, kwargs)
+                ident, where, config = identify(args, kwargs)
                 return await self.acall(
-                    tool, ident, lambda: fn(*args, **kwargs), scope=where, **options
+                    tool, ident, lambda: fn(*args, **kwargs), scope=where, config=config, **options
                 )
 
             async_wrapper.cache_name = tool  # type: ignore[attr-defined]
@@ -250,8 +280,10 @@ class ToolCache(DatabasePart):
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            ident, where = identify(args, kwargs)
-            return self.call(tool, ident, lambda: fn(*args, **kwargs), scope=where, **options)
+            ident, where, config = identify(args, kwargs)
+            return self.call(
+                tool, ident, lambda: fn(*args, **kwargs), scope=where, config=config, **options
+            )
 
         wrapper.cache_name = tool  # type: ignore[attr-defined]
         return wrapper
@@ -261,7 +293,7 @@ class ToolCache(DatabasePart):
         tool: BaseTool,
         *,
         ttl: Any = _DEFAULT,
-        scope: ScopeArg = None,
+        scope: ScopeArg = "run",
         cache_errors: bool = False,
         lease: float | None = None,
         wait_timeout: Any = _DEFAULT,
@@ -271,7 +303,10 @@ class ToolCache(DatabasePart):
 
         The key is the tool name and the validated arguments the model gives; injected ones
         (``InjectedToolCallId``, ``InjectedState``, ``InjectedStore``, ``ToolRuntime``, the
-        ``RunnableConfig``) are left out: pass ``scope`` when a result depends on them. On a
+        ``RunnableConfig``) are left out, and ``scope`` (see `call`; the user and run come
+        from the config the tool is invoked with) keeps the results of one user's run from
+        everyone else by default: a tool whose answer depends on who asks (its injected
+        config, state or store) must not get ``scope="app"``. On a
         hit through a tool call the `ToolMessage` carries the current call's id. Results
         that are themselves messages or ``Command`` objects (they name the call that made
         them) are returned but not stored. Tools with
@@ -284,6 +319,8 @@ class ToolCache(DatabasePart):
                 f"tool {tool.name!r} returns content and artifact; caching it would drop the "
                 "artifact on hits. Cache the function behind it with cached() instead"
             )
+        if not callable(scope):
+            _scope.check(tool.name, scope)
         options = {
             "ttl": ttl,
             "lease": lease,

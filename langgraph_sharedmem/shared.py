@@ -142,7 +142,8 @@ class SharedMemory(Closing):
     @property
     def tool_cache(self) -> ToolCache:
         """The shared tool-call cache on this file (``@mem.tool_cache.cached(ttl=...)``,
-        ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent."""
+        ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent and
+        process of one user's run (``scope="user"`` or ``"app"`` to share wider)."""
         if self._tool_cache is None:
             self._tool_cache = ToolCache(self.db)
         return self._tool_cache

@@ -166,7 +166,10 @@ class Database(Closing):
                     f"cannot open database {self.path!r}: no such file (opened read-only, "
                     "so it was not created)"
                 )
-            target, uri = f"file:{Path(self.path).absolute().as_posix()}?mode=ro", True
+            # as_uri() percent-encodes the path: a raw "#", "?" or "%" in a file name would
+            # otherwise end the path in SQLite's URI parser, so "a#b.db" opened (and created)
+            # "a" and "a.db?mode=rwc&x=" opened the file read-write.
+            target, uri = f"{Path(self.path).absolute().as_uri()}?mode=ro", True
         else:
             target, uri = self.path, False
         try:

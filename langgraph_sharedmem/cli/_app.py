@@ -688,6 +688,31 @@ def prune(
     render.record(data, title=f"prune ({strategy})")
 
 
+@_command(cli, "import-sqlite-saver")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=str))
+@_ALLOW
+def import_sqlite_saver(database: str, as_json: bool, target: str, allow: tuple[str, ...]) -> None:
+    """Copy every thread, checkpoint and pending write of LangGraph's SqliteSaver file
+    DATABASE into TARGET, a new langgraph-sharedmem database, and check each copied
+    checkpoint reads back the same (DATABASE is opened read-only)."""
+    from langgraph_sharedmem.cli._import import import_sqlite_saver as copy
+
+    with render.progress("importing threads", None, enabled=not as_json) as advance:
+        report = copy(database, target, allowlist=_allow(allow), progress=advance)
+    data = {
+        "source": database,
+        "target": target,
+        "threads": report.threads,
+        "namespaces": report.namespaces,
+        "checkpoints": report.checkpoints,
+        "writes": report.writes,
+        "verified": True,
+    }
+    if as_json:
+        return render.emit_json(data)
+    render.record(data, title="imported from SqliteSaver")
+
+
 @_command(cli, "studio-threads")
 @click.option("--graph", "graph_id", required=True, help="The graph of langgraph.json.")
 @click.option(

@@ -19,6 +19,7 @@ from langgraph.checkpoint.base import CheckpointTuple
 
 from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.cli.inspector import PartUnavailable
 from langgraph_sharedmem.errors import DatabaseFileError
 from langgraph_sharedmem.serde import StrictSerializer
 
@@ -79,7 +80,13 @@ def import_sqlite_saver(
     ``allowlist`` raises `UnsafeDeserializationError` naming it. ``progress(n)`` is called
     after each thread namespace.
     """
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    try:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+    except ImportError as exc:
+        raise PartUnavailable(
+            "import-sqlite-saver reads the file with LangGraph's SqliteSaver: "
+            "pip install langgraph-checkpoint-sqlite"
+        ) from exc
 
     src, dst = os.fspath(source), os.fspath(target)
     if Path(dst).exists():

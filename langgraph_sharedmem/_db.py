@@ -109,6 +109,11 @@ def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
             break
     if not text:
         raise DatabaseFileError("cannot open database '': the path is empty")
+    if text.startswith("file:"):
+        # SQLite (built with SQLITE_USE_URI, as Python's usually is) parses a name starting
+        # with "file:" as a URI even without uri=True: "file:a.db?mode=ro" would open "a.db".
+        # "./" keeps it the file of that exact name, for every connection made from it.
+        text = os.path.join(".", text)
     return text
 
 

@@ -101,3 +101,33 @@ def test_cli_opens_exactly_the_named_file_read_only(
     assert created <= {f"{name}-wal", f"{name}-shm"}, created
     assert _listing(folder) >= before
     assert hashlib.sha256(target.read_bytes()).hexdigest() == digest
+
+
+@settings(settings.get_profile("adversarial"))
+@given(name=names, prefix=st.sampled_from(["", "file:", "file:x.db?mode=ro&", "file:%2Ftmp%2F"]))
+def test_a_writable_open_uses_exactly_the_named_file(
+    name: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same names, opened writable by relative path (SQLite parses a name that starts
+    with ``file:`` as a URI unless told otherwise): the file of exactly that name is
+    created and written, and nothing else appears."""
+    name = prefix + name
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    monkeypatch.chdir(folder)
+    with SharedMemorySaver(name) as saver:
+        saver.put(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": ""}},
+            {
+                "v": 4,
+                "id": "1",
+                "ts": "2026-01-01T00:00:00+00:00",
+                "channel_values": {"x": 1},
+                "channel_versions": {"x": 1},
+                "versions_seen": {},
+            },
+            {},
+            {"x": 1},
+        )
+    assert _listing(folder) <= {name, f"{name}-wal", f"{name}-shm"}
+    with sqlite3.connect(folder / name) as conn:
+        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (1,)

@@ -30,6 +30,7 @@ import contextvars
 import functools
 import logging
 import os
+import shlex
 import sqlite3
 import threading
 import time
@@ -455,8 +456,8 @@ def _foreign_file(path: str, tables: set[str], columns: dict[str, set[str]]) -> 
             f"cannot open {path!r}: it is a LangGraph SqliteSaver database (tables "
             "'checkpoints' and 'writes'), not a langgraph-sharedmem one, and nothing was "
             f"added to it. Copy its threads into a new file with `sharedmem "
-            f"import-sqlite-saver {path} NEW.db` (docs/migrating.md), or keep opening it "
-            "with SqliteSaver"
+            f"import-sqlite-saver {shlex.quote(path)} NEW.db` (docs/migrating.md), or keep "
+            "opening it with SqliteSaver"
         )
     if "store_migrations" in tables or "prefix" in columns.get("store", ()):
         return (

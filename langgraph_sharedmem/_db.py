@@ -30,10 +30,11 @@ import contextvars
 import functools
 import logging
 import os
+import shlex
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -56,6 +57,7 @@ T = TypeVar("T")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _MIGRATIONS_TABLE = Migrations.migrations_table
+_OURS = "langgraph_sharedmem."  # the prefix of every migration set of this package
 
 logger = logging.getLogger("langgraph_sharedmem.db")
 
@@ -108,6 +110,11 @@ def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
             break
     if not text:
         raise DatabaseFileError("cannot open database '': the path is empty")
+    if text.startswith("file:"):
+        # SQLite (built with SQLITE_USE_URI, as Python's usually is) parses a name starting
+        # with "file:" as a URI even without uri=True: "file:a.db?mode=ro" would open "a.db".
+        # "./" keeps it the file of that exact name, for every connection made from it.
+        text = os.path.join(".", text)
     return text
 
 
@@ -160,13 +167,18 @@ class Database(Closing):
     # -- opening -------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        if not self.read_only and not self.is_memory:
+            self._check_writable()
         if self.read_only:
             if not self.is_memory and not Path(self.path).exists():
                 raise DatabaseFileError(
                     f"cannot open database {self.path!r}: no such file (opened read-only, "
                     "so it was not created)"
                 )
-            target, uri = f"file:{Path(self.path).absolute().as_posix()}?mode=ro", True
+            # as_uri() percent-encodes the path: a raw "#", "?" or "%" in a file name would
+            # otherwise end the path in SQLite's URI parser, so "a#b.db" opened (and created)
+            # "a" and "a.db?mode=rwc&x=" opened the file read-write.
+            target, uri = f"{Path(self.path).absolute().as_uri()}?mode=ro", True
         else:
             target, uri = self.path, False
         try:
@@ -179,6 +191,26 @@ class Database(Closing):
             )
         except sqlite3.Error as exc:
             raise _open_error(self.path, exc) from exc
+
+    def _check_writable(self) -> None:
+        """Refuse a file this process cannot write, now rather than at the first write.
+
+        SQLite opens such a file read-only without a word, and the first write then fails
+        with a raw "attempt to write a readonly database". Opening it for writing ourselves
+        is the same test SQLite makes (root ignores permission bits, but not a read-only
+        mount or an immutable file).
+        """
+        if not os.path.isfile(self.path):
+            return  # missing (it is created) or not a file (SQLite's error says which)
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError as exc:
+            raise DatabaseFileError(
+                f"cannot open database {self.path!r} for writing: {exc.strerror}. To read "
+                "it, open it read-only (Database(path, read_only=True), or the `sharedmem` "
+                "inspector); to write it, make the file (and its directory) writable"
+            ) from exc
+        os.close(fd)
 
     def _configure(self, synchronous: Synchronous) -> None:
         try:
@@ -326,6 +358,41 @@ class Database(Closing):
                 _TransactionalDatabase(conn, recursive_triggers=False, execute_plugins=False)
             )
 
+    def check_file(self, migrations: Iterable[Migrations]) -> None:
+        """Refuse, at open, a file the parts using ``migrations`` must not work on.
+
+        Raises `DatabaseFileError` for another application's SQLite file (tables, but no
+        langgraph-sharedmem schema recorded): our tables would be added beside its own, or
+        clash with them (LangGraph's ``SqliteSaver`` has a ``checkpoints`` table too). Raises
+        `SchemaVersionError` when the file records steps of ``migrations`` this version does
+        not know. A new or empty file passes; its tables are created on first use.
+        """
+        if self.is_memory:
+            return
+        with self.read() as conn:
+            tables = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                )
+            }
+            applied: dict[str, set[str]] = {}
+            if _MIGRATIONS_TABLE in tables:
+                for migration_set, name in conn.execute(
+                    f"SELECT migration_set, name FROM {_MIGRATIONS_TABLE}"
+                ):
+                    applied.setdefault(migration_set, set()).add(name)
+            columns = {
+                table: {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for table in ("checkpoints", "store")
+                if table in tables
+            }
+        if tables and not any(name.startswith(_OURS) for name in applied):
+            raise DatabaseFileError(_foreign_file(self.path, tables, columns))
+        for m in migrations:
+            self._check_known(m.name, applied.get(m.name, set()), [x.name for x in m._migrations])
+
     def _applied(self, migration_set: str) -> set[str]:
         with self.read() as conn:
             exists = conn.execute(
@@ -380,6 +447,29 @@ class Database(Closing):
 
     def __repr__(self) -> str:
         return f"Database({self.path!r}{', read_only=True' if self.read_only else ''})"
+
+
+def _foreign_file(path: str, tables: set[str], columns: dict[str, set[str]]) -> str:
+    """What another application's SQLite file is, and what to do with it."""
+    if {"checkpoints", "writes"} <= tables and "checkpoint" in columns.get("checkpoints", ()):
+        return (
+            f"cannot open {path!r}: it is a LangGraph SqliteSaver database (tables "
+            "'checkpoints' and 'writes'), not a langgraph-sharedmem one, and nothing was "
+            f"added to it. Copy its threads into a new file with `sharedmem "
+            f"import-sqlite-saver {shlex.quote(path)} NEW.db` (docs/migrating.md), or keep "
+            "opening it with SqliteSaver"
+        )
+    if "store_migrations" in tables or "prefix" in columns.get("store", ()):
+        return (
+            f"cannot open {path!r}: it is a LangGraph SqliteStore database, not a "
+            "langgraph-sharedmem one, and nothing was added to it. Open a new file and copy "
+            "the items over (docs/migrating.md)"
+        )
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    return (
+        f"cannot open {path!r}: it is a SQLite file of another application (tables {shown}), "
+        "not a langgraph-sharedmem database, and nothing was added to it. Use a new file"
+    )
 
 
 class _WalCheckpoints:
@@ -491,6 +581,11 @@ class DatabasePart(Closing):
         else:
             self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
             self._owns_db = True
+            try:
+                self.db.check_file((*self.requires, self.migrations))
+            except BaseException:
+                self.db.close()
+                raise
         self.is_setup = False
 
     def setup(self) -> None:

@@ -19,9 +19,11 @@ from typing import Any, Literal
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import IndexConfig, TTLConfig
 
+from langgraph_sharedmem import changes
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
+from langgraph_sharedmem.agents import _schema as access_schema
 from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
@@ -32,9 +34,22 @@ from langgraph_sharedmem.facts._core import Matcher
 from langgraph_sharedmem.facts._similar import EmbeddingMatcher
 from langgraph_sharedmem.registry import AgentProfile, Registry
 from langgraph_sharedmem.store import SharedMemoryStore
+from langgraph_sharedmem.store import _schema as store_schema
 from langgraph_sharedmem.toolcache import ToolCache
 
 __all__ = ["SharedMemory", "default_index"]
+
+# Every part's migration set: a file recording a step unknown to any of them is refused at open.
+_SCHEMAS = (
+    changes.MIGRATIONS,
+    SharedMemorySaver.migrations,
+    store_schema.MIGRATIONS,
+    FactLedger.migrations,
+    access_schema.MIGRATIONS,
+    ToolCache.migrations,
+    Registry.migrations,
+    ConversationLog.migrations,
+)
 
 
 def default_index() -> IndexConfig:
@@ -102,8 +117,20 @@ class SharedMemory(Closing):
         synchronous: Synchronous = "NORMAL",
         **options: Any,
     ) -> SharedMemory:
-        """Open (creating if needed) the shared memory in the SQLite file at ``path``."""
-        return cls(Database(path, busy_timeout=busy_timeout, synchronous=synchronous), **options)
+        """Open (creating if needed) the shared memory in the SQLite file at ``path``.
+
+        Raises `DatabaseFileError` for a file this process cannot write or that belongs to
+        another application (a LangGraph ``SqliteSaver`` file says how to import it), and
+        `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
+        first use.
+        """
+        db = Database(path, busy_timeout=busy_timeout, synchronous=synchronous)
+        try:
+            db.check_file(_SCHEMAS)
+            return cls(db, **options)
+        except BaseException:
+            db.close()
+            raise
 
     @property
     def checkpointer(self) -> SharedMemorySaver:

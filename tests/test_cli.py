@@ -405,3 +405,23 @@ def test_studio_threads_lists_only_uuid_threads(
     )
     assert list(copied["copied"]) == ["t-1"] and copied["added"] == [copied["copied"]["t-1"]]
     assert (project / ".langgraph_api" / ".langgraph_ops.pckl").exists()
+
+
+def test_viewer_reads_need_no_write_access(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`messages --viewer` applies the agent's grants on a read-only open and records
+    nothing: the person inspecting is not the agent."""
+    with sqlite3.connect(copy) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        audit_rows = conn.execute("SELECT count(*) FROM acl_audit").fetchone()[0]
+    before = copy.read_bytes()
+    seen = as_json(capsys, "messages", copy, "t-1", "--viewer", "billing")
+    assert [m["message"]["content"] for m in seen] == [
+        "where is my order?",
+        "checking",
+        "it is processing",
+    ]
+    code, out, err = run(capsys, "messages", copy, "t-1", "--viewer", "nobody")
+    assert code == 1 and "unknown agent 'nobody'" in err
+    assert copy.read_bytes() == before
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT count(*) FROM acl_audit").fetchone()[0] == audit_rows

@@ -93,8 +93,8 @@ def test_database_from_a_newer_version_is_refused(db_path: Path) -> None:
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
             ("langgraph_sharedmem.checkpoint", "9999_from_the_future", "2030-01-01"),
         )
-    with SharedMemorySaver(db_path) as saver, pytest.raises(SchemaVersionError, match="newer"):
-        saver.get_tuple({"configurable": {"thread_id": "t1"}})
+    with pytest.raises(SchemaVersionError, match="newer"):
+        SharedMemorySaver(db_path)  # refused when opened, not at first use
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (1,)
 

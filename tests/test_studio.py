@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import pickle
 import shutil
@@ -92,31 +93,18 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: flo
     raise AssertionError(f"langgraph dev not ready in {timeout}s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture
-def server(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Any]]:
-    if not LANGGRAPH.exists():
-        pytest.skip("the langgraph CLI (langgraph-cli[inmem]) is not installed")
-    db = tmp_path / "studio.db"
-    outside = str(uuid.uuid4())
-    _write_outside_thread(db, monkeypatch, outside, "my city is Lyon")
-    _write_outside_thread(db, monkeypatch, "not-a-uuid", "my city is Oslo")
-    # One thread listed ahead of the start, through the server's own file...
-    before = studio_helpers.register_threads(
-        db, graph_id="memory_agent", thread_ids=[outside], project_dir=project
-    )
-    assert before.added == [outside]
+def _start(project: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """docs/studio.md's quick start, as printed (`SHAREDMEM_DB=studio.db
+    SHAREDMEM_STUDIO_GRAPH=memory_agent langgraph dev --no-reload`), on a free port."""
     port = _free_port()
     env = {
         **os.environ,
-        studio_helpers.DB_ENV: str(db),
+        studio_helpers.DB_ENV: "studio.db",  # relative, as in the docs: resolved in the project
         studio_helpers.GRAPH_ENV: "memory_agent",  # ...and the rest by the factory at startup
         "LANGSMITH_TRACING": "false",
         "LANGCHAIN_TRACING_V2": "false",
     }
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [
                 str(LANGGRAPH),
@@ -137,15 +125,44 @@ def server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, log)
-        yield {"url": url, "db": db, "outside": outside, "log": log, "proc": proc}
+    except BaseException:
+        _stop(proc)
+        raise
+    return url, proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    if not LANGGRAPH.exists():
+        pytest.skip("the langgraph CLI (langgraph-cli[inmem]) is not installed")
+    db = project / "studio.db"
+    outside = str(uuid.uuid4())
+    _write_outside_thread(db, monkeypatch, outside, "my city is Lyon")
+    _write_outside_thread(db, monkeypatch, "not-a-uuid", "my city is Oslo")
+    # One thread listed ahead of the start, through the server's own file...
+    before = studio_helpers.register_threads(
+        db, graph_id="memory_agent", thread_ids=[outside], project_dir=project
+    )
+    assert before.added == [outside]
+    log = tmp_path / "server.log"
+    url, proc = _start(project, log)
+    state = {"url": url, "db": db, "outside": outside, "log": log, "proc": proc}
+    try:
+        yield state
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        _stop(state["proc"])
 
 
 async def _drive(url: str, outside: str) -> dict[str, Any]:
@@ -237,6 +254,64 @@ def test_langgraph_dev_runs_on_shared_memory(server: dict[str, Any]) -> None:
         assert [(w["scope"], w["subject"]) for w in writes] == [("user:cust-9", "last-request")]
     log = server["log"].read_text(errors="replace")
     assert "BlockingError" not in log
+
+
+def test_studio_threads_in_a_project_a_server_ran_in(
+    server: dict[str, Any], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sharedmem studio-threads` with the server stopped, in the project it ran in (its
+    pickle then names langgraph_api functions), then the server lists the thread."""
+    first = asyncio.run(_one_run(server["url"]))
+    _stop(server["proc"])
+    later = str(uuid.uuid4())
+    _write_outside_thread(server["db"], monkeypatch, later, "my city is Porto")
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLE.parents[1])}
+    for key in ("REDIS_URI", "DATABASE_URI", "MIGRATIONS_PATH", "LANGGRAPH_RUNTIME_EDITION"):
+        env.pop(key, None)  # a user's shell, not the server's
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "langgraph_sharedmem.cli",
+            "studio-threads",
+            "studio.db",
+            "--graph",
+            "memory_agent",
+            "--json",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["added"] == [later] and first in report["known"]
+    url, proc = _start(project, server["log"])
+    server["proc"] = proc
+    listed, state = asyncio.run(_listed(url, later))
+    assert {first, later, server["outside"]} <= listed
+    assert state["values"]["messages"][0]["content"] == "my city is Porto"
+
+
+async def _one_run(url: str) -> str:
+    client = langgraph_sdk.get_client(url=url)
+    thread = await client.threads.create()
+    done = await client.runs.wait(
+        thread["thread_id"],
+        "memory_agent",
+        input={"messages": [{"role": "user", "content": "my name is Bo"}]},
+        config={"configurable": {"user_id": "bo"}},
+    )
+    assert done["messages"][-1]["content"] == "I remember 1 note(s) of yours and that your name=Bo."
+    return str(thread["thread_id"])
+
+
+async def _listed(url: str, thread_id: str) -> tuple[set[str], dict[str, Any]]:
+    client = langgraph_sdk.get_client(url=url)
+    listed = {t["thread_id"] for t in await client.threads.search(limit=100)}
+    return listed, await client.threads.get_state(thread_id)
 
 
 def test_register_threads_writes_the_dev_server_file(

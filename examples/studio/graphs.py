@@ -34,11 +34,17 @@ from langgraph_sharedmem.templates import (
     tool_call,
 )
 
-__all__ = ["builder", "checkpointer", "customer_service", "memory_agent", "store"]
+__all__ = ["MEMORY", "builder", "checkpointer", "customer_service", "memory_agent", "store"]
 
 MODEL_ENV = "SHAREDMEM_STUDIO_MODEL"  # e.g. "openai:gpt-4o-mini"; unset: offline scripted models
 
 _PROFILE = re.compile(r"\bmy (\w+) is ([\w .@+-]+)", re.IGNORECASE)
+
+
+# Opened here, at import: the server imports this file off its event loop, and a node must
+# not resolve a path or open a file on it (blockbuster fails the run: "Blocking call to
+# os.getcwd" with SHAREDMEM_DB=studio.db).
+MEMORY = memory()
 
 
 class State(TypedDict, total=False):
@@ -59,7 +65,7 @@ async def remember(state: State, config: RunnableConfig, runtime: Runtime) -> di
     assert runtime.store is not None
     await runtime.store.aput(("sharedmem", "user", user, "notes"), str(message.id), {"text": text})
     for attribute, value in _PROFILE.findall(text):
-        await memory().facts.aassert_fact(
+        await MEMORY.facts.aassert_fact(
             ("user", user),
             "profile",
             attribute.lower(),
@@ -79,7 +85,7 @@ async def answer(state: State, config: RunnableConfig, runtime: Runtime) -> dict
     notes = await runtime.store.asearch(
         ("sharedmem", "user", user, "notes"), query=question, limit=3
     )
-    profile = await memory().facts.alist(("user", user), "profile")
+    profile = await MEMORY.facts.alist(("user", user), "profile")
     known = [f"{f.attribute}={f.value}" for f in profile]
     reply = (
         f"I remember {len(notes)} note(s) of yours"
@@ -135,7 +141,7 @@ def _specialist(messages: list[BaseMessage]) -> AIMessage | str:
 
 
 def _customer_service() -> Any:
-    mem = memory()
+    mem = MEMORY
     real = os.environ.get(MODEL_ENV)
     if real:
         return customer_service_team(mem, real).compile()

@@ -168,6 +168,9 @@ _ALLOW = click.option(
     metavar="MODULE.NAME",
     help="A type stored values may rebuild (repeatable), as SharedMemorySaver(allowlist=...).",
 )
+_FULL = click.option(
+    "--full", is_flag=True, help="Print whole values; by default cells are cut at 80 characters."
+)
 
 
 @_command(cli, "checkpoint")
@@ -175,6 +178,7 @@ _ALLOW = click.option(
 @click.argument("checkpoint_id", required=False)
 @click.option("--ns", default="")
 @_ALLOW
+@_FULL
 def checkpoint(
     database: str,
     as_json: bool,
@@ -182,6 +186,7 @@ def checkpoint(
     checkpoint_id: str | None,
     ns: str,
     allow: tuple[str, ...],
+    full: bool,
 ) -> None:
     """Channel values of one checkpoint (the thread's latest if no id is given)."""
     with Inspector(database, allowlist=_allow(allow)) as ins:
@@ -199,11 +204,14 @@ def checkpoint(
         ["channel", "value"],
         title="channel values",
         empty="no channel values",
-        wide=True,
+        wide=full,
     )
     if data["pending_writes"]:
         render.table(
-            data["pending_writes"], ["task_id", "channel", "value"], title="pending writes"
+            data["pending_writes"],
+            ["task_id", "channel", "value"],
+            title="pending writes",
+            wide=full,
         )
 
 
@@ -213,6 +221,7 @@ def checkpoint(
 @click.argument("second", required=False)
 @click.option("--ns", default="")
 @_ALLOW
+@_FULL
 def diff(
     database: str,
     as_json: bool,
@@ -221,6 +230,7 @@ def diff(
     second: str | None,
     ns: str,
     allow: tuple[str, ...],
+    full: bool,
 ) -> None:
     """Channel values that differ between checkpoints FIRST and SECOND; with FIRST only,
     between FIRST's parent and FIRST (what that step did)."""
@@ -240,7 +250,7 @@ def diff(
         ["channel", "change", "before", "after"],
         title=f"{data['from'] or '(start)'} -> {data['to']}",
         empty="no channel changed",
-        wide=True,
+        wide=full,
     )
     if data["unchanged"]:
         render.say(f"[dim]unchanged: {', '.join(data['unchanged'])}[/dim]")
@@ -676,6 +686,31 @@ def prune(
     if as_json:
         return render.emit_json(data)
     render.record(data, title=f"prune ({strategy})")
+
+
+@_command(cli, "import-sqlite-saver")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=str))
+@_ALLOW
+def import_sqlite_saver(database: str, as_json: bool, target: str, allow: tuple[str, ...]) -> None:
+    """Copy every thread, checkpoint and pending write of LangGraph's SqliteSaver file
+    DATABASE into TARGET, a new langgraph-sharedmem database, and check each copied
+    checkpoint reads back the same (DATABASE is opened read-only)."""
+    from langgraph_sharedmem.cli._import import import_sqlite_saver as copy
+
+    with render.progress("importing threads", None, enabled=not as_json) as advance:
+        report = copy(database, target, allowlist=_allow(allow), progress=advance)
+    data = {
+        "source": database,
+        "target": target,
+        "threads": report.threads,
+        "namespaces": report.namespaces,
+        "checkpoints": report.checkpoints,
+        "writes": report.writes,
+        "verified": True,
+    }
+    if as_json:
+        return render.emit_json(data)
+    render.record(data, title="imported from SqliteSaver")
 
 
 @_command(cli, "studio-threads")

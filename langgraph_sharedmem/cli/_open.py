@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.errors import DatabaseFileError, SchemaVersionError
+from langgraph_sharedmem.errors import DatabaseFileError
 
 __all__ = ["PARTS", "Part", "known_parts", "open_database", "recorded_steps"]
 
@@ -110,24 +110,12 @@ def open_database(path: str | os.PathLike[str], *, writable: bool = False) -> Da
 
 def _check_schema(db: Database) -> None:
     try:
+        db.check_file(known_parts().values())  # another application's file; a newer schema
         steps = recorded_steps(db)
     except sqlite3.DatabaseError as exc:
         raise DatabaseFileError(f"cannot read {db.path!r}: {exc}") from exc
-    ours = {name: names for name, names in steps.items() if name.startswith(_PREFIX)}
-    if not ours:
+    if not any(name.startswith(_PREFIX) for name in steps):
         raise DatabaseFileError(
             f"cannot open {db.path!r}: it is a SQLite file but not a langgraph-sharedmem "
             "database (no langgraph-sharedmem schema is recorded in it)"
         )
-    known = known_parts()
-    for migration_set, names in ours.items():
-        migrations = known.get(migration_set)
-        if migrations is None:
-            continue  # a part this install lacks; the commands for it say so
-        unknown = sorted(set(names) - {m.name for m in migrations._migrations})
-        if unknown:
-            raise SchemaVersionError(
-                f"{db.path!r} was written by a newer langgraph-sharedmem: schema steps "
-                f"{unknown} of {migration_set!r} are unknown to this version; upgrade "
-                "langgraph-sharedmem to inspect it"
-            )

@@ -22,6 +22,7 @@ from typing import Any
 
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem.agents import AccessControl
+from langgraph_sharedmem.agents._audit import AuditLog
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.cli import _memory, _threads
 from langgraph_sharedmem.cli._jsonable import jsonable
@@ -44,6 +45,24 @@ _SETS = {
 }
 _CLAIM_STATUSES = ("verified", "quarantined", "rejected", "superseded")
 _DISAGREEMENT_STATUSES = ("open", "settled", "resolved")
+
+
+class _UnrecordedAudit(AuditLog):
+    """The audit log as the read-only inspector uses it: queries work, nothing is recorded.
+
+    ``--viewer AGENT`` shows what that agent's grants let it see; the person inspecting is
+    not the agent reading, so the access log (what agents did) gets no row for it, and the
+    file stays unwritten.
+    """
+
+    def read(self, row: Any) -> None:
+        pass
+
+    def deny(self, row: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
 
 class PartUnavailable(SharedMemoryError, RuntimeError):
@@ -139,6 +158,8 @@ class Inspector(Closing):
     def access(self) -> AccessControl:
         if self._access is None:
             self._access = AccessControl(self.db)
+            if not self.writable:
+                self._access.audit_log = _UnrecordedAudit(self.db)
         return self._access
 
     # -- the whole file --------------------------------------------------------------------

@@ -32,8 +32,8 @@ import pickle
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -69,9 +69,21 @@ _memories: dict[str, SharedMemory] = {}
 _users: dict[str, int] = {}
 
 
+# Relative paths resolved so far. os.path.abspath calls os.getcwd, which the dev server's
+# blockbuster fails on its event loop: a graph node calling memory() with the quick start's
+# SHAREDMEM_DB=studio.db failed every run. The factories and graph imports resolve the path
+# first, off the loop; later calls find it here.
+_resolved: dict[str, str] = {}
+
+
 def db_path(path: str | os.PathLike[str] | None = None) -> str:
-    """The database of this server: ``path``, else ``$SHAREDMEM_DB``, else ``studio.db``."""
-    return os.path.abspath(os.fspath(path or os.environ.get(DB_ENV) or DEFAULT_DB))
+    """The database of this server: ``path``, else ``$SHAREDMEM_DB``, else ``studio.db``;
+    a relative path is taken from the working directory when first resolved."""
+    raw = os.fspath(path or os.environ.get(DB_ENV) or DEFAULT_DB)
+    found = _resolved.get(raw)
+    if found is None:
+        found = _resolved.setdefault(raw, os.path.abspath(raw))
+    return found
 
 
 def memory(path: str | os.PathLike[str] | None = None, **options: Any) -> SharedMemory:
@@ -293,19 +305,43 @@ def register_threads(
         return report
     ops = Path(project_dir) / OPS_FILE
     data: dict[str, Any] = {}
-    if ops.exists():
-        with ops.open("rb") as f:
-            data = pickle.load(f)
-    threads = data.setdefault("threads", [])
-    for key in ("runs", "assistants", "assistant_versions", "crons"):
-        data.setdefault(key, [])
-    _merge(threads, records, report)
-    ops.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ops.with_name(ops.name + ".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(data, f, 2)
-    os.replace(tmp, ops)
+    with _dev_server_config():
+        if ops.exists():
+            with ops.open("rb") as f:
+                data = pickle.load(f)
+        threads = data.setdefault("threads", [])
+        for key in ("runs", "assistants", "assistant_versions", "crons"):
+            data.setdefault(key, [])
+        _merge(threads, records, report)
+        ops.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ops.with_name(ops.name + ".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(data, f, 2)
+        os.replace(tmp, ops)
     return report
+
+
+# What `langgraph dev` puts in its environment before langgraph_api.config is imported
+# (langgraph_api.cli.run_server's defaults). A server that ran leaves references to
+# langgraph_api functions in its pickle; loading them imports that config, which without
+# these fails with KeyError: "Config 'REDIS_URI' is missing".
+_DEV_SERVER_ENV = {
+    "REDIS_URI": "fake",
+    "DATABASE_URI": ":memory:",
+    "MIGRATIONS_PATH": "__inmem",
+    "LANGGRAPH_RUNTIME_EDITION": "inmem",
+}
+
+
+@contextmanager
+def _dev_server_config() -> Iterator[None]:
+    added = [k for k in _DEV_SERVER_ENV if k not in os.environ]
+    os.environ.update({k: _DEV_SERVER_ENV[k] for k in added})
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 async def register(mem: SharedMemory, *, graph_id: str) -> Registration:

@@ -85,6 +85,19 @@ class Permissions:
         wild = self.rights.get((where.kind, WILDCARD), (False, False))
         return exact[write] or wild[write]
 
+    def readable(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What these rights may read, as an allow-list: the `Scope.key` of each scope, and
+        the kinds a wildcard grant opens whole. Readers filter by it rather than by a list
+        of hidden scopes, so a scope that appears after the rights were resolved stays
+        unreadable until a grant names it."""
+        keys, kinds = [], []
+        for (kind, ident), (read, _) in sorted(self.rights.items()):
+            if read and ident == WILDCARD:
+                kinds.append(kind)
+            elif read:
+                keys.append(Scope(kind, None if kind == "app" else ident).key)
+        return tuple(keys), tuple(kinds)
+
 
 class AccessControl:
     """Agents, users, grants and the audit log of one database (see the module docstring)."""

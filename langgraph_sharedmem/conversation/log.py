@@ -236,7 +236,12 @@ class ConversationLog(DatabasePart):
     ) -> builtins.list[StoredMessage]:
         out: builtins.list[StoredMessage] = []
         model = self._model_name if len(vectors) else None
+        if self.access is not None:
+            self.access.setup()
         with self.db.write() as conn:
+            if self.access is not None and rows:  # a closed run: posts from members only
+                for author in sorted({r[3] for r in rows}):
+                    self.access.check_run_sender(conn, rows[0][0], author)
             ids = [r[2] for r in rows if r[2] is not None]
             known: dict[str, tuple[Any, ...]] = {}
             if ids:

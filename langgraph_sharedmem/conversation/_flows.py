@@ -82,6 +82,8 @@ def context_flow(
         _model.check_count("last", last)
     if max_tokens is not None:
         _model.check_count("max_tokens", max_tokens)
+    if query is not None:
+        _model.check_text("query", query)
     view = yield (log._view, run, viewer, user, thread)
     window, older_exist = yield (_reads.window, log.db, view, last, max_tokens)
     start = window[0].seq if window else None

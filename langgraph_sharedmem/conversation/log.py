@@ -442,8 +442,7 @@ class ConversationLog(DatabasePart):
         before: int | None,
         plain: bool = False,
     ) -> builtins.list[StoredMessage]:
-        if not isinstance(query, str):
-            raise InvalidConfigError(f"query must be a string, got {query!r}")
+        _model.check_text("query", query)
         _model.check_count("k", k)
         if self.embeddings is None:
             raise InvalidConfigError(

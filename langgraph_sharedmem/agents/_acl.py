@@ -286,7 +286,7 @@ class AccessControl:
             self._log(conn, agent, None, "remove_run_member", f"run:{run}", by, f"ended {n}")
             return n > 0
 
-    def check_run_sender(self, conn: Any, run: str, sender: str) -> None:
+    def _check_run_sender(self, conn: Any, run: str, sender: str) -> None:
         """Inside a write transaction: `AccessDenied` if ``run`` is closed and ``sender`` is
         a registered agent that may not write it (not a member, no run grant). Senders that
         are not agents (the user, the system) speak through the orchestrator: not checked."""

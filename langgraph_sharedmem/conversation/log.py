@@ -241,7 +241,7 @@ class ConversationLog(DatabasePart):
         with self.db.write() as conn:
             if self.access is not None and rows:  # a closed run: posts from members only
                 for author in sorted({r[3] for r in rows}):
-                    self.access.check_run_sender(conn, rows[0][0], author)
+                    self.access._check_run_sender(conn, rows[0][0], author)
             ids = [r[2] for r in rows if r[2] is not None]
             known: dict[str, tuple[Any, ...]] = {}
             if ids:

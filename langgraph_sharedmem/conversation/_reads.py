@@ -72,18 +72,13 @@ class View:
     def digest(self, conn: Any) -> str:
         """Which of the run's scopes the viewer reads under the resolved rights, as a short
         digest: a cached summary is served only under the digest it was built with, so a
-        revocation, an ended window or a new grant never serves an old summary. (The run's
-        scopes come from an index; a new message in a scope the viewer may not read leaves
-        the digest, and the cache, as they were.)"""
+        revocation, an ended window or a new grant never serves an old summary. (A new
+        message in a scope the viewer may not read leaves the digest, and the cache, as
+        they were.)"""
         if self.readable is None:
             return ""
-        keys, kinds = self.readable
-        allowed = set(keys)
-        seen = sorted(
-            scope
-            for (scope,) in conn.execute(_schema.SCOPES_OF_RUN, (self.run,))
-            if scope in allowed or any(scope.startswith('["' + k + '",') for k in kinds)
-        )
+        sql, params = _schema.readable_scopes(self.run, self.readable)
+        seen = [scope for (scope,) in conn.execute(sql, params)]
         return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:32]
 
 

@@ -110,7 +110,6 @@ SELECT_BY_IDS = (
     f"SELECT {COLUMNS}, m.msg_id FROM conv_messages m WHERE m.run = ? AND m.msg_id IN "
     "(SELECT value FROM json_each(?))"
 )
-SCOPES_OF_RUN = "SELECT DISTINCT scope FROM conv_messages WHERE run = ? AND scope IS NOT NULL"
 SUMMARY_AT_OR_BEFORE = """
 SELECT upto, summary FROM conv_summaries
 WHERE run = ? AND thread = ? AND viewer = ? AND summarizer = ? AND readable = ? AND upto <= ?
@@ -157,12 +156,32 @@ def where(
         )
         params += [viewer, viewer]
     if readable is not None:
-        keys, kinds = readable
-        terms = ["m.scope IS NULL", "m.scope IN (SELECT value FROM json_each(?))"]
-        params.append(json.dumps(list(keys)))
-        for kind in kinds:  # Scope keys are JSON arrays: '["run","r7"]' starts '["run",'
-            prefix = '["' + kind + '",'
-            terms.append("substr(m.scope, 1, ?) = ?")
-            params += [len(prefix), prefix]
-        clauses.append("(" + " OR ".join(terms) + ")")
+        term, more = _readable(readable)
+        clauses.append(f"(m.scope IS NULL OR {term})")
+        params += more
     return " WHERE " + " AND ".join(clauses), params
+
+
+def _readable(readable: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[str, list[Any]]:
+    """The term keeping scoped messages of the allow-list ``(keys, wildcard kinds)``."""
+    keys, kinds = readable
+    terms = ["m.scope IN (SELECT value FROM json_each(?))"]
+    params: list[Any] = [json.dumps(list(keys))]
+    for kind in kinds:  # Scope keys are JSON arrays: '["run","r7"]' starts '["run",'
+        prefix = '["' + kind + '",'
+        terms.append("substr(m.scope, 1, ?) = ?")
+        params += [len(prefix), prefix]
+    return "(" + " OR ".join(terms) + ")", params
+
+
+def readable_scopes(
+    run: str, readable: tuple[tuple[str, ...], tuple[str, ...]]
+) -> tuple[str, list[Any]]:
+    """The run's message scopes the allow-list reads, sorted (on the ``(run, scope)`` index:
+    scopes the viewer may not read, however many, are not visited one by one)."""
+    term, params = _readable(readable)
+    return (
+        "SELECT DISTINCT m.scope FROM conv_messages m "
+        f"WHERE m.run = ? AND m.scope IS NOT NULL AND {term} ORDER BY m.scope",
+        [run, *params],
+    )

@@ -152,6 +152,12 @@ def _reads(mem: SharedMemory) -> list[tuple[str, Any]]:
                 out.add(str(c.data.get("user")))
         return {o for o in out if o is not None}
 
+    sub = mem.changes.subscribe(agent=READER, user_id=FLIPPING, run_id=RUN, start="earliest")
+
+    def subscription() -> set[str]:  # what a live subscriber is handed, batch by batch
+        found = sub.poll(0)
+        return {c.scope.id for c in found if c.scope is not None and c.scope.kind == "user"}
+
     def view() -> Any:
         return mem.agent(READER, user_id=FLIPPING, run_id=RUN)
 
@@ -180,6 +186,7 @@ def _reads(mem: SharedMemory) -> list[tuple[str, Any]]:
             ),
         ),
         ("feed", feed),
+        ("subscription", subscription),
         ("view.list", lambda: {_item_owner(i) for i in view().list(limit=50)} - {None}),
         ("view.search", lambda: {_item_owner(i) for i in view().search(limit=50)} - {None}),
     ]

@@ -42,7 +42,14 @@ def test_no_read_returns_a_scope_the_reader_could_not_read_then(tmp_path: Path) 
     total = leaky_reads = 0
     for seen, counts in reads:
         total += sum(counts.values())
-        assert set(counts) >= {"last", "summary", "context", "feed", "view.search"}, counts
+        assert set(counts) >= {
+            "last",
+            "summary",
+            "context",
+            "feed",
+            "subscription",
+            "view.search",
+        }, counts
         for op, t0, t1, owners in seen:
             late = slack if op.startswith("view.") else 0.0
             live = any(a <= t1 and t0 <= b + late for a, b in intervals)

@@ -1,13 +1,15 @@
 """I1 and I4 against a reference model: generated sequences of grants, revocations, grant
-windows (live, ended, future, about to end), writes in user and run scopes, and reads
-through every viewer API by several agents for several users.
+windows (live, ended, future, about to end), run memberships given and taken, writes in
+user and run scopes, and reads through every viewer API by several agents for several users.
 
 The model: agent ``a`` acting for user ``v`` may read user ``u``'s data exactly when
 ``u == v`` and a grant of ``u`` to ``a`` is live (its window holds and it was not revoked);
-run data is readable by every agent (the run is open). After each read, every owner named in
-what came back must be readable by that model at the start or at the end of the read (a
-window may end during the read); a page of the whole run must also hold everything readable,
-so the library is not passing by hiding too much.
+the run's conversation (its messages, whatever their scope) only while the run is open or
+``a`` is a member. After each read, every owner named in what came back must be readable by
+that model at the start or at the end of the read (a window may end during the read); a page
+of the whole run must also hold everything readable, so the library is not passing by hiding
+too much. A refused read (`AccessDenied`) returns nothing, and is allowed only where the
+model says the run is closed to the agent.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from langgraph_sharedmem import ConversationLog, SharedMemory
+from langgraph_sharedmem import AccessDenied, ConversationLog, SharedMemory
 from langgraph_sharedmem.agents import namespace
 from langgraph_sharedmem.facts import Scope
 from langgraph_sharedmem.store import WordLlamaEmbeddings
@@ -48,11 +50,13 @@ _EMBEDDINGS = WordLlamaEmbeddings()  # loaded once for every example
 agents, users = st.sampled_from(AGENTS), st.sampled_from(USERS)
 gives = st.one_of(
     st.tuples(st.just("grant"), users, agents),
+    st.tuples(st.just("join"), agents),  # the run gets members: closed to everyone else
     st.tuples(st.just("window"), users, agents, st.sampled_from(("ended", "future", "brief"))),
 )
 takes = st.one_of(
     st.tuples(st.just("revoke"), users, agents),
     st.tuples(st.just("wait")),  # a brief window ends
+    st.tuples(st.just("leave"), agents),  # a member leaves; the run stays closed
     st.tuples(st.just("nothing")),
 )
 writes = st.lists(st.tuples(st.just("write"), st.sampled_from((*USERS, None))), max_size=3)
@@ -65,14 +69,26 @@ rounds = st.tuples(gives, writes, agents, takes, writes).map(
 )
 
 
+CONVERSATION = frozenset(READS[:6])  # the reads of the run's conversation
+
+
 @dataclass
 class Model:
-    """Who may read what: the grants as the library returned them (their windows)."""
+    """Who may read what: the grants as the library returned them (their windows), and the
+    run's members (None: the run is open)."""
 
     grants: list[Any] = field(default_factory=list)
+    members: set[str] | None = None
     messages: list[str | None] = field(default_factory=list)  # owner per message
 
-    def may_read(self, agent: str, viewer_user: str | None, owner: str | None, at: float) -> bool:
+    def in_run(self, agent: str) -> bool:
+        return self.members is None or agent in self.members
+
+    def may_read(
+        self, agent: str, viewer_user: str | None, owner: str | None, at: float, how: str
+    ) -> bool:
+        if how in CONVERSATION and not self.in_run(agent):
+            return False
         if owner is None:
             return True
         return owner == viewer_user and any(
@@ -122,11 +138,7 @@ def _read(mem: SharedMemory, log: ConversationLog, agent: str, user: str | None,
         return {c.scope.id for c in found if c.scope is not None and c.scope.kind == "user"}
     view = mem.agent(agent, user_id=user, run_id=RUN)
     if how == "view.get":
-        return _owners_of_items(
-            [view.get("card", scope="user")]
-            if user is not None and "user" in {s.kind for s in view.readable()}
-            else []
-        )
+        return _owners_of_items([view.get("card", scope="user" if user else "agent")])
     if how == "view.search":
         return _owners_of_items(view.search(limit=100))
     return _owners_of_items(view.list(limit=100))
@@ -160,6 +172,13 @@ def _run(ops_list: list[tuple[Any, ...]], root: Path) -> None:
                 model.grants.append(
                     mem.access.grant_user(op[1], op[2], valid_from=start, valid_until=end)
                 )
+            elif op[0] == "join":
+                mem.access.add_run_members(RUN, [op[1]], by="orchestrator")
+                model.members = (model.members or set()) | {op[1]}
+            elif op[0] == "leave":
+                mem.access.remove_run_member(RUN, op[1], by="orchestrator")
+                if model.members is not None:
+                    model.members.discard(op[1])
             elif op[0] == "wait":
                 time.sleep(0.06)  # a brief window ends
             elif op[0] == "nothing":
@@ -194,17 +213,26 @@ def _check_read(
     ops_list: list[Any],
 ) -> None:
     t0 = time.time()
-    owners = _read(mem, log, agent, user, how)
+    try:
+        owners = _read(mem, log, agent, user, how)
+    except AccessDenied:
+        t1 = time.time()
+        if how == "view.get":  # its user's scope, asked for by name
+            refused_ok = not all(model.may_read(agent, user, user, t, how) for t in (t0, t1))
+        else:
+            refused_ok = how in CONVERSATION and not model.in_run(agent)
+        assert refused_ok, f"{how} by {agent} for {user} refused; ops: {ops_list}"
+        return
     t1 = time.time()
     for owner in owners:
-        assert model.may_read(agent, user, owner, t0) or model.may_read(agent, user, owner, t1), (
-            f"{how} by {agent} for {user} returned {owner}'s data; ops: {ops_list}"
-        )
+        assert model.may_read(agent, user, owner, t0, how) or model.may_read(
+            agent, user, owner, t1, how
+        ), f"{how} by {agent} for {user} returned {owner}'s data; ops: {ops_list}"
     if how == "page":
         readable = {
             o
             for o in model.messages
-            if model.may_read(agent, user, o, t0) and model.may_read(agent, user, o, t1)
+            if model.may_read(agent, user, o, t0, how) and model.may_read(agent, user, o, t1, how)
         }
         assert readable <= owners, (how, agent, user, readable, owners, ops_list)
 
@@ -232,3 +260,21 @@ def test_a_summary_built_before_a_revocation_is_never_served_after_it(tmp_path: 
         ]
         (tmp_path / ending).mkdir()
         _run(ops_list, tmp_path / ending)
+
+
+def test_a_member_that_leaves_reads_nothing_more_of_the_run(tmp_path: Path) -> None:
+    """Run membership as a revocation: the summary a member had is not served after it
+    leaves, and a non-member of the closed run is refused every conversation read."""
+    _run(
+        [
+            ("join", "a1"),
+            ("grant", "u1", "a1"),
+            ("write", "u1"),
+            ("read", "a1"),
+            ("read", "a2"),
+            ("leave", "a1"),
+            ("write", None),
+            ("read", "a1"),
+        ],
+        tmp_path,
+    )

@@ -280,6 +280,28 @@ def test_bad_arguments_are_named(mem: SharedMemory) -> None:
     assert feed.cursor("x") is None  # nothing was half-created
 
 
+@pytest.mark.parametrize("limit", [-1, 0, 2**63, 2**70, 1.5, "10", True, None])
+def test_bad_limits_and_positions_are_named_not_read_as_no_limit(
+    mem: SharedMemory, limit: Any
+) -> None:
+    """SQLite reads LIMIT -1 as "everything" and overflows past 2**63: both refused by name."""
+    feed = mem.changes
+    for i in range(3):
+        mem.facts.assert_fact("app", "acme", f"a{i}", i, author="billing")
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    for call, name in (
+        (lambda: feed.read(0, limit=limit), "limit"),
+        (lambda: feed.since_last_step("support", config, limit=limit), "limit"),
+        (lambda: feed.subscribe(batch_size=limit), "batch_size"),
+        (lambda: feed.read(limit if limit != 0 else -1), "after"),
+        (lambda: feed.set_cursor("x", limit if limit != 0 else -1), "seq"),
+        (lambda: feed.subscribe("x", start=limit if limit != 0 else -1), "start"),
+    ):
+        with pytest.raises(InvalidConfigError, match=name):
+            call()
+    assert feed.cursor("x") is None and len(feed.read(0, limit=2)) == 2
+
+
 def test_scope_filter_and_scope_objects(mem: SharedMemory) -> None:
     mem.facts.assert_fact("app", "a", "b", 1, author="billing")
     mem.facts.assert_fact("run:r9", "a", "b", 1, author="billing")

@@ -333,6 +333,10 @@ def test_change_log_and_idempotent_ids(log: ConversationLog) -> None:
         ({"scope": ("galaxy", "x")}, "scope kind"),
         ({"message": AIMessage("x", additional_kwargs={"v": float("nan")})}, "JSON"),
         ({"message": AIMessage("x", additional_kwargs={"v": (1, 2)})}, "come back"),
+        ({"message": HumanMessage("card \ud800 end")}, "lone surrogate \\\\ud800"),
+        ({"message": AIMessage("ok", additional_kwargs={"k": "\udfff"})}, "not valid Unicode"),
+        ({"message": HumanMessage([{"type": "text", "text": "\ud83d"}])}, "surrogate"),
+        ({"sender": "bot\ud800"}, "sender"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_written(
@@ -352,6 +356,8 @@ def test_bad_read_arguments(log: ConversationLog) -> None:
         lambda: log.page("r", after=-5),
         lambda: log.within_tokens("r", 1.5),  # type: ignore[arg-type]
         lambda: log.relevant("r", 42, 3),  # type: ignore[arg-type]
+        lambda: log.relevant("r", "card \ud800", 3),
+        lambda: log.context("r", None, query="\udfff"),
         lambda: log.summary("r"),
     ):
         with pytest.raises(InvalidConfigError):

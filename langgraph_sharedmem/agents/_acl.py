@@ -13,6 +13,11 @@ else needs a live grant: the user scope a user->agent grant, writing the app sco
 agent's private scope or another run an agent->scope grant. There are no deny rules: rights
 are the union of the defaults and the live grants.
 
+Run membership: a run is open (the run default goes to any agent working in it) until the
+owner names its members (`add_run_members`); from then on the run default goes only to its
+members, so an agent that names a run it is not in reads and writes nothing of it (its
+conversation, its ``run`` scope, its changes) without an explicit run grant.
+
 `permissions` answers "what may this agent, for this user in this run, do now" with one SQL
 query (`_schema.EFFECTIVE`) and caches the answer until the grants change in any process
 (one integer read per call) or a grant window opens or closes.
@@ -24,6 +29,7 @@ import builtins
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -33,7 +39,7 @@ from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.agents import _schema
 from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
 from langgraph_sharedmem.agents._scopes import as_scope, check_id
-from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 from langgraph_sharedmem.facts import Scope
 
 __all__ = ["AccessControl", "Grant", "Permissions"]
@@ -84,6 +90,19 @@ class Permissions:
         exact = self.rights.get((where.kind, ident), (False, False))
         wild = self.rights.get((where.kind, WILDCARD), (False, False))
         return exact[write] or wild[write]
+
+    def readable(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What these rights may read, as an allow-list: the `Scope.key` of each scope, and
+        the kinds a wildcard grant opens whole. Readers filter by it rather than by a list
+        of hidden scopes, so a scope that appears after the rights were resolved stays
+        unreadable until a grant names it."""
+        keys, kinds = [], []
+        for (kind, ident), (read, _) in sorted(self.rights.items()):
+            if read and ident == WILDCARD:
+                kinds.append(kind)
+            elif read:
+                keys.append(Scope(kind, None if kind == "app" else ident).key)
+        return tuple(keys), tuple(kinds)
 
 
 class AccessControl:
@@ -233,6 +252,69 @@ class AccessControl:
             n = conn.execute(_schema.REVOKE_SCOPE_GRANTS, params).rowcount
             self._log(conn, agent, None, "revoke_scope", f"{kind}:{ident}", by, f"ended {n}")
             return n
+
+    # -- run membership --------------------------------------------------------------------
+
+    def add_run_members(
+        self, run: str, agents: Iterable[str], *, by: str | None = None
+    ) -> builtins.list[str]:
+        """Make ``agents`` members of ``run`` and close it: from now on only its members
+        (and agents with a ``("run", run)`` grant) read and write the run's conversation and
+        ``run`` scope. An open run (never given members) is every agent's, as before.
+        Returns the members now."""
+        check_id("run id", run)
+        names = [check_id("agent id", a) for a in _agent_list(agents)]
+        self.setup()
+        with self.db.write() as conn:
+            for agent in names:
+                self._known_agent(conn, agent)
+            now = time.time()
+            conn.execute(_schema.CLOSE_RUN, (run, by, now))
+            for agent in names:
+                conn.execute(_schema.ADD_RUN_MEMBER, (run, agent, by, now))
+                self._log(conn, agent, None, "add_run_member", f"run:{run}", by)
+            return self._members(conn, run)
+
+    def remove_run_member(self, run: str, agent: str, *, by: str | None = None) -> bool:
+        """End ``agent``'s membership of ``run`` now (the run stays closed); whether it was
+        a member. Its reads of the run stop at once, cached summaries included."""
+        check_id("run id", run)
+        check_id("agent id", agent)
+        self.setup()
+        with self.db.write() as conn:
+            n = conn.execute(_schema.REMOVE_RUN_MEMBER, (time.time(), run, agent)).rowcount
+            self._log(conn, agent, None, "remove_run_member", f"run:{run}", by, f"ended {n}")
+            return n > 0
+
+    def _check_run_sender(self, conn: Any, run: str, sender: str) -> None:
+        """Inside a write transaction: `AccessDenied` if ``run`` is closed and ``sender`` is
+        a registered agent that may not write it (not a member, no run grant). Senders that
+        are not agents (the user, the system) speak through the orchestrator: not checked."""
+        if conn.execute(_schema.RUN_CLOSED, (run,)).fetchone() is None:
+            return
+        if conn.execute(_schema.AGENT_STATE, (sender,)).fetchone() is None:
+            return
+        perms = self.resolve(conn, sender, None, run, time.time())
+        if not perms.allows(Scope.run(run), write=True):
+            raise AccessDenied(
+                f"agent {sender!r} may not post in run {run!r}: the run's members are "
+                f"{self._members(conn, run)} (mem.access.add_run_members adds one)",
+                agent=sender,
+                action="append",
+                scope=f"run:{run}",
+            )
+
+    def _members(self, conn: Any, run: str) -> builtins.list[str]:
+        return [a for (a,) in conn.execute(_schema.RUN_MEMBERS, (run,))]
+
+    def run_members(self, run: str) -> builtins.list[str] | None:
+        """The members of ``run``, or None while it is open (every agent's)."""
+        check_id("run id", run)
+        self.setup()
+        with self.db.read() as conn:
+            if conn.execute(_schema.RUN_CLOSED, (run,)).fetchone() is None:
+                return None
+            return self._members(conn, run)
 
     def grants(
         self, *, agent: str | None = None, user: str | None = None, live_at: Moment = None
@@ -393,6 +475,17 @@ def _generation(db: Database) -> list[int]:
         with _GENERATIONS_LOCK:
             found = _GENERATIONS.setdefault(db, [0])
     return found
+
+
+def _agent_list(agents: Any) -> builtins.list[str]:
+    if isinstance(agents, str):
+        return [agents]
+    if not isinstance(agents, Iterable):
+        raise InvalidConfigError(f"agents must be agent ids, got {agents!r}")
+    out = builtins.list(agents)
+    if not out:
+        raise InvalidConfigError("add_run_members needs at least one agent")
+    return out
 
 
 def _dt(moment: float | datetime) -> datetime:

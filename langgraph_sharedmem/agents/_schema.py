@@ -97,17 +97,53 @@ def _m0001(db: _SUDatabase) -> None:
     )
 
 
+@MIGRATIONS(name="0002_run_members")
+def _m0002(db: _SUDatabase) -> None:
+    # Run membership: a run listed in acl_runs is closed, and only the agents listed in
+    # acl_run_members (removed_at NULL) get the default rights on it. Changes bump the grants
+    # version like grants do, so cached permissions see them.
+    bump = "UPDATE acl_meta SET value = value + 1 WHERE name = 'grants_version';"
+    triggers = "\n".join(
+        f"CREATE TRIGGER {table}_{event.lower()}_bump AFTER {event} ON {table} BEGIN {bump} END;"
+        for table in ("acl_runs", "acl_run_members")
+        for event in ("INSERT", "UPDATE", "DELETE")
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE acl_runs (
+            id TEXT PRIMARY KEY,
+            closed_by TEXT,
+            created_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE acl_run_members (
+            run_id TEXT NOT NULL REFERENCES acl_runs (id),
+            agent_id TEXT NOT NULL REFERENCES acl_agents (id),
+            added_by TEXT,
+            added_at REAL NOT NULL,
+            removed_at REAL,
+            PRIMARY KEY (run_id, agent_id)
+        ) WITHOUT ROWID;
+        {triggers}
+        """
+    )
+
+
 GRANTS_VERSION = "SELECT value FROM acl_meta WHERE name = 'grants_version'"
 
 # The effective permissions of one agent acting for one user in one run, at time :t, in ONE
 # query: the default policy (own private scope and current run read/write, app read) as
-# constant rows, plus every grant row of the agent, folded per scope. A grant that is not live
-# at :t contributes nothing but its next boundary (start, end or revocation after :t), whose
-# minimum says until when the answer holds. Nothing at all for an unknown or retired agent.
+# constant rows, plus every grant row of the agent, folded per scope. The current run's
+# default holds only while the run is open (not in acl_runs) or the agent is a member. A
+# grant that is not live at :t contributes nothing but its next boundary (start, end or
+# revocation after :t), whose minimum says until when the answer holds. Nothing at all for
+# an unknown or retired agent.
 EFFECTIVE = """
 WITH rules (kind, id, can_read, can_write, valid_from, valid_until, revoked_at) AS (
     SELECT 'agent', :agent, 1, 1, NULL, NULL, NULL
-    UNION ALL SELECT 'run', :run, 1, 1, NULL, NULL, NULL WHERE :run IS NOT NULL
+    UNION ALL SELECT 'run', :run, 1, 1, NULL, NULL, NULL WHERE :run IS NOT NULL AND (
+        NOT EXISTS (SELECT 1 FROM acl_runs WHERE id = :run)
+        OR EXISTS (SELECT 1 FROM acl_run_members
+                   WHERE run_id = :run AND agent_id = :agent AND removed_at IS NULL))
     UNION ALL SELECT 'app', 'default', 1, 0, NULL, NULL, NULL
     UNION ALL
     SELECT 'user', user_id, can_read, can_write, valid_from, valid_until, revoked_at
@@ -142,6 +178,21 @@ ON CONFLICT (id) DO UPDATE SET description = excluded.description, retired_at = 
 """
 INSERT_USER = "INSERT INTO acl_users (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"
 RETIRE_AGENT = "UPDATE acl_agents SET retired_at = ? WHERE id = ? AND retired_at IS NULL"
+CLOSE_RUN = """
+INSERT INTO acl_runs (id, closed_by, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+"""
+ADD_RUN_MEMBER = """
+INSERT INTO acl_run_members (run_id, agent_id, added_by, added_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (run_id, agent_id) DO UPDATE SET removed_at = NULL, added_by = excluded.added_by,
+    added_at = excluded.added_at WHERE removed_at IS NOT NULL
+"""
+REMOVE_RUN_MEMBER = """
+UPDATE acl_run_members SET removed_at = ? WHERE run_id = ? AND agent_id = ? AND removed_at IS NULL
+"""
+RUN_MEMBERS = """
+SELECT agent_id FROM acl_run_members WHERE run_id = ? AND removed_at IS NULL ORDER BY agent_id
+"""
+RUN_CLOSED = "SELECT 1 FROM acl_runs WHERE id = ?"
 
 INSERT_USER_GRANT = """
 INSERT INTO acl_user_grants

@@ -10,6 +10,8 @@
 A scope argument is a kind (``"app"``, ``"user"``, ``"agent"``, ``"run"``: the view's own
 user, agent and run) or an explicit scope (``("agent", "support")``, ``"run:r6"``). Memories are
 stored in the store under `_scopes.namespace` (``("sharedmem", kind, id[, collection])``).
+A view acts for one user: an explicit ``("user", X)`` is refused unless X is the view's user,
+whatever X granted the agent (make a view for X to act for X).
 
 Enforcement: every call works out the agent's rights and touches only namespaces they allow,
 so what a view may not see is never fetched (no filtering after the fact). Explicit access
@@ -135,13 +137,14 @@ class AgentView:
         return [self._own[k] for k in KINDS if k in self._own]
 
     def _allows(self, conn: Any, where: Scope, *, write: bool, fresh: bool = False) -> bool:
-        user = where.id if where.kind == "user" else self.user
+        if where.kind == "user" and where.id != self.user:
+            # A view acts for one user: another user's grant to the agent is for a view made
+            # for that user, never this one (the change feed's rule too).
+            return False
         if fresh:
-            perms = self.access.resolve(conn, self.agent, user, self.run, time.time())
-        elif user == self.user:
-            perms = self.permissions()
+            perms = self.access.resolve(conn, self.agent, self.user, self.run, time.time())
         else:
-            perms = self.access.permissions(self.agent, user, self.run)
+            perms = self.permissions()
         return perms.allows(where, write=write)
 
     def _row(self, action: str, where: str | None, subject: str | None, **kw: Any) -> Any:
@@ -150,9 +153,18 @@ class AgentView:
     def _deny(self, action: str, where: Scope, subject: str | None) -> AccessDenied:
         self._audit.deny(self._row(action, str(where), subject, outcome="denied"))
         need = "write" if action in _WRITES else "read"
+        if where.kind == "user" and where.id != self.user:
+            why = (
+                f"this view acts for user {self.user!r}, and a view reaches only its own "
+                f"user's scope (make one with mem.agent({self.agent!r}, user_id={where.id!r}))"
+            )
+        else:
+            why = (
+                f"no live grant gives it {need} access (see "
+                f"mem.access.grants(agent={self.agent!r}))"
+            )
         return AccessDenied(
-            f"agent {self.agent!r} may not {action} in scope {str(where)!r}: no live grant "
-            f"gives it {need} access (see mem.access.grants(agent={self.agent!r}))",
+            f"agent {self.agent!r} may not {action} in scope {str(where)!r}: {why}",
             agent=self.agent,
             action=action,
             scope=str(where),

@@ -35,7 +35,12 @@ from langgraph_sharedmem.agents._acl import AccessControl, Permissions
 from langgraph_sharedmem.agents._scopes import check_id
 from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.changes._query import Change, ChangeFilter
-from langgraph_sharedmem.changes.subscription import ChangeListener, Subscription
+from langgraph_sharedmem.changes.subscription import (
+    ChangeListener,
+    Subscription,
+    check_limit,
+    check_seq,
+)
 from langgraph_sharedmem.errors import InvalidConfigError
 
 __all__ = ["ChangeFeed"]
@@ -92,14 +97,15 @@ class ChangeFeed:
     def set_cursor(self, name: str, seq: int) -> None:
         """Move subscriber ``name`` to ``seq`` (backwards replays, forwards skips)."""
         _check_name(name)
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise InvalidConfigError(f"seq must be an int >= 0, got {seq!r}")
+        check_seq("seq", seq)
         self.setup()
         with self.db.write() as conn:
             conn.execute(_query.SET_CURSOR, (name, seq, time.time()))
 
     def advance_cursor(self, name: str, seq: int) -> None:
         """Move subscriber ``name`` forward to ``seq`` (never backwards)."""
+        _check_name(name)
+        check_seq("seq", seq)
         self.setup()
         with self.db.write() as conn:
             conn.execute(_query.ADVANCE_CURSOR, (name, seq, time.time()))
@@ -161,6 +167,8 @@ class ChangeFeed:
         Filters (all optional): ``agent``, ``user_id``, ``run_id`` (see only what that agent
         may read now), ``kinds``, ``scopes``, ``keys``, ``exclude_author``.
         """
+        check_seq("after", after)
+        check_limit("limit", limit)
         flt = self._filter(**filters)
         self.setup()
         with self.db.read() as conn:
@@ -255,6 +263,7 @@ class ChangeFeed:
         out unless ``include_own``. More than ``limit`` pending changes: the next step gets
         the rest.
         """
+        check_limit("limit", limit)
         name, flt = self._step_target(agent, config, user_id, run_id, include_own, filters)
         rows, scanned = self._pending(name, flt, limit)
         yield rows
@@ -272,6 +281,7 @@ class ChangeFeed:
         **filters: Any,
     ) -> builtins.list[Change]:
         """`step` that moves the cursor at once (use `step` to keep a failed node's changes)."""
+        check_limit("limit", limit)
         name, flt = self._step_target(agent, config, user_id, run_id, include_own, filters)
         rows, scanned = self._pending(name, flt, limit)
         self.advance_cursor(name, scanned)

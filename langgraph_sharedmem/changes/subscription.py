@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem.changes import _query
@@ -31,6 +31,24 @@ if TYPE_CHECKING:
     from langgraph_sharedmem.changes.feed import ChangeFeed
 
 __all__ = ["ChangeListener", "Subscription"]
+
+MAX_LIMIT: Final = 100_000
+_MAX_SEQ: Final = 2**63 - 1  # SQLite's largest integer
+
+
+def check_limit(what: str, limit: Any) -> int:
+    """A page size: an int from 1 to `MAX_LIMIT` (SQLite reads a negative LIMIT as "no
+    limit", and past 2**63 the driver overflows: both are refused here, by name)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidConfigError(f"{what} must be an int from 1 to {MAX_LIMIT}, got {limit!r}")
+    return limit
+
+
+def check_seq(what: str, seq: Any) -> int:
+    """A position in the change log: an int >= 0."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _MAX_SEQ:
+        raise InvalidConfigError(f"{what} must be an int >= 0 (a change seq), got {seq!r}")
+    return seq
 
 
 class Subscription(Closing):
@@ -55,13 +73,19 @@ class Subscription(Closing):
         max_poll_interval: float,
         batch_size: int,
     ) -> None:
-        if poll_interval <= 0 or max_poll_interval < poll_interval:
+        if (
+            not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 3600
+                for x in (poll_interval, max_poll_interval)
+            )
+            or max_poll_interval < poll_interval
+        ):
             raise InvalidConfigError(
-                "poll_interval must be > 0 and max_poll_interval >= poll_interval, got "
+                "poll_interval and max_poll_interval must be seconds between 0 and 3600 and "
+                "max_poll_interval >= poll_interval, got "
                 f"{poll_interval!r}, {max_poll_interval!r}"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidConfigError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_limit("batch_size", batch_size)
         self.feed, self.name, self.filter = feed, name, flt
         self.auto_ack = auto_ack
         self.poll_interval, self.max_poll_interval = poll_interval, max_poll_interval
@@ -85,7 +109,7 @@ class Subscription(Closing):
         elif start == "earliest":
             pos = self.feed.horizon()
         elif isinstance(start, int) and not isinstance(start, bool) and start >= 0:
-            pos = start
+            pos = check_seq("start", start)
         else:
             raise InvalidConfigError(
                 f"start must be 'latest', 'earliest' or a seq >= 0, got {start!r}"

@@ -41,13 +41,15 @@ def summary_flow(
     plan = yield (_reads.summary_plan, log.db, view, upto, fn.name)
     if plan is None:
         return None
-    last, previous, start = plan
+    last, previous, start, digest = plan
     if start == last:
         return previous
     covered = 0
     cursor = start
+    stable = True  # the viewer's rights the same for every page: the summary may be cached
     while True:
-        page = yield (_reads.summary_page, log.db, view, cursor, last)
+        page, seen = yield (_reads.summary_page, log.db, view, cursor, last)
+        stable = stable and seen == digest
         if not page.items:
             break
         call = fn.acall if asynchronous else fn
@@ -56,7 +58,8 @@ def summary_flow(
         cursor = page.items[-1].seq
         if page.next_cursor is None:
             break
-    yield (_reads.store_summary, log.db, view, fn.name, last, covered, previous)
+    if stable:
+        yield (_reads.store_summary, log.db, view, fn.name, digest, last, covered, previous)
     return previous
 
 
@@ -79,6 +82,8 @@ def context_flow(
         _model.check_count("last", last)
     if max_tokens is not None:
         _model.check_count("max_tokens", max_tokens)
+    if query is not None:
+        _model.check_text("query", query)
     view = yield (log._view, run, viewer, user, thread)
     window, older_exist = yield (_reads.window, log.db, view, last, max_tokens)
     start = window[0].seq if window else None

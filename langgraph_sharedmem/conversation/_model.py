@@ -84,11 +84,35 @@ def encode(message: Any) -> tuple[str, str, str]:
             f"message {message.id or ''!r} would not come back as it is (a tuple or another "
             "non-JSON type in its fields); keep its fields to plain JSON data"
         )
-    if len(text) > MAX_MESSAGE_BYTES:
+    try:  # a lone surrogate (e.g. from a bad decode upstream) survives JSON but not UTF-8
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
         raise InvalidConfigError(
-            f"message is {len(text)} bytes as JSON; the limit is {MAX_MESSAGE_BYTES}"
+            f"{_named(message)} is not valid Unicode: it holds the lone surrogate {bad} "
+            f"(character {exc.start} of its JSON); decode its text properly, or with "
+            "errors='replace', before storing it"
+        ) from exc
+    if size > MAX_MESSAGE_BYTES:
+        raise InvalidConfigError(
+            f"{_named(message)} is {size} bytes as JSON; the limit is {MAX_MESSAGE_BYTES}"
         )
     return message.type, text, text_of(message)
+
+
+def _named(message: BaseMessage) -> str:
+    return f"message {message.id!r}" if message.id else "the message"
+
+
+def check_text(what: str, text: Any) -> str:
+    """A free text argument (a query): a str that is valid Unicode."""
+    if not isinstance(text, str):
+        raise InvalidConfigError(f"{what} must be a string, got {text!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidConfigError(f"{what} {text!r} is not valid Unicode ({exc.reason})") from exc
+    return text
 
 
 def decode(text: str) -> BaseMessage:

@@ -3,29 +3,59 @@ made of. Functions of a connection or a `Database`; `ConversationLog` is the fro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any, Final
 
 from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.agents._acl import AccessControl
 from langgraph_sharedmem.conversation import _model, _schema
 from langgraph_sharedmem.conversation._model import MessagePage, StoredMessage
+from langgraph_sharedmem.errors import AccessDenied
+from langgraph_sharedmem.facts import Scope
 
 SCAN: Final = 256  # rows per keyset page when walking a history internally
 _END: Final = 2**62
 
 
 class View:
-    """Who reads, resolved once per call: the SQL filter of what they may see, and the key
-    their cached summaries are stored under (viewers never share one)."""
+    """Who reads: the run, thread, viewer and user of one call, and the viewer's rights as
+    an allow-list, resolved again on every read transaction (`resolve`) so what a fetch
+    returns is what the viewer may read at that transaction's snapshot. ``key`` names the
+    viewer's cached summaries (viewers never share one)."""
 
-    __slots__ = ("hidden", "key", "run", "thread", "viewer")
+    __slots__ = ("access", "key", "readable", "run", "thread", "user", "viewer")
 
     def __init__(
-        self, run: str, thread: str | None, viewer: str | None, user: str | None, hidden: Any
+        self,
+        run: str,
+        thread: str | None,
+        viewer: str | None,
+        user: str | None,
+        access: AccessControl | None,
     ) -> None:
-        self.run, self.thread, self.viewer, self.hidden = run, thread, viewer, hidden
+        self.run, self.thread, self.viewer, self.user = run, thread, viewer, user
+        self.access = access if viewer is not None else None
+        self.readable: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self.key = "" if viewer is None else json.dumps([viewer, user])
+
+    def resolve(self, conn: Any) -> View:
+        """The viewer's rights now, read on ``conn`` inside the caller's read transaction:
+        every fetch of that transaction filters by them. `AccessDenied` if the viewer may no
+        longer read the run."""
+        if self.access is None or self.viewer is None:
+            return self
+        perms = self.access.resolve(conn, self.viewer, self.user, self.run, time.time())
+        if not perms.allows(Scope.run(self.run), write=False):
+            raise AccessDenied(
+                f"agent {self.viewer!r} may not read the conversation of run {self.run!r}",
+                agent=self.viewer,
+                action="history",
+                scope=f"run:{self.run}",
+            )
+        self.readable = perms.readable()
+        return self
 
     def where(
         self, *, after: int | None = None, before: int | None = None
@@ -34,10 +64,22 @@ class View:
             self.run,
             thread=self.thread,
             viewer=self.viewer,
-            hidden_scopes=self.hidden,
+            readable=self.readable,
             after=after,
             before=before,
         )
+
+    def digest(self, conn: Any) -> str:
+        """Which of the run's scopes the viewer reads under the resolved rights, as a short
+        digest: a cached summary is served only under the digest it was built with, so a
+        revocation, an ended window or a new grant never serves an old summary. (A new
+        message in a scope the viewer may not read leaves the digest, and the cache, as
+        they were.)"""
+        if self.readable is None:
+            return ""
+        sql, params = _schema.readable_scopes(self.run, self.readable)
+        seen = [scope for (scope,) in conn.execute(sql, params)]
+        return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:32]
 
 
 def page(
@@ -103,6 +145,7 @@ def window(
     """The recent window of a context (everything when neither bound is given), and whether
     the viewer may see older messages: one read transaction for both."""
     with db.read() as conn:
+        view.resolve(conn)
         if last is None and max_tokens is None:
             where, params = view.where()
             rows = conn.execute(
@@ -123,33 +166,55 @@ def _has_before(conn: Any, view: View, seq: int | None) -> bool:
 
 def summary_plan(
     db: Database, view: View, upto: int | None, name: str
-) -> tuple[int, str | None, int | None] | None:
-    """``(last seq to cover, cached summary or None, seq it covers or None)``; None when
-    the viewer sees nothing up to ``upto``."""
+) -> tuple[int, str | None, int | None, str] | None:
+    """``(last seq to cover, cached summary or None, seq it covers or None, digest of what
+    the viewer reads)``; None when the viewer sees nothing up to ``upto``."""
     with db.read() as conn:
+        view.resolve(conn)
         where, params = view.where(before=None if upto is None else upto + 1)
         (last,) = conn.execute(f"SELECT max(m.seq) FROM conv_messages m{where}", params).fetchone()
         if last is None:
             return None
+        digest = view.digest(conn)
         cached = conn.execute(
             _schema.SUMMARY_AT_OR_BEFORE,
-            (view.run, view.thread or "", view.key, name, last),
+            (view.run, view.thread or "", view.key, name, digest, last),
         ).fetchone()
     if cached is None:
-        return last, None, None
-    return last, cached[1], cached[0]
+        return last, None, None, digest
+    return last, cached[1], cached[0], digest
 
 
-def summary_page(db: Database, view: View, after: int | None, last: int) -> MessagePage:
+def summary_page(db: Database, view: View, after: int | None, last: int) -> tuple[MessagePage, str]:
+    """The next page to fold in, and the digest of what the viewer read it under."""
     with db.read() as conn:
-        return page(conn, view, after, last + 1, SCAN, newest_first=False)
+        view.resolve(conn)
+        return page(conn, view, after, last + 1, SCAN, newest_first=False), view.digest(conn)
 
 
 def store_summary(
-    db: Database, view: View, name: str, last: int, covered: int, summary: str
+    db: Database, view: View, name: str, digest: str, last: int, covered: int, summary: str
 ) -> None:
+    """Cache ``summary`` under ``digest`` unless the viewer's rights moved since: a summary
+    is only ever served to a viewer reading exactly what it was built from."""
     with db.write() as conn:
+        try:
+            view.resolve(conn)
+        except AccessDenied:  # revoked meanwhile: what was read was readable then
+            return
+        if view.digest(conn) != digest:
+            return
         conn.execute(
             _schema.INSERT_SUMMARY,
-            (view.run, view.thread or "", view.key, name, last, covered, summary, time.time()),
+            (
+                view.run,
+                view.thread or "",
+                view.key,
+                name,
+                digest,
+                last,
+                covered,
+                summary,
+                time.time(),
+            ),
         )

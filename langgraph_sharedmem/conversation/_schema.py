@@ -10,13 +10,16 @@ the run's own) further limits it to agents that may read that scope.
 
 ``conv_embeddings`` keeps each message's unit vector (float32 bytes) beside it, named by the
 embedder that made it, so relevance is an exact cosine without embedding history again.
-``conv_summaries`` caches summaries by (run, thread, viewer, summarizer, last seq covered).
+``conv_summaries`` caches summaries by (run, thread, viewer, summarizer, readable, last seq
+covered); ``readable`` is a digest of the run's scopes the viewer could read when it was
+built, so a summary is served only while the viewer reads exactly those (see `_reads`).
 
 Migrations are an append-only list applied by sqlite-utils and recorded in the database.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlite_utils import Database as _SUDatabase
@@ -70,6 +73,29 @@ def _m0001(db: _SUDatabase) -> None:
     )
 
 
+@MIGRATIONS(name="0002_summaries_by_readable_scopes")
+def _m0002(db: _SUDatabase) -> None:
+    # A summary is only valid for the scopes it was built from: key it by their digest. The
+    # old rows (keyed by viewer alone, so served after a revocation) are a cache: dropped.
+    db.executescript(
+        """
+        DROP TABLE conv_summaries;
+        CREATE TABLE conv_summaries (
+            run TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            viewer TEXT NOT NULL,
+            summarizer TEXT NOT NULL,
+            readable TEXT NOT NULL,
+            upto INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            summary TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run, thread, viewer, summarizer, readable, upto)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 INSERT_MESSAGE = """
 INSERT INTO conv_messages (run, thread, msg_id, sender, recipients, visibility, scope, type,
     message, text, tokens, bytes, created_at)
@@ -84,15 +110,14 @@ SELECT_BY_IDS = (
     f"SELECT {COLUMNS}, m.msg_id FROM conv_messages m WHERE m.run = ? AND m.msg_id IN "
     "(SELECT value FROM json_each(?))"
 )
-SCOPES_OF_RUN = "SELECT DISTINCT scope FROM conv_messages WHERE run = ? AND scope IS NOT NULL"
 SUMMARY_AT_OR_BEFORE = """
 SELECT upto, summary FROM conv_summaries
-WHERE run = ? AND thread = ? AND viewer = ? AND summarizer = ? AND upto <= ?
+WHERE run = ? AND thread = ? AND viewer = ? AND summarizer = ? AND readable = ? AND upto <= ?
 ORDER BY upto DESC LIMIT 1
 """
 INSERT_SUMMARY = """
-INSERT OR REPLACE INTO conv_summaries (run, thread, viewer, summarizer, upto, messages,
-    summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT OR REPLACE INTO conv_summaries (run, thread, viewer, summarizer, readable, upto,
+    messages, summary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 COUNT = "SELECT count(*), coalesce(sum(tokens), 0), coalesce(sum(bytes), 0) FROM conv_messages m"
 
@@ -102,14 +127,16 @@ def where(
     *,
     thread: str | None,
     viewer: str | None,
-    hidden_scopes: frozenset[str],
+    readable: tuple[tuple[str, ...], tuple[str, ...]] | None,
     after: int | None = None,
     before: int | None = None,
 ) -> tuple[str, list[Any]]:
     """``(" WHERE ...", params)`` selecting the messages of ``run`` a viewer may see.
 
-    ``viewer`` None is the orchestrator: every message. ``hidden_scopes``: scope keys the
-    viewer may not read (their messages are left out in SQL, never fetched).
+    ``viewer`` None is the orchestrator: every message. ``readable`` (None: no scope rule)
+    is the viewer's allow-list (`Permissions.readable`): the scope keys it may read and the
+    kinds a wildcard opens whole. A scoped message outside it is left out in SQL, never
+    fetched; an unscoped one belongs to the run, which the caller checked.
     """
     clauses: list[str] = ["m.run = ?"]
     params: list[Any] = [run]
@@ -128,8 +155,33 @@ def where(
             "EXISTS (SELECT 1 FROM json_each(m.recipients) WHERE value = ?)))"
         )
         params += [viewer, viewer]
-    if hidden_scopes:
-        marks = ", ".join("?" * len(hidden_scopes))
-        clauses.append(f"(m.scope IS NULL OR m.scope NOT IN ({marks}))")
-        params += sorted(hidden_scopes)
+    if readable is not None:
+        term, more = _readable(readable)
+        clauses.append(f"(m.scope IS NULL OR {term})")
+        params += more
     return " WHERE " + " AND ".join(clauses), params
+
+
+def _readable(readable: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[str, list[Any]]:
+    """The term keeping scoped messages of the allow-list ``(keys, wildcard kinds)``."""
+    keys, kinds = readable
+    terms = ["m.scope IN (SELECT value FROM json_each(?))"]
+    params: list[Any] = [json.dumps(list(keys))]
+    for kind in kinds:  # Scope keys are JSON arrays: '["run","r7"]' starts '["run",'
+        prefix = '["' + kind + '",'
+        terms.append("substr(m.scope, 1, ?) = ?")
+        params += [len(prefix), prefix]
+    return "(" + " OR ".join(terms) + ")", params
+
+
+def readable_scopes(
+    run: str, readable: tuple[tuple[str, ...], tuple[str, ...]]
+) -> tuple[str, list[Any]]:
+    """The run's message scopes the allow-list reads, sorted (on the ``(run, scope)`` index:
+    scopes the viewer may not read, however many, are not visited one by one)."""
+    term, params = _readable(readable)
+    return (
+        "SELECT DISTINCT m.scope FROM conv_messages m "
+        f"WHERE m.run = ? AND m.scope IS NOT NULL AND {term} ORDER BY m.scope",
+        [run, *params],
+    )

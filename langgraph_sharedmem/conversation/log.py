@@ -236,7 +236,12 @@ class ConversationLog(DatabasePart):
     ) -> builtins.list[StoredMessage]:
         out: builtins.list[StoredMessage] = []
         model = self._model_name if len(vectors) else None
+        if self.access is not None:
+            self.access.setup()
         with self.db.write() as conn:
+            if self.access is not None and rows:  # a closed run: posts from members only
+                for author in sorted({r[3] for r in rows}):
+                    self.access._check_run_sender(conn, rows[0][0], author)
             ids = [r[2] for r in rows if r[2] is not None]
             known: dict[str, tuple[Any, ...]] = {}
             if ids:
@@ -305,25 +310,22 @@ class ConversationLog(DatabasePart):
         if viewer is None or self.access is None:
             if viewer is not None:
                 check_name("viewer", viewer)
-            return _reads.View(run, thread, viewer, user, frozenset())
+            return _reads.View(run, thread, viewer, user, None)
         access = self.access
         access.check_principals(viewer, user)  # registered and not retired
-        perms = access.permissions(viewer, user, run)
-        if not perms.allows(Scope.run(run), write=False):
+        view = _reads.View(run, thread, viewer, user, access)
+        try:
+            with self.db.read() as conn:
+                view.resolve(conn)
+        except AccessDenied:
             access.audit_log.deny(
                 AuditLog.row(viewer, user, run, "history", f"run:{run}", None, "denied")
             )
-            raise AccessDenied(
-                f"agent {viewer!r} may not read the conversation of run {run!r}",
-                agent=viewer,
-                action="history",
-                scope=f"run:{run}",
-            )
-        with self.db.read() as conn:
-            scopes = [s for (s,) in conn.execute(_schema.SCOPES_OF_RUN, (run,))]
-        hidden = frozenset(s for s in scopes if not perms.allows(Scope.from_key(s), write=False))
+            raise
         access.audit_log.read(AuditLog.row(viewer, user, run, "history", f"run:{run}", None))
-        return _reads.View(run, thread, viewer, user, hidden)
+        # Every read transaction after this resolves the rights again (`View.resolve`):
+        # what it fetches is filtered by what the viewer may read at its own snapshot.
+        return view
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -350,7 +352,7 @@ class ConversationLog(DatabasePart):
                 _model.check_count(name, cursor)
         view = self._view(run, viewer, user, thread)
         with self.db.read() as conn:
-            return _reads.page(conn, view, after, before, limit, newest_first)
+            return _reads.page(conn, view.resolve(conn), after, before, limit, newest_first)
 
     def iter_messages(
         self,
@@ -396,7 +398,7 @@ class ConversationLog(DatabasePart):
         _model.check_count("n", n)
         view = self._view(run, viewer, user, thread)
         with self.db.read() as conn:
-            return [m.message for m in _reads.tail(conn, view, n, None)]
+            return [m.message for m in _reads.tail(conn, view.resolve(conn), n, None)]
 
     def within_tokens(
         self,
@@ -412,7 +414,7 @@ class ConversationLog(DatabasePart):
         _model.check_count("max_tokens", max_tokens)
         view = self._view(run, viewer, user, thread)
         with self.db.read() as conn:
-            return [m.message for m in _reads.tail(conn, view, None, max_tokens)]
+            return [m.message for m in _reads.tail(conn, view.resolve(conn), None, max_tokens)]
 
     def relevant(
         self,
@@ -440,8 +442,7 @@ class ConversationLog(DatabasePart):
         before: int | None,
         plain: bool = False,
     ) -> builtins.list[StoredMessage]:
-        if not isinstance(query, str):
-            raise InvalidConfigError(f"query must be a string, got {query!r}")
+        _model.check_text("query", query)
         _model.check_count("k", k)
         if self.embeddings is None:
             raise InvalidConfigError(
@@ -457,7 +458,7 @@ class ConversationLog(DatabasePart):
         cursor: int | None = None
         while True:
             with self.db.read() as conn:
-                where, params = view.where(after=cursor, before=before)
+                where, params = view.resolve(conn).where(after=cursor, before=before)
                 rows = conn.execute(
                     "SELECT m.seq, e.model, e.vector FROM conv_messages m LEFT JOIN "
                     f"conv_embeddings e ON e.seq = m.seq{where}{_PLAIN if plain else ''} "
@@ -487,11 +488,12 @@ class ConversationLog(DatabasePart):
         seqs = sorted(-s for _, s in best)
         if not seqs:
             return []
-        with self.db.read() as conn:
+        with self.db.read() as conn:  # under the rights of now, not of the scan's pages
+            where, params = view.resolve(conn).where()
             found = conn.execute(
-                f"SELECT {_schema.COLUMNS} FROM conv_messages m WHERE m.seq IN "
+                f"SELECT {_schema.COLUMNS} FROM conv_messages m{where} AND m.seq IN "
                 "(SELECT value FROM json_each(?)) ORDER BY m.seq",
-                (json.dumps(seqs),),
+                (*params, json.dumps(seqs)),
             ).fetchall()
         return [_model.stored_from_row(r) for r in found]
 

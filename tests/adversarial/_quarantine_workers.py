@@ -15,22 +15,23 @@ from typing import Any
 
 from langgraph_sharedmem import FactConflictError, SharedMemory, TrustRanking
 
-ATTRS = ("plan", "tier")
+ATTRS = ("plan", "tier")  # latest wins, trust ranking
 ATTACKERS = ("mallory-1", "mallory-2")
 TRUSTED = ("ops", "ops2")
 READERS = ("reader-3", "reader-4")
 VALIDATOR = "checker"
 
 
-def _open(path: str, policy: str) -> SharedMemory:
+def _open(path: str) -> SharedMemory:
     # No matcher: "evil-1-7" and "good-3" differ in digits and would never fold anyway, and
     # five processes loading the embedder would eat the race's seconds.
     mem = SharedMemory.open(path, index=None, fact_matcher=None)
-    # Policies live in the process: every process sets the same ones.
-    if policy == "trust":  # the attackers rank highest: only the rule keeps them out
-        mem.facts.set_policy(TrustRanking({**dict.fromkeys(ATTACKERS, 9), "ops": 2, "ops2": 1}))
-    else:
-        mem.facts.set_policy(policy)
+    # Policies live in the process: every process sets the same ones. Under trust ranking
+    # the attackers rank highest: only the rule keeps their quarantined claims out.
+    mem.facts.set_policy("latest_wins", attribute="plan")
+    mem.facts.set_policy(
+        TrustRanking({**dict.fromkeys(ATTACKERS, 9), "ops": 2, "ops2": 1}), attribute="tier"
+    )
     for agent in TRUSTED:
         mem.facts.set_quarantine(False, agent=agent)
     return mem
@@ -47,13 +48,11 @@ def prepare(path: str) -> None:
             mem.facts.assert_fact("app", "acct", attr, "good-seed", author="ops")
 
 
-def act(
-    path: str, role: str, i: int, policy: str, seconds: float, barrier: Any, results: Any
-) -> None:
+def act(path: str, role: str, i: int, seconds: float, barrier: Any, results: Any) -> None:
     """Play ``role`` for ``seconds``; report (role, i, operations done, evil values seen)."""
     done, seen = 0, set()
     try:
-        with _open(path, policy) as mem:
+        with _open(path) as mem:
             mem.facts.setup()
             rng = random.Random(i)
             barrier.wait(timeout=120)

@@ -28,11 +28,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
 
-from langgraph_sharedmem import FactConflictError, SharedMemory, TrustRanking
+from langgraph_sharedmem import (
+    Check,
+    FactConflictError,
+    SharedMemory,
+    TrustRanking,
+    validation_node,
+)
 from langgraph_sharedmem.facts._values import canonical_json
 from tests._spawn import run_together
 from tests.adversarial import _quarantine_workers as workers
@@ -311,3 +321,65 @@ def test_quarantined_writers_race_readers(tmp_path: Path) -> None:
     with SharedMemory.open(path, index=None) as mem:
         for fact in mem.facts.list("app"):
             assert fact.value.startswith("good-"), fact
+
+
+class _GraphState(TypedDict, total=False):
+    validation: dict[str, Any]
+    seen: list[Any]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["latest_wins", "first_wins", {"mallory": 9, "writer": 5, "ops": 1}],
+    ids=["latest_wins", "first_wins", "trust_ranking"],
+)
+def test_a_validation_node_run_twice_never_clears_a_ride(tmp_path: Path, policy: Any) -> None:
+    """A real graph: the writer's claim contradicts the verified value, so the node's
+    cross-check disputes it; mallory then writes into that open disagreement, and a second
+    validation node (a retry of the first's work) runs. Downstream readers and both reports
+    never show mallory's value as verified, even with a validator that approves everything."""
+    with SharedMemory.open(tmp_path / "agents.db", index=None) as mem:
+        for agent in ("writer", "mallory", "reader"):
+            mem.register_agent(agent)
+            mem.access.grant_scope(agent, "app", read=True, write=agent != "reader")
+        mem.facts.set_policy(policy)
+        mem.facts.assert_fact("app", "acct", "plan", "basic", author="ops")
+
+        def agent_writes(agent: str, value: str) -> Any:
+            def node(state: _GraphState, config: RunnableConfig) -> dict[str, Any]:
+                view = mem.agent(agent, run_id=config["configurable"]["thread_id"])
+                view.facts.assert_fact("app", "acct", "plan", value)
+                return {}
+
+            return node
+
+        def reader(state: _GraphState, config: RunnableConfig) -> dict[str, Any]:
+            view = mem.agent("reader", run_id=config["configurable"]["thread_id"])
+            fact = view.facts.get("app", "acct", "plan")
+            listed = [f.value for f in view.facts.list("app")]
+            return {"seen": [*state.get("seen", []), None if fact is None else fact.value, *listed]}
+
+        approve_all = Check(lambda claim: True, name="approve_all")
+        builder = StateGraph(_GraphState)
+        builder.add_node("writer", agent_writes("writer", "premium"))
+        builder.add_node("validate", validation_node(mem, [approve_all]))
+        builder.add_node("mallory", agent_writes("mallory", "FREE"))
+        builder.add_node("validate_again", validation_node(mem, [approve_all], name="again"))
+        builder.add_node("read_1", reader)
+        builder.add_node("read_2", reader)
+        builder.add_edge(START, "writer")
+        builder.add_edge("writer", "validate")
+        builder.add_edge("validate", "mallory")
+        builder.add_edge("mallory", "read_1")
+        builder.add_edge("read_1", "validate_again")
+        builder.add_edge("validate_again", "read_2")
+        builder.add_edge("read_2", END)
+        graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
+        out = graph.invoke({}, {"configurable": {"thread_id": "t1"}})
+
+        assert set(out["seen"]) == {"basic"}
+        verified = [f["value"] for f in out["validation"]["verified"]]
+        assert "FREE" not in verified and "premium" not in verified
+        assert mem.facts.get("app", "acct", "plan").value == "basic"  # type: ignore[union-attr]
+        free = next(c for c in mem.facts.claims("app", "acct", "plan") if c.value == "FREE")
+        assert free.status == "quarantined" and all(s.held for s in free.sources)

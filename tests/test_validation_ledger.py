@@ -304,3 +304,22 @@ def test_sources_asserted_quarantined_before_migration_3_are_held(tmp_path: Path
         by_value = {c.value: c for c in m.facts.claims("app", "acct", "plan")}
         assert [s.held for s in by_value["basic"].sources] == [False]
         assert [s.held for s in by_value["premium"].sources] == [True]
+
+
+def test_a_held_restatement_lends_a_verified_value_neither_name_nor_confidence(
+    mem: SharedMemory,
+) -> None:
+    mem.facts.assert_fact(RUN, "acme", "ceo", "Ada", author="system", confidence=0.4)
+    mem.agent("writer", run_id="r1").facts.assert_fact("run", "acme", "ceo", "Ada", confidence=1.0)
+    fact = mem.facts.get(RUN, "acme", "ceo")
+    assert fact is not None and (fact.author, fact.confidence) == ("system", 0.4)
+    assert [(s.author, s.held) for s in fact.sources] == [("system", False), ("writer", True)]
+    # And when a held claim came first, the trusted author who verified it is the author.
+    mem.agent("writer", run_id="r1").facts.assert_fact("run", "acme", "hq", "Oslo")
+    mem.facts.assert_fact(RUN, "acme", "hq", "Oslo", author="system", confidence=0.5)
+    fact = mem.facts.get(RUN, "acme", "hq")
+    assert fact is not None and (fact.status, fact.author, fact.confidence) == (
+        "verified",
+        "system",
+        0.5,
+    )

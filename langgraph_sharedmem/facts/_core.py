@@ -141,6 +141,9 @@ def view(conn: sqlite3.Connection, fact: FactRow, *, include_unverified: bool) -
 
 
 def make_fact(fact: FactRow, claim: Claim) -> Fact:
+    # Author and confidence as the vouched sources give them: a quarantined restatement of a
+    # verified value must not lend it its name or inflate its confidence (I2).
+    vouched_sources = [s for s in claim.sources if not s.held]
     return Fact(
         fact.id,
         Scope.from_key(fact.scope),
@@ -149,8 +152,8 @@ def make_fact(fact: FactRow, claim: Claim) -> Fact:
         claim.value,
         claim.status,
         fact.version,
-        claim.author,
-        claim.confidence,
+        vouched_sources[0].author if vouched_sources else claim.author,
+        max((s.confidence for s in vouched_sources), default=claim.confidence),
         claim.sources,
         claim.id,
         fact.open_disagreement is not None,

@@ -323,3 +323,28 @@ def test_a_held_restatement_lends_a_verified_value_neither_name_nor_confidence(
         "system",
         0.5,
     )
+
+
+def test_an_edit_verifies_the_validators_exact_words(tmp_path: Path) -> None:
+    def same_words(value: Any, claims: Any) -> Any:  # folds case and punctuation
+        key = str(value).lower().strip(".!")
+        return next((c for c in claims if str(c.value).lower().strip(".!") == key), None)
+
+    with SharedMemory.open(tmp_path / "a.db", index=None, fact_matcher=same_words) as m:
+        for agent in ("writer", "mallory"):
+            m.register_agent(agent)
+            m.access.grant_scope(agent, "app", read=True, write=True)
+        m.agent("mallory").facts.assert_fact("app", "acct", "plan", "GOLD plan!!")
+        typo = m.agent("writer").facts.assert_fact("app", "acct", "plan", "gold pln")
+        _, change = m.facts.apply_decision(
+            typo.claim.id,
+            "edit",
+            value="gold plan",
+            by="checker",
+            reason="typo",
+            expected_version=typo.version,
+        )
+        assert change is not None and change.fact is not None
+        assert change.fact.value == "gold plan"  # not mallory's words, folded and verified
+        statuses = {c.value: c.status for c in m.facts.claims("app", "acct", "plan")}
+        assert statuses["GOLD plan!!"] == "quarantined"

@@ -56,6 +56,12 @@ def good(**override: Any) -> dict[str, Any]:
         ({"subject": ""}, "subject must be a non-empty string"),
         ({"attribute": None}, "attribute must be a non-empty string"),
         ({"subject": "x\ud800"}, "not valid Unicode"),
+        ({"attribute": "\udfffplan"}, "attribute .* is not valid Unicode"),
+        ({"scope": ("user", "u\ud800")}, "not valid Unicode"),
+        ({"value": "lone \ud800 here"}, "value holds a lone surrogate"),
+        ({"value": {"notes": ["ok", "x\udc00"]}}, r"value\['notes'\]\[1\] holds a lone surrogate"),
+        ({"value": {"k\ud800": 1}}, "a key of value .* holds a lone surrogate"),
+        ({"source": {"url": "\ud83d"}}, r"source\['url'\] holds a lone surrogate"),
         ({"author": ""}, "author must be a non-empty string"),
         ({"value": math.nan}, r"value is nan; JSON has no NaN"),
         ({"value": {"price": [1, math.inf]}}, r"value\['price'\]\[1\] is inf"),
@@ -84,6 +90,20 @@ def test_assert_fact_refuses_bad_input(
             args.pop("scope"), args.pop("subject"), args.pop("attribute"), args.pop("value"), **args
         )
     assert snapshot(ledger) == before
+
+
+def test_the_value_limit_counts_utf8_bytes(ledger: FactLedger) -> None:
+    """4 MiB of stored JSON, not 4 Mi characters: two-byte characters reach it at half."""
+    before = snapshot(ledger)
+    wide = "\u00e9" * (2 * 1024 * 1024)  # 2 Mi characters, 4 MiB + 2 quotes as UTF-8
+    with pytest.raises(InvalidConfigError, match=r"value is 4194306 bytes as UTF-8 JSON"):
+        ledger.assert_fact("app", "acme", "notes", wide, author="sales")
+    with pytest.raises(InvalidConfigError, match=r"the limit is 4194304 \(4 MiB\)"):
+        ledger.assert_fact("app", "acme", "notes", "x", author="sales", source={"log": wide})
+    assert snapshot(ledger) == before
+    fits = wide[: 2 * 1024 * 1024 - 1]  # 4 MiB exactly with its quotes
+    assert ledger.assert_fact("app", "acme", "notes", fits, author="sales").accepted
+    assert ledger.get("app", "acme", "notes").value == fits  # type: ignore[union-attr]
 
 
 def test_a_failing_policy_writes_nothing(ledger: FactLedger) -> None:

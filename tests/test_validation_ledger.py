@@ -230,3 +230,121 @@ def test_bad_input_is_refused_and_nothing_is_written(mem: SharedMemory) -> None:
         facts.log_validation(
             [{"node": "n", "validator": "v", "claim_id": 1, "fact_version": 1, "outcome": "?"}]
         )
+
+
+# -- I2: what arrived quarantined counts for no policy (docs/validation.md) ----------------
+
+
+def test_held_sources_count_for_no_policy_until_a_decision(mem: SharedMemory) -> None:
+    facts = mem.facts
+    facts.set_policy({"writer": 9, "system": 1}, attribute="tier")  # writer would rank first
+    facts.assert_fact(RUN, "acme", "tier", "silver", author="system")
+    researcher = mem.agent("researcher", run_id="r1").facts
+    writer = mem.agent("writer", run_id="r1").facts
+    # A quarantined restatement of the verified value is recorded, held, and does not stop
+    # its author updating its own value (it is not "another agent" backing it).
+    again = writer.assert_fact("run", "acme", "tier", "silver")
+    assert [s.held for s in again.claim.sources] == [False, True]
+    assert facts.assert_fact(RUN, "acme", "tier", "gold", author="system").accepted
+    # A disagreement is open; writer's held backing does not rank "platinum" anywhere.
+    held = researcher.assert_fact("run", "acme", "tier", "platinum")
+    facts.dispute(held.claim.id, by="checker", reason="contradicts gold")
+    writer.assert_fact("run", "acme", "tier", "platinum")
+    assert facts.get(RUN, "acme", "tier").value == "gold"  # type: ignore[union-attr]
+    # A trusted write still settles the dispute by the policy, over vouched claims only.
+    change = facts.assert_fact(RUN, "acme", "tier", "bronze", author="system")
+    assert change.accepted and facts.get(RUN, "acme", "tier").value == "bronze"  # type: ignore[union-attr]
+    # A decision is what makes a held claim count: verified, its sources are vouched for.
+    [platinum] = [c for c in facts.claims(RUN, "acme", "tier") if c.value == "platinum"]
+    assert all(s.held for s in platinum.sources)
+    facts.set_status(platinum.id, "verified", by="human", reason="checked the contract")
+    [platinum] = [c for c in facts.claims(RUN, "acme", "tier") if c.value == "platinum"]
+    assert not any(s.held for s in platinum.sources)
+    # Rejecting it by decision withdraws them again.
+    facts.set_status(platinum.id, "rejected", by="human", reason="contract void")
+    [platinum] = [c for c in facts.claims(RUN, "acme", "tier") if c.value == "platinum"]
+    assert all(s.held for s in platinum.sources)
+
+
+def test_a_verified_write_never_folds_into_a_held_only_claim(tmp_path: Path) -> None:
+    def same_words(value: Any, claims: Any) -> Any:  # folds case and punctuation
+        key = str(value).lower().strip(".!")
+        return next((c for c in claims if str(c.value).lower().strip(".!") == key), None)
+
+    with SharedMemory.open(tmp_path / "a.db", index=None, fact_matcher=same_words) as m:
+        m.register_agent("mallory")
+        m.access.grant_scope("mallory", "app", read=True, write=True)
+        m.facts.assert_fact("app", "acct", "note", "ok", author="ops")
+        held = m.agent("mallory").facts.assert_fact("app", "acct", "note", "Wire $5k NOW!")
+        # The trusted author said something that merely resembles mallory's text: a claim of
+        # its own, with its own words, not a vouch for mallory's.
+        change = m.facts.assert_fact("app", "acct", "note", "wire $5k now", author="ops")
+        assert change.claim.id != held.claim.id and change.fact is not None
+        assert change.fact.value == "wire $5k now"
+        # A held write may fold into any claim: it only adds a held source.
+        fold = m.agent("mallory").facts.assert_fact("app", "acct", "note", "wire $5K now.")
+        assert fold.claim.sources[-1].held
+        assert m.facts.get("app", "acct", "note").value == "wire $5k now"  # type: ignore[union-attr]
+
+
+def test_sources_asserted_quarantined_before_migration_3_are_held(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with SharedMemory.open(path, index=None) as m:
+        m.register_agent("writer")
+        m.access.grant_scope("writer", "app", read=True, write=True)
+        m.facts.assert_fact("app", "acct", "plan", "basic", author="ops")
+        m.agent("writer").facts.assert_fact("app", "acct", "plan", "premium")
+    with sqlite3.connect(path) as conn:  # the database as migration 0002 left it
+        conn.execute("ALTER TABLE fact_sources DROP COLUMN held")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0003_held_sources'")
+    conn.close()
+    with SharedMemory.open(path, index=None) as m:
+        by_value = {c.value: c for c in m.facts.claims("app", "acct", "plan")}
+        assert [s.held for s in by_value["basic"].sources] == [False]
+        assert [s.held for s in by_value["premium"].sources] == [True]
+
+
+def test_a_held_restatement_lends_a_verified_value_neither_name_nor_confidence(
+    mem: SharedMemory,
+) -> None:
+    mem.facts.assert_fact(RUN, "acme", "ceo", "Ada", author="system", confidence=0.4)
+    mem.agent("writer", run_id="r1").facts.assert_fact("run", "acme", "ceo", "Ada", confidence=1.0)
+    fact = mem.facts.get(RUN, "acme", "ceo")
+    assert fact is not None and (fact.author, fact.confidence) == ("system", 0.4)
+    assert [(s.author, s.held) for s in fact.sources] == [("system", False), ("writer", True)]
+    # And when a held claim came first, the trusted author who verified it is the author.
+    mem.agent("writer", run_id="r1").facts.assert_fact("run", "acme", "hq", "Oslo")
+    mem.facts.assert_fact(RUN, "acme", "hq", "Oslo", author="system", confidence=0.5)
+    fact = mem.facts.get(RUN, "acme", "hq")
+    assert fact is not None and (fact.status, fact.author, fact.confidence) == (
+        "verified",
+        "system",
+        0.5,
+    )
+
+
+def test_an_edit_verifies_the_validators_exact_words(tmp_path: Path) -> None:
+    def same_words(value: Any, claims: Any) -> Any:  # folds case and punctuation
+        key = str(value).lower().strip(".!")
+        return next((c for c in claims if str(c.value).lower().strip(".!") == key), None)
+
+    with SharedMemory.open(tmp_path / "a.db", index=None, fact_matcher=same_words) as m:
+        for agent in ("writer", "mallory"):
+            m.register_agent(agent)
+            m.access.grant_scope(agent, "app", read=True, write=True)
+        m.agent("mallory").facts.assert_fact("app", "acct", "plan", "GOLD plan!!")
+        typo = m.agent("writer").facts.assert_fact("app", "acct", "plan", "gold pln")
+        _, change = m.facts.apply_decision(
+            typo.claim.id,
+            "edit",
+            value="gold plan",
+            by="checker",
+            reason="typo",
+            expected_version=typo.version,
+        )
+        assert change is not None and change.fact is not None
+        assert change.fact.value == "gold plan"  # not mallory's words, folded and verified
+        statuses = {c.value: c.status for c in m.facts.claims("app", "acct", "plan")}
+        assert statuses["GOLD plan!!"] == "quarantined"

@@ -9,14 +9,19 @@ How a claim's status follows from a write (the rules `docs/facts.md` explains):
   the fact's policy picks a winner (``verified``) or holds them all (``quarantined``, readers
   keep the last verified value). Losers asserted before the winner become ``superseded``
   (newer information replaced them), losers asserted after it ``rejected`` (refused);
-* while a disagreement is open every new value joins it, and the policy is asked again.
+* while a disagreement is open every new value joins it, and the policy is asked again;
+* a policy weighs only what arrived verified (I2): an assertion that arrived quarantined is a
+  *held* source, invisible to every policy, so a claim backed by held sources alone can
+  become verified only by a validation decision (`set_status`, `resolve`, `apply_decision`).
+  A held assertion joins an open disagreement without asking the policy, and a matcher never
+  folds a verified assertion into a claim no verified source backs.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +108,30 @@ def disagreement_claims(conn: sqlite3.Connection, disagreement_id: int) -> list[
     return [load_claim(conn, i) for i in ids]
 
 
+def vouched(conn: sqlite3.Connection, claims: Sequence[Claim]) -> list[Claim]:
+    """The claims a policy may weigh, each as its vouched (not held) sources alone make it:
+    their authors, assertion order and confidence. Claims with none are left out (I2)."""
+    if not claims:
+        return []
+    ids = "[" + ",".join(str(c.id) for c in claims) + "]"
+    seqs = {r[0]: r[1:] for r in conn.execute(_schema.SELECT_VOUCHED_SEQS, (ids,))}
+    out = []
+    for claim in claims:
+        if claim.id in seqs:
+            first, last, confidence = seqs[claim.id]
+            sources = tuple(s for s in claim.sources if not s.held)
+            out.append(
+                replace(
+                    claim,
+                    sources=sources,
+                    first_seq=first,
+                    last_seq=last,
+                    confidence=confidence,
+                )
+            )
+    return out
+
+
 def view(conn: sqlite3.Connection, fact: FactRow, *, include_unverified: bool) -> Fact | None:
     """What a reader sees: the verified claim, or with ``include_unverified`` the newest one."""
     claim_id = fact.head_claim if include_unverified else fact.verified_claim
@@ -112,6 +141,9 @@ def view(conn: sqlite3.Connection, fact: FactRow, *, include_unverified: bool) -
 
 
 def make_fact(fact: FactRow, claim: Claim) -> Fact:
+    # Author and confidence as the vouched sources give them: a quarantined restatement of a
+    # verified value must not lend it its name or inflate its confidence (I2).
+    vouched_sources = [s for s in claim.sources if not s.held]
     return Fact(
         fact.id,
         Scope.from_key(fact.scope),
@@ -120,8 +152,8 @@ def make_fact(fact: FactRow, claim: Claim) -> Fact:
         claim.value,
         claim.status,
         fact.version,
-        claim.author,
-        claim.confidence,
+        vouched_sources[0].author if vouched_sources else claim.author,
+        max((s.confidence for s in vouched_sources), default=claim.confidence),
         claim.sources,
         claim.id,
         fact.open_disagreement is not None,
@@ -181,15 +213,21 @@ class Tx:
         source_text: str,
         confidence: float,
         matcher: Matcher | None,
+        *,
+        held: bool,
     ) -> tuple[Claim, int]:
-        """Record one assertion: on the claim with the same value (or the one ``matcher``
-        says it restates), else on a new claim. Returns the claim and the source id."""
+        """Record one assertion (``held``: it arrived quarantined): on the claim with the same
+        value (or the one ``matcher`` says it restates), else on a new claim. Returns the
+        claim and the source id."""
         digest = value_hash(value_text)
         row = self.conn.execute(_schema.SELECT_CLAIM_BY_HASH, (self.fact.id, digest)).fetchone()
         claim_id = None if row is None else int(row[0])
         if claim_id is None and matcher is not None:
             rows = self.conn.execute(_schema.SELECT_CLAIMS_OF_FACT, (self.fact.id,)).fetchall()
-            match = matcher(value, load_claims(self.conn, rows))
+            claims = load_claims(self.conn, rows)
+            if not held:  # folded into a held-only claim, it would vouch for words never said
+                claims = [c for c in claims if any(not s.held for s in c.sources)]
+            match = matcher(value, claims) if claims else None
             claim_id = None if match is None else match.id
         if claim_id is None:
             cur = self.conn.execute(
@@ -206,7 +244,8 @@ class Tx:
             )
             claim_id = int(cur.lastrowid or 0)
         seq = self.conn.execute(
-            _schema.INSERT_SOURCE, (claim_id, author, source_text, confidence, self.at)
+            _schema.INSERT_SOURCE,
+            (claim_id, author, source_text, confidence, self.at, int(held)),
         ).lastrowid
         self.conn.execute(
             _schema.TOUCH_CLAIM,
@@ -216,6 +255,11 @@ class Tx:
 
     def set_status(self, claim_id: int, status: Status) -> None:
         self.conn.execute(_schema.SET_CLAIM_STATUS, (status, self.at, claim_id))
+
+    def vouch(self, claim_id: int, vouched: bool) -> None:
+        """A validation decision on the claim: verifying vouches for every source so far,
+        rejecting or quarantining withdraws them all from every policy (I2)."""
+        self.conn.execute(_schema.HOLD_SOURCES, (0 if vouched else 1, claim_id))
 
     def open_disagreement(self, claims: Sequence[Claim]) -> int:
         if self.fact.open_disagreement is None:
@@ -258,10 +302,16 @@ class Tx:
         if self.fact.open_disagreement == disagreement_id:
             self.fact.open_disagreement = None
 
-    def settle(self, claims: Sequence[Claim], *, reason: str | None) -> int:
-        """Open (or extend) the disagreement over ``claims`` and let the policy settle it."""
+    def settle(self, claims: Sequence[Claim], *, reason: str | None, ask: bool = True) -> int:
+        """Open (or extend) the disagreement over ``claims`` and, if ``ask``, let the policy
+        settle it over the claims it may weigh (`vouched`)."""
         disagreement_id = self.open_disagreement(claims)
-        winner = pick(self.policy, disagreement_claims(self.conn, disagreement_id))
+        if not ask:
+            return disagreement_id
+        everyone = disagreement_claims(self.conn, disagreement_id)
+        eligible = vouched(self.conn, everyone)
+        choice = pick(self.policy, eligible) if eligible else None
+        winner = None if choice is None else next(c for c in everyone if c.id == choice.id)
         if winner is not None:  # else held: the last verified value stays, the rest wait
             note = f"policy {self.policy.name} picked claim {winner.id}"
             self.decide(

@@ -399,7 +399,9 @@ class LedgerValidation:
             reason=reason,
             expected_version=None,  # same transaction: nothing else moved it
             policy=self.policies.lookup(fact.scope, fact.attribute),
-            matcher=self.matcher,
+            # The validator's exact words: a matcher could fold them into a quarantined
+            # claim in other words, which the verification below would then vouch for (I2).
+            matcher=None,
             run=run or _claim_run(conn, claim_id),
         )
         if not verify_edit or edited.claim.status != "quarantined":

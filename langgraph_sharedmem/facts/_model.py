@@ -13,12 +13,17 @@ DisagreementStatus = Literal["open", "settled", "resolved"]
 
 @dataclass(frozen=True)
 class Source:
-    """One assertion of a claim: who said it, where it came from, how sure they were, when."""
+    """One assertion of a claim: who said it, where it came from, how sure they were, when.
+
+    ``held``: it arrived quarantined, so it counts for no policy (trust ranking, latest
+    wins...) until a validation decision verifies its claim.
+    """
 
     author: str
     source: Any
     confidence: float
     at: str
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,8 +128,10 @@ class FactChange:
 
 def sources_by_claim(rows: list[tuple[Any, ...]]) -> dict[int, list[Source]]:
     out: dict[int, list[Source]] = {}
-    for _id, claim_id, author, source, confidence, at in rows:
-        out.setdefault(claim_id, []).append(Source(author, json.loads(source), confidence, at))
+    for _id, claim_id, author, source, confidence, at, held in rows:
+        out.setdefault(claim_id, []).append(
+            Source(author, json.loads(source), confidence, at, bool(held))
+        )
     return out
 
 

@@ -44,7 +44,10 @@ def assert_fact(
     derived_from: Sequence[int] = (),
 ) -> FactChange:
     tx = Tx.open(conn, key, policy, expected_version)
-    claim, source_id = tx.add_source(value_text, value, author, source_text, confidence, matcher)
+    held = status == "quarantined"  # arrived quarantined: no policy may pick it (I2)
+    claim, source_id = tx.add_source(
+        value_text, value, author, source_text, confidence, matcher, held=held
+    )
     if run is not None or derived_from:
         _quarantine.record_origin(conn, claim.id, run, derived_from)
     fact = tx.fact
@@ -64,7 +67,8 @@ def assert_fact(
         )
 
     if fact.open_disagreement is not None:  # the fact is held: the new value joins the dispute
-        return done("contested", tx.settle([claim], reason=reason))
+        # A held assertion changes nothing a policy may weigh: it waits for a decision.
+        return done("contested", tx.settle([claim], reason=reason, ask=not held))
     if status == "quarantined":  # held for validation by its own author's wish
         return done("quarantined")
     if fact.verified_claim is None:
@@ -72,7 +76,8 @@ def assert_fact(
         fact.verified_claim = claim.id
         return done("asserted")
     current = load_claim(conn, fact.verified_claim)
-    if current.authors == {author}:  # an author may overrule itself, and no one else
+    # An author may overrule itself, and no one else (held restatements do not count).
+    if {s.author for s in current.sources if not s.held} == {author}:
         tx.set_status(current.id, "superseded")
         tx.set_status(claim.id, "verified")
         fact.verified_claim = claim.id
@@ -108,7 +113,7 @@ def resolve(
     source_id = None
     if value_text is not None:  # the resolver's own value: a claim like any other
         winner, source_id = tx.add_source(
-            value_text, value, by, f'{{"resolved": {disagreement_id}}}', 1.0, matcher
+            value_text, value, by, f'{{"resolved": {disagreement_id}}}', 1.0, matcher, held=False
         )
         conn.execute(_schema.ADD_DISAGREEMENT_CLAIM, (disagreement_id, winner.id))
         tx.fact.head_claim = winner.id
@@ -119,6 +124,7 @@ def resolve(
                 "its claims or pass value="
             )
         winner = load_claim(conn, int(claim_id))  # type: ignore[arg-type]
+    tx.vouch(winner.id, True)  # a decision: the claim counts as verified evidence now
     tx.decide(disagreement_id, winner, by=by, reason=reason, manual=True)
     return tx.commit(
         event="resolved",
@@ -172,6 +178,9 @@ def _set_one(
     fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
     tx = Tx.on(conn, key, fact, policies.lookup(fact.scope, fact.attribute), expected_version)
+    # A decision on the claim, even one that leaves its status as it was: verifying vouches
+    # for its sources; rejecting or quarantining withdraws them from every policy (I2).
+    tx.vouch(claim_id, status == "verified")
     open_id = tx.fact.open_disagreement
     in_dispute = open_id is not None and _in_disagreement(conn, open_id, claim_id)
     if in_dispute and status == "verified":  # verifying a disputed claim settles the dispute

@@ -10,7 +10,9 @@ Layout:
   canonical JSON): asserting a value again adds a source to its claim, never a second claim.
   ``first_seq``/``last_seq`` are ids of its first and latest source, the assertion order that
   latest-wins and first-wins compare (a counter, not a clock: clocks of processes disagree).
-* ``fact_sources``: every assertion: who, from where (JSON), with what confidence, when.
+* ``fact_sources``: every assertion: who, from where (JSON), with what confidence, when, and
+  (``held``, migration 0003) whether it arrived quarantined. A held source counts for no
+  policy: only a validation decision on its claim clears it (docs/validation.md, I2).
 * ``fact_history``: one row per version, never updated: who changed what, when and why.
 * ``fact_disagreements`` and ``fact_disagreement_claims``: two authors' different values for one
   fact, the claims involved, and how it was settled (by a policy or by hand).
@@ -151,12 +153,19 @@ WHERE id = :id
 """
 
 INSERT_SOURCE = """
-INSERT INTO fact_sources (claim_id, author, source, confidence, created_at)
-VALUES (?, ?, ?, ?, ?)
+INSERT INTO fact_sources (claim_id, author, source, confidence, created_at, held)
+VALUES (?, ?, ?, ?, ?, ?)
 """
 SELECT_SOURCES = """
-SELECT id, claim_id, author, source, confidence, created_at FROM fact_sources
+SELECT id, claim_id, author, source, confidence, created_at, held FROM fact_sources
 WHERE claim_id IN (SELECT value FROM json_each(?)) ORDER BY id
+"""
+# A validation decision on a claim: it vouches for (0) or withdraws (1) every source so far.
+HOLD_SOURCES = "UPDATE fact_sources SET held = ? WHERE claim_id = ?"
+# Per claim, the order and confidence of its vouched sources alone: what policies weigh.
+SELECT_VOUCHED_SEQS = """
+SELECT claim_id, min(id), max(id), max(confidence) FROM fact_sources
+WHERE held = 0 AND claim_id IN (SELECT value FROM json_each(?)) GROUP BY claim_id
 """
 
 INSERT_HISTORY = """
@@ -252,5 +261,21 @@ def _m0002(db: _SUDatabase) -> None:
         );
         CREATE INDEX validation_decisions_claim ON validation_decisions (claim_id);
         CREATE INDEX validation_decisions_run ON validation_decisions (run_id, checkpoint_id);
+        """
+    )
+
+
+@MIGRATIONS(name="0003_held_sources")
+def _m0003(db: _SUDatabase) -> None:
+    """Whether a source arrived quarantined (I2: such a claim is never eligible for a policy,
+    only for a validation decision). Sources recorded before: those whose assertion was
+    recorded as ``quarantined`` in the history are held; the rest cannot be told apart and
+    stay as they counted before."""
+    db.executescript(
+        """
+        ALTER TABLE fact_sources ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+        UPDATE fact_sources SET held = 1 WHERE id IN (
+            SELECT source_id FROM fact_history
+            WHERE event = 'quarantined' AND source_id IS NOT NULL);
         """
     )

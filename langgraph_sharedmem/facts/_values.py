@@ -181,12 +181,44 @@ def canonical_json(value: Any, *, what: str) -> str:
             )
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: keep them as \\udXXX escapes instead
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    if len(text) > MAX_VALUE_BYTES:
-        raise InvalidConfigError(f"{what} is {len(text)} bytes as JSON; the limit is 4 MiB")
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        # A lone surrogate would be stored, then break every reader that encodes the value.
+        raise InvalidConfigError(
+            f"{_surrogate_path(value, what)} holds a lone surrogate, which is not valid "
+            f"Unicode ({exc.reason}); decode the text it came from with errors='replace'"
+        ) from exc
+    if size > MAX_VALUE_BYTES:  # the limit is on what is stored: UTF-8 bytes, not characters
+        raise InvalidConfigError(
+            f"{what} is {size} bytes as UTF-8 JSON; the limit is {MAX_VALUE_BYTES} (4 MiB)"
+        )
     return text
+
+
+def _surrogate_path(value: Any, what: str) -> str:
+    """The path of the first string (or key) in ``value`` that UTF-8 cannot encode."""
+    stack: list[tuple[Any, str]] = [(value, what)]
+    while stack:
+        obj, path = stack.pop()
+        if isinstance(obj, str):
+            if not obj.isascii() and not _encodes(obj):
+                return path
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                if not _encodes(k):
+                    return f"a key of {path} ({k!r})"
+                stack.append((v, f"{path}[{k!r}]"))
+        elif isinstance(obj, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(obj))
+    return what
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def value_hash(text: str) -> str:

@@ -158,7 +158,8 @@ class FactLedger(LedgerValidation, DatabasePart):
         already claimed adds a source to that claim; a different value from another author is
         a disagreement settled by the fact's policy. ``status="quarantined"`` submits the
         value for validation instead of making it readable; None lets the quarantine rules
-        decide (`set_quarantine`). ``derived_from`` records the claims (ids, `Fact` or
+        decide (`set_quarantine`). A quarantined value is never picked by a policy, whatever
+        disagreement it joins: only a validation decision verifies it. ``derived_from`` records the claims (ids, `Fact` or
         `Claim`) the value was derived from; ``run`` the run whose validation node checks it.
         """
         key = _key(scope, subject, attribute)

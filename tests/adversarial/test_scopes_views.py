@@ -116,3 +116,24 @@ def test_a_closed_run_is_its_members_only(mem: SharedMemory) -> None:
     # A run grant lets a non-member in (the owner's explicit choice).
     mem.access.grant_scope("evil", ("run", "r1"), read=True)
     assert log.last("r1", 1, viewer="evil")[0].content == "the plan"
+
+
+def test_the_feed_hides_a_user_scoped_message_of_a_closed_run_from_non_members(
+    mem: SharedMemory,
+) -> None:
+    # u1 granted the reader, but the reader is not a member of r1: a message of r1 scoped
+    # to u1 must not reach it through the feed, not even as metadata.
+    mem.access.add_run_members("r1", ["owner"], by="orchestrator")
+    mem.access.grant_user("u1", "owner", read=True)
+    mem.conversation.append(
+        AIMessage("u1's card is 4111"), run="r1", sender="owner", scope="user:u1"
+    )
+    mem.conversation.append(AIMessage("open note"), run="r2", sender="owner", scope="user:u1")
+    def messages(agent: str, run: str | None) -> list[str]:
+        changes = mem.changes.read(agent=agent, user_id="u1", run_id=run)
+        return [c.key.split("/")[0] for c in changes if c.kind == "message"]
+
+    assert messages("reader", "r2") == ["r2"]  # its own (open) run
+    assert messages("reader", "r1") == []  # not a member: nothing, though u1 granted it
+    assert messages("reader", None) == []  # no run named: no run's messages
+    assert messages("owner", "r1") == ["r1"]

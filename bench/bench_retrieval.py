@@ -12,8 +12,9 @@ weights are chosen on ``*_tune.json`` only, numbers are reported on ``*_held.jso
 
 Routing: the real `Registry` on a real SQLite file with the default offline WordLlama
 embedder. Baselines: (a) plain WordLlama cosine between the task and each available agent's
-indexed text (name, description, capabilities), (b) the registry's own keyword-only mode
-(index off: the share of the task's words in the agent's text).
+indexed text (name, description, capabilities; (a') the same over every profile, stale ones
+too), (b) the registry's own keyword-only mode (index off: the share of the task's words in
+the agent's text), (c) the score `route` used before issue 14.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ class Report:
     def lines(self) -> list[str]:
         out = [f"== {self.part} ({self.split} half, {self.n} cases): accuracy@1"]
         kinds = sorted({k for by in self.by_kind.values() for k in by})
-        out.append(f"  {'system':<44}{'all':>7}" + "".join(f"{k:>12}" for k in kinds))
+        out.append(f"  {'system':<62}{'all':>7}" + "".join(f"{k:>12}" for k in kinds))
         for system, acc in self.accuracy.items():
             by = self.by_kind.get(system, {})
             cells = "".join(f"{by[k]:>12.3f}" if k in by else f"{'':>12}" for k in kinds)
-            out.append(f"  {system:<44}{acc:>7.3f}{cells}")
+            out.append(f"  {system:<62}{acc:>7.3f}{cells}")
         out.extend(f"  {k}: {v}" for k, v in self.notes.items())
         return out
 
@@ -204,6 +205,9 @@ def run_routing(*, tune: bool = False) -> list[Report]:
         with routing_registry(Path(tmp) / "semantic") as reg:
             systems: dict[str, Callable[[str], str]] = {
                 "default route()": lambda t: reg.route(t, k=1)[0].name,
+                "(c) previous default (0.5 cos, 0.35 capability, 0.15 trust)": lambda t: (
+                    reg.route(t, k=1, weights=(0.5, 0.35, 0.15))[0].name
+                ),
                 "(a) plain cosine, available agents": _cosine_router(reg, everyone=False),
                 "(a') plain cosine, stale agents too": _cosine_router(reg, everyone=True),
             }

@@ -139,8 +139,7 @@ def routing_scores(features: RoutingFeatures, weights: _rank.RouteWeights) -> np
     w = np.array(
         [weights.semantic, weights.alignment, -weights.hubness, weights.capability, weights.trust]
     )
-    scale = weights.semantic + weights.alignment + weights.capability + weights.trust
-    return np.round(features.parts @ w / (scale if scale > 0 else 1.0), _rank.DIGITS)
+    return np.round(features.parts @ w / _rank.scale(weights), _rank.DIGITS)
 
 
 def routing_fit(features: RoutingFeatures, weights: _rank.RouteWeights) -> tuple[float, float]:

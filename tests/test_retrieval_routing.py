@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench import bench_retrieval as bench
 from bench import make_retrieval_sets
-from langgraph_sharedmem import Registry, SharedMemory
+from langgraph_sharedmem import InvalidConfigError, Registry, SharedMemory
 from langgraph_sharedmem.registry import _rank
 
 AGENTS = bench.load("routing_agents.json")
@@ -130,3 +132,60 @@ def test_held_half_accuracy_and_default_weights_are_the_tuned_ones(reg: Registry
     fit, _ = bench.routing_fit(bench.routing_features(reg, HELD), _rank.DEFAULT_WEIGHTS)
     assert fit == pytest.approx(accuracy)
     assert json.loads(json.dumps(info["grid"]))  # the grid is plain data, documented as is
+
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e308, 5e-324, 0.0, -0.0]),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.just("1"),
+)
+_WEIGHTS = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(["semantic", "alignment", "hubness", "capability", "trust", "luck"]),
+        _NUMBERS,
+        max_size=4,
+    ),
+    st.lists(_NUMBERS, min_size=0, max_size=4),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    task=st.one_of(st.text(max_size=300), st.sampled_from([t["task"] for t in HELD])),
+    weights=_WEIGHTS,
+    k=st.integers(1, 12),
+    include_stale=st.booleans(),
+)
+def test_any_task_and_weights_route_in_score_order_or_are_refused(
+    reg: Registry, task: str, weights: object, k: int, include_stale: bool
+) -> None:
+    """Whatever the caller passes: a clear InvalidConfigError naming the argument, or routes
+    in the order of their scores, with no stale agent unless asked for."""
+    try:
+        routes = reg.route(task, k=k, weights=weights, include_stale=include_stale)
+    except InvalidConfigError as exc:
+        assert any(word in str(exc) for word in ("task", "weights")), exc
+        return
+    pool = LIVE | (STALE if include_stale else set())
+    assert len(routes) == min(k, len(pool))
+    assert {r.name for r in routes} <= pool
+    scores = [r.score for r in routes]
+    assert scores == sorted(scores, reverse=True)
+    assert all(math.isfinite(s) for s in scores)
+    assert [a.name for a in reg.stale()] == sorted(STALE)  # routing wrote nothing
+
+
+def test_weights_mean_ratios_whatever_their_size(reg: Registry) -> None:
+    task = HELD[0]["task"]
+    base = {"semantic": 1.0, "alignment": 3.0, "hubness": 1.5, "capability": 0.1, "trust": 0.0}
+    expected = [(r.name, r.score) for r in reg.route(task, k=11)]
+    for factor in (1e-300, 1e-3, 7.0, 1e300, 5e307):  # the last: their sum overflows
+        scaled = {name: w * factor for name, w in base.items()}
+        assert [(r.name, r.score) for r in reg.route(task, k=11, weights=scaled)] == expected

@@ -189,9 +189,12 @@ def check_weights(weights: Any) -> RouteWeights:
             raise InvalidConfigError(f"weights[{name!r}] must be a number, got {value!r}")
         if not (math.isfinite(value) and value >= 0):
             raise InvalidConfigError(f"weights[{name!r}] must be a finite number >= 0, got {value}")
-    if not any(values.values()):
+    top = max(values.values())
+    if not top:
         raise InvalidConfigError(f"weights must not all equal 0; got {weights!r}")
-    return RouteWeights(**{k: float(v) for k, v in values.items()})
+    # Scaled so the largest is 1: the same scores (`score` divides by their sum), and no
+    # overflow from weights near the float limit.
+    return RouteWeights(**{k: float(v) / top for k, v in values.items()})
 
 
 @dataclass(frozen=True)
@@ -268,8 +271,14 @@ def score(
         + weights.capability * capability
         + weights.trust * trust
     )
-    scale = weights.semantic + weights.alignment + weights.capability + weights.trust
-    return round(total / scale if scale > 0 else total, DIGITS)
+    return round(total / scale(weights), DIGITS)
+
+
+def scale(weights: RouteWeights) -> float:
+    """What `score` divides by: the sum of the weights that add, or 1 when they are
+    negligible (only hubness counts: dividing by ~0 would blow the scores up)."""
+    added = weights.semantic + weights.alignment + weights.capability + weights.trust
+    return added if added > 1e-6 * max(1.0, weights.hubness) else 1.0
 
 
 def order(score: float, candidate: Candidate, track_record: int) -> tuple[Any, ...]:

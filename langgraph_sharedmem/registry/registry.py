@@ -501,14 +501,16 @@ class Registry(DatabasePart):
             word_lists = [_rank.content_words(c.text) for c in missing]
             flat = [c.text for c in missing] + [w for ws in word_lists for w in ws]
             vectors = _unit(embed_texts(spec.embeddings, flat, spec.dims))
+            # Copy on write: routes in other threads keep reading the dict they hold.
+            names = {c.name for c in everyone}
+            keep = len(known) <= 2 * len(everyone) + 16  # else forget retired agents
+            known = {n: v for n, v in known.items() if keep or n in names}
             at = len(missing)
             for i, (c, ws) in enumerate(zip(missing, word_lists, strict=True)):
                 stems = frozenset(_rank.stem(w) for w in ws)
                 known[c.name] = (c.text, vectors[i], stems, vectors[at : at + len(ws)])
                 at += len(ws)
-        if len(known) > 2 * len(everyone) + 16:  # forget retired agents now and then
-            names = {c.name for c in everyone}
-            self._meanings = known = {n: v for n, v in known.items() if n in names}
+            self._meanings = known
         entries = [known[c.name] for c in everyone]
         task_words = _rank.content_words(task)
         query = _unit(embed_texts(spec.embeddings, [task, *task_words], spec.dims))

@@ -25,6 +25,7 @@ import math
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
@@ -429,8 +430,8 @@ class Registry(DatabasePart):
         scored = [
             (_rank.score(weights, *(p[c.name] for p in parts.values())), c) for c in candidates
         ]
-        scores = [s for s, _ in scored]
-        tied = [c.name for s, c in scored if scores.count(s) > 1]
+        counts = Counter(s for s, _ in scored)
+        tied = [c.name for s, c in scored if counts[s] > 1]
         record = self._track_records(tied) if tied else {}
         scored.sort(key=lambda pair: _rank.order(*pair, record.get(pair[1].name, 0)))
         best = [(s, c) for s, c in scored if min_score is None or s >= min_score][:k]

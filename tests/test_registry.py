@@ -250,9 +250,17 @@ def test_route_ranks_with_scores_and_reasons(mem: SharedMemory) -> None:
     pair = reg.route("refund an invoice", k=2)
     assert [r.name for r in pair] == ["finance_desk", "finance_junior"]
     assert pair[0].semantic_score == pytest.approx(pair[1].semantic_score, abs=0.05)
-    only_meaning = reg.route("refund an invoice", k=2, weights={"capability": 0, "trust": 0})
-    assert all(r.score == pytest.approx(r.semantic_score, abs=1e-6) for r in only_meaning)
-    assert reg.route("refund an invoice", min_score=0.99) == []
+    only_meaning = reg.route(
+        "refund an invoice",
+        k=2,
+        weights={"alignment": 0, "hubness": 0, "capability": 0, "trust": 0},
+    )
+    assert all(r.score == round(r.semantic_score, 2) for r in only_meaning)
+    top = pair[0].score
+    assert [r.name for r in reg.route("refund an invoice", k=5, min_score=top)] == [
+        r.name for r in pair if r.score >= top
+    ]
+    assert reg.route("refund an invoice", min_score=top + 0.01) == []
 
 
 def test_retired_agents_leave_lookups_routing_and_access(mem: SharedMemory, db_path: Path) -> None:
@@ -362,9 +370,12 @@ def test_bad_lookups_are_refused(mem: SharedMemory) -> None:
     for call, words in [
         (lambda: reg.search(""), "query must not be empty"),
         (lambda: reg.search("x", k=0), "k must be an int >= 1"),
-        (lambda: reg.route("x", weights=(1, 1)), "weights must be three numbers"),
+        (lambda: reg.route("x", weights=(1, 1)), "or three numbers"),
+        (lambda: reg.route("x", weights={"trust": -1}), "weights['trust'] must be a finite"),
+        (lambda: reg.route("x", weights={"trust": True}), "weights['trust'] must be a number"),
         (lambda: reg.route("x", weights={"luck": 1}), "unknown weights"),
-        (lambda: reg.route("x", weights=(0, 0, 0)), "do not all equal 0"),
+        (lambda: reg.route("x", weights=(0, 0, 0)), "must not all equal 0"),
+        (lambda: reg.route("x", min_score=float("nan")), "min_score must be a number"),
         (lambda: reg.route("x", require=[""]), "require[0] must not be empty"),
         (lambda: reg.find(""), "capability must not be empty"),
         (lambda: reg.who_knows(""), "subject must be a non-empty string"),

@@ -83,7 +83,7 @@ def test_supervisor_routes_tasks_through_the_registry(db_path: Path) -> None:
         )
         reg.register(
             "billing_backup",
-            description="Second-line help with invoices and refunds.",
+            description="Backup for the finance desk when it is offline: invoices and refunds.",
             capabilities=["billing", "refunds"],
             graph_id="backup_node",
             trust=0.3,

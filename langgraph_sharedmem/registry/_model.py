@@ -75,8 +75,10 @@ class AgentMatch:
 
 @dataclass(frozen=True)
 class Route:
-    """One candidate for a task (`Registry.route`): ``score`` is the weighted sum of the three
-    parts, each in [0, 1]; ``reasons`` say in words where it came from."""
+    """One candidate for a task (`Registry.route`): ``score`` is the key the routes were
+    ordered by (the weighted parts, see ``docs/registry.md``, at most 1); ``semantic_score``
+    and ``capability_score`` are two of its parts, each in [0, 1]; ``reasons`` say in words
+    where it came from."""
 
     agent: AgentProfile
     score: float

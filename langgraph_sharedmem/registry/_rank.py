@@ -1,17 +1,24 @@
-"""Ranking agents for a task: words, capability mentions, keyword overlap, the weighted score.
+"""Ranking agents for a task: words, capability mentions, meaning, the weighted score.
 
 Pure functions, no I/O. Words are lower-cased runs of letters and digits with a light suffix
 strip ("billing", "bills" and "billed" all become "bill"), so a capability named in a task
 matches its inflections without a stemmer dependency.
+
+A route's score is ``RouteWeights``' weighted sum of five parts (see `score`); the weights
+are chosen on a labelled set by ``bench/bench_retrieval.py --tune`` and
+``tests/test_retrieval_routing.py`` checks that `DEFAULT_WEIGHTS` is what it picks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+
+import numpy as np
 
 from langgraph_sharedmem.errors import InvalidConfigError
 
@@ -87,7 +94,6 @@ STOPWORDS: Final = frozenset(
         "want",
     }
 )
-DEFAULT_WEIGHTS: Final = (0.5, 0.35, 0.15)  # semantic, capability, trust
 
 
 def stem(word: str) -> str:
@@ -123,32 +129,72 @@ def named_capabilities(task: str, capabilities: Iterable[str]) -> set[str]:
     return found
 
 
-def check_weights(weights: Any) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class RouteWeights:
+    """How much each part of a route's score counts (`score`). Not normalised: scaling all
+    of them changes no order, only the numbers ``min_score`` is compared with.
+
+    * ``semantic`` - cosine of the task and the agent's text;
+    * ``alignment`` - how close the task's words are to the agent's words (`alignment`);
+    * ``hubness`` - subtracted times the agent's *centrality* (its text's mean cosine to the
+      other agents' texts): a generic description is near every task, and would otherwise
+      win tasks meant for a specialist;
+    * ``capability`` - the share of the capabilities the task names that the agent has: a
+      lemma match is evidence, worth this much cosine, never a verdict;
+    * ``trust`` - the agent's registered trust.
+    """
+
+    semantic: float = 1.0
+    alignment: float = 0.0
+    hubness: float = 0.0
+    capability: float = 0.0
+    trust: float = 0.0
+
+
+# Chosen on bench/data/routing_tune.json by `bench/bench_retrieval.py --tune` (grid, tie
+# rules and results: docs/registry.md, "Routing"); a test keeps the two equal.
+DEFAULT_WEIGHTS: Final = RouteWeights(
+    semantic=1.0, alignment=3.0, hubness=1.5, capability=0.1, trust=0.0
+)
+_WEIGHT_NAMES: Final = tuple(f.name for f in dataclasses.fields(RouteWeights))
+
+
+def check_weights(weights: Any) -> RouteWeights:
+    """`RouteWeights` from None (the defaults), a `RouteWeights`, a dict of some of its
+    fields (the others default), or the older ``(semantic, capability, trust)`` triple
+    (alignment and hubness then 0: exactly the three-part score it used to ask for)."""
     if weights is None:
         return DEFAULT_WEIGHTS
-    if isinstance(weights, dict):
-        unknown = set(weights) - {"semantic", "capability", "trust"}
+    if isinstance(weights, RouteWeights):
+        values = dataclasses.asdict(weights)
+    elif isinstance(weights, Mapping):
+        unknown = set(weights) - set(_WEIGHT_NAMES)
         if unknown:
             raise InvalidConfigError(
-                f"unknown weights {sorted(unknown)}; expected 'semantic', 'capability', 'trust'"
+                f"unknown weights {sorted(map(str, unknown))}; expected some of "
+                f"{list(_WEIGHT_NAMES)}"
             )
-        weights = tuple(
-            weights.get(k, d)
-            for k, d in zip(("semantic", "capability", "trust"), DEFAULT_WEIGHTS, strict=True)
-        )
-    if (
-        not isinstance(weights, Sequence)
-        or len(weights) != 3
-        or any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in weights)
-        or not all(math.isfinite(w) and w >= 0 for w in weights)
-        or sum(weights) <= 0
-    ):
+        values = dataclasses.asdict(DEFAULT_WEIGHTS) | dict(weights)
+    elif isinstance(weights, Sequence) and not isinstance(weights, str) and len(weights) == 3:
+        values = dict(zip(("semantic", "capability", "trust"), weights, strict=True))
+        values |= {"alignment": 0.0, "hubness": 0.0}
+    else:
         raise InvalidConfigError(
-            "weights must be three numbers >= 0 (semantic, capability, trust) that do not all "
-            f"equal 0, or a dict of them; got {weights!r}"
+            "weights must be a RouteWeights, a dict of some of "
+            f"{list(_WEIGHT_NAMES)}, or three numbers (semantic, capability, trust); "
+            f"got {weights!r}"
         )
-    total = float(sum(weights))
-    return (weights[0] / total, weights[1] / total, weights[2] / total)
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidConfigError(f"weights[{name!r}] must be a number, got {value!r}")
+        if not (math.isfinite(value) and value >= 0):
+            raise InvalidConfigError(f"weights[{name!r}] must be a finite number >= 0, got {value}")
+    top = max(values.values())
+    if not top:
+        raise InvalidConfigError(f"weights must not all equal 0; got {weights!r}")
+    # Scaled so the largest is 1: the same scores (`score` divides by their sum), and no
+    # overflow from weights near the float limit.
+    return RouteWeights(**{k: float(v) / top for k, v in values.items()})
 
 
 @dataclass(frozen=True)
@@ -160,23 +206,95 @@ class Candidate:
     capabilities: frozenset[str]
     trust: float
     text: str
+    stale: bool = False
+
+
+def content_words(text: str) -> list[str]:
+    """The distinct non-stopwords of ``text``, lower-cased, unstemmed (they are embedded)."""
+    seen = dict.fromkeys(w for w in _WORD.findall(text.casefold()) if w not in STOPWORDS)
+    return list(seen)
+
+
+def centrality(vectors: np.ndarray) -> np.ndarray:
+    """Each row's mean cosine to the other rows (rows unit length): O(n), through their sum."""
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    dots = vectors @ vectors.sum(axis=0)
+    return (dots - np.einsum("ij,ij->i", vectors, vectors)) / (n - 1)
+
+
+def idf(word: str, document_frequency: Mapping[str, int], documents: int) -> float:
+    """Inverse document frequency over the agents' texts: a word every agent uses ("order",
+    "account") says little about which agent is meant; one no agent uses keeps full weight."""
+    return math.log((documents + 1) / (document_frequency.get(stem(word), 0) + 0.5))
+
+
+def alignment(
+    task_vectors: np.ndarray, task_weights: np.ndarray, agent_vectors: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Per agent: the ``task_weights``-weighted mean, over the task's words, of each word's
+    best cosine to one of the agent's words. Paraphrases meet here ("erase" and "deleting",
+    "money back" and "refunds") without sharing a lemma, which a whole-text cosine dilutes."""
+    out = np.zeros(len(agent_vectors), dtype=np.float32)
+    total = float(task_weights.sum())
+    if not len(task_vectors) or total <= 0:
+        return out
+    for i, words_of_agent in enumerate(agent_vectors):
+        if len(words_of_agent):
+            best = (task_vectors @ words_of_agent.T).max(axis=1)
+            out[i] = float(best @ task_weights) / total
+    return out
+
+
+# Scores equal to this many decimals are a tie: a difference below 0.01 is below what the
+# default embedder tells apart (the cosine of one text to two near-identical descriptions
+# differs by about as much), so track record and trust settle it, not embedding noise.
+DIGITS: Final = 2
 
 
 def score(
-    weights: tuple[float, float, float], similarity: float, capability: float, trust: float
+    weights: RouteWeights,
+    similarity: float,
+    aligned: float,
+    central: float,
+    capability: float,
+    trust: float,
 ) -> float:
-    return round(weights[0] * similarity + weights[1] * capability + weights[2] * trust, 6)
+    """The score a route is ordered by: the weighted sum, divided by the sum of the weights
+    that add (so a perfect match with a distinctive description scores 1), rounded to
+    `DIGITS` decimals."""
+    total = (
+        weights.semantic * similarity
+        + weights.alignment * aligned
+        - weights.hubness * central
+        + weights.capability * capability
+        + weights.trust * trust
+    )
+    return round(total / scale(weights), DIGITS)
 
 
-def order(score: float, candidate: Candidate) -> tuple[float, float, str]:
-    """Sort key: best score first, then higher trust, then name."""
-    return (-score, -candidate.trust, candidate.name)
+def scale(weights: RouteWeights) -> float:
+    """What `score` divides by: the sum of the weights that add, or 1 when they are
+    negligible (only hubness counts: dividing by ~0 would blow the scores up)."""
+    added = weights.semantic + weights.alignment + weights.capability + weights.trust
+    return added if added > 1e-6 * max(1.0, weights.hubness) else 1.0
+
+
+def order(score: float, candidate: Candidate, track_record: int) -> tuple[Any, ...]:
+    """Sort key: best score first; on a tie a live agent before a stale one, then the one
+    backing more verified facts (`Registry.who_knows`' record), then higher trust, then name."""
+    return (-score, candidate.stale, -track_record, -candidate.trust, candidate.name)
 
 
 def reasons(
-    candidate: Candidate, wanted: set[str], similarity: float, method: str
+    candidate: Candidate,
+    wanted: set[str],
+    parts: Mapping[str, float],
+    method: str,
+    weights: RouteWeights,
 ) -> tuple[str, ...]:
-    """Why an agent scored what it did, in words."""
+    """Why an agent scored what it did, in words (the parts that counted)."""
     out = []
     named = candidate.capabilities & wanted
     if named:
@@ -184,10 +302,17 @@ def reasons(
     elif wanted:
         out.append("none of the capabilities the task names: " + ", ".join(sorted(wanted)))
     if method == "semantic":
-        out.append(f"description similar to the task (cosine {similarity:.2f})")
+        out.append(f"description similar to the task (cosine {parts['similarity']:.2f})")
+        if weights.alignment:
+            out.append(f"the task's words near its own (alignment {parts['alignment']:.2f})")
+        if weights.hubness:
+            out.append(
+                f"description near the other agents' (centrality {parts['centrality']:.2f}, "
+                "subtracted)"
+            )
     else:
         out.append(
-            f"{similarity:.0%} of the task's words in its description "
+            f"{parts['similarity']:.0%} of the task's words in its description "
             "(keyword match: the store has no semantic index)"
         )
     out.append(f"trust {candidate.trust:.2f}")

@@ -143,3 +143,13 @@ WHERE f.subject = :subject
 GROUP BY s.author
 ORDER BY count(DISTINCT f.id) DESC, max(s.created_at) DESC, s.author
 """
+# How many facts each of some agents backs with a verified value, any subject (routing's
+# tie-break: the better track record wins).
+TRACK_RECORDS = """
+SELECT s.author, count(DISTINCT f.id)
+FROM fact_sources AS s
+JOIN fact_claims AS c ON c.id = s.claim_id AND c.status = 'verified'
+JOIN facts AS f ON f.id = c.fact_id
+WHERE s.author IN (SELECT value FROM json_each(:names))
+GROUP BY s.author
+"""

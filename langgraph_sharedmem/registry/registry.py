@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
+import numpy as np
 from langgraph.store.base import PutOp
 
 from langgraph_sharedmem import changes
@@ -49,6 +52,7 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
+from langgraph_sharedmem.store._embed import embed_texts
 
 __all__ = ["Registry"]
 
@@ -112,6 +116,8 @@ class Registry(DatabasePart):
         self.access = access
         self.store = store
         self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
+        # name -> (text, text vector, word stems, word vectors): see `_meaning`.
+        self._meanings: dict[str, tuple[str, Any, frozenset[str], Any]] = {}
 
     @property
     def stale_after(self) -> float | None:
@@ -393,15 +399,18 @@ class Registry(DatabasePart):
         k: int = 3,
         require: Iterable[str] = (),
         weights: Any = None,
-        min_score: float = 0.0,
+        min_score: float | None = None,
         include_stale: bool = False,
     ) -> builtins.list[Route]:
         """The best available agents for ``task``, best first, each with its score and the
-        reasons for it. Score = weighted sum (default 0.5 / 0.35 / 0.15) of semantic
-        similarity of task and description, the share of the capabilities the task names
-        (or ``require`` lists) the agent has, and its trust. Agents lacking a ``require``d
-        capability are left out; so are stale and retired ones, and scores below
-        ``min_score``."""
+        reasons for it. ``score`` is what the order is made by: the `RouteWeights` sum
+        (defaults chosen on a labelled set, see ``docs/registry.md``) of the cosine of task
+        and description, how near the task's words are to the agent's, minus how generic
+        the description is, plus the share of the capabilities the task names (or
+        ``require`` lists) the agent has, plus trust. Equal scores go to a live agent, then
+        to the one backing more verified facts, then to higher trust. Agents lacking a
+        ``require``d capability are left out; so are stale and retired ones, and scores
+        below ``min_score`` (None: no floor; a generic description can score below 0)."""
         check_text("task", task, limit=_MAX_QUERY, empty=False)
         k = _check_k(k)
         if isinstance(require, str):
@@ -411,44 +420,126 @@ class Registry(DatabasePart):
             for i, c in enumerate(require)
         }
         weights = _rank.check_weights(weights)
-        if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+        if min_score is not None and (
+            isinstance(min_score, bool)
+            or not isinstance(min_score, (int, float))
+            or math.isnan(min_score)
+        ):
             raise InvalidConfigError(f"min_score must be a number, got {min_score!r}")
-        candidates, in_store = self._candidates(include_stale)
-        candidates = [c for c in candidates if required <= c.capabilities]
-        vocabulary = {cap for c in candidates for cap in c.capabilities}
-        wanted = _rank.named_capabilities(task, vocabulary) | required
-        capability = {
-            c.name: len(c.capabilities & wanted) / len(wanted) if wanted else 0.0
-            for c in candidates
-        }
-        if self.semantic:
-            # Every agent is scored: a bound on the ones the store does not return is not
-            # sound under hybrid ranking (keyword hits may push nearer vectors off a page).
-            scores = self._semantic(task, max(in_store, 1))
-            similarity = {c.name: scores.get(c.name, 0.0) for c in candidates}
-            method = "semantic"
-        else:
-            similarity = {c.name: _rank.keyword_score(task, c.text) for c in candidates}
-            method = "keyword"
+        candidates, wanted, parts, method = self._route_parts(task, required, include_stale)
         scored = [
-            (_rank.score(weights, similarity[c.name], capability[c.name], c.trust), c)
-            for c in candidates
-            if c.name in similarity
+            (_rank.score(weights, *(p[c.name] for p in parts.values())), c) for c in candidates
         ]
-        scored.sort(key=lambda pair: _rank.order(*pair))
-        best = [(s, c) for s, c in scored if s >= min_score][:k]
+        counts = Counter(s for s, _ in scored)
+        tied = [c.name for s, c in scored if counts[s] > 1]
+        record = self._track_records(tied) if tied else {}
+        scored.sort(key=lambda pair: _rank.order(*pair, record.get(pair[1].name, 0)))
+        best = [(s, c) for s, c in scored if min_score is None or s >= min_score][:k]
         profiles = self._profiles([c.name for _, c in best])
         return [
             Route(
                 agent=profiles[c.name],
                 score=s,
-                capability_score=capability[c.name],
-                semantic_score=similarity[c.name],
+                capability_score=parts["capability"][c.name],
+                semantic_score=parts["similarity"][c.name],
                 trust=c.trust,
-                reasons=_rank.reasons(c, wanted, similarity[c.name], method),
+                reasons=_rank.reasons(
+                    c, wanted, {p: v[c.name] for p, v in parts.items()}, method, weights
+                ),
             )
             for s, c in best
         ]
+
+    def _route_parts(
+        self, task: str, required: set[str], include_stale: bool
+    ) -> tuple[
+        builtins.list[_rank.Candidate],
+        set[str],
+        dict[str, dict[str, float]],
+        Literal["semantic", "keyword"],
+    ]:
+        """The candidates for ``task`` and each one's parts of the score, by part (in
+        `_rank.score`'s argument order) and name; also the capabilities the task wants and
+        the method. The tuning in ``bench/bench_retrieval.py`` scores these same parts."""
+        everyone, _ = self._candidates(include_stale)
+        candidates = [c for c in everyone if required <= c.capabilities]
+        vocabulary = {cap for c in candidates for cap in c.capabilities}
+        wanted = _rank.named_capabilities(task, vocabulary) | required
+        method: Literal["semantic", "keyword"]
+        if self.semantic and everyone:
+            # Generic descriptions are judged against every available agent, not only the
+            # ones a ``require`` leaves, so the filter does not change anyone's score.
+            similarity, aligned, central = self._meaning(task, everyone)
+            method = "semantic"
+        else:
+            similarity = {c.name: _rank.keyword_score(task, c.text) for c in candidates}
+            aligned = central = dict.fromkeys(similarity, 0.0)
+            method = "keyword"
+        parts = {
+            "similarity": similarity,
+            "alignment": aligned,
+            "centrality": central,
+            "capability": {
+                c.name: len(c.capabilities & wanted) / len(wanted) if wanted else 0.0
+                for c in candidates
+            },
+            "trust": {c.name: c.trust for c in candidates},
+        }
+        return candidates, wanted, parts, method
+
+    def _meaning(
+        self, task: str, everyone: builtins.list[_rank.Candidate]
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """Cosine (clipped to [0, 1]), word alignment and centrality of every agent, from the
+        store's embedder. Every agent is scored exactly: the agents' vectors are kept here per
+        text (embedded again only when a profile's text changes), the task is embedded once
+        with its words, and no index page can leave anyone out."""
+        assert self.store is not None and self.store._spec is not None
+        spec = self.store._spec
+        known = self._meanings
+        missing = [c for c in everyone if c.name not in known or known[c.name][0] != c.text]
+        if missing:
+            word_lists = [_rank.content_words(c.text) for c in missing]
+            flat = [c.text for c in missing] + [w for ws in word_lists for w in ws]
+            vectors = _unit(embed_texts(spec.embeddings, flat, spec.dims))
+            # Copy on write: routes in other threads keep reading the dict they hold.
+            names = {c.name for c in everyone}
+            keep = len(known) <= 2 * len(everyone) + 16  # else forget retired agents
+            known = {n: v for n, v in known.items() if keep or n in names}
+            at = len(missing)
+            for i, (c, ws) in enumerate(zip(missing, word_lists, strict=True)):
+                stems = frozenset(_rank.stem(w) for w in ws)
+                known[c.name] = (c.text, vectors[i], stems, vectors[at : at + len(ws)])
+                at += len(ws)
+            self._meanings = known
+        entries = [known[c.name] for c in everyone]
+        task_words = _rank.content_words(task)
+        query = _unit(embed_texts(spec.embeddings, [task, *task_words], spec.dims))
+        texts = np.stack([e[1] for e in entries])
+        frequency: dict[str, int] = {}
+        for e in entries:
+            for s in e[2]:
+                frequency[s] = frequency.get(s, 0) + 1
+        idf = np.array(
+            [_rank.idf(w, frequency, len(entries)) for w in task_words], dtype=np.float32
+        )
+        cosine = np.clip(texts @ query[0], 0.0, 1.0)
+        aligned = _rank.alignment(query[1:], idf, [e[3] for e in entries])
+        central = _rank.centrality(texts)
+        names = [c.name for c in everyone]
+        return (
+            dict(zip(names, cosine.tolist(), strict=True)),
+            dict(zip(names, aligned.tolist(), strict=True)),
+            dict(zip(names, central.tolist(), strict=True)),
+        )
+
+    def _track_records(self, names: builtins.list[str]) -> dict[str, int]:
+        """How many facts each of ``names`` backs with a verified value (ties in routing)."""
+        with self.db.read() as conn:
+            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
+                return {}
+            rows = conn.execute(_schema.TRACK_RECORDS, {"names": json.dumps(names)}).fetchall()
+        return dict(rows)
 
     def _semantic(self, query: str, limit: int) -> dict[str, float]:
         """Cosine (clipped to [0, 1]) of the ``limit`` best agents in the store, in its order."""
@@ -501,7 +592,7 @@ class Registry(DatabasePart):
             known = parsed.get(name)
             if known is None or known[0] != updated_at:  # parse a profile once per change
                 known = parsed[name] = (updated_at, frozenset(_loads(caps)))
-            found.append(_rank.Candidate(name, known[1], trust, text))
+            found.append(_rank.Candidate(name, known[1], trust, text, bool(stale)))
         return found, len(rows)
 
     def _profiles(self, names: builtins.list[str]) -> dict[str, AgentProfile]:
@@ -619,6 +710,13 @@ def _is_id(author: str) -> bool:
     except InvalidConfigError:
         return False
     return True
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (a row of zeros, from a text without tokens, stays zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
 
 
 def _loads(text: str) -> Any:

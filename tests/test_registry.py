@@ -319,6 +319,17 @@ def test_who_knows_counts_authors_of_verified_facts(mem: SharedMemory) -> None:
     assert mem.registry.who_knows("nothing") == []
 
 
+def test_who_knows_ignores_restatements_from_quarantine(mem: SharedMemory) -> None:
+    # An agent restating a verified value from quarantine joins its sources; that must not
+    # make it an expert (nor win it routing's track-record tie-break).
+    facts = mem.facts
+    facts.assert_fact("app", "order:7", "status", "shipped", author="courier")
+    facts.assert_fact(
+        "app", "order:7", "status", "shipped", author="mallory", status="quarantined"
+    )
+    assert [e.agent for e in mem.registry.who_knows("order:7")] == ["courier"]
+
+
 def test_who_knows_before_any_fact_exists(tmp_path: Path) -> None:
     with Registry(tmp_path / "r.db") as reg:
         assert reg.who_knows("order:1") == []

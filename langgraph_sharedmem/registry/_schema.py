@@ -130,6 +130,12 @@ FACT_TABLES = """
 SELECT count(*) FROM sqlite_master
 WHERE type = 'table' AND name IN ('facts', 'fact_claims', 'fact_sources')
 """
+# Whether the ledger records which sources arrived quarantined (facts migration 3); a file
+# the ledger has not upgraded yet may be read here, read-only, before it does.
+HAS_HELD = "SELECT count(*) FROM pragma_table_info('fact_sources') WHERE name = 'held'"
+# Only sources that arrived verified count as knowing: restating a value from quarantine
+# must not make an agent an expert (or win it routing's tie-break).
+TRUSTED_SOURCES = "AND s.held = 0"
 # Who wrote the verified value of facts about a subject: every source of a verified claim.
 WHO_KNOWS = """
 SELECT s.author, count(DISTINCT f.id), json_group_array(DISTINCT f.attribute),
@@ -140,6 +146,7 @@ JOIN fact_sources AS s ON s.claim_id = c.id
 WHERE f.subject = :subject
     AND (:scope IS NULL OR f.scope = :scope)
     AND (:attribute IS NULL OR f.attribute = :attribute)
+    {trusted}
 GROUP BY s.author
 ORDER BY count(DISTINCT f.id) DESC, max(s.created_at) DESC, s.author
 """
@@ -151,5 +158,6 @@ FROM fact_sources AS s
 JOIN fact_claims AS c ON c.id = s.claim_id AND c.status = 'verified'
 JOIN facts AS f ON f.id = c.fact_id
 WHERE s.author IN (SELECT value FROM json_each(:names))
+    {trusted}
 GROUP BY s.author
 """

@@ -538,7 +538,8 @@ class Registry(DatabasePart):
         with self.db.read() as conn:
             if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
                 return {}
-            rows = conn.execute(_schema.TRACK_RECORDS, {"names": json.dumps(names)}).fetchall()
+            sql = _fact_sql(conn, _schema.TRACK_RECORDS)
+            rows = conn.execute(sql, {"names": json.dumps(names)}).fetchall()
         return dict(rows)
 
     def _semantic(self, query: str, limit: int) -> dict[str, float]:
@@ -563,7 +564,7 @@ class Registry(DatabasePart):
         with self.db.read() as conn:
             if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
                 return []  # no fact was ever written in this file
-            rows = conn.execute(_schema.WHO_KNOWS, params).fetchall()
+            rows = conn.execute(_fact_sql(conn, _schema.WHO_KNOWS), params).fetchall()
             # The profiles of all authors in one query, not one per author.
             ids = [author for author, *_ in rows if _is_id(author)]
             found = self._select(conn, _schema.WHERE_NAMES, names=json.dumps(ids)) if ids else []
@@ -683,6 +684,12 @@ class Registry(DatabasePart):
 
     def __repr__(self) -> str:
         return f"Registry({self.db.path!r})"
+
+
+def _fact_sql(conn: sqlite3.Connection, template: str) -> str:
+    """``template`` counting only sources that arrived verified, where the file records it."""
+    held = conn.execute(_schema.HAS_HELD).fetchone()[0]
+    return template.format(trusted=_schema.TRUSTED_SOURCES if held else "")
 
 
 def _unknown(name: str) -> InvalidConfigError:

@@ -9,9 +9,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from langgraph_sharedmem.cli._app import cli, main
-from langgraph_sharedmem.cli.inspector import Inspector, PartUnavailable
+
+if TYPE_CHECKING:
+    from langgraph_sharedmem.cli.inspector import Inspector, PartUnavailable
 
 __all__ = ["Inspector", "PartUnavailable", "cli", "main", "run"]
 
@@ -19,3 +22,12 @@ __all__ = ["Inspector", "PartUnavailable", "cli", "main", "run"]
 def run() -> None:
     """Console-script entry point: ``sharedmem ...``."""
     sys.exit(main())
+
+
+def __getattr__(name: str) -> Any:
+    # `sharedmem --help` must not pay for loading every part of the memory.
+    if name in ("Inspector", "PartUnavailable"):
+        from langgraph_sharedmem.cli import inspector
+
+        return getattr(inspector, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

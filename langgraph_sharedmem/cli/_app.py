@@ -12,17 +12,26 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from langgraph_sharedmem.cli import _render as render
-from langgraph_sharedmem.cli.inspector import Inspector
 from langgraph_sharedmem.errors import SharedMemoryError
+
+if TYPE_CHECKING:
+    from langgraph_sharedmem.cli.inspector import Inspector
 
 __all__ = ["cli", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _inspector(database: str, **options: Any) -> Inspector:
+    # The parts (and LangChain, LangGraph) load when a command runs, not for `--help`.
+    from langgraph_sharedmem.cli.inspector import Inspector
+
+    return Inspector(database, **options)
 
 
 class InspectorError(click.ClickException):
@@ -91,7 +100,7 @@ def cli() -> None:
 @_command(cli, "stats")
 def stats(database: str, as_json: bool) -> None:
     """File sizes, schema parts and versions, and row counts."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         data = ins.stats()
     if as_json:
         return render.emit_json(data)
@@ -125,7 +134,7 @@ def stats(database: str, as_json: bool) -> None:
 @click.option("--limit", default=100, show_default=True, help="At most this many threads.")
 def threads(database: str, as_json: bool, limit: int) -> None:
     """Threads, most recently checkpointed first."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.threads(limit)
     if as_json:
         return render.emit_json(rows)
@@ -150,7 +159,7 @@ def threads(database: str, as_json: bool, limit: int) -> None:
 @click.option("--limit", default=100, show_default=True)
 def history(database: str, as_json: bool, thread_id: str, ns: str, limit: int) -> None:
     """A thread's checkpoints, newest first: step, source, channels changed, pending writes."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.history(thread_id, ns=ns, limit=limit)
     if as_json:
         return render.emit_json(rows)
@@ -189,7 +198,7 @@ def checkpoint(
     full: bool,
 ) -> None:
     """Channel values of one checkpoint (the thread's latest if no id is given)."""
-    with Inspector(database, allowlist=_allow(allow)) as ins:
+    with _inspector(database, allowlist=_allow(allow)) as ins:
         data = ins.checkpoint(thread_id, checkpoint_id, ns=ns)
     if as_json:
         return render.emit_json(data)
@@ -234,7 +243,7 @@ def diff(
 ) -> None:
     """Channel values that differ between checkpoints FIRST and SECOND; with FIRST only,
     between FIRST's parent and FIRST (what that step did)."""
-    with Inspector(database, allowlist=_allow(allow)) as ins:
+    with _inspector(database, allowlist=_allow(allow)) as ins:
         data = ins.diff(thread_id, first, second, ns=ns)
     if as_json:
         return render.emit_json(data)
@@ -264,7 +273,7 @@ def diff(
 @click.option("--limit", default=100, show_default=True)
 def items(database: str, as_json: bool, prefix: str | None, limit: int) -> None:
     """Store items, newest first."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.items(prefix, limit=limit)
     if as_json:
         return render.emit_json(rows)
@@ -299,7 +308,7 @@ def facts(
     limit: int,
 ) -> None:
     """Facts by scope and status."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.facts(
             scope=scope, status=status, subject=subject, attribute=attribute, limit=limit
         )
@@ -329,7 +338,7 @@ def facts(
 @click.argument("attribute")
 def fact(database: str, as_json: bool, scope: str, subject: str, attribute: str) -> None:
     """One fact: its value, every claim and its whole history."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         data = ins.fact(scope, subject, attribute)
     if as_json:
         return render.emit_json(data)
@@ -362,7 +371,7 @@ def fact(database: str, as_json: bool, scope: str, subject: str, attribute: str)
 )
 def disagreements(database: str, as_json: bool, scope: str | None, status: str) -> None:
     """Disagreements between agents over a fact, and how each was settled."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.disagreements(status=None if status == "all" else status, scope=scope)
     if as_json:
         return render.emit_json(rows)
@@ -412,7 +421,7 @@ def quarantine(
     database: str, as_json: bool, scope: str | None, run: str | None, limit: int
 ) -> None:
     """The quarantine queue: claims waiting for validation, oldest first."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.quarantine(run=run, scope=scope, limit=limit)
     if as_json:
         return render.emit_json(rows)
@@ -435,7 +444,7 @@ def validations(
     database: str, as_json: bool, run: str | None, claim_id: int | None, outcome: str | None
 ) -> None:
     """The validation log: each validator's verdict on each claim."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.validations(run=run, claim_id=claim_id, outcome=outcome)
     if as_json:
         return render.emit_json(rows)
@@ -451,7 +460,7 @@ def validations(
 @click.option("--retired", is_flag=True, help="Include retired agents.")
 def agents(database: str, as_json: bool, capability: str | None, retired: bool) -> None:
     """The agent registry: description, capabilities, tools, endpoint, last seen."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.agents(capability=capability, include_retired=retired)
     if as_json:
         return render.emit_json(rows)
@@ -489,14 +498,14 @@ def messages(
 ) -> None:
     """Conversation history of RUN: who said what to whom (without RUN: the runs)."""
     if run is None:
-        with Inspector(database) as ins:
+        with _inspector(database) as ins:
             found = ins.runs(limit=limit)
         if as_json:
             return render.emit_json(found)
         return render.table(
             found, ["run", "messages", "senders", "first_at", "last_at"], empty="no conversation"
         )
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.messages(
             run, thread=thread, viewer=viewer, limit=limit, newest_first=newest_first
         )
@@ -534,7 +543,7 @@ def audit(
     limit: int,
 ) -> None:
     """The access log: every audited read, write, grant and denial, oldest first."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.audit(
             agent=agent,
             user=user,
@@ -559,7 +568,7 @@ def audit(
 @click.option("--limit", default=1000, show_default=True)
 def changes(database: str, as_json: bool, after: int, kind: str | None, limit: int) -> None:
     """The change log: every committed change to shared memory, in commit order."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         rows = ins.changes(after=after, kind=kind, limit=limit)
     if as_json:
         return render.emit_json(rows)
@@ -606,7 +615,7 @@ def _chroma(chroma: str, url: str | None) -> Any:
 @_command(index, "status")
 def index_status(database: str, as_json: bool) -> None:
     """What SQLite records about the index: vectors, changes not yet applied, lease holder."""
-    with Inspector(database) as ins:
+    with _inspector(database) as ins:
         data = ins.index_status()
     if as_json:
         return render.emit_json(data)
@@ -622,7 +631,7 @@ def index_status(database: str, as_json: bool) -> None:
 def index_verify(database: str, as_json: bool, chroma: str, chroma_url: str | None) -> None:
     """Apply pending changes, then compare every vector in Chroma with SQLite (writes the
     index state, so the database is opened writable). Exit status 1 if they disagree."""
-    with Inspector(database, writable=True, chroma=_chroma(chroma, chroma_url)) as ins:
+    with _inspector(database, writable=True, chroma=_chroma(chroma, chroma_url)) as ins:
         data = ins.verify_index()
     if as_json:
         render.emit_json(data)
@@ -642,7 +651,7 @@ def index_verify(database: str, as_json: bool, chroma: str, chroma_url: str | No
 @_CHROMA_URL
 def index_rebuild(database: str, as_json: bool, chroma: str, chroma_url: str | None) -> None:
     """Recreate the Chroma index from the embeddings stored in SQLite (no embedding calls)."""
-    with Inspector(database, writable=True, chroma=_chroma(chroma, chroma_url)) as ins:
+    with _inspector(database, writable=True, chroma=_chroma(chroma, chroma_url)) as ins:
         total = ins.index_status()["vectors"]
         with render.progress("rebuilding index", total, enabled=not as_json) as advance:
             count = ins.rebuild_index(progress=advance)
@@ -669,7 +678,7 @@ def prune(
 ) -> None:
     """Drop old checkpoints of every thread (or the given ones), one transaction per thread."""
     if dry_run:
-        with Inspector(database) as ins:
+        with _inspector(database) as ins:
             rows = ins.threads(limit=1_000_000)
         chosen = [r for r in rows if not thread_ids or r["thread_id"] in thread_ids]
         data = {
@@ -679,7 +688,7 @@ def prune(
             "checkpoints": sum(r["checkpoints"] for r in chosen),
         }
         return render.emit_json(data) if as_json else render.record(data, title="prune (dry run)")
-    with Inspector(database, writable=True) as ins:
+    with _inspector(database, writable=True) as ins:
         total = len(thread_ids) if thread_ids else ins.count_threads()
         with render.progress("pruning threads", total, enabled=not as_json) as advance:
             data = ins.prune(list(thread_ids) or None, strategy=strategy, progress=advance)

@@ -31,18 +31,19 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
-from langchain_core.tools.base import _get_runnable_config_param
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.serde import StrictSerializer
-from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _scope, _tools
+from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _scope
 from langgraph_sharedmem.toolcache._model import CacheStats, Counters, SharedCacheStats
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 __all__ = ["ToolCache"]
 
@@ -244,6 +245,9 @@ class ToolCache(DatabasePart):
         signature = inspect.signature(fn)
         if not callable(scope):
             _scope.check(tool, scope)  # now, not on the first call
+        # LangChain's tool machinery (~0.25 s to import) loads only once a tool is cached.
+        from langchain_core.tools.base import _get_runnable_config_param
+
         config_param = _get_runnable_config_param(fn)
 
         def identify(
@@ -312,6 +316,10 @@ class ToolCache(DatabasePart):
         them) are returned but not stored. Tools with
         ``response_format="content_and_artifact"`` are refused: the artifact would be lost.
         """
+        from langchain_core.tools import BaseTool
+
+        from langgraph_sharedmem.toolcache import _tools
+
         if not isinstance(tool, BaseTool):
             raise InvalidConfigError(f"wrap_tool takes a LangChain BaseTool, got {tool!r}")
         if getattr(tool, "response_format", "content") != "content":

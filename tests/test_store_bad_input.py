@@ -43,11 +43,16 @@ HOSTILE = ["x'); DROP TABLE mem_items; --", 'a"b', "semi;colon", "a$.x", "a.b[0]
 
 @pytest.mark.parametrize("key", HOSTILE)
 def test_hostile_keys_and_filter_keys(store: SharedMemoryStore, key: str) -> None:
-    store.put(("h",), key, {key: "v", "text": key})
-    assert store.get(("h",), key).value == {key: "v", "text": key}
-    assert [r.key for r in store.search(("h",), filter={key: "v"})] == [key]
-    assert store.search(("h",), filter={key: "other"}) == []
-    assert [r.key for r in store.search(("h",), filter={key: {"$in": ["v"]}})] == [key]
+    store.put(("h",), key, {key: "v", "box": {key: "v"}, "text": key})
+    assert store.get(("h",), key).value == {key: "v", "box": {key: "v"}, "text": key}
+    # As SqliteStore: a top-level filter key is a path and refused, naming it, if it cannot
+    # be one; one level down any key is matched as written.
+    with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
+        store.search(("h",), filter={key: "v"})
+    assert repr(key) in str(refused.value)
+    assert [r.key for r in store.search(("h",), filter={"box": {key: "v"}})] == [key]
+    assert store.search(("h",), filter={"box": {key: "other"}}) == []
+    assert [r.key for r in store.search(("h",), filter={"box": {"$in": [{key: "v"}]}})] == [key]
     assert store.search(("h",), query=key)[0].key == key
     store.delete(("h",), key)
     assert store.get(("h",), key) is None

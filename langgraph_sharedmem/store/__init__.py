@@ -118,6 +118,8 @@ class SharedMemoryStore(Closing, BaseStore):
                 raise InvalidConfigError(f"unknown ttl config keys {sorted(unknown)}")
         self._spec: IndexSpec | None = index_spec(index)
         self.index_config = index
+        # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
+        self.embeddings = self._spec.embeddings if self._spec else None
         self.ttl_config = ttl
         if isinstance(conn, Database):
             self.db, self._owns_db = conn, False
@@ -350,25 +352,35 @@ class SharedMemoryStore(Closing, BaseStore):
         work = _Work(ops=list(ops))
         puts: list[PutOp] = []
         checked: set[tuple[str, ...]] = set()  # a batch's puts share few namespaces
-        for op in work.ops:
-            if type(op) is PutOp and op.value is not None and op.namespace in checked:
+        for n, op in enumerate(work.ops):
+            if (
+                type(op) is PutOp
+                and op.value is not None
+                and type(op.namespace) is tuple
+                and op.namespace in checked
+            ):
                 puts.append(op)
                 continue
+            if isinstance(op, SearchOp) and isinstance(op.namespace_prefix, list):
+                # SqliteStore searches a list prefix as the tuple it spells.
+                op = work.ops[n] = op._replace(namespace_prefix=tuple(op.namespace_prefix))
             validate_op_namespace(op)
             if isinstance(op, PutOp):
                 if op.value is not None:
                     _validate_put_namespace(op.namespace)
-                    if type(op.namespace) is tuple:
+                    if type(op.namespace) is tuple:  # others are refused by plan_puts
                         checked.add(op.namespace)
                 puts.append(op)
             elif isinstance(op, GetOp):
                 check_namespace(op.namespace)
                 check_key(op.key)
             elif isinstance(op, SearchOp):
-                check_namespace(op.namespace_prefix)
+                _search.check_search(op)
                 if op.query and self._spec is not None:
                     work.queries[op.query] = None
-            elif not isinstance(op, ListNamespacesOp):
+            elif isinstance(op, ListNamespacesOp):
+                _search.check_list_namespaces(op)
+            else:
                 raise ValueError(f"Unknown operation type: {type(op)}")
         work.puts = _write.plan_puts(puts, self._spec)
         return work

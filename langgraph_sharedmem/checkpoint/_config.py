@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import get_checkpoint_id
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -157,9 +156,10 @@ def list_where(
         if target.checkpoint_id:
             where.append("checkpoint_id = ?")
             params.append(_bindable("checkpoint_id", target.checkpoint_id))
-    if before is not None and (
-        before_id := get_checkpoint_id(_config_mapping(before, "before"))  # type: ignore[arg-type]
-    ):
+    before_id = None
+    if before is not None:
+        before_id = _config_mapping(before, "before").get("configurable", {}).get("checkpoint_id")
+    if before_id:
         if not isinstance(before_id, str):
             raise InvalidConfigError(
                 f"before's checkpoint_id must be a string, got {type(before_id).__name__}"

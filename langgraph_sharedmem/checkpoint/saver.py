@@ -173,9 +173,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         collector's passes over them made the history walk 1.5x slower than SqliteSaver's.
         """
         check_limit(limit)
+        where, params, exact = list_where(config, filter, before)  # refuses odd input first
         if limit is not None and limit <= 0:
             return
-        where, params, exact = list_where(config, filter, before)
         self.setup()
         cursor: tuple[str, str, str] | None = None
         remaining = limit

@@ -125,6 +125,8 @@ def _metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] |
     if isinstance(value, float) and math.isfinite(value):
         return "json_extract(metadata, ?) = ?", [json_path, value]
     if isinstance(value, str):
+        if "\x00" in value:
+            return None  # SQLite's JSON functions cut decoded text at a NUL
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

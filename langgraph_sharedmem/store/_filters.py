@@ -190,7 +190,13 @@ def _label(key: Any) -> str:
 
 
 def _text(value: str, what: str = "filter value") -> str:
-    """``value``, if SQLite can take it as text (lone surrogates cannot be UTF-8)."""
+    """``value``, if SQLite can take it as text (lone surrogates cannot be UTF-8) and its
+    JSON functions can compare it (they cut decoded text at a NUL)."""
+    if "\x00" in value:
+        raise InvalidConfigError(
+            f"{what} {value!r} contains a NUL character, which SQLite's JSON functions "
+            "cut text at, so the filter could not be answered correctly"
+        )
     if value.isascii():
         return value
     try:

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import empty_checkpoint, get_serializable_checkpoint_metadata
 from langgraph.store.base import InvalidNamespaceError, ListNamespacesOp, MatchCondition, SearchOp
 
 from langgraph_sharedmem import SharedMemoryError, SharedMemorySaver, SharedMemoryStore
@@ -97,9 +97,20 @@ ITEMS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
         {"text": "42 INV-7", "n": 42.0, "s": "42", "tags": "not a list", "odd": "\ud800x"},
     ),
 ]
-METADATA = [{"source": "input", "step": -1, "user": {"access-level": "admin"}}] + [
-    {"source": "loop", "step": i, "n": value["n"], "user": value.get("user"), "s": value["s"]}
-    for i, (_, _, value) in enumerate(ITEMS)
+METADATA = (
+    [{"source": "input", "step": -1, "user": {"access-level": "admin"}}]
+    + [
+        {"source": "loop", "step": i, "n": value["n"], "user": value.get("user"), "s": value["s"]}
+        for i, (_, _, value) in enumerate(ITEMS)
+    ]
+    + [{"source": "loop", "step": 99, "s": "a\x00b", "user": {"access-level": "a\x00b"}}]
+)
+# SQLite's JSON functions cut decoded text at a NUL: the saver re-checks in Python, the store
+# refuses filters holding one (stored values with NULs are a documented limit of the store).
+# LangGraph drops NULs from top-level metadata strings before any saver stores them.
+STORED_METADATA = [
+    get_serializable_checkpoint_metadata({"configurable": {}}, m)  # type: ignore[arg-type]
+    for m in METADATA
 ]
 
 
@@ -278,6 +289,7 @@ ODD_KEYS = [
 HUGE = [10**400, -(10**400), 2**63, -(2**63) - 1, 2**64, 1e308, 5e-324, -0.0]
 NONFINITE = [math.nan, math.inf, -math.inf]
 TEXTS = ["ok", "x", "", "é unicode", "42", "admin", "nested", "pizza", '"', "*", "NEAR(", "\ud800"]
+TEXTS += ["a", "a\x00b", "\x00"]
 
 key_st = st.one_of(
     st.sampled_from(KNOWN_KEYS),
@@ -522,6 +534,10 @@ metadata_filter_st = st.one_of(
             {"step": 10**400},
             {"n": 2**62},
             {"s": "\ud800"},
+            {"s": "a\x00b"},
+            {"s": "ab"},
+            {"user.access-level": "a\x00b"},
+            {"user.access-level": "a"},
             {"n": math.nan},
             {"user": {"access-level": "nested"}},
             {"source": "loop", "step": {"$gt": 1}},
@@ -552,7 +568,7 @@ def test_saver_list_refuses_clearly_or_answers_exactly(
                 continue
             if before_id and not cid < before_id:
                 continue
-            if all(_at(METADATA[i], _path(k)) == v for k, v in (flt or {}).items()):
+            if all(_at(STORED_METADATA[i], _path(k)) == v for k, v in (flt or {}).items()):
                 expected.append(cid)
         if limit is not None:
             expected = expected[: max(limit, 0)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import math
 import os
 import threading
 import time
@@ -63,6 +64,21 @@ __all__ = ["IndexReport", "SharedMemoryStore", "WordLlamaEmbeddings"]
 logger = logging.getLogger("langgraph_sharedmem.store")
 
 _TTL_KEYS = frozenset({"refresh_on_read", "default_ttl", "sweep_interval_minutes", "omit_expired"})
+
+
+def _sweep_interval(minutes: Any) -> float:
+    """A sweep interval: a positive, finite number of minutes (NaN made the sweeper spin)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
+        raise InvalidConfigError(f"sweep_interval_minutes must be a number, got {minutes!r}")
+    try:
+        value = float(minutes)
+    except OverflowError:
+        value = math.inf
+    if not 0 < value < math.inf:
+        raise InvalidConfigError(
+            f"sweep_interval_minutes must be positive and finite, got {minutes!r}"
+        )
+    return value
 
 
 @dataclass
@@ -116,6 +132,9 @@ class SharedMemoryStore(Closing, BaseStore):
             unknown = set(ttl) - _TTL_KEYS
             if unknown:
                 raise InvalidConfigError(f"unknown ttl config keys {sorted(unknown)}")
+            _write.check_ttl(ttl.get("default_ttl"), "ttl config default_ttl")
+            if ttl.get("sweep_interval_minutes") is not None:
+                _sweep_interval(ttl["sweep_interval_minutes"])
         self._spec: IndexSpec | None = index_spec(index)
         self.index_config = index
         # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
@@ -505,7 +524,7 @@ class SharedMemoryStore(Closing, BaseStore):
         if self._sweeper is not None and self._sweeper.is_alive():
             assert self._sweeper_done is not None
             return self._sweeper_done
-        interval = (
+        interval = _sweep_interval(
             sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         )
         self._sweeper_stop.clear()

@@ -229,38 +229,44 @@ def _operator(node: _Node, op: Any, arg: Any, depth: int) -> Sql:
 
 
 def _one_of(node: _Node, values: Any, depth: int) -> Sql:
-    """Equal to one of ``values``: the scalars as one JSON array parameter read by
-    ``json_each`` (an OR per value hit SQLite's expression depth limit near 1000 values)."""
-    scalars: list[Any] = []
-    structured: list[Sql] = []
+    """Equal to one of ``values``. Strings and numbers each travel as one JSON array
+    parameter: ``x IN (SELECT value FROM json_each(?))`` is built once per statement as an
+    index, so any length works (an OR per value hit SQLite's expression depth limit near
+    1000 values) and a row costs one lookup."""
+    texts: list[str] = []
+    numbers: list[int | float] = []
+    has_null = False
+    parts: list[Sql] = []
     for v in values:
         if isinstance(v, (Mapping, list, tuple)):
-            structured.append(_all(_equal(node, v, depth)))
-        elif v is None or isinstance(v, str):
-            scalars.append(v if v is None else _text(v))
+            parts.append(_all(_equal(node, v, depth)))
+        elif v is None:
+            has_null = True
+        elif isinstance(v, str):
+            texts.append(_text(v))
         elif isinstance(v, (int, float)):
             n = _number(v)
             if math.isfinite(n):  # no stored number is NaN or infinite
-                scalars.append(n)
+                numbers.append(n)
         else:
             raise InvalidConfigError(
                 f"filter values must be JSON (str, number, bool, None, list, dict), got "
                 f"{type(v).__name__}"
             )
-    if scalars:
-        value_sql, value_params = node.value()
-        type_sql, type_params = node.type()
-        structured.append(
-            (
-                f"EXISTS (SELECT 1 FROM json_each(?) AS w WHERE CASE w.type "
-                f"WHEN 'null' THEN {value_sql} IS NULL "
-                f"WHEN 'text' THEN {type_sql} = 'text' AND {value_sql} = w.value "
-                f"ELSE {type_sql} IN {_NUMERIC_TYPES} AND {value_sql} = w.value END)",
-                [json.dumps(scalars), *value_params, *type_params, *value_params]
-                + [*type_params, *value_params],
+    value_sql, value_params = node.value()
+    type_sql, type_params = node.type()
+    if has_null:  # missing and JSON null both read as None
+        parts.append((f"({value_sql} IS NULL)", value_params))
+    for kinds, members in (("('text')", texts), (_NUMERIC_TYPES, numbers)):
+        if members:
+            parts.append(
+                (
+                    f"coalesce({value_sql} IN (SELECT value FROM json_each(?)) "
+                    f"AND {type_sql} IN {kinds}, 0)",
+                    [*value_params, json.dumps(members), *type_params],
+                )
             )
-        )
-    return _any(structured)
+    return _any(parts)
 
 
 def _order(node: _Node, sign: str, op: str, arg: Any) -> Sql:

@@ -81,6 +81,15 @@ def _sweep_interval(minutes: Any) -> float:
     return value
 
 
+def _seen(namespace: Any, checked: set[tuple[str, ...]]) -> bool:
+    """Whether a put's namespace was already checked in this batch (an unchecked one may
+    not even be hashable: ``("a", ["b"])``)."""
+    try:
+        return type(namespace) is tuple and namespace in checked
+    except TypeError:
+        return False
+
+
 @dataclass
 class _Work:
     """One batch between its steps: what to read, what to write, what to embed."""
@@ -372,12 +381,7 @@ class SharedMemoryStore(Closing, BaseStore):
         puts: list[PutOp] = []
         checked: set[tuple[str, ...]] = set()  # a batch's puts share few namespaces
         for n, op in enumerate(work.ops):
-            if (
-                type(op) is PutOp
-                and op.value is not None
-                and type(op.namespace) is tuple
-                and op.namespace in checked
-            ):
+            if type(op) is PutOp and op.value is not None and _seen(op.namespace, checked):
                 puts.append(op)
                 continue
             if isinstance(op, SearchOp) and isinstance(op.namespace_prefix, list):

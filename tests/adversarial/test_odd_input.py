@@ -574,3 +574,72 @@ def test_saver_list_refuses_clearly_or_answers_exactly(
             expected = expected[: max(limit, 0)]
         assert [c.checkpoint["id"] for c in result] == expected
     assert _table_hash(saver.db.path) == saver.before  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedMemoryStore]:
+    path = tmp_path_factory.mktemp("odd") / "scratch.db"
+    with SharedMemoryStore(path, index=toy_index(), chroma=None) as s:
+        yield s
+
+
+json_value_st = st.dictionaries(st.one_of(key_st, key_st, st.integers()), value_st, max_size=3)
+ttl_st = st.one_of(st.none(), st.none(), count_st, st.floats())
+plain_value_st = st.dictionaries(
+    st.sampled_from([*KNOWN_KEYS, "é", "a.b", 'q"t', "$or"]),
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(max_size=5),
+        ),
+        lambda kids: (
+            st.lists(kids, max_size=2) | st.dictionaries(st.text(max_size=3), kids, max_size=2)
+        ),
+        max_leaves=5,
+    ),
+    max_size=3,
+)
+put_ns_st = st.one_of(
+    st.sampled_from([("w",), ("w", "x"), ("w", "é"), ("w", "'; --")]),
+    st.sampled_from([("w",), ("w", "x")]),
+    prefix_st,
+)
+put_key_st = st.one_of(
+    st.sampled_from(["k", "k'; --", "é", "*", "", "a\x00b"]), st.text(max_size=4), st.integers()
+)
+
+
+@settings(settings.get_profile("adversarial"))
+@given(
+    batch=st.lists(
+        st.one_of(
+            st.tuples(put_ns_st, put_key_st, json_value_st, ttl_st),
+            st.tuples(put_ns_st, put_key_st, plain_value_st, st.none()),
+            st.tuples(put_ns_st, put_key_st, plain_value_st, st.none()),
+        ),
+        min_size=1,
+        max_size=2,
+    )
+)
+def test_store_writes_refuse_clearly_or_round_trip(
+    scratch: SharedMemoryStore, batch: list[tuple[Any, Any, Any, Any]]
+) -> None:
+    """A batch of hostile puts is refused whole, changing nothing, or every value reads back."""
+    from langgraph.store.base import PutOp
+
+    ops = [PutOp(ns, key, value, ttl=ttl) for ns, key, value, ttl in batch]  # type: ignore[arg-type]
+    before = _table_hash(scratch.db.path)
+    ok, _ = _expect(lambda: scratch.batch(ops))
+    if not ok:
+        assert _table_hash(scratch.db.path) == before
+        return
+    last = {(tuple(op.namespace), op.key): op for op in ops}
+    for (ns, key), op in last.items():
+        item = scratch.get(ns, key)
+        if op.ttl is not None and op.ttl <= 0:
+            assert item is None  # expired at once
+        elif op.ttl is None or op.ttl >= 1:  # a shorter TTL may have run out by now
+            assert item is not None and item.value == op.value

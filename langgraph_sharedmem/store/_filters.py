@@ -25,7 +25,7 @@ filters) and ``$not`` (a filter). Anything else is refused with `InvalidConfigEr
 Odd input gets that error too, never a raw one: nesting deeper than `MAX_FILTER_DEPTH`, lone
 surrogates, filters needing more than `MAX_FILTER_PARAMS` parameters. Integers beyond 64 bits
 compare as floats (as SQLite reads them; beyond a float's range, as infinities), and a ``$in``
-list of any length is one JSON parameter read with ``json_each``.
+list of any length costs two parameters (its strings and its numbers, as JSON arrays).
 """
 
 from __future__ import annotations

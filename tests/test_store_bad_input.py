@@ -43,11 +43,16 @@ HOSTILE = ["x'); DROP TABLE mem_items; --", 'a"b', "semi;colon", "a$.x", "a.b[0]
 
 @pytest.mark.parametrize("key", HOSTILE)
 def test_hostile_keys_and_filter_keys(store: SharedMemoryStore, key: str) -> None:
-    store.put(("h",), key, {key: "v", "text": key})
-    assert store.get(("h",), key).value == {key: "v", "text": key}
-    assert [r.key for r in store.search(("h",), filter={key: "v"})] == [key]
-    assert store.search(("h",), filter={key: "other"}) == []
-    assert [r.key for r in store.search(("h",), filter={key: {"$in": ["v"]}})] == [key]
+    store.put(("h",), key, {key: "v", "box": {key: "v"}, "text": key})
+    assert store.get(("h",), key).value == {key: "v", "box": {key: "v"}, "text": key}
+    # As SqliteStore: a top-level filter key is a path and refused, naming it, if it cannot
+    # be one; one level down any key is matched as written.
+    with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
+        store.search(("h",), filter={key: "v"})
+    assert repr(key) in str(refused.value)
+    assert [r.key for r in store.search(("h",), filter={"box": {key: "v"}})] == [key]
+    assert store.search(("h",), filter={"box": {key: "other"}}) == []
+    assert [r.key for r in store.search(("h",), filter={"box": {"$in": [{key: "v"}]}})] == [key]
     assert store.search(("h",), query=key)[0].key == key
     store.delete(("h",), key)
     assert store.get(("h",), key) is None
@@ -177,3 +182,51 @@ def test_wrong_dims_from_embedder(tmp_path: Path) -> None:
         pytest.raises(InvalidConfigError, match="dims=4"),
     ):
         s.put(("a",), "k", {"v": "x"})
+
+
+def test_ttl_minutes_odd_values(store: SharedMemoryStore) -> None:
+    # NaN was accepted and stored as "never expires" (SQLite reads NaN as NULL).
+    with pytest.raises(InvalidConfigError, match="NaN"):
+        store.put(("t",), "nan", {"v": 1}, ttl=math.nan)
+    with pytest.raises(InvalidConfigError, match="minutes"):
+        store.put(("t",), "text", {"v": 1}, ttl="5")  # type: ignore[arg-type]
+    # Beyond a float (an OverflowError before) or infinite: never expires.
+    store.put(("t",), "huge", {"v": 1}, ttl=10**400)
+    store.put(("t",), "inf", {"v": 1}, ttl=math.inf)
+    assert {r.key for r in store.search(("t",))} == {"huge", "inf"}
+    assert store.get(("t",), "nan") is None
+
+
+@pytest.mark.parametrize("minutes", [math.nan, -1, math.inf, "5"])
+def test_sweep_interval_must_be_positive_minutes(tmp_path: Path, minutes: Any) -> None:
+    # NaN started a sweeper thread that could never wait; now refused, in config or call.
+    with pytest.raises(InvalidConfigError, match="sweep_interval_minutes"):
+        SharedMemoryStore(tmp_path / "s.db", ttl={"sweep_interval_minutes": minutes})
+    with SharedMemoryStore(tmp_path / "s.db") as s, pytest.raises(InvalidConfigError):
+        s.start_ttl_sweeper(minutes)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda s: s.search(("a",), limit=1.5), "limit"),
+        (lambda s: s.search(("a",), limit=-1), "limit"),
+        (lambda s: s.search(("a",), offset="1"), "offset"),
+        (lambda s: s.search(("a",), query=5), "query"),
+        (lambda s: s.list_namespaces(limit=-1), "limit"),
+        (lambda s: s.list_namespaces(max_depth=1.5), "max_depth"),
+        (lambda s: s.list_namespaces(prefix=("\ud800",)), "surrogate"),
+    ],
+)
+def test_odd_counts_and_queries_are_named(store: SharedMemoryStore, call: Any, name: str) -> None:
+    store.put(("a",), "k", {"text": "x"})
+    with pytest.raises(InvalidConfigError, match=name):
+        call(store)
+
+
+def test_huge_counts_simply_work(store: SharedMemoryStore) -> None:
+    store.put(("a",), "k", {"text": "x"})
+    for query in (None, "x"):
+        assert [r.key for r in store.search(("a",), query=query, limit=10**30)] == ["k"]
+        assert store.search(("a",), query=query, offset=10**30) == []
+    assert store.list_namespaces(limit=10**30) == [("a",)]

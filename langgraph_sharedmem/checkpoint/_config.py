@@ -17,11 +17,11 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import get_checkpoint_id
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from langgraph_sharedmem._filter_keys import filter_path, lookup
 from langgraph_sharedmem.errors import InvalidConfigError
 
 
@@ -71,16 +71,68 @@ def dump_metadata(metadata: Mapping[str, Any]) -> str:
         ) from exc
 
 
-def _is_plain_key(key: str) -> bool:
-    return key.isidentifier()
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def metadata_matches(metadata_json: str, filter: Mapping[str, Any] | None) -> bool:
-    """Exact re-check of a metadata filter (the SQL prefilter covers only simple keys)."""
+    """Exact check of a metadata filter: each key a dotted path (as `SqliteSaver`), each
+    value compared with Python ``==`` (the SQL prefilter cannot say all of that)."""
     if not filter:
         return True
     metadata = json.loads(metadata_json)
-    return all(metadata.get(k) == v for k, v in filter.items())
+    return all(lookup(metadata, filter_path(k)) == v for k, v in filter.items())
+
+
+def check_limit(limit: Any) -> None:
+    """`list`'s ``limit``: None or an int (zero or less lists nothing, as `InMemorySaver`)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise InvalidConfigError(
+            f"list limit must be an int or None, got {type(limit).__name__}: {limit!r}"
+        )
+
+
+def _config_mapping(config: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(config, Mapping) or not isinstance(config.get("configurable", {}), Mapping):
+        raise InvalidConfigError(
+            f"{what} must be a config dict like {{'configurable': {{'thread_id': ...}}}}, "
+            f"got {config!r}"
+        )
+    return config
+
+
+def _bindable(what: str, value: Any) -> Any:
+    """``value``, if SQLite can take it as a parameter (a lone surrogate cannot be UTF-8)."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidConfigError(
+                f"{what} {value!r} contains a lone surrogate ({exc.reason})"
+            ) from exc
+    return value
+
+
+def _metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | None:
+    """A SQL term that keeps every row whose metadata at ``path`` equals ``value`` (and few
+    others), or None where only the Python check can decide."""
+    json_path = "$." + ".".join(path)  # parts are [a-zA-Z0-9_-]+: no quoting needed
+    if value is None:  # a missing key and JSON null both read as None
+        return "json_extract(metadata, ?) IS NULL", [json_path]
+    if isinstance(value, bool):
+        return "json_extract(metadata, ?) = ?", [json_path, int(value)]
+    if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    if isinstance(value, float) and math.isfinite(value):
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    if isinstance(value, str):
+        if "\x00" in value:
+            return None  # SQLite's JSON functions cut decoded text at a NUL
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # stored as a \udXXX escape: json.loads reads it back, SQLite cannot
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    return None  # dicts, lists, huge ints, NaN: compared in Python
 
 
 def list_where(
@@ -88,41 +140,44 @@ def list_where(
     filter: dict[str, Any] | None,
     before: RunnableConfig | None,
 ) -> tuple[list[str], list[Any], bool]:
-    """SQL conditions for `list`; ``exact`` is False when Python must re-check the filter."""
+    """SQL conditions for `list`; ``exact`` is False when Python must re-check the filter.
+
+    Filter keys follow `SqliteSaver`: letters, digits, ``_``, ``-``, ``.``, a dot separating
+    nested keys (``{"user.access-level": "admin"}``); other keys raise `InvalidConfigError`
+    (a ``ValueError``) naming them. Keys and values reach SQL only as parameters.
+    """
     where: list[str] = []
     params: list[Any] = []
     if config is not None:
-        target = parse_target(config, what="list")
+        target = parse_target(_config_mapping(config, "list config"), what="list")
         where.append("thread_id = ?")
-        params.append(target.thread_id)
+        params.append(_bindable("thread_id", target.thread_id))
         if config["configurable"].get("checkpoint_ns") is not None:
             where.append("checkpoint_ns = ?")
-            params.append(target.checkpoint_ns)
+            params.append(_bindable("checkpoint_ns", target.checkpoint_ns))
         if target.checkpoint_id:
             where.append("checkpoint_id = ?")
-            params.append(target.checkpoint_id)
-    if before is not None and (before_id := get_checkpoint_id(before)):
+            params.append(_bindable("checkpoint_id", target.checkpoint_id))
+    before_id = None
+    if before is not None:
+        before_id = _config_mapping(before, "before").get("configurable", {}).get("checkpoint_id")
+    if before_id:
+        if not isinstance(before_id, str):
+            raise InvalidConfigError(
+                f"before's checkpoint_id must be a string, got {type(before_id).__name__}"
+            )
         where.append("checkpoint_id < ?")
-        params.append(before_id)
+        params.append(_bindable("before's checkpoint_id", before_id))
+    if filter is not None and not isinstance(filter, Mapping):
+        raise InvalidConfigError(f"list filter must be a dict, got {type(filter).__name__}")
     exact = True
     for key, value in (filter or {}).items():
-        if not isinstance(key, str):
-            raise InvalidConfigError(f"metadata filter keys must be strings, got {key!r}")
-        # Keys and values are parameters, never SQL text; odd keys or structured values
-        # are matched in Python after the SQL prefilter.
-        if (
-            _is_plain_key(key)
-            and isinstance(value, (str, int, float))
-            and not (isinstance(value, float) and not math.isfinite(value))
-        ):
-            where.append("json_extract(metadata, ?) = ?")
-            params.extend((f"$.{key}", value))
-        elif _is_plain_key(key) and value is None:
-            where.append("json_type(metadata, ?) = 'null'")
-            params.append(f"$.{key}")
+        term = _metadata_term(filter_path(key), value)
+        if term is None:
             exact = False
         else:
-            exact = False
+            where.append(term[0])
+            params.extend(term[1])
     return where, params, exact
 
 

@@ -39,6 +39,7 @@ from langgraph_sharedmem._db import Database, DatabasePart, Synchronous
 from langgraph_sharedmem.checkpoint import _history, _lists, _schema
 from langgraph_sharedmem.checkpoint._config import (
     Target,
+    check_limit,
     dump_metadata,
     list_where,
     metadata_matches,
@@ -171,9 +172,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         Decoding a whole page first kept ~50k messages alive at 800 steps, and the garbage
         collector's passes over them made the history walk 1.5x slower than SqliteSaver's.
         """
+        check_limit(limit)
+        where, params, exact = list_where(config, filter, before)  # refuses odd input first
         if limit is not None and limit <= 0:
             return
-        where, params, exact = list_where(config, filter, before)
         self.setup()
         cursor: tuple[str, str, str] | None = None
         remaining = limit

@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import math
 import os
 import threading
 import time
@@ -63,6 +64,30 @@ __all__ = ["IndexReport", "SharedMemoryStore", "WordLlamaEmbeddings"]
 logger = logging.getLogger("langgraph_sharedmem.store")
 
 _TTL_KEYS = frozenset({"refresh_on_read", "default_ttl", "sweep_interval_minutes", "omit_expired"})
+
+
+def _sweep_interval(minutes: Any) -> float:
+    """A sweep interval: a positive, finite number of minutes (NaN made the sweeper spin)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
+        raise InvalidConfigError(f"sweep_interval_minutes must be a number, got {minutes!r}")
+    try:
+        value = float(minutes)
+    except OverflowError:
+        value = math.inf
+    if not 0 < value < math.inf:
+        raise InvalidConfigError(
+            f"sweep_interval_minutes must be positive and finite, got {minutes!r}"
+        )
+    return value
+
+
+def _seen(namespace: Any, checked: set[tuple[str, ...]]) -> bool:
+    """Whether a put's namespace was already checked in this batch (an unchecked one may
+    not even be hashable: ``("a", ["b"])``)."""
+    try:
+        return type(namespace) is tuple and namespace in checked
+    except TypeError:
+        return False
 
 
 @dataclass
@@ -116,8 +141,13 @@ class SharedMemoryStore(Closing, BaseStore):
             unknown = set(ttl) - _TTL_KEYS
             if unknown:
                 raise InvalidConfigError(f"unknown ttl config keys {sorted(unknown)}")
+            _write.check_ttl(ttl.get("default_ttl"), "ttl config default_ttl")
+            if ttl.get("sweep_interval_minutes") is not None:
+                _sweep_interval(ttl["sweep_interval_minutes"])
         self._spec: IndexSpec | None = index_spec(index)
         self.index_config = index
+        # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
+        self.embeddings = self._spec.embeddings if self._spec else None
         self.ttl_config = ttl
         if isinstance(conn, Database):
             self.db, self._owns_db = conn, False
@@ -355,25 +385,30 @@ class SharedMemoryStore(Closing, BaseStore):
         work = _Work(ops=list(ops))
         puts: list[PutOp] = []
         checked: set[tuple[str, ...]] = set()  # a batch's puts share few namespaces
-        for op in work.ops:
-            if type(op) is PutOp and op.value is not None and op.namespace in checked:
+        for n, op in enumerate(work.ops):
+            if type(op) is PutOp and op.value is not None and _seen(op.namespace, checked):
                 puts.append(op)
                 continue
+            if isinstance(op, SearchOp) and isinstance(op.namespace_prefix, list):
+                # SqliteStore searches a list prefix as the tuple it spells.
+                op = work.ops[n] = op._replace(namespace_prefix=tuple(op.namespace_prefix))
             validate_op_namespace(op)
             if isinstance(op, PutOp):
                 if op.value is not None:
                     _validate_put_namespace(op.namespace)
-                    if type(op.namespace) is tuple:
+                    if type(op.namespace) is tuple:  # others are refused by plan_puts
                         checked.add(op.namespace)
                 puts.append(op)
             elif isinstance(op, GetOp):
                 check_namespace(op.namespace)
                 check_key(op.key)
             elif isinstance(op, SearchOp):
-                check_namespace(op.namespace_prefix)
+                _search.check_search(op)
                 if op.query and self._spec is not None:
                     work.queries[op.query] = None
-            elif not isinstance(op, ListNamespacesOp):
+            elif isinstance(op, ListNamespacesOp):
+                _search.check_list_namespaces(op)
+            else:
                 raise ValueError(f"Unknown operation type: {type(op)}")
         work.puts = _write.plan_puts(puts, self._spec)
         return work
@@ -498,7 +533,7 @@ class SharedMemoryStore(Closing, BaseStore):
         if self._sweeper is not None and self._sweeper.is_alive():
             assert self._sweeper_done is not None
             return self._sweeper_done
-        interval = (
+        interval = _sweep_interval(
             sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         )
         self._sweeper_stop.clear()

@@ -33,11 +33,15 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
+from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
 from langgraph_sharedmem.store._embed import IndexSpec
 from langgraph_sharedmem.store._filters import compile_filter
 from langgraph_sharedmem.store._index import ChromaIndex
 from langgraph_sharedmem.store._values import (
+    check_count,
+    check_namespace,
+    check_text,
     decode_value,
     from_text,
     prefix_range,
@@ -159,6 +163,43 @@ def _scope(op: SearchOp, now: float) -> tuple[str, list[Any]]:
     return " AND ".join(parts), [*params, *filter_params]
 
 
+# What SQLite says when a statement outgrows its parser or limits; from a filter (nested
+# keys no path can spell, each a subquery) that `compile_filter`'s own caps let through.
+_TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
+
+
+def check_search(op: SearchOp) -> None:
+    """Refuse a search's odd arguments before any work: `InvalidConfigError` naming them."""
+    check_namespace(op.namespace_prefix)
+    check_count("limit", op.limit)
+    check_count("offset", op.offset)
+    if op.query is not None:
+        if not isinstance(op.query, str):
+            raise InvalidConfigError(
+                f"search query must be a string, got {type(op.query).__name__}"
+            )
+        check_text("search query", op.query)
+    compile_filter(op.filter)
+
+
+def check_list_namespaces(op: ListNamespacesOp) -> None:
+    """Refuse `list_namespaces` arguments that are not counts or namespace paths."""
+    check_count("limit", op.limit)
+    check_count("offset", op.offset)
+    check_count("max_depth", op.max_depth, allow_none=True)
+    for c in op.match_conditions or ():
+        if c.match_type not in ("prefix", "suffix"):
+            raise InvalidConfigError(
+                f"match_type must be 'prefix' or 'suffix', got {c.match_type!r}"
+            )
+        for label in c.path:
+            if not isinstance(label, str):
+                raise InvalidConfigError(
+                    f"namespace {c.match_type} labels must be strings, got {label!r}"
+                )
+            check_text("namespace label", label)
+
+
 def search(
     conn: sqlite3.Connection,
     op: SearchOp,
@@ -168,18 +209,36 @@ def search(
     semantic: Semantic | None,
 ) -> tuple[list[SearchItem], list[ItemId]]:
     """Results and the (prefix, key) of those carrying a TTL."""
-    if op.limit < 0 or op.offset < 0:
-        raise ValueError(f"limit and offset must be >= 0, got {op.limit} and {op.offset}")
+    try:
+        return _search(conn, op, now, query, semantic)
+    except sqlite3.OperationalError as exc:
+        if op.filter and any(m in str(exc).lower() for m in _TOO_COMPLEX):
+            raise InvalidConfigError(
+                f"filter is too complex for SQLite ({exc}); nest fewer levels of keys that "
+                "are not plain ASCII names"
+            ) from exc
+        raise
+
+
+def _search(
+    conn: sqlite3.Connection,
+    op: SearchOp,
+    now: float,
+    query: np.ndarray | None,
+    semantic: Semantic | None,
+) -> tuple[list[SearchItem], list[ItemId]]:
+    limit, offset = check_count("limit", op.limit), check_count("offset", op.offset)
+    assert limit is not None and offset is not None
     where, params = _scope(op, now)
     if query is None or semantic is None:
         rows = conn.execute(
             f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} "
             "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
-            [*params, op.limit, op.offset],
+            [*params, limit, offset],
         ).fetchall()
         return [_search_item(r) for r in rows], _with_ttl(rows)
 
-    need = op.offset + op.limit
+    need = offset + limit
     rare = (
         semantic.terms.rare(conn, op.query, semantic.seq, semantic.cache.live)
         if semantic.spec.hybrid and op.query
@@ -190,19 +249,19 @@ def search(
     ranked = _vector_ranking(conn, op, where, params, query, need, depth, semantic)
     if rare:
         ranked = _fuse(conn, rare, where, params, ranked, query, semantic.cache, need)
-    page = ranked[op.offset : need]
+    page = ranked[offset:need]
     by_item = _fetch(conn, [item for item, _ in page])
     results = [_search_item(by_item[item], score) for item, score in page if item in by_item]
     found = [by_item[item] for item, _ in page if item in by_item]
-    if len(results) < op.limit and len(ranked) < need:
+    if len(results) < limit and len(ranked) < need:
         # Items without vectors (index=False, or no text at the fields) come after every
         # scored one, as in InMemoryStore.
-        skip = max(0, op.offset - len(ranked))
+        skip = max(0, offset - len(ranked))
         rest = conn.execute(
             f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} AND NOT EXISTS "
             "(SELECT 1 FROM mem_vectors AS v WHERE v.prefix = i.prefix AND v.key = i.key) "
             "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
-            [*params, op.limit - len(results), skip],
+            [*params, limit - len(results), skip],
         ).fetchall()
         results += [_search_item(r) for r in rest]
         found += rest
@@ -254,7 +313,7 @@ def _ann(
     chroma: ChromaIndex,
     allowed: set[ItemId] | None,
 ) -> list[tuple[ItemId, float]] | None:
-    ids = chroma.query(query, max(4 * need + 16, 100))
+    ids = chroma.query(query, min(max(4 * need + 16, 100), max(cache.n, 1)))
     if ids is None:
         return None
     applied = conn.execute(_schema.INDEX_STATE, ("chroma",)).fetchone()[0]
@@ -378,4 +437,6 @@ def list_namespaces(
         namespaces = sorted({ns[: op.max_depth] for ns in namespaces})
     else:
         namespaces = sorted(namespaces)
-    return namespaces[op.offset : op.offset + op.limit]
+    offset, limit = check_count("offset", op.offset), check_count("limit", op.limit)
+    assert offset is not None and limit is not None
+    return namespaces[offset : offset + limit]

@@ -68,6 +68,24 @@ def check_namespace(namespace: tuple[str, ...]) -> str:
     return ns_to_prefix(namespace)
 
 
+# Counts beyond this are clamped: no store holds 2**40 items, and offset + limit, scaled by
+# the search's over-fetch factors, must still fit SQLite's 64-bit integers.
+MAX_COUNT = 2**40
+
+
+def check_count(what: str, value: Any, *, allow_none: bool = False) -> int | None:
+    """``limit``, ``offset`` or ``max_depth`` as a non-negative int (huge ones clamped)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidConfigError(
+            f"{what} must be a non-negative int, got {type(value).__name__}: {value!r}"
+        )
+    if value < 0:
+        raise InvalidConfigError(f"{what} must be a non-negative int, got {value}")
+    return min(value, MAX_COUNT)
+
+
 def check_key(key: Any) -> str:
     if not isinstance(key, str):
         raise InvalidConfigError(f"keys must be strings, got {type(key).__name__}: {key!r}")

@@ -14,12 +14,15 @@ A put happens in three steps so the write lock is held only for the writing:
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from langgraph.store.base import PutOp
 
 from langgraph_sharedmem import changes
+from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
 from langgraph_sharedmem.store._embed import IndexSpec, text_hash, texts_to_embed
 from langgraph_sharedmem.store._values import check_key, check_namespace, encode_value, put_where
@@ -46,6 +49,21 @@ class Known:
     embeddings: dict[bytes, bytes] = field(default_factory=dict)  # by text hash
 
 
+def check_ttl(ttl: Any, where: str) -> float | None:
+    """Minutes to live, as a float; None for no expiry (also for infinite or beyond a float)."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise InvalidConfigError(f"{where}: ttl must be minutes as a number or None, got {ttl!r}")
+    try:
+        minutes = float(ttl)
+    except OverflowError:
+        minutes = math.inf if ttl > 0 else -math.inf
+    if math.isnan(minutes):
+        raise InvalidConfigError(f"{where}: ttl must be minutes as a number or None, got NaN")
+    return None if minutes == math.inf else minutes
+
+
 def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
     """One plan per (namespace, key), the last op winning, as `InMemoryStore` does."""
     plans: dict[tuple[str, str], PutPlan] = {}
@@ -65,14 +83,7 @@ def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:
             plans[item] = PutPlan(prefix, key, None, None)
             continue
         text = encode_value(op.value, namespace, key)
-        ttl = op.ttl
-        if ttl is not None:
-            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-                raise ValueError(
-                    f"{put_where(namespace, key)}: ttl must be minutes as a number or None, "
-                    f"got {ttl!r}"
-                )
-            ttl = float(ttl)
+        ttl = check_ttl(op.ttl, put_where(namespace, key))
         texts = (
             [(f, t, text_hash(t)) for f, t in texts_to_embed(spec, op.value, op.index)]
             if spec is not None

@@ -49,6 +49,7 @@ from langgraph_sharedmem.conversation._summary import Adapted, as_summarizer
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 from langgraph_sharedmem.facts import Scope
 from langgraph_sharedmem.facts._values import check_name
+from langgraph_sharedmem.store._embed import embedded_ahead, embedding_ahead
 
 __all__ = ["ConversationLog"]
 
@@ -116,6 +117,17 @@ class ConversationLog(DatabasePart):
         return self._embedder
 
     @property
+    def _remote_embeddings(self) -> Embeddings | None:
+        """The embedder if it is not the local offline one (whose calls take microseconds)."""
+        emb = self.embeddings
+        return None if emb is None or hasattr(emb, "embed_array") else emb
+
+    def _texts_to_embed(self, messages: Sequence[BaseMessage]) -> builtins.list[str]:
+        if self._remote_embeddings is None:
+            return []
+        return [_model.encode(m)[2] for m in messages]
+
+    @property
     def _model_name(self) -> str:
         emb = self.embeddings
         return f"{type(emb).__module__}.{type(emb).__qualname__}:{getattr(emb, 'dims', '')}"
@@ -127,6 +139,8 @@ class ConversationLog(DatabasePart):
         embed_array = getattr(emb, "embed_array", None)
         if embed_array is not None:  # the default model: numpy straight through
             out = np.asarray(embed_array(list(texts)), dtype=np.float32)
+        elif (ahead := embedded_ahead(emb, texts)) is not None:  # by an async twin
+            out = ahead
         else:
             out = np.asarray(emb.embed_documents(list(texts)), dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -614,9 +628,11 @@ class ConversationLog(DatabasePart):
     async def aextend(
         self, messages: Iterable[BaseMessage], **kwargs: Any
     ) -> builtins.list[StoredMessage]:
-        """Async `extend`: embedding and the write run off the event loop."""
+        """Async `extend`: a remote embedder is awaited here, then the write runs on the
+        database's worker (which the embedder's round trips never hold up)."""
         messages = builtins.list(messages)
-        return await self.db.run(self.extend, messages, **kwargs)
+        async with embedding_ahead(self._remote_embeddings, self._texts_to_embed(messages)):
+            return await self.db.run(self.extend, messages, **kwargs)
 
     async def apage(self, run: str, **kwargs: Any) -> MessagePage:
         """Async `page`."""
@@ -639,8 +655,9 @@ class ConversationLog(DatabasePart):
     async def arelevant(
         self, run: str, query: str, k: int = 8, **kwargs: Any
     ) -> builtins.list[BaseMessage]:
-        """Async `relevant`."""
-        return await self.db.run(self.relevant, run, query, k, **kwargs)
+        """Async `relevant` (a remote embedder awaited off the database's worker)."""
+        async with embedding_ahead(self._remote_embeddings, [query]):
+            return await self.db.run(self.relevant, run, query, k, **kwargs)
 
     async def asummary(self, run: str, **kwargs: Any) -> str | None:
         """Async `summary`: reads and writes on the database's thread, the summarizer awaited
@@ -678,7 +695,9 @@ class ConversationLog(DatabasePart):
         if kwargs:
             raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
         flow = _flows.context_flow(self, run, viewer, *args, asynchronous=True)
-        return await _flows.drive_async(self.db, flow)  # type: ignore[no-any-return]
+        query = args[names.index("query")]
+        async with embedding_ahead(self._remote_embeddings, [query] if query else []):
+            return await _flows.drive_async(self.db, flow)  # type: ignore[no-any-return]
 
     async def acontext_for(
         self, config: RunnableConfig, viewer: str | None, *, run: Any = None, **options: Any

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,7 +234,56 @@ def embed_texts(embeddings: Embeddings, texts: Sequence[str], dims: int) -> np.n
         return np.zeros((0, dims), dtype=np.float32)
     if isinstance(embeddings, WordLlamaEmbeddings):
         return embeddings.embed_array(texts)
+    ahead = embedded_ahead(embeddings, texts)
+    if ahead is not None:
+        return check_vectors(ahead, len(texts), dims)
     return check_vectors(embeddings.embed_documents(list(texts)), len(texts), dims)
+
+
+# Texts an async caller embedded before handing sync code to the database's worker thread,
+# keyed by (id of the embedder, text). `Database.run` copies the caller's context into the
+# worker, so the sync code finds them there and makes no call to a remote embedder: one slow
+# embedder would otherwise stall every other async call of the database for its round trip.
+_AHEAD: ContextVar[Mapping[tuple[int, str], np.ndarray] | None] = ContextVar(
+    "sharedmem_embedded_ahead", default=None
+)
+
+
+def embedded_ahead(embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray | None:
+    """The vectors of ``texts`` embedded ahead by `embedding_ahead` (all of them), or None."""
+    memo = _AHEAD.get()
+    if not memo:
+        return None
+    owner = id(embeddings)
+    rows = [memo.get((owner, t)) for t in texts]
+    if any(r is None for r in rows):
+        return None
+    return np.stack(rows)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def embedding_ahead(
+    embeddings: Embeddings | None, texts: Iterable[str]
+) -> AsyncIterator[None]:
+    """Embed ``texts`` now with the embedder's async method; sync code run inside the block
+    (on the database's worker thread through `Database.run`) gets them without calling it.
+    The offline embedder is not asked: it is local and takes microseconds a text."""
+    wanted = list(dict.fromkeys(texts))
+    if embeddings is None or not wanted or isinstance(embeddings, WordLlamaEmbeddings):
+        yield
+        return
+    raw = np.asarray(await embeddings.aembed_documents(wanted), dtype=np.float32)
+    if raw.ndim != 2 or raw.shape[0] != len(wanted) or not np.isfinite(raw).all():
+        raise InvalidConfigError(
+            f"the embedder returned an array of shape {raw.shape} (or NaN) for {len(wanted)} texts"
+        )
+    owner = id(embeddings)
+    fresh = {(owner, t): v for t, v in zip(wanted, raw, strict=True)}
+    token = _AHEAD.set({**(_AHEAD.get() or {}), **fresh})
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
 
 
 async def aembed_texts(embeddings: Embeddings, texts: Sequence[str], dims: int) -> np.ndarray:

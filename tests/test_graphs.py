@@ -900,21 +900,29 @@ def _build_cited_graph() -> StateGraph:
     return linear_graph(CitedState, ("cite", _cite))
 
 
-def test_custom_state_types_need_the_allowlist(
+def test_custom_state_types_round_trip_by_default_and_opt_out_is_strict(
     db_path: Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
-    """A custom type in state is refused by default and round-trips once allowlisted."""
+    """The app's own type in state resumes with no configuration; app_types=False refuses it
+    until it is allowlisted."""
     config = thread("cited")
-    with SharedMemorySaver(db_path, allowlist=[Citation]) as saver:
+    with SharedMemorySaver(db_path) as saver:
         graph = _build_cited_graph().compile(checkpointer=saver)
         graph.invoke({"citations": []}, config)
         graph.invoke({"citations": [Citation("https://a.example", 1.0)]}, config)
 
-    allowed = _build_cited_graph().compile(checkpointer=reopen(allowlist=[Citation]))
-    assert allowed.get_state(config).values == {
+    expected = {
         "citations": [Citation("https://a.example", 1.0), Citation("https://example.org", 0.5)]
     }
-
-    strict = _build_cited_graph().compile(checkpointer=reopen())
+    assert _build_cited_graph().compile(checkpointer=reopen()).get_state(config).values == (
+        expected
+    )
+    strict = _build_cited_graph().compile(
+        checkpointer=reopen(serde=StrictSerializer(app_types=False))
+    )
     with pytest.raises(UnsafeDeserializationError, match="Citation"):
         strict.get_state(config)
+    allowed = _build_cited_graph().compile(
+        checkpointer=reopen(serde=StrictSerializer([Citation], app_types=False))
+    )
+    assert allowed.get_state(config).values == expected

@@ -1,0 +1,150 @@
+"""Graphs with their own types in state resume with no configuration (issue 13.1).
+
+LangGraph hands a checkpointer a graph's declared types only when ``LANGGRAPH_STRICT_MSGPACK``
+is set; without it a strict saver refused ``_graphs.Action`` on the second step. Every test
+here runs a real `StateGraph` over `_graphs.TypedState` (a dataclass, a Pydantic model, an
+Enum and a NamedTuple, directly and inside Optional / Union / list / dict) without the
+environment variable and without ``allowlist=``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _graphs import (
+    Action,
+    Plan,
+    Point,
+    Priority,
+    Ticket,
+    build_typed_graph,
+    build_typed_parent_graph,
+    expected_typed_state,
+    typed_resume_worker,
+)
+from _spawn import run_together
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, StateSnapshot
+
+from langgraph_sharedmem import SharedMemorySaver
+
+
+def thread(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+@pytest.fixture(autouse=True)
+def _no_strict_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default path: LangGraph never calls with_allowlist.
+    monkeypatch.delenv("LANGGRAPH_STRICT_MSGPACK", raising=False)
+    from langgraph._internal import _serde
+
+    assert not _serde.STRICT_MSGPACK_ENABLED
+
+
+def assert_typed(values: dict[str, Any]) -> None:
+    """The values are the declared types themselves, not their payload dicts."""
+    assert isinstance(values["action"], Action)
+    assert isinstance(values["priority"], Priority)
+    assert type(values["where"]) is Point
+    assert values["ticket"] is None or isinstance(values["ticket"], Ticket)
+    assert isinstance(values["either"], (Action, Point))
+    assert all(isinstance(p, Plan) and isinstance(p.owner, Ticket) for p in values["plans"])
+    assert all(isinstance(t.priority, Priority) for t in values["by_name"].values())
+
+
+def test_declared_types_resume_on_the_same_saver_and_after_reopening(db_path: Path) -> None:
+    config = thread("typed")
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph().compile(checkpointer=saver)
+        graph.invoke({"log": []}, config)
+        graph.invoke({"log": []}, config)  # loads the first step's types
+        assert graph.get_state(config).values == expected_typed_state(2)
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph().compile(checkpointer=saver)
+        assert graph.invoke({"log": []}, config) == expected_typed_state(3)
+        assert_typed(graph.get_state(config).values)
+
+
+async def test_declared_types_resume_async(db_path: Path) -> None:
+    config = thread("typed-async")
+    async with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph().compile(checkpointer=saver)
+        for _ in range(3):
+            await graph.ainvoke({"log": []}, config)
+        state = await graph.aget_state(config)
+        assert state.values == expected_typed_state(3)
+        assert_typed(state.values)
+        assert len([s async for s in graph.aget_state_history(config)]) == 3 * 3
+
+
+def test_interrupt_with_typed_payload_resumes(db_path: Path) -> None:
+    config = thread("typed-review")
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph(review=True).compile(checkpointer=saver)
+        graph.invoke({"log": []}, config)
+        paused = graph.get_state(config)
+        assert paused.next == ("review",)
+        (pending,) = paused.interrupts
+        assert pending.value == {"ticket": None, "where": Point(0, 0)}
+        graph.invoke(Command(resume="ok"), config)
+        graph.invoke({"log": []}, config)
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph(review=True).compile(checkpointer=saver)
+        (pending,) = graph.get_state(config).interrupts
+        assert pending.value["ticket"] == Ticket(number=1, priority=Priority.HIGH, tags=["t1"])
+        final = graph.invoke(Command(resume="fine"), config)
+    assert final == expected_typed_state(2, reviews=["ok", "fine"])
+    assert_typed(final)
+
+
+def test_time_travel_to_an_old_typed_checkpoint(saver: SharedMemorySaver) -> None:
+    config = thread("typed-travel")
+    graph = build_typed_graph().compile(checkpointer=saver)
+    for _ in range(3):
+        graph.invoke({"log": []}, config)
+    history = list(graph.get_state_history(config))
+    after_one = next(s for s in history if s.values == expected_typed_state(1) and not s.next)
+    assert_typed(after_one.values)
+    # Replaying from the old checkpoint forks: the new head is one step after it.
+    graph.invoke({"log": []}, after_one.config)
+    head = graph.get_state(config)
+    assert head.values == expected_typed_state(2)
+    assert head.parent_config is not None
+    forked = graph.update_state(after_one.config, {"where": Point(7, 7)})
+    assert graph.get_state(forked).values["where"] == Point(7, 7)
+
+
+def test_typed_subgraph_interrupt_and_resume(db_path: Path) -> None:
+    config = thread("typed-sub")
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_parent_graph().compile(checkpointer=saver)
+        graph.invoke({"log": []}, config)
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_parent_graph().compile(checkpointer=saver)
+        paused = graph.get_state(config, subgraphs=True)
+        assert paused.next == ("child",)
+        sub = paused.tasks[0].state
+        assert isinstance(sub, StateSnapshot)
+        assert sub.values == expected_typed_state(1)
+        assert_typed(sub.values)
+        final = graph.invoke(Command(resume="sub-ok"), config)
+    assert final == expected_typed_state(1, reviews=["sub-ok"])
+
+
+def test_a_new_process_resumes_the_typed_thread(db_path: Path) -> None:
+    """A fresh interpreter that imports the types module (as the app does) resumes."""
+    config = thread("typed")
+    with SharedMemorySaver(db_path) as saver:
+        graph = build_typed_graph().compile(checkpointer=saver)
+        graph.invoke({"log": []}, config)
+        graph.invoke({"log": []}, config)
+    assert "LANGGRAPH_STRICT_MSGPACK" not in os.environ
+    ((status, before, after),) = run_together(typed_resume_worker, [(str(db_path),)])
+    assert status == "ok", before
+    assert before == expected_typed_state(2)
+    assert after == expected_typed_state(3)
+    assert_typed(after)

@@ -219,17 +219,21 @@ def _plain(obj: Any) -> Any:
     return None
 
 
+def _surrogate_error() -> InvalidConfigError:
+    return InvalidConfigError(
+        "cannot store a string containing a lone surrogate (such as '\\ud800', e.g. from "
+        "bytes decoded with errors='surrogateescape'): it would come back changed. Store "
+        "such data as bytes, or clean the text first."
+    )
+
+
 def _check_no_surrogates(obj: Any) -> None:
     try:
         ormsgpack.packb(obj, default=_plain, option=ormsgpack.OPT_NON_STR_KEYS)
     except TypeError as exc:
-        if "surrogates" not in str(exc):
-            return  # something only LangGraph's encoder knows, and it encoded it
-        raise InvalidConfigError(
-            "cannot store a string containing a lone surrogate (such as '\\ud800', e.g. from "
-            "bytes decoded with errors='surrogateescape'): it would come back changed. Store "
-            "such data as bytes, or clean the text first."
-        ) from None
+        if "surrogates" in str(exc):
+            raise _surrogate_error() from None
+        # Otherwise it is something only LangGraph's encoder knows, and it encoded it.
 
 
 class StrictSerializer(JsonPlusSerializer):
@@ -270,7 +274,12 @@ class StrictSerializer(JsonPlusSerializer):
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Serialize like LangGraph, but refuse strings LangGraph would silently change."""
-        type_, data = super().dumps_typed(obj)
+        try:
+            type_, data = super().dumps_typed(obj)
+        except TypeError as exc:  # LangGraph does not replace surrogates in dict keys
+            if "surrogates" in str(exc):
+                raise _surrogate_error() from None
+            raise
         # LangGraph's encoder replaces a lone surrogate with "?": only a blob holding that
         # byte can have lost one, so only those pay for the strict second pass.
         if type_ == "msgpack" and b"?" in data:

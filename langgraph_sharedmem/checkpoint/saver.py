@@ -346,10 +346,12 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         except (TypeError, ValueError) as exc:
             raise InvalidConfigError(f"channel versions must be str, int or float: {exc}") from exc
         values = checkpoint["channel_values"]
-        prepared = [
-            self._prepare_value(target, channel, version, values)
-            for channel, version in new_versions.items()
-        ]
+        prepared = []
+        for channel, version in new_versions.items():
+            try:
+                prepared.append(self._prepare_value(target, channel, version, values))
+            except InvalidConfigError as exc:
+                raise InvalidConfigError(f"channel {channel!r}: {exc}") from exc
         run_id = md.get("run_id")
         with self.db.write() as conn:
             stored_lists = [self._insert_value(conn, target, p) for p in prepared]
@@ -509,7 +511,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         rows = []
         for idx, (channel, value) in enumerate(writes):
             write_idx = WRITES_IDX_MAP.get(channel, idx)
-            type_, blob = pack_typed(self.serde.dumps_typed(value))
+            try:
+                type_, blob = pack_typed(self.serde.dumps_typed(value))
+            except InvalidConfigError as exc:
+                raise InvalidConfigError(f"write to channel {channel!r}: {exc}") from exc
             rows.append(
                 (
                     write_idx,

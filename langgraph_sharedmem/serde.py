@@ -186,6 +186,7 @@ class _Allowed:
 
 # -- refusing lone surrogates ----------------------------------------------------------------
 
+
 # What `jsonplus._msgpack_default` encodes for each kind of object, as plain data, so that a
 # strict (no surrogate replacement) msgpack pass reaches every string LangGraph would write.
 def _plain(obj: Any) -> Any:

@@ -233,9 +233,7 @@ def test_a_type_in_a_module_not_yet_imported_is_refused_and_not_imported(
 
 def test_a_blocked_name_nested_inside_an_app_type_is_refused(db_path: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    inner = ormsgpack.Ext(
-        EXT_CONSTRUCTOR_POS_ARGS, ormsgpack.packb(["os", "mkdir", [str(marker)]])
-    )
+    inner = ormsgpack.Ext(EXT_CONSTRUCTOR_POS_ARGS, ormsgpack.packb(["os", "mkdir", [str(marker)]]))
     outer = ormsgpack.packb(
         ormsgpack.Ext(EXT_CONSTRUCTOR_KW_ARGS, ormsgpack.packb([__name__, "Note", {"text": inner}]))
     )

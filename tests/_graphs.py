@@ -469,3 +469,78 @@ def typed_resume_worker(db_path: str, barrier: Any, results: Any) -> None:
         results.put(("ok", before, after))
     except Exception as exc:  # reported to the parent, which asserts on it
         results.put(("error", repr(exc), None))
+
+
+DEV_GRAPH_FILE = """
+import operator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+
+class Mood(Enum):
+    CALM = "calm"
+
+
+@dataclass
+class Step:
+    kind: str
+    n: int
+
+
+class State(TypedDict, total=False):
+    step: Step | None
+    mood: Mood
+    log: Annotated[list[str], operator.add]
+
+
+def act(state: State) -> State:
+    n = len(state.get("log", []))
+    if n:
+        assert isinstance(state["step"], Step) and state["step"].n == n - 1
+    return {"step": Step("move", n), "mood": Mood.CALM, "log": [f"act {n}"]}
+
+
+builder = StateGraph(State)
+builder.add_node("act", act)
+builder.add_edge(START, "act")
+builder.add_edge("act", END)
+graph = builder.compile()
+"""
+
+
+def dev_loaded_worker(graph_path: str, db_path: str, barrier: Any, results: Any) -> None:
+    """Load a graph file the way `langgraph dev` does and run it twice, saver lent by config."""
+    import asyncio  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    # What `langgraph dev` sets before langgraph_api is imported (langgraph_api/cli.py).
+    for key, value in {
+        "REDIS_URI": "fake",
+        "DATABASE_URI": ":memory:",
+        "MIGRATIONS_PATH": "__inmem",
+        "LANGGRAPH_RUNTIME_EDITION": "inmem",
+        "LANGSMITH_LANGGRAPH_API_VARIANT": "local_dev",
+    }.items():
+        os.environ.setdefault(key, value)
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER  # noqa: PLC0415
+    from langgraph_api.graph import GraphSpec, _graph_from_spec  # noqa: PLC0415
+
+    from langgraph_sharedmem import SharedMemorySaver  # noqa: PLC0415
+
+    async def run() -> list[Any]:
+        graph = _graph_from_spec(GraphSpec(id="dev", path=graph_path, variable="graph"))
+        async with SharedMemorySaver(db_path) as saver:
+            config = {"configurable": {"thread_id": "dev", CONFIG_KEY_CHECKPOINTER: saver}}
+            for _ in range(2):
+                await graph.ainvoke({"log": []}, config)
+            values = (await graph.aget_state(config)).values
+        return [type(values["step"]).__module__, values["step"].n, values["mood"].value]
+
+    try:
+        barrier.wait()
+        results.put(("ok", asyncio.run(run())))
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(("error", repr(exc)))

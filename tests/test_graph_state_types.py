@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from _graphs import (
+    DEV_GRAPH_FILE,
     Action,
     Plan,
     Point,
@@ -22,6 +23,7 @@ from _graphs import (
     Ticket,
     build_typed_graph,
     build_typed_parent_graph,
+    dev_loaded_worker,
     expected_typed_state,
     typed_resume_worker,
 )
@@ -148,3 +150,15 @@ def test_a_new_process_resumes_the_typed_thread(db_path: Path) -> None:
     assert before == expected_typed_state(2)
     assert after == expected_typed_state(3)
     assert_typed(after)
+
+
+def test_a_graph_file_loaded_like_langgraph_dev_resumes(db_path: Path, tmp_path: Path) -> None:
+    """`langgraph dev` imports a graph file by path under a made-up module name and lends the
+    saver through the config; the file's own types resume (in a fresh process)."""
+    graph_file = tmp_path / "project" / "agent.py"
+    graph_file.parent.mkdir()
+    graph_file.write_text(DEV_GRAPH_FILE)
+    ((status, outcome),) = run_together(dev_loaded_worker, [(str(graph_file), str(db_path))])
+    assert status == "ok", outcome
+    module, n, mood = outcome
+    assert module.endswith("project__agent") and n == 1 and mood == "calm"

@@ -49,7 +49,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot
 
-from langgraph_sharedmem import SharedMemorySaver, StrictSerializer, UnsafeDeserializationError
+from langgraph_sharedmem import (
+    DatabaseFileError,
+    SharedMemorySaver,
+    StrictSerializer,
+    UnsafeDeserializationError,
+)
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -823,7 +828,7 @@ def test_encrypted_serializer_round_trips_and_hides_plaintext(
 
     wrong_key = EncryptedSerializer.from_pycryptodome_aes(key=bytes(reversed(key)))
     intruder = build_chat_graph().compile(checkpointer=reopen(serde=wrong_key))
-    with pytest.raises(ValueError, match="MAC check failed"):
+    with pytest.raises(DatabaseFileError, match="another serializer or key.*MAC check failed"):
         intruder.get_state(config)
 
 

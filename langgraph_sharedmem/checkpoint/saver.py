@@ -72,8 +72,8 @@ _STORED_APART = frozenset({"channel_values", "channel_versions", "id"})
 def _corrupt_rows_named(what: str) -> Iterator[None]:
     """Turn any failure to decode stored rows into a `DatabaseFileError` naming them.
 
-    Only a damaged or crafted row fails here (the rows were written by `put`); refusals
-    such as `UnsafeDeserializationError` pass through as they are.
+    Only a damaged or crafted row, or one written with another serializer or encryption key,
+    fails here; refusals such as `UnsafeDeserializationError` pass through as they are.
     """
     try:
         yield
@@ -81,8 +81,8 @@ def _corrupt_rows_named(what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise DatabaseFileError(
-            f"stored rows of {what} cannot be decoded (damaged or crafted): "
-            f"{type(exc).__name__}: {exc}"
+            f"stored rows of {what} cannot be decoded (damaged, crafted, or written with "
+            f"another serializer or key): {type(exc).__name__}: {exc}"
         ) from exc
 
 

@@ -41,6 +41,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ormsgpack
 from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_event_listener
@@ -124,12 +125,13 @@ def _is_app_file(path: str) -> bool:
 
 def _is_app_module(module: types.ModuleType) -> bool:
     name = module.__name__
-    if name == "__main__":
-        return True
+    path = getattr(module, "__file__", None)
+    if name == "__main__" and path is None:
+        return True  # a REPL or a notebook
     root = name.partition(".")[0]
     if root in _FRAMEWORK_ROOTS or root in sys.stdlib_module_names:
         return False
-    path = getattr(module, "__file__", None)
+    # ``python -m some_library`` makes a library file __main__: the path decides.
     return isinstance(path, str) and _is_app_file(path)
 
 
@@ -206,13 +208,15 @@ def _plain(obj: Any) -> Any:
         return obj.pattern
     if isinstance(obj, (set, frozenset, deque)):
         return list(obj)
-    if isinstance(obj, (Decimal, Enum)):
-        return str(obj) if isinstance(obj, Decimal) else obj.value
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
     if isinstance(obj, SendProtocol):
         return [obj.node, obj.arg]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if hasattr(obj, "key") and type(obj).__name__ == "ZoneInfo":
+    if isinstance(obj, ZoneInfo):
         return obj.key
     slots = getattr(type(obj), "__slots__", None)
     if isinstance(slots, tuple):
@@ -231,8 +235,8 @@ def _surrogate_error() -> InvalidConfigError:
 def _check_no_surrogates(obj: Any) -> None:
     try:
         ormsgpack.packb(obj, default=_plain, option=ormsgpack.OPT_NON_STR_KEYS)
-    except TypeError as exc:
-        if "surrogates" in str(exc):
+    except Exception as exc:
+        if isinstance(exc, TypeError) and "surrogates" in str(exc):
             raise _surrogate_error() from None
         # Otherwise it is something only LangGraph's encoder knows, and it encoded it.
 

@@ -10,6 +10,8 @@ environment variable and without ``allowlist=``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,57 @@ def test_a_graph_file_loaded_like_langgraph_dev_resumes(db_path: Path, tmp_path:
     assert status == "ok", outcome
     module, n, mood = outcome
     assert module.endswith("project__agent") and n == 1 and mood == "calm"
+
+
+MAIN_SCRIPT = """
+import sys
+from dataclasses import dataclass
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from langgraph_sharedmem import SharedMemorySaver
+
+
+@dataclass
+class Action:
+    kind: str
+    n: int
+
+
+class State(TypedDict, total=False):
+    action: Action
+
+
+def act(state: State) -> State:
+    previous = state.get("action")
+    return {"action": Action("move", previous.n + 1 if previous else 0)}
+
+
+builder = StateGraph(State)
+builder.add_node("act", act)
+builder.add_edge(START, "act")
+builder.add_edge("act", END)
+with SharedMemorySaver(sys.argv[1]) as saver:
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "main"}}
+    for _ in range(3):
+        graph.invoke({}, config)
+    print(graph.get_state(config).values["action"])
+"""
+
+
+def test_types_defined_in_a_script_resume(db_path: Path, tmp_path: Path) -> None:
+    """The issue's own case: a script's ``__main__.Action`` on the second invoke."""
+    script = tmp_path / "agent_script.py"
+    script.write_text(MAIN_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "LANGGRAPH_STRICT_MSGPACK"}
+    proc = subprocess.run(
+        [sys.executable, str(script), str(db_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Action(kind='move', n=2)"

@@ -10,13 +10,16 @@ processes get it through ``PYTHONPATH``).
 
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, NotRequired, TypedDict
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, NamedTuple, NotRequired, Optional, TypedDict, Union
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Send, interrupt
+from pydantic import BaseModel
 
 
 def linear_graph(state: type[Any], *nodes: tuple[str, Any]) -> StateGraph:
@@ -352,3 +355,192 @@ def _fill_form(state: FormState) -> FormState:
 
 def build_form_graph() -> StateGraph:
     return linear_graph(FormState, ("fill_form", _fill_form))
+
+
+# ---------------------------------------------------------------------------------------------
+# A graph whose state declares the application's own types: a dataclass, a Pydantic model, an
+# Enum and a NamedTuple, directly and inside Optional / Union / list / dict. They live here (an
+# importable module) so a fresh process can rebuild them.
+
+
+class Priority(Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+@dataclass
+class Action:
+    kind: str
+    target: str
+
+
+class Ticket(BaseModel):
+    number: int
+    priority: Priority
+    tags: list[str] = []
+
+
+@dataclass
+class Plan:
+    steps: list[Action]
+    owner: Ticket | None = None
+
+
+class TypedState(TypedDict, total=False):
+    action: Action
+    priority: Priority
+    where: Point
+    ticket: Optional[Ticket]  # noqa: UP045  # the typing spelling is part of what is tested
+    either: Union[Action, Point]  # noqa: UP007
+    plans: list[Plan]
+    by_name: dict[str, Ticket]
+    log: Annotated[list[str], operator.add]
+
+
+def typed_step(n: int, prior: TypedState) -> TypedState:
+    """The update step ``n`` (0-based) writes, given the state before it."""
+    ticket = Ticket(number=n, priority=Priority.HIGH, tags=[f"t{n}"])
+    return {
+        "action": Action("move", f"t{n}"),
+        "priority": Priority.HIGH if n % 2 else Priority.LOW,
+        "where": Point(n, -n),
+        "ticket": ticket if n else None,
+        "either": Point(n, n) if n % 2 else Action("wait", str(n)),
+        "plans": [*prior.get("plans", []), Plan([Action("step", str(n))], owner=ticket)],
+        "by_name": {**prior.get("by_name", {}), f"k{n}": ticket},
+        "log": [f"act {n}"],
+    }
+
+
+def expected_typed_state(steps: int, *, reviews: Sequence[str] = ()) -> TypedState:
+    """The state after ``steps`` runs of the ``act`` node (and the given review answers)."""
+    state: TypedState = {}
+    for n in range(steps):
+        update = typed_step(n, state)
+        state = {**state, **update, "log": [*state.get("log", []), *update["log"]]}
+        if n < len(reviews):
+            state["log"] = [*state["log"], f"reviewed {reviews[n]}"]
+    return state
+
+
+def _typed_act(state: TypedState) -> TypedState:
+    steps = sum(1 for line in state.get("log", []) if line.startswith("act "))
+    # Attribute access proves the values came back as the declared types, not dicts.
+    if steps:
+        assert isinstance(state["action"], Action) and state["action"].target == f"t{steps - 1}"
+        assert isinstance(state["where"], Point) and isinstance(state["priority"], Priority)
+        assert all(isinstance(p.steps[0], Action) for p in state["plans"])
+    return typed_step(steps, state)
+
+
+def _typed_review(state: TypedState) -> TypedState:
+    answer = interrupt({"ticket": state["ticket"], "where": state["where"]})
+    return {"log": [f"reviewed {answer}"]}
+
+
+def build_typed_graph(*, review: bool = False) -> StateGraph:
+    """act (-> review[interrupt]) over `TypedState`."""
+    if review:
+        return linear_graph(TypedState, ("act", _typed_act), ("review", _typed_review))
+    return linear_graph(TypedState, ("act", _typed_act))
+
+
+def build_typed_parent_graph() -> StateGraph:
+    """A parent whose ``child`` node is the typed graph with its review interrupt."""
+    return linear_graph(TypedState, ("child", build_typed_graph(review=True).compile()))
+
+
+def typed_resume_worker(db_path: str, barrier: Any, results: Any) -> None:
+    """In a fresh process: read the typed thread, run one more step, report the states."""
+    from langgraph_sharedmem import SharedMemorySaver  # noqa: PLC0415
+
+    try:
+        barrier.wait()
+        config = {"configurable": {"thread_id": "typed"}}
+        with SharedMemorySaver(db_path) as saver:
+            graph = build_typed_graph().compile(checkpointer=saver)
+            before = graph.get_state(config).values
+            after = graph.invoke({"log": []}, config)
+        results.put(("ok", before, after))
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(("error", repr(exc), None))
+
+
+DEV_GRAPH_FILE = """
+import operator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+
+class Mood(Enum):
+    CALM = "calm"
+
+
+@dataclass
+class Step:
+    kind: str
+    n: int
+
+
+class State(TypedDict, total=False):
+    step: Step | None
+    mood: Mood
+    log: Annotated[list[str], operator.add]
+
+
+def act(state: State) -> State:
+    n = len(state.get("log", []))
+    if n:
+        assert isinstance(state["step"], Step) and state["step"].n == n - 1
+    return {"step": Step("move", n), "mood": Mood.CALM, "log": [f"act {n}"]}
+
+
+builder = StateGraph(State)
+builder.add_node("act", act)
+builder.add_edge(START, "act")
+builder.add_edge("act", END)
+graph = builder.compile()
+"""
+
+
+def dev_loaded_worker(graph_path: str, db_path: str, barrier: Any, results: Any) -> None:
+    """Load a graph file the way `langgraph dev` does and run it twice, saver lent by config."""
+    import asyncio  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    # What `langgraph dev` sets before langgraph_api is imported (langgraph_api/cli.py).
+    for key, value in {
+        "REDIS_URI": "fake",
+        "DATABASE_URI": ":memory:",
+        "MIGRATIONS_PATH": "__inmem",
+        "LANGGRAPH_RUNTIME_EDITION": "inmem",
+        "LANGSMITH_LANGGRAPH_API_VARIANT": "local_dev",
+    }.items():
+        os.environ.setdefault(key, value)
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER  # noqa: PLC0415
+    from langgraph_api.graph import GraphSpec, _graph_from_spec  # noqa: PLC0415
+
+    from langgraph_sharedmem import SharedMemorySaver  # noqa: PLC0415
+
+    async def run() -> list[Any]:
+        graph = _graph_from_spec(GraphSpec(id="dev", path=graph_path, variable="graph"))
+        async with SharedMemorySaver(db_path) as saver:
+            config = {"configurable": {"thread_id": "dev", CONFIG_KEY_CHECKPOINTER: saver}}
+            for _ in range(2):
+                await graph.ainvoke({"log": []}, config)
+            values = (await graph.aget_state(config)).values
+        return [type(values["step"]).__module__, values["step"].n, values["mood"].value]
+
+    try:
+        barrier.wait()
+        results.put(("ok", asyncio.run(run())))
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(("error", repr(exc)))

@@ -49,7 +49,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot
 
-from langgraph_sharedmem import SharedMemorySaver, StrictSerializer, UnsafeDeserializationError
+from langgraph_sharedmem import (
+    DatabaseFileError,
+    SharedMemorySaver,
+    StrictSerializer,
+    UnsafeDeserializationError,
+)
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -823,7 +828,7 @@ def test_encrypted_serializer_round_trips_and_hides_plaintext(
 
     wrong_key = EncryptedSerializer.from_pycryptodome_aes(key=bytes(reversed(key)))
     intruder = build_chat_graph().compile(checkpointer=reopen(serde=wrong_key))
-    with pytest.raises(ValueError, match="MAC check failed"):
+    with pytest.raises(DatabaseFileError, match="another serializer or key.*MAC check failed"):
         intruder.get_state(config)
 
 
@@ -900,21 +905,29 @@ def _build_cited_graph() -> StateGraph:
     return linear_graph(CitedState, ("cite", _cite))
 
 
-def test_custom_state_types_need_the_allowlist(
+def test_custom_state_types_round_trip_by_default_and_opt_out_is_strict(
     db_path: Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
-    """A custom type in state is refused by default and round-trips once allowlisted."""
+    """The app's own type in state resumes with no configuration; app_types=False refuses it
+    until it is allowlisted."""
     config = thread("cited")
-    with SharedMemorySaver(db_path, allowlist=[Citation]) as saver:
+    with SharedMemorySaver(db_path) as saver:
         graph = _build_cited_graph().compile(checkpointer=saver)
         graph.invoke({"citations": []}, config)
         graph.invoke({"citations": [Citation("https://a.example", 1.0)]}, config)
 
-    allowed = _build_cited_graph().compile(checkpointer=reopen(allowlist=[Citation]))
-    assert allowed.get_state(config).values == {
+    expected = {
         "citations": [Citation("https://a.example", 1.0), Citation("https://example.org", 0.5)]
     }
-
-    strict = _build_cited_graph().compile(checkpointer=reopen())
+    assert _build_cited_graph().compile(checkpointer=reopen()).get_state(config).values == (
+        expected
+    )
+    strict = _build_cited_graph().compile(
+        checkpointer=reopen(serde=StrictSerializer(app_types=False))
+    )
     with pytest.raises(UnsafeDeserializationError, match="Citation"):
         strict.get_state(config)
+    allowed = _build_cited_graph().compile(
+        checkpointer=reopen(serde=StrictSerializer([Citation], app_types=False))
+    )
+    assert allowed.get_state(config).values == expected

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.conformance.test_utils import generate_checkpoint, generate_metadata
 
 from langgraph_sharedmem import (
@@ -175,3 +177,86 @@ def test_unwritable_directory_is_named(tmp_path: Path) -> None:
     locked.mkdir(mode=0o500)
     with pytest.raises(DatabaseFileError, match="not writable"):
         SharedMemorySaver(locked / "x.db").get_tuple({"configurable": {"thread_id": "t"}})
+
+
+# -- lone surrogates: stored exactly or refused, never changed (issue 13.3) -------------------
+
+LONE = "a\ud800b"
+
+
+@dataclass
+class Memo:
+    text: str
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        LONE,
+        {"nested": [LONE]},
+        {LONE: 1},
+        [HumanMessage(LONE, id="m1")],
+        Memo(LONE),
+        ("x", {"y": "\udfff"}),
+    ],
+    ids=["str", "nested", "key", "message-list", "dataclass", "tuple"],
+)
+def test_channel_value_with_a_lone_surrogate_is_refused_and_nothing_written(
+    saver: SharedMemorySaver, value: object
+) -> None:
+    first = _put(saver, notes="kept")
+    with pytest.raises(InvalidConfigError, match=r"channel 'notes'.*lone surrogate"):
+        _put(saver, notes=value)
+    loaded = saver.get_tuple({"configurable": {"thread_id": "t1"}})
+    assert loaded is not None and loaded.config == first
+    assert loaded.checkpoint["channel_values"] == {"notes": "kept"}
+
+
+def test_pending_write_with_a_lone_surrogate_is_refused(saver: SharedMemorySaver) -> None:
+    config = _put(saver, notes="kept")
+    with pytest.raises(InvalidConfigError, match=r"channel 'notes'.*lone surrogate"):
+        saver.put_writes(config, [("notes", Memo(LONE))], "task-1")
+    loaded = saver.get_tuple(config)
+    assert loaded is not None and loaded.pending_writes == []
+
+
+def test_question_marks_and_valid_unicode_round_trip(saver: SharedMemorySaver) -> None:
+    values = {"q": "why? ¿qué? \U0001f600", "m": [HumanMessage("ok?", id="1")], "d": Memo("?")}
+    _put(saver, **values)
+    loaded = saver.get_tuple({"configurable": {"thread_id": "t1"}})
+    assert loaded is not None and loaded.checkpoint["channel_values"] == values
+
+
+def test_metadata_with_a_lone_surrogate_round_trips_exactly(db_path: Path) -> None:
+    with SharedMemorySaver(db_path) as saver:
+        checkpoint = generate_checkpoint()
+        saver.put(
+            {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}},
+            checkpoint,
+            {"source": "input", "step": -1, "note": LONE, LONE: [LONE]},
+            {},
+        )
+    with SharedMemorySaver(db_path) as saver:
+        loaded = saver.get_tuple({"configurable": {"thread_id": "t1"}})
+        assert loaded is not None
+        assert loaded.metadata["note"] == LONE
+        assert loaded.metadata[LONE] == [LONE]
+
+
+def test_a_graph_node_returning_a_lone_surrogate_fails_loudly(saver: SharedMemorySaver) -> None:
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    class S(TypedDict):
+        text: str
+
+    builder = StateGraph(S)
+    builder.add_node("echo", lambda s: {"text": s["text"] + "!"})
+    builder.add_edge(START, "echo")
+    builder.add_edge("echo", END)
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "g"}}
+    graph.invoke({"text": "fine"}, config)
+    with pytest.raises(InvalidConfigError, match="lone surrogate"):
+        graph.invoke({"text": LONE}, config, durability="sync")
+    assert graph.get_state(config).values == {"text": "fine!"}

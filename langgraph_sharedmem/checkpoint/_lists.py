@@ -35,6 +35,8 @@ from typing import Any
 
 import ormsgpack
 
+from langgraph_sharedmem.errors import DatabaseFileError, UnsafeDeserializationError
+
 Element = tuple[str, bytes]
 """One list element as the serializer wrote it: ``(type, bytes)``."""
 
@@ -46,33 +48,70 @@ MAX_CACHED_BYTES = 64 * 1024 * 1024
 # Deep copies are many small objects that every garbage-collector pass walks, so only the
 # lists written most recently (the threads a process is working on) keep them.
 MAX_LISTS_WITH_SNAPSHOTS = 32
+MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+"""Default cap on what one stored compressed blob may inflate to (see `inflate`)."""
 
 
-def pack(elements: Sequence[Element]) -> bytes:
+def pack(elements: Sequence[Element], limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """A segment blob: a msgpack array of ``[type, bytes]`` pairs, zlib-compressed if smaller.
 
     A zlib stream never starts with a msgpack array's first byte, so the blob says itself
     which it is.
     """
-    return compress(ormsgpack.packb([[type_, data] for type_, data in elements]))
+    return compress(ormsgpack.packb([[type_, data] for type_, data in elements]), limit)
 
 
-def unpack(blob: bytes) -> list[Element]:
+def unpack(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> list[Element]:
+    if not isinstance(blob, bytes):
+        raise DatabaseFileError(f"a stored list segment is {type(blob).__name__}, not bytes")
     if blob[:1] not in _ARRAY_FIRST_BYTES:
-        blob = zlib.decompress(blob)
-    return [(type_, data) for type_, data in ormsgpack.unpackb(blob)]
+        blob = inflate(blob, limit)
+    try:
+        elements = ormsgpack.unpackb(blob)
+    except ormsgpack.MsgpackDecodeError as exc:
+        raise DatabaseFileError(f"a stored list segment is not valid msgpack: {exc}") from exc
+    if not isinstance(elements, list) or not all(
+        isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) for e in elements
+    ):
+        raise DatabaseFileError("a stored list segment is not a list of [type, bytes] pairs")
+    return [(type_, data) for type_, data in elements]
 
 
 _ARRAY_FIRST_BYTES = frozenset(bytes((b,)) for b in (*range(0x90, 0xA0), 0xDC, 0xDD))
 COMPRESS_MIN_BYTES = 200
 
 
-def compress(blob: bytes) -> bytes:
-    """zlib-compress a blob when that saves at least an eighth of it; else return it as is."""
-    if len(blob) < COMPRESS_MIN_BYTES:
+def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """zlib-compress a blob when that saves at least an eighth of it; else return it as is.
+
+    A blob larger than ``limit`` is stored as is, so a reader with the same limit can
+    always read back what was written.
+    """
+    if len(blob) < COMPRESS_MIN_BYTES or len(blob) > limit:
         return blob
     packed = zlib.compress(blob, 6)
     return packed if len(packed) <= len(blob) - len(blob) // 8 else blob
+
+
+def inflate(blob: bytes, limit: int) -> bytes:
+    """Decompress a stored zlib blob, refusing to produce more than ``limit`` bytes.
+
+    A crafted row of 1 MB can otherwise inflate to about 1 GB.
+    """
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(blob, limit + 1)
+    except zlib.error as exc:
+        raise DatabaseFileError(f"a stored compressed value is corrupt: {exc}") from exc
+    if len(out) > limit:
+        raise UnsafeDeserializationError(
+            f"refusing to decompress a stored value beyond {limit} bytes "
+            "(max_decompressed_bytes); if it is yours, open the saver with a higher "
+            "SharedMemorySaver(..., max_decompressed_bytes=...)"
+        )
+    if not inflater.eof:
+        raise DatabaseFileError("a stored compressed value is truncated")
+    return out
 
 
 _MSGPACK_NIL = b"\xc0"

@@ -6,7 +6,6 @@ version is rebuilt by walking its chain of segments (see `_lists`).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,20 +14,29 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
 from langgraph_sharedmem.checkpoint import _lists, _schema
+from langgraph_sharedmem.errors import DatabaseFileError
 
 ZLIB_SUFFIX = "|zlib"
 
 
-def pack_typed(serialized: tuple[str, bytes]) -> tuple[str, bytes]:
+def pack_typed(
+    serialized: tuple[str, bytes], limit: int = _lists.MAX_DECOMPRESSED_BYTES
+) -> tuple[str, bytes]:
     """A serialized value as stored: compressed, with ``|zlib`` on its type, when that pays."""
     type_, blob = serialized
-    packed = _lists.compress(blob)
+    packed = _lists.compress(blob, limit)
     return (type_ + ZLIB_SUFFIX, packed) if packed is not blob else (type_, blob)
 
 
-def unpack_typed(type_: str, blob: bytes) -> tuple[str, bytes]:
+def unpack_typed(
+    type_: str, blob: bytes, limit: int = _lists.MAX_DECOMPRESSED_BYTES
+) -> tuple[str, bytes]:
+    if not isinstance(type_, str):
+        raise DatabaseFileError(f"a stored value has serializer type {type_!r}, not a string")
     if type_.endswith(ZLIB_SUFFIX):
-        return type_[: -len(ZLIB_SUFFIX)], zlib.decompress(blob)
+        if not isinstance(blob, bytes):
+            raise DatabaseFileError("a stored compressed value is not bytes")
+        return type_[: -len(ZLIB_SUFFIX)], _lists.inflate(blob, limit)
     return type_, blob
 
 
@@ -66,21 +74,31 @@ class ChainReader:
     (possible only if it sorts after its child) is read by key.
     """
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, limit: int = _lists.MAX_DECOMPRESSED_BYTES) -> None:
         self._conn = conn
+        self._limit = limit
         self._links: dict[_lists.ChainKey, dict[Any, tuple[Any, int | None, bytes]]] = {}
         self._unpacked: dict[tuple[_lists.ChainKey, Any], list[_lists.Element]] = {}
 
     def elements(self, key: _lists.ChainKey, top: Segment) -> list[_lists.Element]:
         parts = [(top.base_len, self._unpack(key, top.version, top.blob))]
+        seen = {top.version}
         current = top.base_version
         while current is not None:
+            if current in seen:  # only a crafted row can make a chain loop
+                raise DatabaseFileError(f"list chain of channel {key[2]!r} loops at {current!r}")
+            seen.add(current)
             base, base_len, blob = self._link(key, current, top.version)
             parts.append((base_len, self._unpack(key, current, blob)))
             current = base
         elements: list[_lists.Element] = []
         for base_len, part in reversed(parts):
             if base_len is not None:
+                if not isinstance(base_len, int) or not 0 <= base_len <= len(elements):
+                    raise DatabaseFileError(
+                        f"list segment of channel {key[2]!r} keeps {base_len!r} elements of a "
+                        f"base holding {len(elements)}"
+                    )
                 del elements[base_len:]
             elements.extend(part)
         return elements
@@ -88,7 +106,7 @@ class ChainReader:
     def _unpack(self, key: _lists.ChainKey, version: Any, blob: bytes) -> list[_lists.Element]:
         part = self._unpacked.get((key, version))
         if part is None:
-            part = self._unpacked[(key, version)] = _lists.unpack(blob)
+            part = self._unpacked[(key, version)] = _lists.unpack(blob, self._limit)
         return part
 
     def _link(
@@ -106,7 +124,7 @@ class ChainReader:
             row = self._conn.execute(_schema.SELECT_SEGMENT, (*key, version)).fetchone()
             if row is None:
                 thread_id, _, channel = key
-                raise LookupError(
+                raise DatabaseFileError(
                     f"list segment {channel}@{version} of thread {thread_id!r} is missing"
                 )
             links[version] = row[1:]

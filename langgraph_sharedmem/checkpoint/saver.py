@@ -20,6 +20,7 @@ import json
 import os
 import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -58,7 +59,7 @@ from langgraph_sharedmem.checkpoint._values import (
     plain_serde,
     unpack_typed,
 )
-from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.errors import DatabaseFileError, InvalidConfigError, SharedMemoryError
 from langgraph_sharedmem.serde import StrictSerializer
 
 __all__ = ["SharedMemorySaver"]
@@ -66,6 +67,24 @@ __all__ = ["SharedMemorySaver"]
 _LIST_PAGE = 64
 _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _STORED_APART = frozenset({"channel_values", "channel_versions", "id"})
+
+
+@contextmanager
+def _corrupt_rows_named(what: str) -> Iterator[None]:
+    """Turn any failure to decode stored rows into a `DatabaseFileError` naming them.
+
+    Only a damaged or crafted row, or one written with another serializer or encryption key,
+    fails here; refusals such as `UnsafeDeserializationError` pass through as they are.
+    """
+    try:
+        yield
+    except SharedMemoryError:
+        raise
+    except Exception as exc:
+        raise DatabaseFileError(
+            f"stored rows of {what} cannot be decoded (damaged, crafted, or written with "
+            f"another serializer or key): {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
@@ -78,6 +97,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         allowlist: Extra types stored values may rebuild (classes or ``(module, name)``).
         busy_timeout: Seconds to wait for another process's write lock.
         synchronous: SQLite ``synchronous`` pragma (``"NORMAL"`` or ``"FULL"``).
+        max_decompressed_bytes: Refuse to inflate a stored compressed blob beyond this
+            (256 MiB): a crafted row of 1 MB could otherwise inflate to 1 GB. Larger blobs
+            are written uncompressed, so what this saver writes it can always read.
 
     Example:
         >>> with SharedMemorySaver.from_conn_string(":memory:") as saver:
@@ -95,7 +117,17 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         allowlist: Iterable[tuple[str, ...] | type] = (),
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        max_decompressed_bytes: int = _lists.MAX_DECOMPRESSED_BYTES,
     ) -> None:
+        if (
+            not isinstance(max_decompressed_bytes, int)
+            or isinstance(max_decompressed_bytes, bool)
+            or max_decompressed_bytes < 1
+        ):
+            raise InvalidConfigError(
+                f"max_decompressed_bytes must be a positive int, got {max_decompressed_bytes!r}"
+            )
+        self.max_decompressed_bytes = max_decompressed_bytes
         allowlist = tuple(allowlist)
         if serde is None:
             serde = StrictSerializer(allowlist)
@@ -197,7 +229,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 if remaining is not None:
                     matching = matching[:remaining]
                     remaining -= len(matching)
-                chains = ChainReader(conn)
+                chains = ChainReader(conn, self.max_decompressed_bytes)
                 page = [(row, *self._fetch_related(conn, row, chains)) for row in matching]
             if page:
                 yield page
@@ -222,7 +254,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         chains: ChainReader | None = None,
     ) -> builtins.list[RawValue]:
         """Stored (still serialized) values of the channel versions in a JSON object."""
-        chains = chains or ChainReader(conn)
+        chains = chains or ChainReader(conn, self.max_decompressed_bytes)
         rows = conn.execute(
             _schema.SELECT_VALUES,
             {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
@@ -270,14 +302,31 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """Whether stored elements are the plain serializer's bytes (nothing encrypts them)."""
         return plain_serde(self.serde) is self.serde
 
+    def _pack(self, serialized: tuple[str, bytes]) -> tuple[str, bytes]:
+        return pack_typed(serialized, self.max_decompressed_bytes)
+
+    def _load(self, type_: str, blob: bytes) -> Any:
+        return self.serde.loads_typed(unpack_typed(type_, blob, self.max_decompressed_bytes))
+
     def _decode(
         self,
         row: tuple[Any, ...],
         value_rows: builtins.list[RawValue],
         write_rows: builtins.list[Any],
     ) -> CheckpointTuple:
+        with _corrupt_rows_named(f"checkpoint {row[2]!r} of thread {row[0]!r}"):
+            return self._decode_unchecked(row, value_rows, write_rows)
+
+    def _decode_unchecked(
+        self,
+        row: tuple[Any, ...],
+        value_rows: builtins.list[RawValue],
+        write_rows: builtins.list[Any],
+    ) -> CheckpointTuple:
         thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json = row
-        checkpoint: Checkpoint = self.serde.loads_typed(unpack_typed(type_, blob))
+        checkpoint: Checkpoint = self._load(type_, blob)
+        if not isinstance(checkpoint, dict):
+            raise DatabaseFileError(f"the stored checkpoint is a {type(checkpoint).__name__}")
         checkpoint["id"] = checkpoint_id
         checkpoint["channel_versions"] = json.loads(versions_json)
         checkpoint["channel_values"] = self._decode_values(value_rows)
@@ -303,16 +352,14 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 else None
             ),
             pending_writes=[
-                (task_id, channel, self.serde.loads_typed(unpack_typed(wtype, wvalue)))
+                (task_id, channel, self._load(wtype, wvalue))
                 for task_id, channel, wtype, wvalue, _path, _idx in write_rows
             ],
         )
 
     def _decode_values(self, raw: builtins.list[RawValue]) -> dict[str, Any]:
         return {
-            channel: self._decode_list(payload)
-            if kind == "list"
-            else self.serde.loads_typed(unpack_typed(type_, payload))
+            channel: self._decode_list(payload) if kind == "list" else self._load(type_, payload)
             for channel, kind, type_, payload in raw
         }
 
@@ -340,7 +387,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self.setup()
         # Values, versions and id have columns or rows of their own.
         stripped = {k: v for k, v in checkpoint.items() if k not in _STORED_APART}
-        type_, blob = pack_typed(self.serde.dumps_typed(stripped))
+        type_, blob = self._pack(self.serde.dumps_typed(stripped))
         md = get_serializable_checkpoint_metadata(config, metadata)
         md_json = dump_metadata(md)
         try:
@@ -348,10 +395,12 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         except (TypeError, ValueError) as exc:
             raise InvalidConfigError(f"channel versions must be str, int or float: {exc}") from exc
         values = checkpoint["channel_values"]
-        prepared = [
-            self._prepare_value(target, channel, version, values)
-            for channel, version in new_versions.items()
-        ]
+        prepared = []
+        for channel, version in new_versions.items():
+            try:
+                prepared.append(self._prepare_value(target, channel, version, values))
+            except InvalidConfigError as exc:
+                raise InvalidConfigError(f"channel {channel!r}: {exc}") from exc
         run_id = md.get("run_id")
         with self.db.write() as conn:
             stored_lists = [self._insert_value(conn, target, p) for p in prepared]
@@ -393,7 +442,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         value = values[channel]
         if type(value) is not list:
             return PreparedValue(
-                channel, version, "value", pack_typed(self.serde.dumps_typed(value))
+                channel, version, "value", self._pack(self.serde.dumps_typed(value))
             )
         plain = plain_serde(self.serde)
         base = self._stored_list(target, channel, version)
@@ -406,7 +455,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             channel,
             version,
             "list",
-            ("list", _lists.pack(fresh)),
+            ("list", _lists.pack(fresh, self.max_decompressed_bytes)),
             plan,
             _lists.StoredList(
                 version,
@@ -472,7 +521,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 # The base was pruned or rewritten meanwhile (perhaps by another process):
                 # store this version whole instead.
                 plan = _lists.ROOT
-                blob = _lists.pack([self.serde.dumps_typed(e) for e in p.source or ()])
+                blob = _lists.pack(
+                    [self.serde.dumps_typed(e) for e in p.source or ()],
+                    self.max_decompressed_bytes,
+                )
         stored = p.stored
         cur = conn.execute(
             _schema.INSERT_VALUE,
@@ -511,7 +563,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         rows = []
         for idx, (channel, value) in enumerate(writes):
             write_idx = WRITES_IDX_MAP.get(channel, idx)
-            type_, blob = pack_typed(self.serde.dumps_typed(value))
+            try:
+                type_, blob = self._pack(self.serde.dumps_typed(value))
+            except InvalidConfigError as exc:
+                raise InvalidConfigError(f"write to channel {channel!r}: {exc}") from exc
             rows.append(
                 (
                     write_idx,
@@ -670,6 +725,18 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 if seeds
                 else []
             )
+        with _corrupt_rows_named(f"delta channel history of thread {target.thread_id!r}"):
+            return self._decode_history(channels, path, seeds, seed_depth, seed_rows, write_rows)
+
+    def _decode_history(
+        self,
+        channels: Sequence[str],
+        path: Sequence[str],
+        seeds: Mapping[str, Any],
+        seed_depth: Mapping[str, int],
+        seed_rows: builtins.list[RawValue],
+        write_rows: builtins.list[Any],
+    ) -> Mapping[str, DeltaChannelHistory]:
         depth = {cp: i for i, cp in enumerate(path)}
         # Oldest ancestor first; within one checkpoint, LangGraph's writes_sort_key order.
         write_rows.sort(key=lambda r: (-depth[r[0]], r[5], r[1], r[6]))
@@ -680,7 +747,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             oldest = seed_depth.get(ch, len(path))
             entry: DeltaChannelHistory = {
                 "writes": [
-                    (task_id, channel, self.serde.loads_typed(unpack_typed(wtype, wvalue)))
+                    (task_id, channel, self._load(wtype, wvalue))
                     for cp, task_id, channel, wtype, wvalue, _path, _idx in write_rows
                     if channel == ch and depth[cp] <= oldest
                 ]

@@ -12,6 +12,8 @@ graph's checkpoints and its long-term memories live in the same file, and closin
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -131,6 +133,19 @@ class SharedMemory(Closing):
         except BaseException:
             db.close()
             raise
+
+    @classmethod
+    async def aopen(cls, path: str | os.PathLike[str], **options: Any) -> SharedMemory:
+        """`open` for async code (``mem = await SharedMemory.aopen(path)``, then ``async
+        with mem:`` or ``await mem.aclose()``): the file is opened and checked off the
+        event loop."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(cls.open, path, **options)
+        )
+
+    async def aclose(self) -> None:
+        """`close` for async code, off the event loop (closing joins worker threads)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     @property
     def checkpointer(self) -> SharedMemorySaver:

@@ -396,9 +396,14 @@ class AgentView:
         return where, namespace(where, collection)
 
     # -- async twins: the same code on the database's worker thread ------------------------
+    # (a remote embedder awaited first, so its round trips hold up no other async call)
 
-    async def aremember(self, *args: Any, **kwargs: Any) -> Item:
-        return await self.db.run(self.remember, *args, **kwargs)
+    async def aremember(
+        self, key: str, value: dict[str, Any], *, index: Any = None, **kwargs: Any
+    ) -> Item:
+        ahead = [(value, index)] if isinstance(value, dict) else []
+        async with self.store.embedding_ahead(ahead):
+            return await self.db.run(self.remember, key, value, index=index, **kwargs)
 
     async def aforget(self, *args: Any, **kwargs: Any) -> None:
         return await self.db.run(self.forget, *args, **kwargs)
@@ -409,8 +414,10 @@ class AgentView:
     async def arecall(self, *args: Any, **kwargs: Any) -> Item | None:
         return await self.db.run(self.recall, *args, **kwargs)
 
-    async def asearch(self, *args: Any, **kwargs: Any) -> builtins.list[SearchItem]:
-        return await self.db.run(self.search, *args, **kwargs)
+    async def asearch(self, query: str | None = None, **kwargs: Any) -> builtins.list[SearchItem]:
+        queries = [query] if isinstance(query, str) else []
+        async with self.store.embedding_ahead(queries=queries):
+            return await self.db.run(self.search, query, **kwargs)
 
     async def alist(self, *args: Any, **kwargs: Any) -> builtins.list[SearchItem]:
         return await self.db.run(self.list, *args, **kwargs)

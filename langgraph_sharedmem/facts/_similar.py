@@ -36,6 +36,7 @@ from langchain_core.embeddings import Embeddings
 
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts._model import Claim
+from langgraph_sharedmem.store._embed import embedded_ahead
 
 __all__ = ["EmbeddingMatcher", "differ_in_substance", "text_of"]
 
@@ -223,6 +224,19 @@ class EmbeddingMatcher:
                 return claim
         return None
 
+    def texts_to_embed(self, value: Any, claims: Sequence[Claim]) -> list[str]:
+        """Every text a call with ``value`` and ``claims`` may embed: the texts and the
+        content words each pair does not share (so an async caller can embed them ahead)."""
+        text = text_of(value)
+        if text is None:
+            return []
+        others = [t for c in claims if (t := text_of(c.value)) is not None]
+        words = set(_words(text))
+        out = [text, *others]
+        for other in others:
+            out += sorted(w for w in words ^ set(_words(other)) if w not in _FUNCTION_WORDS)
+        return out
+
     def same(self, a: str, b: str) -> bool:
         """Whether texts ``a`` and ``b`` count as one claim."""
         probe = Claim(0, b, "verified", "", 1.0, (), 0, 0, "", "")
@@ -254,7 +268,10 @@ class EmbeddingMatcher:
                     found[t] = vector
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            raw = np.asarray(self.embeddings.embed_documents(missing), dtype=np.float32)
+            ahead = embedded_ahead(self.embeddings, missing)  # by `FactLedger.aassert_fact`
+            if ahead is None:
+                ahead = self.embeddings.embed_documents(missing)
+            raw = np.asarray(ahead, dtype=np.float32)
             if raw.ndim != 2 or raw.shape[0] != len(missing) or not np.isfinite(raw).all():
                 raise InvalidConfigError(
                     f"the embedder returned an array of shape {raw.shape} (or NaN) for "

@@ -50,6 +50,7 @@ from langgraph_sharedmem.facts._values import (
     check_status,
     check_version,
 )
+from langgraph_sharedmem.store._embed import embedding_ahead
 
 __all__ = ["FactLedger"]
 
@@ -159,8 +160,9 @@ class FactLedger(LedgerValidation, DatabasePart):
         a disagreement settled by the fact's policy. ``status="quarantined"`` submits the
         value for validation instead of making it readable; None lets the quarantine rules
         decide (`set_quarantine`). A quarantined value is never picked by a policy, whatever
-        disagreement it joins: only a validation decision verifies it. ``derived_from`` records the claims (ids, `Fact` or
-        `Claim`) the value was derived from; ``run`` the run whose validation node checks it.
+        disagreement it joins: only a validation decision verifies it. ``derived_from``
+        records the claims (ids, `Fact` or `Claim`) the value was derived from; ``run`` the
+        run whose validation node checks it.
         """
         key = _key(scope, subject, attribute)
         check_name("author", author)
@@ -401,9 +403,18 @@ class FactLedger(LedgerValidation, DatabasePart):
     async def asetup(self) -> None:
         await self.db.run(self.setup)
 
-    async def aassert_fact(self, *args: Any, **kwargs: Any) -> FactChange:
-        """Async `assert_fact`."""
-        return await self.db.run(self.assert_fact, *args, **kwargs)
+    async def aassert_fact(
+        self, scope: ScopeLike, subject: str, attribute: str, value: Any, **kwargs: Any
+    ) -> FactChange:
+        """Async `assert_fact`. A remote matcher embedder is awaited here, before the write
+        runs on the database's worker, so its round trips hold up no other async call."""
+        matcher = self.matcher
+        texts: builtins.list[str] = []
+        if isinstance(matcher, EmbeddingMatcher) and not matcher.embeds_locally:
+            claims = await self.db.run(self._claims, _key(scope, subject, attribute))
+            texts = matcher.texts_to_embed(value, claims)
+        async with embedding_ahead(getattr(matcher, "embeddings", None), texts):
+            return await self.db.run(self.assert_fact, scope, subject, attribute, value, **kwargs)
 
     async def aresolve(self, *args: Any, **kwargs: Any) -> FactChange:
         """Async `resolve`."""

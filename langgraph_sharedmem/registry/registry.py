@@ -52,7 +52,7 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._embed import embed_texts
+from langgraph_sharedmem.store._embed import embed_texts, embedding_ahead
 
 __all__ = ["Registry"]
 
@@ -313,15 +313,10 @@ class Registry(DatabasePart):
         a remote embedder would otherwise hold every process's writes for a network call)."""
         if self.store is None:
             return None
-        value = {
-            "text": row["text"],
-            "name": row["name"],
-            "capabilities": _loads(row["capabilities"]),
-        }
         # No TTL whatever the store's default: the registry row is the source of truth and
         # its text must not expire under it.
         return self.store.prepare(
-            [PutOp(_schema.NAMESPACE, row["name"], value, index=["text"], ttl=None)]
+            [PutOp(_schema.NAMESPACE, row["name"], _text_value(row), index=["text"], ttl=None)]
         )
 
     def _indexed(self, name: str, text: str) -> bool:
@@ -629,13 +624,28 @@ class Registry(DatabasePart):
         """Async `setup`."""
         await self.db.run(self.setup)
 
+    # A remote embedder is awaited in the twins that embed, before the sync code runs on the
+    # database's worker: its round trips would otherwise hold up every other async call.
+
     async def aregister(self, name: str, **profile: Any) -> AgentProfile:
         """Async `register`."""
-        return await self.db.run(self.register, name, **profile)
+        row = check_profile(name, {**_DEFAULTS, **profile})
+        async with self._texts_ahead([row]):
+            return await self.db.run(self.register, name, **profile)
 
     async def aupdate(self, name: str, **fields: Any) -> AgentProfile:
         """Async `update`."""
-        return await self.db.run(self.update, name, **fields)
+        current = await self.aget(name)
+        rows = []
+        if current is not None and not set(fields) - set(_DEFAULTS):
+            rows.append(check_profile(name, {k: getattr(current, k) for k in _DEFAULTS} | fields))
+        async with self._texts_ahead(rows):
+            return await self.db.run(self.update, name, **fields)
+
+    def _texts_ahead(self, rows: builtins.list[Mapping[str, Any]]) -> Any:
+        if self.store is None:
+            return embedding_ahead(None)
+        return self.store.embedding_ahead([(_text_value(row), ["text"]) for row in rows])
 
     async def aheartbeat(self, name: str) -> float:
         """Async `heartbeat`."""
@@ -663,11 +673,23 @@ class Registry(DatabasePart):
 
     async def asearch(self, query: str, **options: Any) -> builtins.list[AgentMatch]:
         """Async `search`."""
-        return await self.db.run(self.search, query, **options)
+        store = self.store if self.semantic and isinstance(query, str) else None
+        async with store.embedding_ahead(queries=[query]) if store else embedding_ahead(None):
+            return await self.db.run(self.search, query, **options)
 
     async def aroute(self, task: str, **options: Any) -> builtins.list[Route]:
         """Async `route`."""
-        return await self.db.run(self.route, task, **options)
+        texts: builtins.list[str] = []
+        spec = None if self.store is None else self.store._spec
+        if spec is not None and isinstance(task, str):  # else route's own check says why
+            texts = [task, *_rank.content_words(task)]
+            candidates, _ = await self.db.run(self._candidates, True)
+            known = self._meanings
+            for c in candidates:
+                if c.name not in known or known[c.name][0] != c.text:
+                    texts += [c.text, *_rank.content_words(c.text)]
+        async with embedding_ahead(None if spec is None else spec.embeddings, texts):
+            return await self.db.run(self.route, task, **options)
 
     async def awho_knows(self, subject: str, **options: Any) -> builtins.list[Expert]:
         """Async `who_knows`."""
@@ -684,6 +706,11 @@ class Registry(DatabasePart):
 
     def __repr__(self) -> str:
         return f"Registry({self.db.path!r})"
+
+
+def _text_value(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The store item holding an agent's indexed text."""
+    return {"text": row["text"], "name": row["name"], "capabilities": _loads(row["capabilities"])}
 
 
 def _fact_sql(conn: sqlite3.Connection, template: str) -> str:

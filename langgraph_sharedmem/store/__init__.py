@@ -22,7 +22,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,10 @@ from langgraph_sharedmem.store._embed import (
     WordLlamaEmbeddings,
     aembed_texts,
     embed_texts,
+    embedded_ahead,
+    embedding_ahead,
     index_spec,
+    texts_to_embed,
 )
 from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
 from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
@@ -262,6 +266,20 @@ class SharedMemoryStore(Closing, BaseStore):
         What commits meanwhile is re-read when the call runs."""
         return functools.partial(self._execute, *self._prepare(ops))
 
+    def embedding_ahead(
+        self, values: Iterable[tuple[Mapping[str, Any], Any]] = (), queries: Iterable[str] = ()
+    ) -> AbstractAsyncContextManager[None]:
+        """For async twins of parts that put or search through this store on the database's
+        worker: embeds now, with the embedder's async methods, the texts of ``values``
+        (``(value, index)`` pairs as a put would index them) and the ``queries``, so the sync
+        code run inside the block makes no call to the embedder. A no-op for the offline one.
+        """
+        spec = self._spec
+        if spec is None or isinstance(spec.embeddings, WordLlamaEmbeddings):
+            return embedding_ahead(None)
+        texts = [text for value, index in values for _, text in texts_to_embed(spec, value, index)]
+        return embedding_ahead(spec.embeddings, texts, queries=queries)
+
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
@@ -329,6 +347,8 @@ class SharedMemoryStore(Closing, BaseStore):
             assert spec is not None
             if isinstance(spec.embeddings, WordLlamaEmbeddings):
                 raw: Any = spec.embeddings.embed_one(text)
+            elif (ahead := embedded_ahead(spec.embeddings, [text], query=True)) is not None:
+                raw = ahead[0]  # an async caller awaited the embedder already
             else:
                 raw = spec.embeddings.embed_query(text)
             work.queries[text] = self._query_vector(raw)

@@ -241,21 +241,24 @@ def embed_texts(embeddings: Embeddings, texts: Sequence[str], dims: int) -> np.n
 
 
 # Texts an async caller embedded before handing sync code to the database's worker thread,
-# keyed by (id of the embedder, text). `Database.run` copies the caller's context into the
-# worker, so the sync code finds them there and makes no call to a remote embedder: one slow
-# embedder would otherwise stall every other async call of the database for its round trip.
-_AHEAD: ContextVar[Mapping[tuple[int, str], np.ndarray] | None] = ContextVar(
+# keyed by (id of the embedder, "document" or "query", text). `Database.run` copies the
+# caller's context into the worker, so the sync code finds them there and makes no call to a
+# remote embedder: one slow embedder would otherwise stall every other async call of the
+# database for its round trips.
+_AHEAD: ContextVar[Mapping[tuple[int, str, str], np.ndarray] | None] = ContextVar(
     "sharedmem_embedded_ahead", default=None
 )
 
 
-def embedded_ahead(embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray | None:
+def embedded_ahead(
+    embeddings: Embeddings, texts: Sequence[str], *, query: bool = False
+) -> np.ndarray | None:
     """The vectors of ``texts`` embedded ahead by `embedding_ahead` (all of them), or None."""
     memo = _AHEAD.get()
     if not memo:
         return None
-    owner = id(embeddings)
-    rows = [memo.get((owner, t)) for t in texts]
+    owner, kind = id(embeddings), "query" if query else "document"
+    rows = [memo.get((owner, kind, t)) for t in texts]
     if any(r is None for r in rows):
         return None
     return np.stack(rows)  # type: ignore[arg-type]
@@ -263,23 +266,26 @@ def embedded_ahead(embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray |
 
 @asynccontextmanager
 async def embedding_ahead(
-    embeddings: Embeddings | None, texts: Iterable[str]
+    embeddings: Embeddings | None, texts: Iterable[str] = (), *, queries: Iterable[str] = ()
 ) -> AsyncIterator[None]:
-    """Embed ``texts`` now with the embedder's async method; sync code run inside the block
-    (on the database's worker thread through `Database.run`) gets them without calling it.
-    The offline embedder is not asked: it is local and takes microseconds a text."""
-    wanted = list(dict.fromkeys(texts))
-    if embeddings is None or not wanted or isinstance(embeddings, WordLlamaEmbeddings):
+    """Embed ``texts`` (as documents) and ``queries`` now with the embedder's async methods;
+    sync code run inside the block (on the database's worker thread through `Database.run`)
+    gets them without calling it. The offline embedder is not asked: it is local and takes
+    microseconds a text."""
+    documents, asked = list(dict.fromkeys(texts)), list(dict.fromkeys(queries))
+    if embeddings is None or isinstance(embeddings, WordLlamaEmbeddings):
         yield
         return
-    raw = np.asarray(await embeddings.aembed_documents(wanted), dtype=np.float32)
-    if raw.ndim != 2 or raw.shape[0] != len(wanted) or not np.isfinite(raw).all():
+    raw = await embeddings.aembed_documents(documents) if documents else []
+    raw += [await embeddings.aembed_query(q) for q in asked]
+    vectors = np.asarray(raw, dtype=np.float32)
+    if len(raw) and (vectors.ndim != 2 or not np.isfinite(vectors).all()):
         raise InvalidConfigError(
-            f"the embedder returned an array of shape {raw.shape} (or NaN) for {len(wanted)} texts"
+            f"the embedder returned an array of shape {vectors.shape} (or NaN) for {len(raw)} texts"
         )
     owner = id(embeddings)
-    fresh = {(owner, t): v for t, v in zip(wanted, raw, strict=True)}
-    token = _AHEAD.set({**(_AHEAD.get() or {}), **fresh})
+    keys = [(owner, "document", t) for t in documents] + [(owner, "query", q) for q in asked]
+    token = _AHEAD.set({**(_AHEAD.get() or {}), **dict(zip(keys, vectors, strict=True))})
     try:
         yield
     finally:

@@ -9,23 +9,24 @@ docs/security.md lists:
 - I3: no cached tool result crosses a user/run boundary unless the cache call said so;
 - I4: nothing a viewer reads outlives the revocation of its right to read it.
 
-Race tests run for ``race_seconds(base)`` seconds: ``base`` in CI, longer under
-``SHAREDMEM_STRESS_SCALE`` (e.g. ``SHAREDMEM_STRESS_SCALE=20 pytest tests/adversarial``).
-Property tests draw ``hypothesis`` examples under the same scale.
+Race tests run for ``race_seconds(base)`` seconds (`tests.adversarial._stress`): ``base`` in
+CI, longer under ``SHAREDMEM_STRESS_SCALE`` (e.g. ``SHAREDMEM_STRESS_SCALE=20 pytest
+tests/adversarial``). Property tests draw ``hypothesis`` examples under the same scale.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-# The process harness (`_spawn`) and worker modules live one folder up.
+# The process harness (`_spawn`) and worker modules live one folder up; `tests.adversarial`
+# is imported from the repository's root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-SCALE = float(os.environ.get("SHAREDMEM_STRESS_SCALE", "1"))
+from tests.adversarial._stress import SCALE  # noqa: E402
 
 settings.register_profile(
     "adversarial",
@@ -33,8 +34,3 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-
-def race_seconds(base: float) -> float:
-    """How long a race test runs: ``base`` seconds, times ``SHAREDMEM_STRESS_SCALE``."""
-    return base * SCALE

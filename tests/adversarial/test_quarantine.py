@@ -46,7 +46,7 @@ from langgraph_sharedmem import (
 from langgraph_sharedmem.facts._values import canonical_json
 from tests._spawn import run_together
 from tests.adversarial import _quarantine_workers as workers
-from tests.adversarial.conftest import race_seconds
+from tests.adversarial._stress import race_seconds
 
 SCOPE = ("app",)
 SUBJECT = "acct"

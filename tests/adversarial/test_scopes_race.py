@@ -14,9 +14,9 @@ from pathlib import Path
 
 from _scope_workers import FLIPPING, flipper, prepare, reader, writer
 from _spawn import run_together
-from conftest import race_seconds
 
 from langgraph_sharedmem import SharedMemory
+from tests.adversarial._stress import race_seconds
 
 
 def _worker(role: str, path: str, seconds: float, barrier: object, results: object) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import race_seconds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -35,6 +34,7 @@ from langgraph_sharedmem.templates import (
     customer_service_team,
     tool_call,
 )
+from tests.adversarial._stress import race_seconds
 
 SCOPES = ("run", "user", "app")
 PATHS = ("invoke", "ainvoke", "tool_node", "decorated", "adecorated", "call", "acall")

@@ -133,3 +133,16 @@ def test_as_of_inputs_and_retention(mem: SharedMemory) -> None:
     assert run_items(mem, now, "r1") == {("k",): {"v": 2}, ("j",): {"v": 1}}
     with pytest.raises(CursorExpiredError):
         mem.as_of(early).items("r1")
+
+
+def test_as_of_credits_a_fact_as_readers_saw_it(mem: SharedMemory) -> None:
+    # A quarantined restatement of a verified value lends it neither its author's name nor
+    # its confidence, in the past as now (I2).
+    mem.facts.assert_fact(
+        "app", "acct", "plan", "pro", author="mallory", confidence=1.0, status="quarantined"
+    )
+    mem.facts.assert_fact("app", "acct", "plan", "pro", author="crm", confidence=0.6)
+    now = mem.facts.get("app", "acct", "plan")
+    then = mem.as_of(time.time()).fact("app", "acct", "plan")
+    assert then is not None and now is not None
+    assert (then.author, then.confidence) == (now.author, now.confidence) == ("crm", 0.6)

@@ -131,6 +131,9 @@ class MemoryAsOf:
         for row, claim in zip(rows, claims, strict=True):
             fid, skey, subj, attr, version, _, created, updated, contested = row
             sources = tuple(s for s in claim.sources if s.at <= self.ts)
+            # As readers saw it (facts/_core.make_fact): quarantined restatements lend the
+            # value neither their name nor their confidence.
+            vouched = [s for s in sources if not s.held]
             out.append(
                 Fact(
                     fid,
@@ -140,8 +143,8 @@ class MemoryAsOf:
                     claim.value,
                     "verified",
                     version,
-                    claim.author,
-                    max((s.confidence for s in sources), default=claim.confidence),
+                    vouched[0].author if vouched else claim.author,
+                    max((s.confidence for s in vouched), default=claim.confidence),
                     sources,
                     claim.id,
                     bool(contested),

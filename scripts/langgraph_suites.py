@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import fnmatch
 import importlib.metadata
 import json
@@ -372,7 +373,7 @@ def _backend_of(item: Any) -> str:
         return os.environ.get(ENV_BACKEND, OURS)
     params = getattr(getattr(item, "callspec", None), "params", {})
     names = [params[f] for f in GRAPH_FIXTURES if f in params]
-    return OURS if OURS in names else "+".join(names) or "none"
+    return OURS if OURS in names else (names or ["none"])[0]
 
 
 _BACKENDS: dict[str, str] = {}  # nodeid -> backend, for the results file
@@ -446,6 +447,13 @@ def pytest_runtest_logreport(report: Any) -> None:
 
 def sdist_root(dist: str) -> Path:
     """Download (once) and unpack the sdist of the installed version of ``dist``."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once must not unpack over each other
+        return _unpacked(dist)
+
+
+def _unpacked(dist: str) -> Path:
     version = importlib.metadata.version(dist)
     downloads = CACHE / "sdists"
     downloads.mkdir(parents=True, exist_ok=True)
@@ -500,16 +508,13 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
     root = sdist_root(suite.dist)
     out = CACHE / "runs"
     out.mkdir(parents=True, exist_ok=True)
-    tag = f"{suite.name}-{backend}"
-    results_path, log = out / f"{tag}.jsonl", out / f"{tag}.log"
-    results_path.unlink(missing_ok=True)
+    log = out / f"{suite.name}-{backend}.log"  # the latest run's output, kept to read
     env = dict(os.environ)
     env.update(
         {
             ENV_SUITE: suite.name,
             ENV_BACKEND: backend,
             ENV_BASELINE: "1" if baseline else "0",
-            ENV_RESULTS: str(results_path),
             "NO_DOCKER": "true",
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO / "scripts"), str(REPO), env.get("PYTHONPATH", "")]
@@ -526,14 +531,16 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
     cmd.append(f"--timeout={suite.timeout}")
     cmd += extra
     with tempfile.TemporaryDirectory(prefix="lg-suites-") as tmp:
+        results_path = Path(tmp) / "results.jsonl"
+        env[ENV_RESULTS] = str(results_path)
         env["TMPDIR"] = tmp  # their temp files (and our Chroma dirs beside them) go here
         start = time.monotonic()
         with open(log, "w") as f:
             proc = subprocess.run(cmd, cwd=root, env=env, stdout=f, stderr=subprocess.STDOUT)
         seconds = time.monotonic() - start
-    results = []
-    if results_path.exists():
-        results = [json.loads(line) for line in results_path.read_text().splitlines()]
+        results = []
+        if results_path.exists():
+            results = [json.loads(line) for line in results_path.read_text().splitlines()]
     return Run(suite.name, backend, seconds, proc.returncode, results, log)
 
 

@@ -10,7 +10,9 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   `SharedMemoryStore`.
 * ``graph``: langgraph's graph tests; our saver and store become the parameters of their
   ``sync_checkpointer``/``async_checkpointer``/``sync_store``/``async_store`` fixtures, and
-  only the tests that take one of those fixtures run (the others never touch a saver).
+  only the tests that take one of those fixtures run.
+* ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
+  themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
 * ``conformance``: langgraph-checkpoint-conformance with every capability.
 
 A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
@@ -22,6 +24,7 @@ Usage::
     python scripts/langgraph_suites.py                 # every suite, our backends only
     python scripts/langgraph_suites.py saver store     # some suites
     python scripts/langgraph_suites.py --baseline      # also LangGraph's own backends
+    python scripts/langgraph_suites.py graph -- -k interrupt   # after --: to pytest
 
 The same file is the pytest plugin the runs load (``-p langgraph_suites``).
 """
@@ -59,7 +62,7 @@ ENV_SUITE = "LANGGRAPH_SUITES_SUITE"
 OURS = "sharedmem"
 # "langgraph": the suite's own class (SqliteSaver, SqliteStore); "inmemory": InMemorySaver or
 # InMemoryStore opened the way the suite opens its class.
-REFERENCES = (OURS, "langgraph", "inmemory")
+
 GRAPH_FIXTURES = ("sync_checkpointer", "async_checkpointer", "sync_store", "async_store")
 # LangGraph's own parameters of those fixtures without docker (their NO_DOCKER lists).
 GRAPH_BASELINE = {
@@ -111,7 +114,17 @@ SUITES: dict[str, Suite] = {
         rebind={"SqliteStore": "store", "AsyncSqliteStore": "async_store"},
     ),
     "graph": Suite("graph", "langgraph", ("tests",), timeout=180),
+    # The graph tests that build an InMemorySaver() themselves instead of taking a fixture.
+    "graph-inline": Suite(
+        "graph-inline",
+        "langgraph",
+        ("tests",),
+        rebind={"InMemorySaver": "inline_saver", "MemorySaver": "inline_saver"},
+        timeout=180,
+    ),
 }
+
+DEFAULT_SUITES = ("conformance", "saver", "store", "graph", "graph-inline")
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
 # run with our backend and must fail (strict xfail): if one starts passing, its entry goes.
@@ -170,6 +183,10 @@ EXPECTED_FAILURES: dict[str, str] = {
         "by design: hybrid search (the default) orders by the fused FTS5+vector rank while "
         "SearchItem.score stays the exact cosine (langgraph_sharedmem/store/_search.py:11-21), "
         "so scores need not descend down the list"
+    ),
+    # -- graph-inline (langgraph tests/ that build InMemorySaver() themselves)
+    "graph-inline::tests/test_channels.py::test_delta_channel_snapshot_version_based": (
+        "reads InMemorySaver.blobs, its internal storage dict"
     ),
     "store::tests/test_async_store.py::test_no_running_loop*": (
         "AsyncSqliteStore refuses sync calls from the event loop thread; "
@@ -274,7 +291,20 @@ def _inmemory_store_class() -> type:
     return ConnStringInMemoryStore
 
 
+def _inline_saver_class() -> type:
+    from langgraph_sharedmem import SharedMemorySaver
+
+    class NoArgSharedMemorySaver(SharedMemorySaver):
+        # Their tests call InMemorySaver() with no arguments (or serde=...).
+        def __init__(self, *, serde: Any = None, **kwargs: Any) -> None:
+            super().__init__(":memory:", serde=serde)
+
+    return NoArgSharedMemorySaver
+
+
 def _rebinding(kind: str) -> Any:
+    if kind == "inline_saver":
+        return _inline_saver_class()
     if os.environ.get(ENV_BACKEND) == "inmemory":
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
     store, async_store = _store_classes()
@@ -402,8 +432,14 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
     for item in items:
         key = _suite_key(item)
         backend = _BACKENDS[item.nodeid] = _backend_of(item)
-        if suite.name == "graph" and not set(GRAPH_FIXTURES) & set(item.fixturenames):
+        takes_fixture = bool(set(GRAPH_FIXTURES) & set(item.fixturenames))
+        if suite.name == "graph" and not takes_fixture:
             drop.append(item)  # never meets a saver or store
+            continue
+        if suite.name == "graph-inline" and (
+            takes_fixture or "InMemorySaver" not in vars(item.module)
+        ):
+            drop.append(item)  # the graph suite runs it, or it builds no InMemorySaver
             continue
         reason = _lookup(NOT_APPLICABLE, key) if backend == OURS else None
         if reason:
@@ -623,7 +659,10 @@ def ours_green(runs: list[Run]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "suites", nargs="*", default=["conformance", *SUITES], help="conformance saver store graph"
+        "suites",
+        nargs="*",
+        default=list(DEFAULT_SUITES),
+        help=f"any of conformance {' '.join(SUITES)} (default: {' '.join(DEFAULT_SUITES)})",
     )
     parser.add_argument("--baseline", action="store_true", help="also run LangGraph's backends")
     parser.add_argument("--json", type=Path, help="write every outcome here as JSON")
@@ -640,7 +679,9 @@ def main(argv: list[str] | None = None) -> int:
             # LangGraph's backends join as fixture parameters beside ours: one run.
             new = [run_suite(SUITES[name], OURS, baseline=args.baseline, extra=extra)]
         else:
-            backends = list(REFERENCES) if args.baseline else [OURS]
+            backends = [OURS]
+            if args.baseline:  # graph-inline's reference is the real InMemorySaver
+                backends += ["langgraph"] if name == "graph-inline" else ["langgraph", "inmemory"]
             new = [run_suite(SUITES[name], b, baseline=False, extra=extra) for b in backends]
         runs += new
         print(summarize(new), flush=True)

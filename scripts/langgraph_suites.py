@@ -8,6 +8,8 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   ``AsyncSqliteSaver`` bound to `SharedMemorySaver` in each test module.
 * ``store``: its store tests, with ``SqliteStore`` and ``AsyncSqliteStore`` bound to
   `SharedMemoryStore`.
+* ``memory``: langgraph-checkpoint's tests of InMemorySaver and InMemoryStore, with those
+  names bound to ours on ``":memory:"``.
 * ``graph``: langgraph's graph tests; our saver and store become the parameters of their
   ``sync_checkpointer``/``async_checkpointer``/``sync_store``/``async_store`` fixtures, and
   only the tests that take one of those fixtures run.
@@ -114,6 +116,14 @@ SUITES: dict[str, Suite] = {
         rebind={"SqliteStore": "store", "AsyncSqliteStore": "async_store"},
     ),
     "graph": Suite("graph", "langgraph", ("tests",), timeout=180),
+    # langgraph-checkpoint's own tests of InMemorySaver and InMemoryStore (BaseStore's
+    # behaviour: namespaces, search paging, vector search), with those names bound to ours.
+    "memory": Suite(
+        "memory",
+        "langgraph-checkpoint",
+        ("tests/test_memory.py", "tests/test_store.py"),
+        rebind={"InMemorySaver": "inline_saver", "InMemoryStore": "inline_store"},
+    ),
     # The graph tests that build an InMemorySaver() themselves instead of taking a fixture.
     "graph-inline": Suite(
         "graph-inline",
@@ -124,15 +134,17 @@ SUITES: dict[str, Suite] = {
     ),
 }
 
-DEFAULT_SUITES = ("conformance", "saver", "store", "graph", "graph-inline")
+DEFAULT_SUITES = ("conformance", "saver", "store", "memory", "graph", "graph-inline")
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
 # run with our backend and must fail (strict xfail): if one starts passing, its entry goes.
 # Keys are fnmatch patterns over "suite::nodeid"; several take the class's parameters.
 _WRITES = (
-    "expects checkpoint metadata to keep the deprecated `writes` key; LangGraph's "
-    "get_serializable_checkpoint_metadata (used by PostgresSaver and ours) drops it"
+    "expects checkpoint metadata to keep the deprecated `writes` key, as SqliteSaver and "
+    "InMemorySaver do; LangGraph's get_serializable_checkpoint_metadata (used by "
+    "PostgresSaver and ours) drops it"
 )
+_STORAGE = "reads InMemorySaver's internal dicts (.storage, .blobs)"
 _PER_VERSION = (
     "puts a channel value without a new version (new_versions={}); savers that store values "
     "per (channel, version) -- InMemorySaver, PostgresSaver, ours -- never see it, SqliteSaver "
@@ -184,10 +196,17 @@ EXPECTED_FAILURES: dict[str, str] = {
         "SearchItem.score stays the exact cosine (langgraph_sharedmem/store/_search.py:11-21), "
         "so scores need not descend down the list"
     ),
+    # -- memory (langgraph-checkpoint tests/test_memory.py, test_store.py)
+    "memory::tests/test_memory.py::TestMemorySaver::test_combined_metadata": _WRITES,
+    "memory::tests/test_memory.py::TestMemorySaver::test_search": _WRITES,
+    "memory::tests/test_memory.py::TestMemorySaver::test_asearch": _WRITES,
+    "memory::*::TestInMemorySaverDeltaChannel::test_load_blobs_omits_delta_channel": _STORAGE,
+    "memory::*::TestInMemorySaverDeltaChannel::test_get_channel_writes_collects_*": _STORAGE,
+    "memory::*::TestInMemorySaverDeltaChannel::test_get_channel_writes_at_root_*": _STORAGE,
+    "memory::*::TestBaseFallbackGetChannelWrites::test_*fallback*": _STORAGE,
+    "memory::*::TestPreDeltaBlobTerminator::test_seed_*": _STORAGE,
     # -- graph-inline (langgraph tests/ that build InMemorySaver() themselves)
-    "graph-inline::tests/test_channels.py::test_delta_channel_snapshot_version_based": (
-        "reads InMemorySaver.blobs, its internal storage dict"
-    ),
+    "graph-inline::tests/test_channels.py::test_delta_channel_snapshot_version_based": _STORAGE,
     "store::tests/test_async_store.py::test_no_running_loop*": (
         "AsyncSqliteStore refuses sync calls from the event loop thread; "
         "SharedMemoryStore serves sync and async calls from any thread"
@@ -302,9 +321,22 @@ def _inline_saver_class() -> type:
     return NoArgSharedMemorySaver
 
 
+def _inline_store_class() -> type:
+    from langgraph_sharedmem import SharedMemoryStore
+
+    class NoArgSharedMemoryStore(SharedMemoryStore):
+        # Their tests call InMemoryStore() or InMemoryStore(index=...).
+        def __init__(self, *, index: Any = None, **kwargs: Any) -> None:
+            super().__init__(":memory:", index=index, **kwargs)
+
+    return NoArgSharedMemoryStore
+
+
 def _rebinding(kind: str) -> Any:
     if kind == "inline_saver":
         return _inline_saver_class()
+    if kind == "inline_store":
+        return _inline_store_class()
     if os.environ.get(ENV_BACKEND) == "inmemory":
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
     store, async_store = _store_classes()
@@ -503,17 +535,20 @@ def _unpacked(dist: str) -> Path:
         )  # fmt: skip
     (archive,) = [downloads / name for name in names if (downloads / name).exists()]
     root = CACHE / "src" / stem
-    if not (root / ".unpacked").exists():
+    if not (root / ".ready").exists():
         shutil.rmtree(root, ignore_errors=True)
         with tarfile.open(archive) as tar, tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             tar.extractall(tmp, filter="data")
             (inner,) = Path(tmp).iterdir()
             root.parent.mkdir(parents=True, exist_ok=True)
             inner.rename(root)
+        # Only the tests are wanted: the tests must import the *installed* package, not
+        # the sdist's copy that pytest's rootdir on sys.path would otherwise put first.
+        shutil.rmtree(root / "langgraph", ignore_errors=True)
         conftest = root / "tests" / "conftest.py"
         if dist == "langgraph":
             conftest.write_text(conftest.read_text() + CONFTEST_HOOK)
-        (root / ".unpacked").touch()
+        (root / ".ready").touch()
     return root
 
 

@@ -62,8 +62,6 @@ ENV_RESULTS = "LANGGRAPH_SUITES_RESULTS"  # JSON-lines file of test outcomes
 ENV_SUITE = "LANGGRAPH_SUITES_SUITE"
 
 OURS = "sharedmem"
-# "langgraph": the suite's own class (SqliteSaver, SqliteStore); "inmemory": InMemorySaver or
-# InMemoryStore opened the way the suite opens its class.
 
 GRAPH_FIXTURES = ("sync_checkpointer", "async_checkpointer", "sync_store", "async_store")
 # LangGraph's own parameters of those fixtures without docker (their NO_DOCKER lists).
@@ -89,6 +87,10 @@ class Suite:
     rebind: dict[str, str] = field(default_factory=dict)
     # Seconds before a hung test fails with its stack.
     timeout: int = 30
+    # LangGraph backends the same tests also run with under --baseline: "langgraph" is the
+    # suite's own class unchanged; "inmemory" is InMemorySaver/InMemoryStore opened the way
+    # the suite opens its class.
+    references: tuple[str, ...] = ("langgraph", "inmemory")
 
 
 SQLITE_SAVER_FILES = (
@@ -123,6 +125,7 @@ SUITES: dict[str, Suite] = {
         "langgraph-checkpoint",
         ("tests/test_memory.py", "tests/test_store.py"),
         rebind={"InMemorySaver": "inline_saver", "InMemoryStore": "inline_store"},
+        references=("langgraph",),
     ),
     # The graph tests that build an InMemorySaver() themselves instead of taking a fixture.
     "graph-inline": Suite(
@@ -131,6 +134,7 @@ SUITES: dict[str, Suite] = {
         ("tests",),
         rebind={"InMemorySaver": "inline_saver", "MemorySaver": "inline_saver"},
         timeout=180,
+        references=("langgraph",),
     ),
 }
 
@@ -254,12 +258,6 @@ NOT_APPLICABLE: dict[str, str] = {
 # Our backends as LangGraph's tests construct theirs
 
 
-def _saver_class() -> type:
-    from langgraph_sharedmem import SharedMemorySaver
-
-    return SharedMemorySaver
-
-
 class _Awaitable:
     """What our sync ``setup()`` returns here, so ``await store.setup()`` also works."""
 
@@ -339,8 +337,10 @@ def _rebinding(kind: str) -> Any:
         return _inline_store_class()
     if os.environ.get(ENV_BACKEND) == "inmemory":
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
+    from langgraph_sharedmem import SharedMemorySaver
+
     store, async_store = _store_classes()
-    return {"saver": _saver_class(), "store": store, "async_store": async_store}[kind]
+    return {"saver": SharedMemorySaver, "store": store, "async_store": async_store}[kind]
 
 
 def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
@@ -358,12 +358,9 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     def params(name: str) -> list[str]:
         return [OURS, *GRAPH_BASELINE[name]] if baseline else [OURS]
 
-    def their_cm(name: str, param: str) -> Any:
-        # Their fixture bodies dispatch on the name to these context managers.
-        key = {
-            "in_memory": "_store_memory",
-        }.get(param, f"_checkpointer_{param}")
-        return conftest[key]()
+    def their_cm(param: str) -> Any:
+        # Their fixture bodies dispatch on the parameter to these context managers.
+        return conftest["_store_memory" if param == "in_memory" else f"_checkpointer_{param}"]()
 
     @pytest.fixture(params=params("sync_checkpointer"))
     def sync_checkpointer(request: Any, tmp_path: Path) -> Iterator[Any]:
@@ -371,7 +368,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
             with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
                 yield saver
         else:
-            with their_cm("sync_checkpointer", request.param) as saver:
+            with their_cm(request.param) as saver:
                 yield saver
 
     @pytest.fixture(params=params("async_checkpointer"))
@@ -380,10 +377,10 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
             async with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
                 yield saver
         elif request.param == "memory":
-            with their_cm("async_checkpointer", request.param) as saver:
+            with their_cm(request.param) as saver:
                 yield saver
         else:
-            async with their_cm("async_checkpointer", request.param) as saver:
+            async with their_cm(request.param) as saver:
                 yield saver
 
     @pytest.fixture(params=params("sync_store"))
@@ -393,7 +390,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
                 store.setup()
                 yield store
         else:
-            with their_cm("sync_store", request.param) as store:
+            with their_cm(request.param) as store:
                 yield store
 
     @pytest.fixture(params=params("async_store"))
@@ -403,7 +400,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
                 await store.asetup()
                 yield store
         else:
-            with their_cm("async_store", request.param) as store:
+            with their_cm(request.param) as store:
                 yield store
 
     return {
@@ -714,9 +711,7 @@ def main(argv: list[str] | None = None) -> int:
             # LangGraph's backends join as fixture parameters beside ours: one run.
             new = [run_suite(SUITES[name], OURS, baseline=args.baseline, extra=extra)]
         else:
-            backends = [OURS]
-            if args.baseline:  # graph-inline's reference is the real InMemorySaver
-                backends += ["langgraph"] if name == "graph-inline" else ["langgraph", "inmemory"]
+            backends = [OURS, *SUITES[name].references] if args.baseline else [OURS]
             new = [run_suite(SUITES[name], b, baseline=False, extra=extra) for b in backends]
         runs += new
         print(summarize(new), flush=True)

@@ -559,6 +559,7 @@ class Run:
     returncode: int
     results: list[dict[str, Any]]
     log: Path
+    selected: bool = False  # pytest arguments picked some tests: the tables need not all match
 
     def backends(self) -> list[str]:
         seen = dict.fromkeys(r.get("backend", self.backend) for r in self.results)
@@ -609,7 +610,7 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
         results = []
         if results_path.exists():
             results = [json.loads(line) for line in results_path.read_text().splitlines()]
-    return Run(suite.name, backend, seconds, proc.returncode, results, log)
+    return Run(suite.name, backend, seconds, proc.returncode, results, log, bool(extra))
 
 
 def run_conformance(backend: str) -> Run:
@@ -645,8 +646,12 @@ def run_conformance(backend: str) -> Run:
 
 
 def stale_entries(runs: list[Run]) -> list[str]:
-    """Patterns in the two tables that matched no test of a suite that ran with our backend."""
-    ran = {run.suite for run in runs if run.returncode in (0, 1) and run.backend == OURS}
+    """Patterns in the two tables that matched no test of a suite that ran whole with ours."""
+    ran = {
+        run.suite
+        for run in runs
+        if run.returncode in (0, 1) and run.backend == OURS and not run.selected
+    }
     seen = [f"{run.suite}::{r['nodeid']}" for run in runs for r in run.of(OURS)]
     return [
         pattern

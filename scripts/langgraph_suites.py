@@ -1,0 +1,746 @@
+"""Run LangGraph's own test suites against SharedMemorySaver and SharedMemoryStore.
+
+LangGraph's tests are not copied into this repository: this script downloads the sdists of
+the *installed* ``langgraph`` and ``langgraph-checkpoint-sqlite`` into a cache directory,
+unpacks them, and runs their tests with our saver and store put where theirs were:
+
+* ``saver``: langgraph-checkpoint-sqlite's saver tests, with ``SqliteSaver`` and
+  ``AsyncSqliteSaver`` bound to `SharedMemorySaver` in each test module.
+* ``store``: its store tests, with ``SqliteStore`` and ``AsyncSqliteStore`` bound to
+  `SharedMemoryStore`.
+* ``memory``: langgraph-checkpoint's tests of InMemorySaver and InMemoryStore, with those
+  names bound to ours on ``":memory:"``.
+* ``graph``: langgraph's graph tests; our saver and store become the parameters of their
+  ``sync_checkpointer``/``async_checkpointer``/``sync_store``/``async_store`` fixtures, and
+  only the tests that take one of those fixtures run.
+* ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
+  themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
+* ``conformance``: langgraph-checkpoint-conformance with every capability.
+
+A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
+must fail: strict xfail) or ``NOT_APPLICABLE`` (not run), each with its reason. Anything else
+that fails makes the run fail.
+
+Usage::
+
+    python scripts/langgraph_suites.py                 # every suite, our backends only
+    python scripts/langgraph_suites.py saver store     # some suites
+    python scripts/langgraph_suites.py --baseline      # also LangGraph's own backends
+    python scripts/langgraph_suites.py graph -- -k interrupt   # after --: to pytest
+
+The same file is the pytest plugin the runs load (``-p langgraph_suites``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import fnmatch
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("LANGGRAPH_SUITES_CACHE", REPO / ".cache" / "langgraph-suites"))
+
+# Environment variables the runner hands to the pytest plugin.
+ENV_BACKEND = "LANGGRAPH_SUITES_BACKEND"  # "sharedmem" or "langgraph"
+ENV_BASELINE = "LANGGRAPH_SUITES_BASELINE"  # "1": graph fixtures also keep LangGraph's params
+ENV_RESULTS = "LANGGRAPH_SUITES_RESULTS"  # JSON-lines file of test outcomes
+ENV_SUITE = "LANGGRAPH_SUITES_SUITE"
+
+OURS = "sharedmem"
+
+GRAPH_FIXTURES = ("sync_checkpointer", "async_checkpointer", "sync_store", "async_store")
+# LangGraph's own parameters of those fixtures without docker (their NO_DOCKER lists).
+GRAPH_BASELINE = {
+    "sync_checkpointer": ("memory", "sqlite", "sqlite_aes"),
+    "async_checkpointer": ("memory", "sqlite_aio"),
+    "sync_store": ("in_memory",),
+    "async_store": ("in_memory",),
+}
+CONFTEST_HOOK = (
+    "\n# Added by langgraph-sharedmem's scripts/langgraph_suites.py: our saver and store join\n"
+    "# the checkpointer/store fixtures.\n"
+    "globals().update(__import__('langgraph_suites').graph_fixtures(globals()))\n"
+)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    dist: str  # the PyPI distribution whose sdist holds the tests
+    paths: tuple[str, ...]  # relative to the unpacked sdist
+    # Module globals rebound to our classes when the backend is ours.
+    rebind: dict[str, str] = field(default_factory=dict)
+    # Seconds before a hung test fails with its stack.
+    timeout: int = 30
+    # LangGraph backends the same tests also run with under --baseline: "langgraph" is the
+    # suite's own class unchanged; "inmemory" is InMemorySaver/InMemoryStore opened the way
+    # the suite opens its class.
+    references: tuple[str, ...] = ("langgraph", "inmemory")
+
+
+SQLITE_SAVER_FILES = (
+    "tests/test_sqlite.py",
+    "tests/test_aiosqlite.py",
+    "tests/test_get_delta_channel_history.py",
+    "tests/test_delta_parent_walk.py",
+    "tests/test_delta_channel_migration.py",
+    "tests/test_writes_task_path_migration.py",
+    "tests/test_conformance_delta.py",
+)
+SQLITE_STORE_FILES = ("tests/test_store.py", "tests/test_async_store.py", "tests/test_ttl.py")
+
+SUITES: dict[str, Suite] = {
+    "saver": Suite(
+        "saver",
+        "langgraph-checkpoint-sqlite",
+        SQLITE_SAVER_FILES,
+        rebind={"SqliteSaver": "saver", "AsyncSqliteSaver": "saver"},
+    ),
+    "store": Suite(
+        "store",
+        "langgraph-checkpoint-sqlite",
+        SQLITE_STORE_FILES,
+        rebind={"SqliteStore": "store", "AsyncSqliteStore": "async_store"},
+    ),
+    "graph": Suite("graph", "langgraph", ("tests",), timeout=180),
+    # langgraph-checkpoint's own tests of InMemorySaver and InMemoryStore (BaseStore's
+    # behaviour: namespaces, search paging, vector search), with those names bound to ours.
+    "memory": Suite(
+        "memory",
+        "langgraph-checkpoint",
+        ("tests/test_memory.py", "tests/test_store.py"),
+        rebind={"InMemorySaver": "inline_saver", "InMemoryStore": "inline_store"},
+        references=("langgraph",),
+    ),
+    # The graph tests that build an InMemorySaver() themselves instead of taking a fixture.
+    "graph-inline": Suite(
+        "graph-inline",
+        "langgraph",
+        ("tests",),
+        rebind={"InMemorySaver": "inline_saver", "MemorySaver": "inline_saver"},
+        timeout=180,
+        references=("langgraph",),
+    ),
+}
+
+DEFAULT_SUITES = ("conformance", "saver", "store", "memory", "graph", "graph-inline")
+
+# Tests that assert a detail of the class they were written for, not of the interface. They
+# run with our backend and must fail (strict xfail): if one starts passing, its entry goes.
+# Keys are fnmatch patterns over "suite::nodeid"; several take the class's parameters.
+_WRITES = (
+    "expects checkpoint metadata to keep the deprecated `writes` key, as SqliteSaver and "
+    "InMemorySaver do; LangGraph's get_serializable_checkpoint_metadata (used by "
+    "PostgresSaver and ours) drops it"
+)
+_STORAGE = "reads InMemorySaver's internal dicts (.storage, .blobs)"
+_PER_VERSION = (
+    "puts a channel value without a new version (new_versions={}); savers that store values "
+    "per (channel, version) -- InMemorySaver, PostgresSaver, ours -- never see it, SqliteSaver "
+    "stores the whole checkpoint as one blob"
+)
+_ASYNC_TTL = (
+    "AsyncSqliteStore's sweep_ttl()/start_ttl_sweeper()/stop_ttl_sweeper() are coroutines; "
+    "SharedMemoryStore serves sync and async callers with sync ones plus asweep_ttl()"
+)
+EXPECTED_FAILURES: dict[str, str] = {
+    # -- saver (langgraph-checkpoint-sqlite tests/test_sqlite.py, test_aiosqlite.py, ...)
+    "saver::tests/test_sqlite.py::TestSqliteSaver::test_combined_metadata": _WRITES,
+    "saver::tests/test_sqlite.py::TestSqliteSaver::test_search": _WRITES,
+    "saver::tests/test_aiosqlite.py::TestAsyncSqliteSaver::test_combined_metadata": _WRITES,
+    "saver::tests/test_aiosqlite.py::TestAsyncSqliteSaver::test_asearch": _WRITES,
+    "saver::tests/test_sqlite.py::TestSqliteSaver::test_informative_async_errors": (
+        "SqliteSaver is sync-only and raises NotImplementedError naming AsyncSqliteSaver; "
+        "SharedMemorySaver is one class serving both"
+    ),
+    "saver::*::TestSqliteSaver::test_checkpoint_search_sql_injection_prevention": (
+        "SqliteSaver rejects filter keys outside its identifier pattern with ValueError; ours "
+        "binds any key as a parameter (no injection: the key matches nothing)"
+    ),
+    "saver::*::test_seed_present_when_snapshot_in_ancestor_*": _PER_VERSION,
+    "saver::tests/test_delta_parent_walk.py::test_*walk_reaches_parent_whatever_the_id_order*": (
+        _PER_VERSION
+    ),
+    "saver::tests/test_delta_parent_walk.py::test_*_empty_checkpoint_id_reads_from_the_latest_*": (
+        _PER_VERSION
+    ),
+    "saver::tests/test_delta_parent_walk.py::test_walk_reaches_root_of_long_chain_*": _PER_VERSION,
+    # -- store (tests/test_store.py, test_async_store.py, test_ttl.py)
+    "store::tests/test_store.py::test_nonnull_migrations": (
+        "reads SqliteStore.MIGRATIONS, the SQL of LangGraph's own schema"
+    ),
+    "store::tests/test_store.py::test_vector_store_initialization": (
+        "reads SqliteStore's .embeddings and .conn and looks for its vector tables by name"
+    ),
+    "store::tests/test_store.py::TestSqliteStore::test_search": (
+        "passes a list as namespace_prefix (typed tuple[str, ...]): SqliteStore converts it, "
+        "InMemoryStore silently returns [], ours raises InvalidNamespaceError naming the type"
+    ),
+    "store::tests/test_store.py::test_sql_injection_vulnerability*": (
+        "SqliteStore rejects filter keys outside its identifier pattern with ValueError; ours "
+        "binds any key as a parameter (no injection: the key matches nothing)"
+    ),
+    "store::tests/test_store.py::test_vector_search_pagination*": (
+        "by design: hybrid search (the default) orders by the fused FTS5+vector rank while "
+        "SearchItem.score stays the exact cosine (langgraph_sharedmem/store/_search.py:11-21), "
+        "so scores need not descend down the list"
+    ),
+    # -- memory (langgraph-checkpoint tests/test_memory.py, test_store.py)
+    "memory::tests/test_memory.py::TestMemorySaver::test_combined_metadata": _WRITES,
+    "memory::tests/test_memory.py::TestMemorySaver::test_search": _WRITES,
+    "memory::tests/test_memory.py::TestMemorySaver::test_asearch": _WRITES,
+    "memory::*::TestInMemorySaverDeltaChannel::test_load_blobs_omits_delta_channel": _STORAGE,
+    "memory::*::TestInMemorySaverDeltaChannel::test_get_channel_writes_collects_*": _STORAGE,
+    "memory::*::TestInMemorySaverDeltaChannel::test_get_channel_writes_at_root_*": _STORAGE,
+    "memory::*::TestBaseFallbackGetChannelWrites::test_*fallback*": _STORAGE,
+    "memory::*::TestPreDeltaBlobTerminator::test_seed_*": _STORAGE,
+    # -- graph-inline (langgraph tests/ that build InMemorySaver() themselves)
+    "graph-inline::tests/test_channels.py::test_delta_channel_snapshot_version_based": _STORAGE,
+    "store::tests/test_async_store.py::test_no_running_loop*": (
+        "AsyncSqliteStore refuses sync calls from the event loop thread; "
+        "SharedMemoryStore serves sync and async calls from any thread"
+    ),
+    "store::tests/test_ttl.py::test_ttl_override_default": (
+        "relies on SqliteStore not refreshing TTLs on get when refresh_on_read is unset; "
+        "TTLConfig documents refresh_on_read defaulting to True (BaseStore.get passes "
+        "refresh_ttl=True), so ours keeps the item read at t=2s alive past t=6s"
+    ),
+    "store::tests/test_ttl.py::test_async_ttl_basic": _ASYNC_TTL,
+    "store::tests/test_ttl.py::test_async_ttl_refresh": _ASYNC_TTL,
+    "store::tests/test_ttl.py::test_async_ttl_sweeper": _ASYNC_TTL,
+    "store::tests/test_ttl.py::test_async_search_with_ttl": _ASYNC_TTL,
+    "store::tests/test_ttl.py::test_async_asearch_refresh_ttl": _ASYNC_TTL,
+}
+
+# Tests not run with our backend: they never touch the saver/store under test (they call a
+# LangGraph helper or read LangGraph's own SQL and schema), or cannot run in this setup.
+NOT_APPLICABLE: dict[str, str] = {
+    "saver::tests/test_sqlite.py::TestSqliteSaver::test_search_where": (
+        "calls langgraph.checkpoint.sqlite.utils.search_where, a LangGraph SQL helper"
+    ),
+    "saver::tests/test_sqlite.py::TestSqliteSaver::test_metadata_predicate*": (
+        "calls langgraph.checkpoint.sqlite.utils._metadata_predicate, a LangGraph SQL helper"
+    ),
+    "saver::tests/test_delta_parent_walk.py::test_walk_step_looks_up_the_parent_by_primary_key": (
+        "EXPLAIN QUERY PLAN of SqliteSaver's DELTA_STAGE1_SQL on saver.conn"
+    ),
+    "saver::tests/test_writes_task_path_migration.py::*": (
+        "migrations of SqliteSaver's legacy `writes` table, built by hand on saver.conn"
+    ),
+    "saver::tests/test_conformance_delta.py::*": (
+        "asks the installed conformance package for a 'delta_channel_history' capability it "
+        "does not have (fails for AsyncSqliteSaver too); the conformance suite runs apart"
+    ),
+    "store::tests/test_store.py::test_escape_glob_literal": "a LangGraph SQL helper",
+    "store::tests/test_store.py::test_namespace_match_pattern": "a LangGraph SQL helper",
+    "store::tests/test_store.py::test_list_namespaces_prefix_uses_indexable_condition": (
+        "builds BaseSqliteStore's SQL and inspects it"
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Our backends as LangGraph's tests construct theirs
+
+
+class _Awaitable:
+    """What our sync ``setup()`` returns here, so ``await store.setup()`` also works."""
+
+    def __await__(self) -> Iterator[None]:
+        return iter(())
+
+
+def _store_classes() -> tuple[type, type]:
+    from langgraph_sharedmem import SharedMemoryStore
+
+    class AsyncSetupStore(SharedMemoryStore):
+        # AsyncSqliteStore's tests `await store.setup()`; ours is sync (asetup is the async
+        # twin), so the result is made awaitable rather than changing what setup is.
+        def setup(self) -> Any:  # type: ignore[override]
+            super().setup()
+            return _Awaitable()
+
+    return SharedMemoryStore, AsyncSetupStore
+
+
+def _inmemory_saver_class() -> type:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    class ConnStringInMemorySaver(InMemorySaver):
+        # A second LangGraph reference for the saver tests, which open savers by conn string.
+        @classmethod
+        def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Any:
+            return cls()
+
+        def setup(self) -> None:
+            pass
+
+    return ConnStringInMemorySaver
+
+
+def _inmemory_store_class() -> type:
+    from langgraph.store.memory import InMemoryStore
+
+    class ConnStringInMemoryStore(InMemoryStore):
+        @classmethod
+        @contextlib.contextmanager
+        def from_conn_string(cls, conn_string: str, *, index: Any = None, **kwargs: Any) -> Any:
+            yield cls(index=index)
+
+        def setup(self) -> Any:
+            return _Awaitable()
+
+    return ConnStringInMemoryStore
+
+
+def _inline_saver_class() -> type:
+    from langgraph_sharedmem import SharedMemorySaver
+
+    class NoArgSharedMemorySaver(SharedMemorySaver):
+        # Their tests call InMemorySaver() with no arguments (or serde=...).
+        def __init__(self, *, serde: Any = None, **kwargs: Any) -> None:
+            super().__init__(":memory:", serde=serde)
+
+    return NoArgSharedMemorySaver
+
+
+def _inline_store_class() -> type:
+    from langgraph_sharedmem import SharedMemoryStore
+
+    class NoArgSharedMemoryStore(SharedMemoryStore):
+        # Their tests call InMemoryStore() or InMemoryStore(index=...).
+        def __init__(self, *, index: Any = None, **kwargs: Any) -> None:
+            super().__init__(":memory:", index=index, **kwargs)
+
+    return NoArgSharedMemoryStore
+
+
+def _rebinding(kind: str) -> Any:
+    if kind == "inline_saver":
+        return _inline_saver_class()
+    if kind == "inline_store":
+        return _inline_store_class()
+    if os.environ.get(ENV_BACKEND) == "inmemory":
+        return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
+    from langgraph_sharedmem import SharedMemorySaver
+
+    store, async_store = _store_classes()
+    return {"saver": SharedMemorySaver, "store": store, "async_store": async_store}[kind]
+
+
+def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
+    """Fixtures replacing langgraph's checkpointer/store fixtures in its tests/conftest.py.
+
+    Their parameter names stay (``sqlite``, ``memory``, ...) when the baseline is asked for;
+    ``sharedmem`` is ours: a `SharedMemorySaver`/`SharedMemoryStore` on a fresh SQLite file.
+    """
+    import pytest
+
+    from langgraph_sharedmem import SharedMemorySaver, SharedMemoryStore
+
+    baseline = os.environ.get(ENV_BASELINE) == "1"
+
+    def params(name: str) -> list[str]:
+        return [OURS, *GRAPH_BASELINE[name]] if baseline else [OURS]
+
+    def their_cm(param: str) -> Any:
+        # Their fixture bodies dispatch on the parameter to these context managers.
+        return conftest["_store_memory" if param == "in_memory" else f"_checkpointer_{param}"]()
+
+    @pytest.fixture(params=params("sync_checkpointer"))
+    def sync_checkpointer(request: Any, tmp_path: Path) -> Iterator[Any]:
+        if request.param == OURS:
+            with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
+                yield saver
+        else:
+            with their_cm(request.param) as saver:
+                yield saver
+
+    @pytest.fixture(params=params("async_checkpointer"))
+    async def async_checkpointer(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
+        if request.param == OURS:
+            async with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
+                yield saver
+        elif request.param == "memory":
+            with their_cm(request.param) as saver:
+                yield saver
+        else:
+            async with their_cm(request.param) as saver:
+                yield saver
+
+    @pytest.fixture(params=params("sync_store"))
+    def sync_store(request: Any, tmp_path: Path) -> Iterator[Any]:
+        if request.param == OURS:
+            with SharedMemoryStore(tmp_path / "store.db") as store:
+                store.setup()
+                yield store
+        else:
+            with their_cm(request.param) as store:
+                yield store
+
+    @pytest.fixture(params=params("async_store"))
+    async def async_store(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
+        if request.param == OURS:
+            async with SharedMemoryStore(tmp_path / "store.db") as store:
+                await store.asetup()
+                yield store
+        else:
+            with their_cm(request.param) as store:
+                yield store
+
+    return {
+        "sync_checkpointer": sync_checkpointer,
+        "async_checkpointer": async_checkpointer,
+        "sync_store": sync_store,
+        "async_store": async_store,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The pytest plugin (loaded in the runs with -p langgraph_suites)
+
+
+def _suite_key(item: Any) -> str:
+    return f"{os.environ.get(ENV_SUITE, '?')}::{item.nodeid}"
+
+
+def _lookup(table: dict[str, str], key: str) -> str | None:
+    for pattern, reason in table.items():
+        if fnmatch.fnmatchcase(key, pattern):
+            return reason
+    return None
+
+
+def _backend_of(item: Any) -> str:
+    """Which backend a test exercises: ours whenever one of its fixtures is ours."""
+    if os.environ.get(ENV_SUITE) != "graph":
+        return os.environ.get(ENV_BACKEND, OURS)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    names = [params[f] for f in GRAPH_FIXTURES if f in params]
+    return OURS if OURS in names else (names or ["none"])[0]
+
+
+_BACKENDS: dict[str, str] = {}  # nodeid -> backend, for the results file
+
+
+def _record(entry: dict[str, Any]) -> None:
+    path = os.environ.get(ENV_RESULTS)
+    if path:
+        entry["backend"] = _BACKENDS.get(entry["nodeid"], os.environ.get(ENV_BACKEND, OURS))
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
+    import pytest
+
+    suite = SUITES.get(os.environ.get(ENV_SUITE, ""))
+    if suite is None:
+        return
+    if suite.rebind and os.environ.get(ENV_BACKEND, OURS) in (OURS, "inmemory"):
+        for module in {item.module for item in items if getattr(item, "module", None)}:
+            for name, kind in suite.rebind.items():
+                if name in vars(module):
+                    setattr(module, name, _rebinding(kind))
+    keep, drop = [], []
+    for item in items:
+        key = _suite_key(item)
+        backend = _BACKENDS[item.nodeid] = _backend_of(item)
+        takes_fixture = bool(set(GRAPH_FIXTURES) & set(item.fixturenames))
+        if suite.name == "graph" and not takes_fixture:
+            drop.append(item)  # never meets a saver or store
+            continue
+        if suite.name == "graph-inline" and (
+            takes_fixture or "InMemorySaver" not in vars(item.module)
+        ):
+            drop.append(item)  # the graph suite runs it, or it builds no InMemorySaver
+            continue
+        reason = _lookup(NOT_APPLICABLE, key) if backend == OURS else None
+        if reason:
+            drop.append(item)
+            _record({"nodeid": item.nodeid, "outcome": "not_applicable", "message": reason})
+            continue
+        keep.append(item)
+        reason = _lookup(EXPECTED_FAILURES, key) if backend == OURS else None
+        if reason:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    if report.when != "call" and report.outcome == "passed":
+        return
+    outcome = report.outcome
+    if hasattr(report, "wasxfail"):
+        outcome = "xfailed" if report.skipped else "xpassed"
+    elif report.failed and report.when != "call":
+        outcome = "error"
+    message = ""
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash else str(report.longrepr)[-500:]
+    _record(
+        {
+            "nodeid": report.nodeid,
+            "outcome": outcome,
+            "seconds": round(report.duration, 3),
+            "message": message.splitlines()[0][:300] if message else "",
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The runner
+
+
+def sdist_root(dist: str) -> Path:
+    """Download (once) and unpack the sdist of the installed version of ``dist``."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once must not unpack over each other
+        return _unpacked(dist)
+
+
+def _unpacked(dist: str) -> Path:
+    version = importlib.metadata.version(dist)
+    downloads = CACHE / "sdists"
+    downloads.mkdir(parents=True, exist_ok=True)
+    stem = f"{dist.replace('-', '_')}-{version}"
+    names = {f"{dist}-{version}.tar.gz", f"{stem}.tar.gz"}
+    if not any((downloads / name).exists() for name in names):
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", ":all:", f"{dist}=={version}", "-d", str(downloads)],
+            check=True,
+        )  # fmt: skip
+    (archive,) = [downloads / name for name in names if (downloads / name).exists()]
+    root = CACHE / "src" / stem
+    if not (root / ".ready").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        with tarfile.open(archive) as tar, tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            tar.extractall(tmp, filter="data")
+            (inner,) = Path(tmp).iterdir()
+            root.parent.mkdir(parents=True, exist_ok=True)
+            inner.rename(root)
+        # Only the tests are wanted: the tests must import the *installed* package, not
+        # the sdist's copy that pytest's rootdir on sys.path would otherwise put first.
+        shutil.rmtree(root / "langgraph", ignore_errors=True)
+        conftest = root / "tests" / "conftest.py"
+        if dist == "langgraph":
+            conftest.write_text(conftest.read_text() + CONFTEST_HOOK)
+        (root / ".ready").touch()
+    return root
+
+
+@dataclass
+class Run:
+    """One pytest run (or the conformance validation) and its per-test outcomes."""
+
+    suite: str
+    backend: str
+    seconds: float
+    returncode: int
+    results: list[dict[str, Any]]
+    log: Path
+    selected: bool = False  # pytest arguments picked some tests: the tables need not all match
+
+    def backends(self) -> list[str]:
+        seen = dict.fromkeys(r.get("backend", self.backend) for r in self.results)
+        return sorted(seen, key=lambda b: (b != OURS, b))
+
+    def of(self, backend: str) -> list[dict[str, Any]]:
+        return [r for r in self.results if r.get("backend", self.backend) == backend]
+
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not_applicable")
+UNEXPECTED = ("failed", "error", "xpassed")
+
+
+def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -> Run:
+    root = sdist_root(suite.dist)
+    out = CACHE / "runs"
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / f"{suite.name}-{backend}.log"  # the latest run's output, kept to read
+    env = dict(os.environ)
+    env.update(
+        {
+            ENV_SUITE: suite.name,
+            ENV_BACKEND: backend,
+            ENV_BASELINE: "1" if baseline else "0",
+            "NO_DOCKER": "true",
+            "PYTHONPATH": os.pathsep.join(
+                [str(REPO / "scripts"), str(REPO), env.get("PYTHONPATH", "")]
+            ),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    cmd = [
+        sys.executable, "-m", "pytest", *suite.paths,
+        "-p", "langgraph_suites", "-p", "no:cacheprovider",
+        "-o", "addopts=", "-q", "--tb=line", "-rN",
+        "-W", "ignore::DeprecationWarning",
+    ]  # fmt: skip
+    cmd.append(f"--timeout={suite.timeout}")
+    cmd += extra
+    with tempfile.TemporaryDirectory(prefix="lg-suites-") as tmp:
+        results_path = Path(tmp) / "results.jsonl"
+        env[ENV_RESULTS] = str(results_path)
+        env["TMPDIR"] = tmp  # their temp files (and our Chroma dirs beside them) go here
+        start = time.monotonic()
+        with open(log, "w") as f:
+            proc = subprocess.run(cmd, cwd=root, env=env, stdout=f, stderr=subprocess.STDOUT)
+        seconds = time.monotonic() - start
+        results = []
+        if results_path.exists():
+            results = [json.loads(line) for line in results_path.read_text().splitlines()]
+    return Run(suite.name, backend, seconds, proc.returncode, results, log, bool(extra))
+
+
+def run_conformance(backend: str) -> Run:
+    """Every capability of langgraph-checkpoint-conformance against one saver."""
+    from langgraph.checkpoint.conformance import checkpointer_test, validate
+
+    start = time.monotonic()
+
+    if backend == OURS:
+        sys.path.insert(0, str(REPO))
+        from langgraph_sharedmem import SharedMemorySaver
+
+        @checkpointer_test(name="SharedMemorySaver")
+        async def factory() -> AsyncIterator[Any]:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with SharedMemorySaver(Path(tmp) / "conformance.db") as saver:
+                    yield saver
+    else:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        @checkpointer_test(name="AsyncSqliteSaver")
+        async def factory() -> AsyncIterator[Any]:
+            async with AsyncSqliteSaver.from_conn_string(":memory:") as saver:
+                yield saver
+
+    report = asyncio.run(validate(factory))
+    results = []
+    for cap, result in report.results.items():
+        outcome = "passed" if result.passed else ("skipped" if not result.detected else "failed")
+        message = "; ".join(result.failures or [])[:300]
+        results.append({"nodeid": f"capability:{cap}", "outcome": outcome, "message": message})
+    return Run("conformance", backend, time.monotonic() - start, 0, results, Path("-"))
+
+
+def stale_entries(runs: list[Run]) -> list[str]:
+    """Patterns in the two tables that matched no test of a suite that ran whole with ours."""
+    ran = {
+        run.suite
+        for run in runs
+        if run.returncode in (0, 1) and run.backend == OURS and not run.selected
+    }
+    seen = [f"{run.suite}::{r['nodeid']}" for run in runs for r in run.of(OURS)]
+    return [
+        pattern
+        for pattern in [*EXPECTED_FAILURES, *NOT_APPLICABLE]
+        if pattern.split("::")[0] in ran
+        and not any(fnmatch.fnmatchcase(key, pattern) for key in seen)
+    ]
+
+
+def summarize(runs: list[Run]) -> str:
+    lines = []
+    for run in runs:
+        for backend in run.backends() or [run.backend]:
+            results = run.of(backend)
+            counts = " ".join(
+                f"{o}={n}" for o in OUTCOMES if (n := sum(r["outcome"] == o for r in results))
+            )
+            lines.append(f"{run.suite:<12} {backend:<16} {run.seconds:6.1f}s  {counts}")
+            if backend == OURS:
+                lines += [
+                    f"    {r['outcome'].upper()} {r['nodeid']}: {r['message']}"
+                    for r in results
+                    if r["outcome"] in UNEXPECTED
+                ]
+        if run.returncode not in (0, 1):
+            lines.append(f"    PYTEST EXIT CODE {run.returncode}: see {run.log}")
+    lines += [f"STALE ENTRY (matches no test): {p}" for p in stale_entries(runs)]
+    return "\n".join(lines)
+
+
+def ours_green(runs: list[Run]) -> bool:
+    """True when every test run with our backend passed, failed as expected or was skipped."""
+    ours = [run for run in runs if OURS in run.backends()]
+    return (
+        len(ours) == len({run.suite for run in runs})
+        and all(run.returncode in (0, 1) for run in ours)
+        and not any(r["outcome"] in UNEXPECTED for run in ours for r in run.of(OURS))
+        and not stale_entries(runs)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "suites",
+        nargs="*",
+        default=list(DEFAULT_SUITES),
+        help=f"any of conformance {' '.join(SUITES)} (default: {' '.join(DEFAULT_SUITES)})",
+    )
+    parser.add_argument("--baseline", action="store_true", help="also run LangGraph's backends")
+    parser.add_argument("--json", type=Path, help="write every outcome here as JSON")
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # handed to pytest
+    args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if extra else 0)])
+
+    runs: list[Run] = []
+    for name in args.suites:
+        if name == "conformance":
+            backends = [OURS, "langgraph"] if args.baseline else [OURS]
+            new = [run_conformance(backend) for backend in backends]
+        elif SUITES[name].name == "graph":
+            # LangGraph's backends join as fixture parameters beside ours: one run.
+            new = [run_suite(SUITES[name], OURS, baseline=args.baseline, extra=extra)]
+        else:
+            backends = [OURS, *SUITES[name].references] if args.baseline else [OURS]
+            new = [run_suite(SUITES[name], b, baseline=False, extra=extra) for b in backends]
+        runs += new
+        print(summarize(new), flush=True)
+
+    green = ours_green(runs)
+    print(f"\n{summarize(runs)}\n\n{'GREEN' if green else 'RED'}: {CACHE / 'runs'}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "suite": r.suite,
+                        "backend": r.backend,
+                        "seconds": round(r.seconds, 1),
+                        "returncode": r.returncode,
+                        "results": r.results,
+                    }
+                    for r in runs
+                ],
+                indent=1,
+            )
+        )
+    return 0 if green else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -45,7 +45,12 @@ from zoneinfo import ZoneInfo
 
 import ormsgpack
 from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_event_listener
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _create_msgpack_ext_hook
+from langgraph.checkpoint.serde.jsonplus import (
+    JsonPlusSerializer,
+    _create_msgpack_ext_hook,
+    _msgpack_default,
+)
+from langgraph.checkpoint.serde.jsonplus import _option as _msgpack_option
 from langgraph.checkpoint.serde.types import SendProtocol, _DeltaSnapshot
 from pydantic import BaseModel
 
@@ -168,6 +173,24 @@ def app_state_class(module: Any, name: Any) -> type | None:
     return None
 
 
+# The application's state classes this process has itself written into checkpoints, by the
+# (module, name) a blob names them with: the application rule above, for classes it cannot
+# find by name, i.e. classes defined inside a function (LangGraph then hands back their
+# fields, as it does itself, and a Pydantic state validates them again). Library classes
+# never qualify: a stored LangChain prompt template, say, is code waiting to be formatted.
+_WRITTEN: dict[tuple[str, str], type] = {}
+
+
+def _recording_default(obj: Any) -> Any:
+    cls = type(obj)
+    key = (cls.__module__, cls.__name__)
+    if key not in _WRITTEN and _is_state_class(cls):
+        module = sys.modules.get(cls.__module__)
+        if isinstance(module, types.ModuleType) and _is_app_module(module):
+            _WRITTEN[key] = cls
+    return _msgpack_default(obj)
+
+
 class _Allowed:
     """The allowlist LangGraph's msgpack hook consults: explicit entries, then app types."""
 
@@ -182,7 +205,7 @@ class _Allowed:
             self.app_types
             and isinstance(key, tuple)
             and len(key) == 2
-            and app_state_class(*key) is not None
+            and (key in _WRITTEN or app_state_class(*key) is not None)
         )
 
 
@@ -280,7 +303,11 @@ class StrictSerializer(JsonPlusSerializer):
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Serialize like LangGraph, but refuse strings LangGraph would silently change."""
         try:
-            type_, data = super().dumps_typed(obj)
+            if obj is None or isinstance(obj, (bytes, bytearray)):
+                type_, data = super().dumps_typed(obj)
+            else:  # LangGraph's encoding, noting the state classes it meets (`_WRITTEN`)
+                type_ = "msgpack"
+                data = ormsgpack.packb(obj, default=_recording_default, option=_msgpack_option)
         except TypeError as exc:  # LangGraph does not replace surrogates in dict keys
             if "surrogates" in str(exc):
                 raise _surrogate_error() from None

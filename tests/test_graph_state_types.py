@@ -31,7 +31,9 @@ from _graphs import (
 )
 from _spawn import run_together
 from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, StateGraph
 from langgraph.types import Command, StateSnapshot
+from pydantic import BaseModel, create_model
 
 from langgraph_sharedmem import SharedMemorySaver
 
@@ -218,3 +220,25 @@ def test_types_defined_in_a_script_resume(db_path: Path, tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "Action(kind='move', n=2)"
+
+
+def test_a_pydantic_field_of_a_class_defined_in_a_function_resumes(tmp_path: Path) -> None:
+    # Such a class cannot be looked up by name; the process that wrote it may still resume
+    # it (as LangGraph does: its fields come back and the Pydantic state validates them).
+    class Inner(BaseModel):
+        x: int
+
+    # Real (not postponed) annotations: this module's `from __future__ import annotations`
+    # would leave "Inner" a string no one can resolve outside this function.
+    LocalState = create_model("LocalState", inner=(Inner, ...), steps=(int, 0))
+
+    def step(state: Any) -> dict[str, Any]:
+        return {"inner": Inner(x=state.inner.x + 1), "steps": state.steps + 1}
+
+    builder = StateGraph(LocalState).add_node("step", step).add_edge(START, "step")
+    with SharedMemorySaver(tmp_path / "m.db") as saver:
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"inner": Inner(x=1)}, config)
+        out = graph.invoke({"inner": Inner(x=10)}, config)  # loads the first run's state
+        assert out["inner"].x == 11 and out["steps"] == 2

@@ -43,9 +43,18 @@ def walk_to_seeds(
     remaining = set(channels)
     params = {"thread_id": thread_id, "checkpoint_ns": ns, "limit": ANCESTOR_CHUNK}
     current = start_id
+    visited: set[str] = set()
     while current is not None and remaining:
         rows = conn.execute(_schema.SELECT_ANCESTORS, {**params, "checkpoint_id": current})
-        chunk = [(cp, parent, json.loads(versions)) for cp, parent, versions in rows]
+        chunk, looped = [], False
+        for cp, parent, versions in rows:
+            if cp in visited:  # a parent chain that loops (a put under its own descendant)
+                looped = True
+                break
+            visited.add(cp)
+            chunk.append((cp, parent, json.loads(versions)))
+        if not chunk:
+            break
         pairs = [[ch, v[ch]] for _, _, v in chunk for ch in remaining if ch in v]
         stored = {
             (ch, ver)
@@ -61,7 +70,7 @@ def walk_to_seeds(
                 walk.seeds[ch] = versions[ch]
                 walk.seed_depth[ch] = len(walk.path) - 1
                 remaining.discard(ch)
-        current = chunk[-1][1] if len(chunk) == ANCESTOR_CHUNK else None
+        current = chunk[-1][1] if len(chunk) == ANCESTOR_CHUNK and not looped else None
     return walk
 
 

@@ -32,6 +32,7 @@ from langgraph.store.base import (
     BaseStore,
     GetOp,
     IndexConfig,
+    InvalidNamespaceError,
     Item,
     ListNamespacesOp,
     Op,
@@ -42,7 +43,6 @@ from langgraph.store.base import (
     _validate_namespace_labels,
     validate_op_namespace,
 )
-from langgraph.store.base import _validate_namespace as _validate_put_namespace
 
 from langgraph_sharedmem import changes
 from langgraph_sharedmem._closing import Closing
@@ -415,7 +415,11 @@ class SharedMemoryStore(Closing, BaseStore):
             validate_op_namespace(op)
             if isinstance(op, PutOp):
                 if op.value is not None:
-                    _validate_put_namespace(op.namespace)
+                    # LangGraph reserves the root label "langgraph" in put/aput only (its own
+                    # parts write there through batch), so the batch checks the rest.
+                    if not op.namespace:
+                        raise InvalidNamespaceError("Namespace cannot be empty.")
+                    _validate_namespace_labels(op.namespace)
                     if type(op.namespace) is tuple:  # others are refused by plan_puts
                         checked.add(op.namespace)
                 puts.append(op)

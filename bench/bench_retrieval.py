@@ -306,6 +306,11 @@ def store_features(queries: list[dict[str, Any]]) -> StoreFeatures:
 
 def simulate_store(features: StoreFeatures, weights: Any, i: int) -> list[int]:
     """The top-K memory indexes for query ``i`` as the store ranks them with ``weights``."""
+    return [j for j, _ in simulate_scores(features, weights, i)[:K]]
+
+
+def simulate_scores(features: StoreFeatures, weights: Any, i: int) -> list[tuple[int, float]]:
+    """(memory index, score) for query ``i``, best first, as the store ranks them."""
     from langgraph_sharedmem import _ranking
 
     cos = features.cosine[i]
@@ -318,10 +323,9 @@ def simulate_store(features: StoreFeatures, weights: Any, i: int) -> list[int]:
     }
     counts = {t: features.df[i][t] for t in matches}
     bonus = _ranking.bonuses(matches, counts, n, weights) if matches else {}
-    ranked = _ranking.rank(
+    return _ranking.rank(
         [(int(j), float(cos[j])) for j in top], bonus, {j: float(cos[j]) for j in bonus}
     )
-    return [j for j, _ in ranked[:K]]
 
 
 def _ndcg(rank: int | None) -> float:
@@ -351,13 +355,25 @@ def store_metrics(
 def store_fit(
     features: StoreFeatures, queries: list[dict[str, Any]], weights: Any
 ) -> dict[str, float]:
+    """`store_metrics` of the store's ranking with ``weights``, plus the mean margin on
+    exact-token queries: the right memory's score minus the best wrong one's, clipped to
+    +-MARGIN_CAP so that a few easy queries cannot outvote the close ones."""
     keys = features.keys
-    picks = [[keys[j] for j in simulate_store(features, weights, i)] for i in range(len(queries))]
+    ranked = [simulate_scores(features, weights, i) for i in range(len(queries))]
+    picks = [[keys[j] for j, _ in r[:K]] for r in ranked]
+    margins = []
+    for q, r in zip(queries, ranked, strict=True):
+        if q["kind"] == "exact":
+            right = next((sc for j, sc in r if keys[j] == q["key"]), -1.0)
+            wrong = max((sc for j, sc in r if keys[j] != q["key"]), default=-1.0)
+            margins.append(max(-MARGIN_CAP, min(MARGIN_CAP, right - wrong)))
     exact = [
         [keys[j] for j in np.argsort(-features.cosine[i], kind="stable")[:K]]
         for i in range(len(queries))
     ]
-    return store_metrics(queries, picks, exact)
+    return store_metrics(queries, picks, exact) | {
+        "exact margin": round(float(np.mean(margins or [0])), 4)
+    }
 
 
 def tune_store(
@@ -365,7 +381,7 @@ def tune_store(
 ) -> tuple[Any, dict[str, Any]]:
     """The grid point with the best nDCG@10 on ``queries`` (the tune half) among those that
     keep recall@10 against exact cosine on paraphrase queries >= the floor; ties go to the
-    smaller weights."""
+    larger mean clipped margin on exact-token queries, then to the smaller weights."""
     from langgraph_sharedmem import _ranking
 
     best: tuple[Any, ...] | None = None
@@ -374,7 +390,7 @@ def tune_store(
         fit = store_fit(features, queries, weights)
         if fit["recall@10 vs cosine (paraphrase)"] < PARAPHRASE_RECALL_FLOOR:
             continue
-        key = (fit["ndcg@10"], fit["exact-token rank 1"], tuple(-v for v in values))
+        key = (fit["ndcg@10"], fit["exact margin"], tuple(-v for v in values))
         if best is None or key > best[0]:
             best = (key, weights, fit)
     assert best is not None

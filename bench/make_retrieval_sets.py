@@ -317,7 +317,8 @@ def write(directory: Path = DATA, seed: int = SEED) -> list[Path]:
 # * ``paraphrase`` - asks for one fact without its content words ("what pet do I have" for
 #   "we adopted a beagle called Biscuit"); graded against the fact;
 # * ``exact``      - names an order number, ticket id, error code or person among hundreds of
-#   near-identical records ("where is order 48213"): only the token tells them apart;
+#   near-identical records ("where is order 48213"): only the token tells them apart; some
+#   give the bare id, or the id amid unrelated words ("remind me about 48213 please");
 # * ``distractor`` - a paraphrase query whose words also appear in memories of another meaning
 #   (the bank of a river, the Python language against a python at the zoo).
 #
@@ -516,6 +517,8 @@ def build_store(seed: int = SEED) -> dict[str, Any]:
                     f"has {n} shipped yet",
                     f"which day did order {n} go out",
                     f"what did I buy in order {n}",
+                    f"{n}",
+                    f"remind me about {n} please",
                 ]
             )
             queries.append({"query": q, "key": key, "kind": "exact", "group": f"order{n}"})
@@ -524,7 +527,13 @@ def build_store(seed: int = SEED) -> dict[str, Any]:
         key = add(f"Ticket INC-{n}: {issue}; IT says a fix is coming.")
         if i % 3 == 0:
             q = rng.choice(
-                [f"status of INC-{n}", f"what was ticket INC-{n} about", f"any news on inc-{n}"]
+                [
+                    f"status of INC-{n}",
+                    f"what was ticket INC-{n} about",
+                    f"any news on inc-{n}",
+                    f"INC-{n}",
+                    f"my colleague asked about {n} yesterday",
+                ]
             )
             queries.append({"query": q, "key": key, "kind": "exact", "group": f"inc{n}"})
     for i in range(120):
@@ -537,6 +546,8 @@ def build_store(seed: int = SEED) -> dict[str, Any]:
                     f"what does {code} mean",
                     f"the {device} shows {code.lower()}",
                     f"fix for error {code}",
+                    f"{code}",
+                    f"the screen just says {code}, help",
                 ]
             )
             queries.append({"query": q, "key": key, "kind": "exact", "group": f"err{code}"})
@@ -554,6 +565,17 @@ def build_store(seed: int = SEED) -> dict[str, Any]:
                 ]
             )
             queries.append({"query": q, "key": key, "kind": "exact", "group": f"who{fi}{la}"})
+    # Ids inside notes about anything: the note's other words decide its cosine, not the id.
+    refs = rng.sample(range(100_000, 999_999), 150)
+    for i, n in enumerate(refs):
+        a, b, c, d = rng.sample(WORDS, 4)
+        note = " ".join(
+            rng.choice(FILLER).format(a=x, b=y, day=rng.choice(DAYS)) for x, y in ((a, b), (c, d))
+        )
+        key = add(f"{note} (ref R-{n})")
+        if i % 3 == 0:
+            q = rng.choice([f"R-{n}", f"what was note R-{n} about", f"find the note ref r-{n}"])
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"ref{n}"})
     while len(memories) < 2200:
         a, b = rng.sample(WORDS, 2)
         add(rng.choice(FILLER).format(a=a, b=b, day=rng.choice(DAYS)))

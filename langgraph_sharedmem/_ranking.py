@@ -39,7 +39,7 @@ class Weights:
     """The bonus of a text holding all the query's rare tokens, if all are codes (``code``)
     or all are words (``word``); the share of the store under which a word is rare."""
 
-    code: float = 0.3
+    code: float = 0.4
     word: float = 0.05
     word_share: float = 0.02
 

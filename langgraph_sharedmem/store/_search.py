@@ -279,11 +279,11 @@ def _vector_ranking(
         if ranked is not None:
             return ranked
     sims = cache.scores(query, rows)
-    depth = need
+    depth = need + 1
     while True:
         ranked = cache.best_items(rows, sims, depth)
-        # Items tied with the last one of the page may lie beyond ``depth``: take them all,
-        # so the tie is broken by id (`_ranking.rank`) and offset pages agree.
+        # Items tied with the last one of the page may lie beyond it: take them all, so the
+        # tie is broken by id (`_ranking.rank`) and offset pages agree.
         if len(ranked) < depth or need == 0 or ranked[-1][1] < ranked[need - 1][1]:
             return ranked
         depth *= 2

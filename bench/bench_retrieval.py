@@ -336,11 +336,11 @@ def store_metrics(
     queries: list[dict[str, Any]], picks: list[list[str]], exact: list[list[str]]
 ) -> dict[str, float]:
     """nDCG@10 (one relevant memory), hit@10, recall@10 against exact cosine on paraphrase
-    queries, and the share of exact-token queries answered at rank 1."""
+    queries (beside distractors or not), and the share of exact-token queries at rank 1."""
     ranks = [
         p.index(q["key"]) if q["key"] in p else None for q, p in zip(queries, picks, strict=True)
     ]
-    para = [i for i, q in enumerate(queries) if q["kind"] == "paraphrase"]
+    para = [i for i, q in enumerate(queries) if q["kind"] in ("paraphrase", "distractor")]
     codes = [i for i, q in enumerate(queries) if q["kind"] == "exact"]
     return {
         "ndcg@10": round(float(np.mean([_ndcg(r) for r in ranks])), 3),

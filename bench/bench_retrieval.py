@@ -15,6 +15,11 @@ embedder. Baselines: (a) plain WordLlama cosine between the task and each availa
 indexed text (name, description, capabilities; (a') the same over every profile, stale ones
 too), (b) the registry's own keyword-only mode (index off: the share of the task's words in
 the agent's text), (c) the score `route` used before issue 14.
+
+Store: the real `SharedMemoryStore` with the default index; nDCG@10, recall@10 against exact
+cosine on paraphrase queries and exact-token rank 1 of the default ranking
+(`langgraph_sharedmem._ranking`) against (a) plain WordLlama cosine and (b) FTS5 keyword only
+(see ``run_store``); ``--tune`` re-picks the ranking weights on ``store_tune.json``.
 """
 
 from __future__ import annotations

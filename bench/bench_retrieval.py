@@ -15,6 +15,11 @@ embedder. Baselines: (a) plain WordLlama cosine between the task and each availa
 indexed text (name, description, capabilities; (a') the same over every profile, stale ones
 too), (b) the registry's own keyword-only mode (index off: the share of the task's words in
 the agent's text), (c) the score `route` used before issue 14.
+
+Store: the real `SharedMemoryStore` with the default index; nDCG@10, recall@10 against exact
+cosine on paraphrase queries and exact-token rank 1 of the default ranking
+(`langgraph_sharedmem._ranking`) against (a) plain WordLlama cosine and (b) FTS5 keyword only
+(see ``run_store``); ``--tune`` re-picks the ranking weights on ``store_tune.json``.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ DATA = ROOT / "bench" / "data"
 
 @dataclass
 class Report:
-    """One part's result: accuracy@1 of each system on one half, and notes."""
+    """One part's result: ``metric`` (accuracy@1 unless named) of each system on one half,
+    by kind of case, and notes."""
 
     part: str
     split: str
@@ -56,9 +62,10 @@ class Report:
     accuracy: dict[str, float]
     by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    metric: str = "accuracy@1"
 
     def lines(self) -> list[str]:
-        out = [f"== {self.part} ({self.split} half, {self.n} cases): accuracy@1"]
+        out = [f"== {self.part} ({self.split} half, {self.n} cases): {self.metric}"]
         kinds = sorted({k for by in self.by_kind.values() for k in by})
         out.append(f"  {'system':<62}{'all':>7}" + "".join(f"{k:>12}" for k in kinds))
         for system, acc in self.accuracy.items():
@@ -237,7 +244,256 @@ def run_routing(*, tune: bool = False) -> list[Report]:
     return reports
 
 
-PARTS: dict[str, Callable[..., list[Report]]] = {"routing": run_routing}
+# -- store search ----------------------------------------------------------------------------
+#
+# Store: the real `SharedMemoryStore` on a real SQLite file with the default offline
+# WordLlama embedder (Chroma off: 2.2k items are far below ``ann_threshold``, so the exact scan
+# answers either way), every memory in one namespace. Baselines: (a) plain WordLlama cosine
+# (NumPy over the same normalized vectors; also the "exact cosine" of recall@10), (b) keyword
+# only: FTS5 bm25 over the query's tokens OR-ed, the same tokenizer as the store's ``mem_fts``.
+
+STORE_NS = ("mem",)
+K = 10
+# The grid searched on the tune half; `_ranking.DEFAULT_WEIGHTS` must be its pick.
+STORE_GRID: dict[str, tuple[float, ...]] = {
+    "code": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0),
+    "word": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4),
+    "word_share": (0.002, 0.005, 0.01, 0.02),
+}
+PARAPHRASE_RECALL_FLOOR = 0.95
+
+
+@dataclass
+class StoreFeatures:
+    """What the ranking core sees for each query, computed outside the store: the cosine
+    with every memory, and for each query token its document frequency and holders."""
+
+    keys: list[str]
+    cosine: np.ndarray  # queries x memories
+    df: list[dict[str, int]]
+    holders: list[dict[str, list[int]]]
+
+
+def _fts(texts: list[str]) -> Any:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE f USING fts5 (text, tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    conn.executemany("INSERT INTO f (rowid, text) VALUES (?, ?)", enumerate(texts))
+    return conn
+
+
+def store_features(queries: list[dict[str, Any]]) -> StoreFeatures:
+    from langgraph_sharedmem import _ranking
+    from langgraph_sharedmem.store._embed import normalize
+
+    memories = load("store_memories.json")
+    emb = WordLlamaEmbeddings()
+    matrix = normalize(emb.embed_array([m["text"] for m in memories]))
+    qv = normalize(np.stack([emb.embed_one(q["query"]) for q in queries]))
+    conn = _fts([m["text"] for m in memories])
+    df, holders = [], []
+    for q in queries:
+        d, h = {}, {}
+        for token in _ranking.tokens(q["query"]):
+            rows = [
+                r for (r,) in conn.execute("SELECT rowid FROM f WHERE f MATCH ?", (f'"{token}"',))
+            ]
+            if rows:
+                d[token], h[token] = len(rows), rows
+        df.append(d)
+        holders.append(h)
+    conn.close()
+    return StoreFeatures([m["key"] for m in memories], qv @ matrix.T, df, holders)
+
+
+def simulate_store(features: StoreFeatures, weights: Any, i: int) -> list[int]:
+    """The top-K memory indexes for query ``i`` as the store ranks them with ``weights``."""
+    return [j for j, _ in simulate_scores(features, weights, i)[:K]]
+
+
+def simulate_scores(features: StoreFeatures, weights: Any, i: int) -> list[tuple[int, float]]:
+    """(memory index, score) for query ``i``, best first, as the store ranks them."""
+    from langgraph_sharedmem import _ranking
+
+    cos = features.cosine[i]
+    n = len(cos)
+    top = np.argsort(-cos, kind="stable")[:K]
+    matches = {
+        t: rows
+        for t, rows in features.holders[i].items()
+        if features.df[i][t] <= _ranking.rare_limit(t, n, weights)
+    }
+    counts = {t: features.df[i][t] for t in matches}
+    bonus = _ranking.bonuses(matches, counts, n, weights) if matches else {}
+    return _ranking.rank(
+        [(int(j), float(cos[j])) for j in top], bonus, {j: float(cos[j]) for j in bonus}
+    )
+
+
+def _ndcg(rank: int | None) -> float:
+    return 0.0 if rank is None or rank >= K else 1.0 / math.log2(rank + 2)
+
+
+def store_metrics(
+    queries: list[dict[str, Any]], picks: list[list[str]], exact: list[list[str]]
+) -> dict[str, float]:
+    """nDCG@10 (one relevant memory), hit@10, recall@10 against exact cosine on paraphrase
+    queries (beside distractors or not), and the share of exact-token queries at rank 1."""
+    ranks = [
+        p.index(q["key"]) if q["key"] in p else None for q, p in zip(queries, picks, strict=True)
+    ]
+    para = [i for i, q in enumerate(queries) if q["kind"] in ("paraphrase", "distractor")]
+    codes = [i for i, q in enumerate(queries) if q["kind"] == "exact"]
+    return {
+        "ndcg@10": round(float(np.mean([_ndcg(r) for r in ranks])), 3),
+        "hit@10": round(float(np.mean([r is not None for r in ranks])), 3),
+        "recall@10 vs cosine (paraphrase)": round(
+            float(np.mean([len(set(picks[i]) & set(exact[i])) / K for i in para] or [0])), 3
+        ),
+        "exact-token rank 1": round(float(np.mean([ranks[i] == 0 for i in codes] or [0])), 3),
+    }
+
+
+def store_fit(
+    features: StoreFeatures, queries: list[dict[str, Any]], weights: Any
+) -> dict[str, float]:
+    """`store_metrics` of the store's ranking with ``weights``, plus the mean margin on
+    exact-token queries: the right memory's score minus the best wrong one's, clipped to
+    +-MARGIN_CAP so that a few easy queries cannot outvote the close ones."""
+    keys = features.keys
+    ranked = [simulate_scores(features, weights, i) for i in range(len(queries))]
+    picks = [[keys[j] for j, _ in r[:K]] for r in ranked]
+    margins = []
+    for q, r in zip(queries, ranked, strict=True):
+        if q["kind"] == "exact":
+            right = next((sc for j, sc in r if keys[j] == q["key"]), -1.0)
+            wrong = max((sc for j, sc in r if keys[j] != q["key"]), default=-1.0)
+            margins.append(max(-MARGIN_CAP, min(MARGIN_CAP, right - wrong)))
+    exact = [
+        [keys[j] for j in np.argsort(-features.cosine[i], kind="stable")[:K]]
+        for i in range(len(queries))
+    ]
+    return store_metrics(queries, picks, exact) | {
+        "exact margin": round(float(np.mean(margins or [0])), 4)
+    }
+
+
+def tune_store(
+    features: StoreFeatures, queries: list[dict[str, Any]]
+) -> tuple[Any, dict[str, Any]]:
+    """The grid point with the best nDCG@10 on ``queries`` (the tune half) among those that
+    keep recall@10 against exact cosine on paraphrase queries >= the floor; ties go to the
+    larger mean clipped margin on exact-token queries, then to the smaller weights."""
+    from langgraph_sharedmem import _ranking
+
+    best: tuple[Any, ...] | None = None
+    for values in itertools.product(*STORE_GRID.values()):
+        weights = _ranking.Weights(**dict(zip(STORE_GRID, values, strict=True)))
+        fit = store_fit(features, queries, weights)
+        if fit["recall@10 vs cosine (paraphrase)"] < PARAPHRASE_RECALL_FLOOR:
+            continue
+        key = (fit["ndcg@10"], fit["exact margin"], tuple(-v for v in values))
+        if best is None or key > best[0]:
+            best = (key, weights, fit)
+    assert best is not None
+    return best[1], best[2]
+
+
+@contextlib.contextmanager
+def store_with_memories(path: Path) -> Iterator[Any]:
+    """The real store on a fresh SQLite file with the default index, holding the set."""
+    from langgraph_sharedmem import SharedMemoryStore
+
+    with SharedMemoryStore(path, index={"dims": 256, "fields": ["text"]}, chroma=None) as store:
+        memories = load("store_memories.json")
+        for start in range(0, len(memories), 500):
+            store.batch([_put(m["key"], m["text"]) for m in memories[start : start + 500]])
+        yield store
+
+
+def _put(key: str, text: str) -> Any:
+    from langgraph.store.base import PutOp
+
+    return PutOp(STORE_NS, key, {"text": text})
+
+
+def keyword_only(queries: list[dict[str, Any]]) -> list[list[str]]:
+    """Baseline (b): FTS5 bm25 over every query token, OR-ed."""
+    from langgraph_sharedmem import _ranking
+
+    memories = load("store_memories.json")
+    conn = _fts([m["text"] for m in memories])
+    out = []
+    for q in queries:
+        match = " OR ".join(f'"{t}"' for t in _ranking.tokens(q["query"]))
+        rows = (
+            conn.execute(
+                "SELECT rowid FROM f WHERE f MATCH ? ORDER BY bm25(f), rowid LIMIT ?", (match, K)
+            ).fetchall()
+            if match
+            else []
+        )
+        out.append([memories[r]["key"] for (r,) in rows])
+    conn.close()
+    return out
+
+
+def run_store(*, tune: bool = False) -> list[Report]:
+    """Store search on the held half (and, with ``tune``, the tuning on the tune half)."""
+    from langgraph_sharedmem import _ranking
+
+    held = load("store_held.json")
+    features = store_features(held)
+    keys = features.keys
+    exact = [
+        [keys[j] for j in np.argsort(-features.cosine[i], kind="stable")[:K]]
+        for i in range(len(held))
+    ]
+    notes: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, store_with_memories(Path(tmp) / "store.db") as store:
+        t = time.perf_counter()
+        results = [store.search(STORE_NS, query=q["query"], limit=K) for q in held]
+        notes["default search ms per query"] = round(
+            (time.perf_counter() - t) * 1000 / len(held), 2
+        )
+    picks = {
+        "default store.search": [[r.key for r in res] for res in results],
+        "(a) plain WordLlama cosine": exact,
+        "(b) keyword only (FTS5 bm25)": keyword_only(held),
+    }
+    notes["queries whose order disagrees with their scores (default)"] = sum(
+        [r.score for r in res] != sorted((r.score for r in res), reverse=True) for res in results
+    )
+    metrics = {s: store_metrics(held, p, exact) for s, p in picks.items()}
+    kinds = sorted({q["kind"] for q in held})
+    by_kind = {
+        s: {
+            kind: store_metrics(
+                [q for q in held if q["kind"] == kind],
+                [x for x, q in zip(p, held, strict=True) if q["kind"] == kind],
+                [x for x, q in zip(exact, held, strict=True) if q["kind"] == kind],
+            )["ndcg@10"]
+            for kind in kinds
+        }
+        for s, p in picks.items()
+    }
+    for s, m in metrics.items():
+        notes[s] = m
+    notes["weights"] = dataclasses.asdict(_ranking.DEFAULT_WEIGHTS)
+    if tune:
+        tune_set = load("store_tune.json")
+        weights, fit = tune_store(store_features(tune_set), tune_set)
+        notes["tuned weights"] = dataclasses.asdict(weights)
+        notes["tune half fit"] = fit
+        notes["default weights equal tuned"] = weights == _ranking.DEFAULT_WEIGHTS
+    accuracy = {s: m["ndcg@10"] for s, m in metrics.items()}
+    return [Report("store", "held", len(held), accuracy, by_kind, notes, metric="nDCG@10")]
+
+
+PARTS: dict[str, Callable[..., list[Report]]] = {"routing": run_routing, "store": run_store}
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Write the labelled retrieval sets in bench/data/ (deterministic: same seed, same files).
 
-    python bench/make_retrieval_sets.py            # rewrites bench/data/routing_*.json
+    python bench/make_retrieval_sets.py            # rewrites bench/data/{routing,store}_*.json
 
 Routing: a customer-service team of eight live specialists whose vocabularies overlap
 (billing / refunds / logistics with returns / tech support / account security / sales /
@@ -311,6 +311,304 @@ def write(directory: Path = DATA, seed: int = SEED) -> list[Path]:
     return out
 
 
+# -- store search ---------------------------------------------------------------------------
+# Memories a user's assistant keeps, and questions about them. Kinds of query:
+#
+# * ``paraphrase`` - asks for one fact without its content words ("what pet do I have" for
+#   "we adopted a beagle called Biscuit"); graded against the fact;
+# * ``exact``      - names an order number, ticket id, error code or person among hundreds of
+#   near-identical records ("where is order 48213"): only the token tells them apart; some
+#   give the bare id, or the id amid unrelated words ("remind me about 48213 please");
+# * ``distractor`` - a paraphrase query whose words also appear in memories of another meaning
+#   (the bank of a river, the Python language against a python at the zoo).
+#
+# Each query has one relevant memory. Queries are split by fact, never by phrasing, into
+# ``store_tune.json`` (weights are chosen on it) and ``store_held.json`` (numbers reported).
+
+# fmt: off
+FACTS: list[tuple[str, list[str], list[str]]] = [
+    # (memory, paraphrase queries, distractor memories sharing the queries' words)
+    ("We adopted a beagle called Biscuit from the shelter last spring.",
+     ["what pet do I have", "which animal lives with us"],
+     ["The pet shop on Main Street closes at six.", "I have to renew the car insurance."]),
+    ("I am allergic to peanuts and carry an epinephrine pen.",
+     ["which food makes me ill", "what can't I eat safely"],
+     ["The food truck festival is on Saturday.", "I can't make it to the gym this week."]),
+    ("My sister Clara moved to Lisbon in March.",
+     ["where does my sibling live now", "which city did my sister relocate to"],
+     ["My sister's birthday cake should be chocolate.", "The city council meets on Tuesdays."]),
+    ("I prefer window seats on long flights.",
+     ["how do I like to sit on a plane", "my airline seating preference"],
+     ["Book a table by the window for Friday dinner.",
+      "The plane tickets to Rome cost 420 euros."]),
+    ("My blood type is O negative.",
+     ["what is my blood group", "which blood do I have for a transfusion"],
+     ["The blood drive at the office needs volunteers.", "What type of printer do we have?"]),
+    ("I take my coffee black with no sugar.",
+     ["how do I drink my morning brew", "what do I put in my coffee"],
+     ["The coffee machine on floor two is broken.", "Sugar prices went up again this month."]),
+    ("The wifi password at home is on a sticker under the router.",
+     ["where can I find the network key", "how do I get online at my house"],
+     ["Change the password of the bank account every year.",
+      "The router at the office was replaced."]),
+    ("I run five kilometres every Sunday morning along the river.",
+     ["what exercise do I do at the weekend", "my weekly jogging routine"],
+     ["The river bank flooded in November.", "Sunday lunch is at my parents' house."]),
+    ("My daughter Mia is learning to play the violin.",
+     ["which instrument is my child studying", "what music lessons does my kid take"],
+     ["The child seat must be fitted in the back.", "Music festival tickets go on sale Monday."]),
+    ("I work as a nurse on the night shift at the city hospital.",
+     ["what is my job", "where am I employed and when"],
+     ["The night bus stops running at 2 am.", "Hospital parking costs five pounds an hour."]),
+    ("I am vegetarian and do not eat fish either.",
+     ["what is my diet", "do I eat meat"],
+     ["Fish tanks need their water changed weekly.", "The meat thermometer is in the drawer."]),
+    ("We are saving for a house deposit by the end of next year.",
+     ["what are we putting money aside for", "our big financial goal"],
+     ["The house plants need watering twice a week.", "Money transfers abroad take three days."]),
+    ("I can't stand horror movies; comedies are my favourite.",
+     ["what films do I enjoy", "which kind of cinema do I dislike"],
+     ["The cinema on the corner shows films for a pound on Mondays.", "My favourite mug broke."]),
+    ("My doctor told me to cut down on salt because of my blood pressure.",
+     ["what health advice was I given", "why should I avoid salty food"],
+     ["The doctor's office moved to the second floor.", "Road salt damages the car's paint."]),
+    ("I speak Spanish fluently and a little Japanese.",
+     ["which languages do I know", "what tongues can I talk in"],
+     ["The Spanish restaurant is closed on Sundays.", "I know the way to the airport."]),
+    ("My partner's name is Sam and we met at university.",
+     ["who is my significant other", "how did I meet my spouse"],
+     ["University fees are due in September.", "The meeting with the landlord went well."]),
+    ("I get seasick, so I avoid ferries and boat trips.",
+     ["why don't I travel by sea", "what happens to me on ships"],
+     ["The ferry timetable changes in winter.", "Travel insurance covers lost luggage."]),
+    ("My favourite colour is dark green.",
+     ["which shade do I like best", "what colour should my gift be"],
+     ["The green bin is collected on Thursdays.", "Gift cards expire after a year."]),
+    ("I wake up at 5:30 to go to the gym before work.",
+     ["when do I get out of bed", "what does my early morning look like"],
+     ["The bed frame needs new screws.", "Work drinks are on Thursday evening."]),
+    ("Our cat Luna needs her thyroid pills twice a day.",
+     ["what medicine does my pet take", "how often is the animal medicated"],
+     ["Pills for my headache are in the bathroom cabinet.", "The day trip to the zoo was fun."]),
+    ("I am learning Python to automate reports at work.",
+     ["what programming am I studying", "which coding skill am I picking up"],
+     ["We saw a python at the reptile house.", "Reports are due at the end of the quarter."]),
+    ("I bank with a small credit union near my office.",
+     ["where do I keep my money", "which financial institution do I use"],
+     ["We had a picnic on the river bank.", "The office kitchen needs cleaning."]),
+    ("My grandmother lives in a care home in Leeds.",
+     ["where is my gran staying", "which elderly relative needs visits"],
+     ["The home insurance renewal letter arrived.", "Care instructions for wool: hand wash only."]),
+    ("I had my wisdom teeth removed in January.",
+     ["what dental surgery did I have", "when was my operation at the dentist"],
+     ["January sales start on Boxing Day.", "The surgery's phone line opens at eight."]),
+    ("I want to visit Japan during cherry blossom season.",
+     ["where do I dream of travelling", "my bucket list trip"],
+     ["Cherry tomatoes are cheaper at the market.", "The travel adapter is in the drawer."]),
+    ("My car is a grey 2016 hatchback that needs new brakes.",
+     ["what vehicle do I drive", "which repairs does my car need"],
+     ["Grey hair runs in the family.", "The brake lights of the bus were out."]),
+    ("I volunteer at the food bank every other Saturday.",
+     ["what charity work do I do", "how do I help the community"],
+     ["The food bank account statement came in the post.", "Community centre yoga starts at ten."]),
+    ("My son Leo is afraid of the dark and needs a night light.",
+     ["what is my boy scared of", "why does my kid sleep with a lamp on"],
+     ["Dark chocolate is on the shopping list.", "The lamp in the hall needs a new bulb."]),
+    ("I prefer email over phone calls for work matters.",
+     ["how should colleagues contact me", "my preferred way to be reached"],
+     ["The phone bill went up by ten pounds.", "Contact lenses need replacing monthly."]),
+    ("I have a mortgage with fixed interest until 2027.",
+     ["what kind of home loan do I have", "when does my rate change"],
+     ["Interest in the book club has dropped.", "The loan of the ladder to the neighbour."]),
+    ("I play five-a-side football on Wednesday nights.",
+     ["what sport do I play", "what do I do midweek in the evening"],
+     ["Football tickets for the final sold out.", "Night-time roadworks on the bypass."]),
+    ("I need eight hours of sleep or I get migraines.",
+     ["what triggers my headaches", "how much rest do I need"],
+     ["The sleep mode on the laptop drains the battery.",
+      "Rest stops on the motorway are closed."]),
+    ("We are expecting our second baby in October.",
+     ["is my family growing", "when is the new child due"],
+     ["The baby shower gift for Anna is wrapped.", "October half-term dates are out."]),
+    ("I always forget where I park, so I photograph the level sign.",
+     ["how do I remember my parking spot", "trick for finding the car"],
+     ["The park is closed for tree surgery.", "Photograph the receipts for expenses."]),
+    ("My landlord allows pets but not smoking in the flat.",
+     ["what are the rules of my rental", "can I smoke at home"],
+     ["Smoking area is behind the warehouse.", "The rental car must be returned full."]),
+    ("I am colour blind and mix up red and green.",
+     ["do I have trouble seeing some colours", "my eyesight condition"],
+     ["The red wine stain would not come out.", "Eyesight test vouchers are in the drawer."]),
+    ("I keep my passport in the top drawer of the desk.",
+     ["where are my travel documents", "where did I put my ID for flying"],
+     ["The desk lamp flickers.", "Travel documents for the trip to Oslo were emailed."]),
+    ("My favourite meal is my mum's lamb stew.",
+     ["what dish do I love most", "what should be cooked for my birthday dinner"],
+     ["Lamb prices went up at the butcher.", "The dinner party is cancelled."]),
+    ("I am training for a marathon in April.",
+     ["what race am I preparing for", "my long-distance running goal"],
+     ["Training on the new software is in April.", "The race track is closed for repairs."]),
+    ("I have two brothers, both older than me.",
+     ["how many siblings do I have", "am I the youngest in my family"],
+     ["The brothers' restaurant opens next week.", "Family photo frames are on sale."]),
+]
+# fmt: on
+
+FIRST = ["Ana", "Bilal", "Chen", "Dara", "Elif", "Farah", "Goran", "Hana", "Imre", "Jonas",
+         "Kemal", "Lior", "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Soren", "Tomas",
+         "Ulla", "Viktor", "Wanjiru", "Xavier", "Yusuf", "Zofia"]  # fmt: skip
+LAST = ["Okonkwo", "Lindqvist", "Haddad", "Moreau", "Kowalski", "Tanaka", "Oyelaran", "Brennan",
+        "Castellano", "Dimitriou", "Eriksen", "Fitzgerald", "Gallagher", "Horvath", "Ivanova",
+        "Jablonski", "Kaur", "Laurent", "Mbeki", "Novak"]  # fmt: skip
+ROLES = ["dentist", "accountant", "plumber", "electrician", "lawyer", "physiotherapist",
+         "landlord", "mechanic", "tutor", "vet"]  # fmt: skip
+GOODS = ["standing desk", "office chair", "monitor arm", "desk lamp", "keyboard", "webcam",
+         "headset", "laptop stand", "bookshelf", "printer"]  # fmt: skip
+ISSUES = ["VPN drops every hour", "printer shows a paper jam", "laptop fan is loud",
+          "email sync fails", "screen flickers", "cannot log in to the portal",
+          "backup job times out", "wifi is slow in the meeting room"]  # fmt: skip
+DEVICES = ["card reader", "thermostat", "dishwasher", "router", "washing machine", "boiler"]
+MEANINGS = ["lost power", "needs a firmware update", "has a blocked filter", "overheated",
+            "cannot reach the server", "has a door sensor fault"]  # fmt: skip
+FILLER = [
+    "Remember to buy {a} and {b} on the way home.",
+    "The {a} meeting moved to {day}.",
+    "{day}: call about the {a} and the {b}.",
+    "Idea for the weekend: {a} then {b}.",
+    "Note from {day}: the {a} is fine, check the {b} later.",
+]
+WORDS = ["milk", "bread", "budget", "garden", "printer", "project", "dentist", "invoice",
+         "holiday", "laundry", "paint", "batteries", "tickets", "school", "recycling",
+         "neighbour", "kitchen", "roof", "bicycle", "library"]  # fmt: skip
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def build_store(seed: int = SEED) -> dict[str, Any]:
+    """The store set: memories, and queries split by fact into ``tune`` and ``held``."""
+    rng = random.Random(seed * 1000 + 1)
+    memories: list[dict[str, str]] = []
+    queries: list[dict[str, Any]] = []  # with "group": queries of one group share a half
+
+    def add(text: str) -> str:
+        key = f"m{len(memories):05d}"
+        memories.append({"key": key, "text": text})
+        return key
+
+    for f, (fact, asks, decoys) in enumerate(FACTS):
+        key = add(fact)
+        for d in decoys:
+            add(d)
+        for ask in asks:
+            kind = (
+                "distractor"
+                if any(w in d.lower() for d in decoys for w in _content(ask))
+                else "paraphrase"
+            )
+            queries.append({"query": ask, "key": key, "kind": kind, "group": f"fact{f}"})
+    # Exact tokens: hundreds of records that differ only in their id.
+    numbers = rng.sample(range(10_000, 99_999), 500)
+    for i, n in enumerate(numbers[:300]):
+        good, day = rng.choice(GOODS), rng.choice(DAYS)
+        key = add(f"Order {n} for the {good} was shipped on {day}.")
+        if i % 3 == 0:
+            q = rng.choice(
+                [
+                    f"where is order {n}",
+                    f"has {n} shipped yet",
+                    f"which day did order {n} go out",
+                    f"what did I buy in order {n}",
+                    f"{n}",
+                    f"remind me about {n} please",
+                ]
+            )
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"order{n}"})
+    for i, n in enumerate(numbers[300:460]):
+        issue = rng.choice(ISSUES)
+        key = add(f"Ticket INC-{n}: {issue}; IT says a fix is coming.")
+        if i % 3 == 0:
+            q = rng.choice(
+                [
+                    f"status of INC-{n}",
+                    f"what was ticket INC-{n} about",
+                    f"any news on inc-{n}",
+                    f"INC-{n}",
+                    f"my colleague asked about {n} yesterday",
+                ]
+            )
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"inc{n}"})
+    for i in range(120):
+        code = f"E{rng.randrange(1000, 9999)}{rng.choice('ABCDEFGH')}"
+        device, meaning = rng.choice(DEVICES), rng.choice(MEANINGS)
+        key = add(f"Error {code} on the {device} means it {meaning}.")
+        if i % 3 == 0:
+            q = rng.choice(
+                [
+                    f"what does {code} mean",
+                    f"the {device} shows {code.lower()}",
+                    f"fix for error {code}",
+                    f"{code}",
+                    f"the screen just says {code}, help",
+                ]
+            )
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"err{code}"})
+    people = [(fi, la) for fi in FIRST for la in LAST]
+    rng.shuffle(people)
+    for i, (fi, la) in enumerate(people[:200]):
+        role = rng.choice(ROLES)
+        key = add(f"{fi} {la} is our {role}; the number is in the phone book.")
+        if i % 3 == 0:
+            q = rng.choice(
+                [
+                    f"who is {fi} {la}",
+                    f"what does {fi} {la} do for us",
+                    f"how do I know {la.lower()} {fi.lower()}",
+                ]
+            )
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"who{fi}{la}"})
+    # Ids inside notes about anything: the note's other words decide its cosine, not the id.
+    refs = rng.sample(range(100_000, 999_999), 150)
+    for i, n in enumerate(refs):
+        a, b, c, d = rng.sample(WORDS, 4)
+        note = " ".join(
+            rng.choice(FILLER).format(a=x, b=y, day=rng.choice(DAYS)) for x, y in ((a, b), (c, d))
+        )
+        key = add(f"{note} (ref R-{n})")
+        if i % 3 == 0:
+            q = rng.choice([f"R-{n}", f"what was note R-{n} about", f"find the note ref r-{n}"])
+            queries.append({"query": q, "key": key, "kind": "exact", "group": f"ref{n}"})
+    while len(memories) < 2200:
+        a, b = rng.sample(WORDS, 2)
+        add(rng.choice(FILLER).format(a=a, b=b, day=rng.choice(DAYS)))
+    groups = sorted({q["group"] for q in queries})
+    rng.shuffle(groups)
+    held = set(groups[::2])
+    sets: dict[str, list[dict[str, Any]]] = {"tune": [], "held": []}
+    for q in queries:
+        sets["held" if q["group"] in held else "tune"].append(
+            {k: v for k, v in q.items() if k != "group"}
+        )
+    return {"memories": memories, **sets}
+
+
+def _content(text: str) -> set[str]:
+    stop = {"what", "do", "i", "my", "is", "the", "a", "of", "how", "which", "to", "does",
+            "am", "for", "in", "at", "me", "be", "should", "can't", "did", "where", "when",
+            "we", "our", "why", "on", "kind", "have", "are", "with"}  # fmt: skip
+    return {w for w in text.lower().replace("?", "").split() if w not in stop}
+
+
+def write_store(directory: Path = DATA, seed: int = SEED) -> list[Path]:
+    built = build_store(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in ("memories", "tune", "held"):
+        path = directory / f"store_{name}.json"
+        path.write_text(json.dumps(built[name], indent=0, ensure_ascii=False) + "\n")
+        out.append(path)
+    return out
+
+
 if __name__ == "__main__":
-    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else DATA):
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA
+    for path in write(target) + write_store(target):
         print(path)

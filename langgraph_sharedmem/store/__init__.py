@@ -113,7 +113,8 @@ class SharedMemoryStore(Closing, BaseStore):
             (shared with the other parts of a `SharedMemory`; then it is not closed here).
         index: LangGraph's `IndexConfig` (``dims``, ``embed``, ``fields``) to enable semantic
             search; ``embed`` may be omitted for the offline WordLlama embedder. Extra keys:
-            ``hybrid`` (default True: fuse FTS5 keyword ranking in) and ``ann_threshold``
+            ``hybrid`` (default True: the query's rare ids, codes and names add a bonus to
+            the cosine, see `langgraph_sharedmem._ranking`) and ``ann_threshold``
             (candidates above which Chroma proposes them instead of an exact scan; 200k).
         ttl: LangGraph's `TTLConfig`. Expired items are never returned, even before a sweep.
         chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``), a

@@ -8,24 +8,18 @@ an item's vectors), by default from the process's `VectorCache`. When the candid
 and the cache rescores them exactly, together with every vector changed since Chroma's applied
 ``seq``, so an item is findable before it is indexed and a deleted one is never returned.
 
-Hybrid search fuses the vector ranking with an FTS5 (bm25) ranking of the same texts by
-reciprocal-rank fusion (k = 60), so exact names, ids and numbers that the embedder blurs still
-come first. Only the query's rare terms are searched by keyword: those are the ids and names
-embeddings miss. A term with a digit (an id, a number) is rare in at most ``KEYWORD_MAX_DOCS``
-texts; any other word only in at most 0.5% of the indexed texts (at least
-``KEYWORD_MIN_DOCS``), so the bar scales with the store: with a fixed 500, every word of a
-2k-item store counted as rare and natural-language queries lost recall (0.77). A query of
-common words is a plain vector search (recall 1.0 against exact cosine), and items found only
-by keyword take at most a third of a page, so fusion never pushes out more than that of the
-true nearest neighbours. The order is the fused one; ``SearchItem.score`` stays the exact
-cosine similarity, so scores are comparable across queries but not always descending within
-one result list.
+Hybrid search (the default) adds keyword evidence by `langgraph_sharedmem._ranking`: the
+query's rare tokens (ids, codes, names: few texts hold them, and an embedder blurs them) are
+looked up in FTS5, and each text holding them scores ``cosine + bonus``. A query of common
+words gets no bonus, so its order is the exact cosine order. Results are ordered by the score
+they return (``SearchItem.score``), ties by (namespace, key), so order and score never disagree
+and offset pages concatenate to the unpaginated order. With ``hybrid=False`` the score is the
+cosine similarity.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +27,7 @@ from typing import Any
 import numpy as np
 from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
+from langgraph_sharedmem import _ranking
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
 from langgraph_sharedmem.store._embed import IndexSpec
@@ -49,61 +44,44 @@ from langgraph_sharedmem.store._values import (
 )
 from langgraph_sharedmem.store._vectors import ItemId, VectorCache
 
-RRF_K = 60
-KEYWORD_DEPTH = 50
-KEYWORD_MAX_DOCS = 500
-KEYWORD_MIN_DOCS = 5
-KEYWORD_SHARE = 0.005  # words (not ids) count as rare in at most this share of the texts
-_WORD = re.compile(r"\w+", re.UNICODE)
 _COUNT = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
 _TOP = "\U0010ffff"
 
 
 class TermCounts:
-    """How many texts contain a word, remembered per process so a query does not recount.
+    """How many texts contain a token, remembered per process so a query does not recount.
 
     Each change (one ``seq``) adds or removes at most one FTS row, so a count taken at
     ``seq = s`` is off by at most ``S - s`` at ``seq = S``; a remembered count is used while
-    that bound still decides rare (``<= KEYWORD_MAX_DOCS``) or common, and recounted after.
-    Counting stops at ``2 * max_docs + 1`` matches (~0.1 ms for a common word, where
-    fts5vocab would read its whole posting list), so a common word stays decided for
-    ``max_docs`` changes. Used under the database lock, like `VectorCache`.
+    that bound still decides rare or common, and recounted after. Counting stops at
+    ``2 * MAX_DOCS + 1`` matches (~0.1 ms for a common word, where fts5vocab would read its
+    whole posting list). Used under the database lock, like `VectorCache`.
     """
 
     MAX_WORDS = 20_000
 
-    def __init__(self, max_docs: int = KEYWORD_MAX_DOCS) -> None:
-        self.max_docs = max_docs
-        self._cap = 2 * max_docs + 1
-        self._counts: dict[str, tuple[int, int]] = {}  # word -> (count up to cap, seq)
+    def __init__(self, weights: _ranking.Weights = _ranking.DEFAULT_WEIGHTS) -> None:
+        self.weights = weights
+        self._cap = 2 * _ranking.MAX_DOCS + 1
+        self._counts: dict[str, tuple[int, int]] = {}  # token -> (count up to cap, seq)
 
-    def rare(
-        self, conn: sqlite3.Connection, text: str, seq: int, texts: int | None = None
-    ) -> list[str]:
-        """The query's words (at most 32) that are rare at ``seq``: ids and numbers (words
-        with a digit) in at most ``max_docs`` texts; with ``texts`` (how many are indexed),
-        other words only in at most `KEYWORD_SHARE` of them, else also ``max_docs``."""
-        words = sorted({w.lower() for w in _WORD.findall(text)})[:32]
-        if texts is None:
-            word_limit = self.max_docs
-        else:
-            word_limit = min(self.max_docs, max(KEYWORD_MIN_DOCS, int(texts * KEYWORD_SHARE)))
-        out = []
-        for w in words:
-            limit = self.max_docs if any(c.isdigit() for c in w) else word_limit
-            if self._count(conn, w, seq, limit) <= limit:
-                out.append(w)
+    def rare(self, conn: sqlite3.Connection, text: str, seq: int, texts: int) -> dict[str, int]:
+        """The query's rare tokens at ``seq`` (see `_ranking.rare_limit`) and their counts."""
+        out = {}
+        for token in _ranking.tokens(text):
+            limit = _ranking.rare_limit(token, texts, self.weights)
+            count = self._count(conn, token, seq, limit)
+            if 0 < count <= limit:
+                out[token] = count
         return out
 
     def _count(self, conn: sqlite3.Connection, word: str, seq: int, limit: int) -> int:
         known = self._counts.get(word)
         if known is not None and known[1] <= seq:
             count, drift = known[0], seq - known[1]
-            if count + drift <= limit:
-                return count  # rare then and still rare, whatever changed since
-            if count - drift > limit:
-                return count  # common then and still common
-        # A word is one \w+ token, so quoting makes it a valid FTS5 string.
+            if drift == 0 or count - drift > limit:
+                return count  # exact, or common then and still common
+        # A token is one \w+ run, so quoting makes it a valid FTS5 string.
         count = conn.execute(_COUNT, (f'"{word}"', self._cap)).fetchone()[0]
         if len(self._counts) >= self.MAX_WORDS:
             self._counts.clear()
@@ -242,13 +220,13 @@ def _search(
     rare = (
         semantic.terms.rare(conn, op.query, semantic.seq, semantic.cache.live)
         if semantic.spec.hybrid and op.query
-        else []
+        else {}
     )
-    # With rare terms the vector side ranks deeper, so the fusion has neighbours to reorder.
-    depth = need + KEYWORD_DEPTH if rare else need
-    ranked = _vector_ranking(conn, op, where, params, query, need, depth, semantic)
+    ranked = _vector_ranking(conn, op, where, params, query, need, semantic)
     if rare:
-        ranked = _fuse(conn, rare, where, params, ranked, query, semantic.cache, need)
+        ranked = _with_keywords(conn, rare, where, params, ranked, query, semantic)
+    else:
+        ranked = _ranking.rank(ranked, {}, {})
     page = ranked[offset:need]
     by_item = _fetch(conn, [item for item, _ in page])
     results = [_search_item(by_item[item], score) for item, score in page if item in by_item]
@@ -279,7 +257,6 @@ def _vector_ranking(
     params: list[Any],
     query: np.ndarray,
     need: int,
-    depth: int,
     semantic: Semantic,
 ) -> list[tuple[ItemId, float]]:
     cache = semantic.cache
@@ -301,7 +278,15 @@ def _vector_ranking(
         ranked = _ann(conn, op, query, need, cache, chroma, allowed)
         if ranked is not None:
             return ranked
-    return cache.best_items(rows, cache.scores(query, rows), depth)
+    sims = cache.scores(query, rows)
+    depth = need + 1
+    while True:
+        ranked = cache.best_items(rows, sims, depth)
+        # Items tied with the last one of the page may lie beyond it: take them all, so the
+        # tie is broken by id (`_ranking.rank`) and offset pages agree.
+        if len(ranked) < depth or need == 0 or ranked[-1][1] < ranked[need - 1][1]:
+            return ranked
+        depth *= 2
 
 
 def _ann(
@@ -331,58 +316,39 @@ def _ann(
     return ranked if len(ranked) >= need else None
 
 
-def _fuse(
+def _with_keywords(
     conn: sqlite3.Connection,
-    rare: list[str],
+    rare: dict[str, int],
     where: str,
     params: list[Any],
     ranked: list[tuple[ItemId, float]],
     query: np.ndarray,
-    cache: VectorCache,
-    need: int,
+    semantic: Semantic,
 ) -> list[tuple[ItemId, float]]:
-    # Only rare terms (ids, names, numbers) go to the keyword side: the embedding already
-    # covers common words, and ranking the thousands of rows a common word matches costs
-    # more than the whole vector search (~10 ms of bm25 per 10k matches).
-    match = " OR ".join(f'"{w}"' for w in rare)  # \w+ tokens: no quotes inside
-    hits = conn.execute(
-        "SELECT prefix, key, min(r) FROM ("
-        "  SELECT v.prefix AS prefix, v.key AS key, bm25(mem_fts) AS r FROM mem_fts"
-        "  JOIN mem_vectors AS v ON v.id = mem_fts.rowid"
-        "  JOIN mem_items AS i ON i.prefix = v.prefix AND i.key = v.key"
-        f"  WHERE mem_fts MATCH ? AND {where} ORDER BY r LIMIT ?"
-        ") GROUP BY prefix, key ORDER BY min(r) LIMIT ?",
-        [match, *params, 4 * (need + KEYWORD_DEPTH), need + KEYWORD_DEPTH],
-    ).fetchall()
-    if not hits:
-        return ranked
-    fused: dict[ItemId, float] = {}
-    scores: dict[ItemId, float] = {}
-    rank, last = 0, None
-    for position, (item, score) in enumerate(ranked):
-        if last is None or score < last - 1e-6:  # equal scores share a rank
-            rank, last = position, score
-        fused[item] = 1.0 / (RRF_K + rank + 1)
-        scores[item] = score
-    for rank, (prefix, key, _) in enumerate(hits):
-        item = (prefix, key)
-        fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
-        if item not in scores:
-            cosine = cache.item_score(query, item)
-            scores[item] = cosine if cosine is not None else 0.0
-    order = sorted(fused, key=lambda it: (-fused[it], -scores[it]))
-    # Items the vector side did not rank within the page take at most a third of it.
-    nearest = {item for item, _ in ranked[:need]}
-    cap, extra = max(1, need // 3), 0
-    page: list[ItemId] = []
-    later: list[ItemId] = []
-    for item in order:
-        if item in nearest or extra < cap:
-            extra += item not in nearest
-            page.append(item)
-        else:
-            later.append(item)
-    return [(item, scores[item]) for item in page + later]
+    # Only rare tokens go to FTS5: the embedding already covers common words, and reading
+    # the thousands of rows a common word matches costs more than the whole vector search.
+    matches: dict[str, list[ItemId]] = {}
+    for token in rare:
+        matches[token] = [
+            (p, k)
+            for p, k in conn.execute(
+                "SELECT DISTINCT v.prefix, v.key FROM mem_fts"
+                " JOIN mem_vectors AS v ON v.id = mem_fts.rowid"
+                " JOIN mem_items AS i ON i.prefix = v.prefix AND i.key = v.key"
+                f" WHERE mem_fts MATCH ? AND {where}",
+                [f'"{token}"', *params],
+            )
+        ]
+    cache = semantic.cache
+    bonus = _ranking.bonuses(matches, rare, cache.live, semantic.terms.weights)
+    known = dict(ranked)
+    cosine_of = {}
+    for item in bonus:
+        if item not in known:
+            score = cache.item_score(query, item)
+            if score is not None:
+                cosine_of[item] = score
+    return _ranking.rank(ranked, bonus, cosine_of)
 
 
 def _fetch(conn: sqlite3.Connection, items: list[ItemId]) -> dict[ItemId, Any]:

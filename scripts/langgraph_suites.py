@@ -187,11 +187,6 @@ EXPECTED_FAILURES: dict[str, str] = {
         "a NUL character in a filter value raises InvalidConfigError: SQLite's JSON functions "
         "cut text at NUL, so no answer would be exact; LangGraph's test expects 0 results"
     ),
-    "store::tests/test_store.py::test_vector_search_pagination*": (
-        "by design: hybrid search (the default) orders by the fused FTS5+vector rank while "
-        "SearchItem.score stays the exact cosine (langgraph_sharedmem/store/_search.py:11-21), "
-        "so scores need not descend down the list"
-    ),
     # -- graph (langgraph tests/ through the checkpointer fixtures)
     "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": (
         "keeps LangChain's AgentAction (a library class) in a TypedDict state: the strict "

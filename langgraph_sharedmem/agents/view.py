@@ -336,7 +336,7 @@ class AgentView:
             for items in results
             for item in cast(builtins.list[SearchItem], items)  # most specific scope first
         ]
-        # Across scopes, by cosine (stable: ties keep the most specific scope first).
+        # Across scopes, by the store's score (stable: ties keep the most specific scope first).
         if query:
             merged.sort(key=lambda it: -it.score if it.score is not None else float("inf"))
         else:

@@ -50,3 +50,19 @@ def test_langgraph_suite_passes_with_our_backend(suite: str, tmp_path: Path) -> 
     assert proc.returncode == 0, summary  # e.g. a stale entry in the expected-failure lists
     passed = sum(r["outcome"] == "passed" for r in ours)
     assert passed >= MIN_PASSED[suite], summary
+
+
+def test_every_expected_failure_is_listed_in_the_docs_with_its_reason() -> None:
+    """docs/benchmarks.md names each LangGraph test we let fail, and why (issue 13)."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import langgraph_suites
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    docs = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    missing = [
+        key
+        for key, reason in langgraph_suites.EXPECTED_FAILURES.items()
+        if f"| `{key}` | {reason} |" not in docs
+    ]
+    assert missing == [], f"list these in docs/benchmarks.md with their reasons: {missing}"

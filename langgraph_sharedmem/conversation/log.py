@@ -530,13 +530,14 @@ class ConversationLog(DatabasePart):
         self, view: _reads.View, before: int | None
     ) -> tuple[builtins.list[tuple[int, int, str]], np.ndarray]:
         """The viewer's plain messages older than ``before`` as ``(seq, tokens, text)`` and
-        their unit vectors (embedded now if stored without this model's)."""
-        model = self._model_name
+        their unit vectors (embedded now if stored without this model's; none without an
+        embedder)."""
+        model = self._model_name if self.embeddings is not None else None
         found: builtins.list[tuple[int, int, str]] = []
         vectors: builtins.list[np.ndarray] = []
         cursor: int | None = None
         while rows := _reads.older(self.db, view, before, _PLAIN, cursor):
-            missing = [r[0] for r in rows if r[3] != model]
+            missing = [r[0] for r in rows if r[3] != model] if model is not None else []
             fresh: dict[int, bytes] = {}
             if missing:
                 self._embed_again(missing, model)
@@ -550,10 +551,11 @@ class ConversationLog(DatabasePart):
                     )
             for seq, tokens, text, stored_model, vector in rows:
                 found.append((seq, tokens, text))
-                raw = vector if stored_model == model else fresh[seq]
-                vectors.append(np.frombuffer(raw, np.float32))
+                if model is not None:
+                    raw = vector if stored_model == model else fresh[seq]
+                    vectors.append(np.frombuffer(raw, np.float32))
             cursor = rows[-1][0]
-        matrix = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
+        matrix = np.stack(vectors) if vectors else np.zeros((len(found), 0), np.float32)
         return found, matrix
 
     def _stored_vector(self, seq: int, text: str) -> np.ndarray:
@@ -576,24 +578,19 @@ class ConversationLog(DatabasePart):
     ) -> _select.Candidates | None:
         """What a budgeted slice chooses from: the viewer's plain messages older than the
         window, their vectors and entity evidence, and the query vectors (None: no older
-        message)."""
-        if self.embeddings is None:
-            raise InvalidConfigError(
-                "this conversation log keeps no embeddings (embeddings=None); a budgeted "
-                "context ranks by relevance: open it with embeddings='default' or a "
-                "LangChain Embeddings"
-            )
+        message). Without an embedder, only the entity and keyword evidence score."""
         found, matrix = self._older_vectors(view, window[0].seq if window else None)
         if not found:
             return None
         recent_texts = [_model.encode(m.message)[2] for m in window]
         asked = {"instruction": instruction, "task": query, "role": role}
-        given = {k: v for k, v in asked.items() if v}
+        given = {k: v for k, v in asked.items() if v and self.embeddings is not None}
         vecs = self._vectors(list(given.values())) if given else np.zeros((0, 0))
         queries = {k: vecs[i] for i, k in enumerate(given)}
         if instruction is None and window:  # the newest message, by its stored vector
             instruction = recent_texts[-1]
-            queries["instruction"] = self._stored_vector(window[-1].seq, instruction)
+            if self.embeddings is not None:
+                queries["instruction"] = self._stored_vector(window[-1].seq, instruction)
         return _select.Candidates.build(
             found, matrix, queries, recent_texts, instruction or "", query
         )

@@ -315,6 +315,7 @@ def extract(
     """The extractive digest: the sentences of ``texts`` (oldest first) that mention an
     entity of ``recent``, rarest evidence first, kept while their characters fit
     ``budget_chars``, returned in transcript order."""
+    names = (names or set()) | recent  # a name the recent turns use opens a sentence too
     found: list[tuple[float, int, str]] = []
     order = 0
     for text in texts:

@@ -329,14 +329,27 @@ def write(directory: Path = DATA, seed: int = SEED) -> list[Path]:
 # Split by scenario (both variants of a scenario fall in one half), written to
 # ``slices_tune.json`` (for choosing weights) and ``slices_held.json`` (for reporting).
 
-NAMES = ["Marta", "Okafor", "Ines", "Tanaka", "Lindqvist", "Priya", "Dubois", "Kowalski",
-         "Amara", "Reyes", "Novak", "Haruki"]
+NAMES = [
+    "Marta",
+    "Okafor",
+    "Ines",
+    "Tanaka",
+    "Lindqvist",
+    "Priya",
+    "Dubois",
+    "Kowalski",
+    "Amara",
+    "Reyes",
+    "Novak",
+    "Haruki",
+]
 MONTHS_S = ["May", "June", "September", "October", "November"]
 
 # (kind, topic, task, needed (sender, text), decoy (sender, text),
 #  near [(sender, text)], instruction (sender, text)); {name} {n} {n2} {code} {month} filled.
 # fmt: off
-SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tuple[str, str]], tuple[str, str]]] = [
+Said = tuple[str, str]  # (sender, text)
+SCENARIOS: list[tuple[str, str, str, Said, Said, list[Said], Said]] = [
     ("entity", "the Lisbon sales offsite",
      "Organise the three-day sales offsite in Lisbon for 40 people in {month}: pick a venue, "
      "block hotel rooms, draft the agenda and keep the budget defensible to finance.",
@@ -345,7 +358,8 @@ SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tupl
      ("researcher", "{name} confirmed she will present the pipeline review on the second morning."),
      [("researcher", "Venue shortlist: a riverside palace with two ballrooms, a converted "
                      "warehouse in Marvila, and a hotel conference floor near the airport."),
-      ("critic", "The warehouse is the cheapest room hire but the acoustics were poor in reviews.")],
+      ("critic", "The warehouse is the cheapest room hire but the acoustics were poor in "
+                 "reviews.")],
      ("planner", "Writer: send {name} the venue shortlist and tell her which of the three "
                  "places she can actually get around in.")),
     ("entity", "the client dinner in Milan",
@@ -416,7 +430,8 @@ SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tupl
      ("user", "Finance says the hard cap is {n} euros per person for flights, anything above "
               "needs the CFO's signature."),
      ("researcher", "Booking reference {code} is the hotel deposit, already paid."),
-     [("researcher", "Direct flights from Frankfurt run daily; connections via Reykjavik are cheaper."),
+     [("researcher", "Direct flights from Frankfurt run daily; connections via Reykjavik "
+                     "are cheaper."),
       ("writer", "Visa: the ETA forms are done for everyone except the two interns.")],
      ("planner", "Booker: pick flights for all eight and check each fare against the "
                  "{n}-euro limit before you pay.")),
@@ -454,7 +469,8 @@ SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tupl
     ("entity", "the wedding planning",
      "Help me plan my sister's wedding in the Douro valley in {month}: venue, guest "
      "accommodation, catering and the day's schedule.",
-     ("user", "Grandma {name} is 94 and can't be out after nine in the evening, she gets very tired."),
+     ("user", "Grandma {name} is 94 and can't be out after nine in the evening, she gets "
+              "very tired."),
      ("researcher", "Grandma {name} sent her RSVP by post, she is coming with two cousins."),
      [("planner", "Schedule draft: ceremony at 17:00, dinner 19:30, first dance 21:30, "
                   "party until 02:00."),
@@ -526,7 +542,8 @@ SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tupl
      ("user", "The budget only works if the person is based in Portugal or Spain; we "
               "cannot sponsor relocation this year."),
      ("researcher", "Spain has a strong data community in Barcelona."),
-     [("writer", "Job description draft: 8+ years, led a team of five, strong SQL and experimentation."),
+     [("writer", "Job description draft: 8+ years, led a team of five, strong SQL and "
+                 "experimentation."),
       ("critic", "The take-home is too long; cap it at three hours.")],
      ("planner", "Recruiter: write the sourcing brief and say which candidates to skip.")),
     ("number", "the solar installation",
@@ -583,35 +600,71 @@ SCENARIOS: list[tuple[str, str, str, tuple[str, str], tuple[str, str], list[tupl
 # fmt: on
 
 SLICE_FILLERS: list[tuple[str, str]] = [
-    ("planner", "Plan for {topic}: research the options first, then draft, then a review "
-                "round before anything goes to the user."),
-    ("researcher", "I compared four options for {topic}; the second one is the best value, "
-                   "the others are too far out or fully booked."),
-    ("writer", "First draft for {topic} is in the shared folder; it follows the plan's "
-               "structure and leaves the open points marked."),
-    ("critic", "Reviewed the draft for {topic}: the structure is fine, the second section "
-               "needs sources and the conclusion is too long."),
-    ("planner", "Status on {topic}: research is done, the draft is in review, two open "
-                "points remain."),
-    ("researcher", "More on {topic}: prices went up about ten percent since last year, so "
-                   "the first estimate is probably low."),
-    ("writer", "Revised the draft for {topic} after the review; sources added, conclusion cut "
-               "in half."),
+    (
+        "planner",
+        "Plan for {topic}: research the options first, then draft, then a review "
+        "round before anything goes to the user.",
+    ),
+    (
+        "researcher",
+        "I compared four options for {topic}; the second one is the best value, "
+        "the others are too far out or fully booked.",
+    ),
+    (
+        "writer",
+        "First draft for {topic} is in the shared folder; it follows the plan's "
+        "structure and leaves the open points marked.",
+    ),
+    (
+        "critic",
+        "Reviewed the draft for {topic}: the structure is fine, the second section "
+        "needs sources and the conclusion is too long.",
+    ),
+    (
+        "planner",
+        "Status on {topic}: research is done, the draft is in review, two open points remain.",
+    ),
+    (
+        "researcher",
+        "More on {topic}: prices went up about ten percent since last year, so "
+        "the first estimate is probably low.",
+    ),
+    (
+        "writer",
+        "Revised the draft for {topic} after the review; sources added, conclusion cut in half.",
+    ),
     ("user", "Thanks, this is going in the right direction. Keep me posted on {topic}."),
-    ("critic", "Second review of {topic}: better, but the numbers in the summary and the "
-               "table do not match."),
-    ("planner", "Next steps for {topic}: confirm the bookings, then send the final version "
-                "for sign-off."),
-    ("researcher", "Checked the timeline for {topic}: everything fits if decisions are made "
-                   "by the end of the week."),
-    ("writer", "Summary for the user on {topic}: what is decided, what is pending and what "
-               "needs their approval."),
+    (
+        "critic",
+        "Second review of {topic}: better, but the numbers in the summary and the "
+        "table do not match.",
+    ),
+    (
+        "planner",
+        "Next steps for {topic}: confirm the bookings, then send the final version for sign-off.",
+    ),
+    (
+        "researcher",
+        "Checked the timeline for {topic}: everything fits if decisions are made "
+        "by the end of the week.",
+    ),
+    (
+        "writer",
+        "Summary for the user on {topic}: what is decided, what is pending and what "
+        "needs their approval.",
+    ),
     ("user", "Can we keep the costs for {topic} a bit lower? Otherwise it looks good."),
-    ("analyst", "Cost breakdown for {topic}: the biggest item is about half the total, the "
-                "rest is spread over small items."),
+    (
+        "analyst",
+        "Cost breakdown for {topic}: the biggest item is about half the total, the "
+        "rest is spread over small items.",
+    ),
     ("critic", "A risk on {topic}: we depend on one supplier; a backup option would help."),
-    ("planner", "Re-planned {topic} around the new estimate: the research step is shorter, "
-                "the review step stays."),
+    (
+        "planner",
+        "Re-planned {topic} around the new estimate: the research step is shorter, "
+        "the review step stays.",
+    ),
 ]
 
 
@@ -661,9 +714,7 @@ def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
             middle = rest[:at] + [middle[0]] + rest[at:]
             body += middle
             body.append(instruction)
-            messages = [
-                {"sender": s, "text": _slice_fill(t, slots)} for s, t in body
-            ]
+            messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
             agent = instruction[1].split(":")[0].lower().replace(" ", "_")
             sets[half[i]].append(
                 {

@@ -263,6 +263,9 @@ def long_history(n: int) -> dict[str, Any]:
             "last_20_ms": ms(lambda: log.last("big", 20, viewer="writer")),
             "within_2000_tokens_ms": ms(lambda: log.within_tokens("big", 2000, viewer="writer")),
             "relevant_5_exact_cosine_ms": ms(lambda: log.relevant("big", "fjord trip", 5)),
+            "context_budget_1000_ms": ms(
+                lambda: log.context("big", "writer", budget=1000, query="fjord trip")
+            ),
             "whole_history_ms": ms(lambda: log.messages("big")),
         }
 

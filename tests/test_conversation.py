@@ -329,6 +329,19 @@ def test_budgeted_context_follows_the_instruction(db_path: Path) -> None:
         assert log.context("r", "writer", budget=0) == []
 
 
+def test_budgeted_context_without_embeddings_uses_entity_evidence(db_path: Path) -> None:
+    with ConversationLog(db_path, embeddings=None) as log:
+        log.append(HumanMessage("Plan the offsite."), run="r", sender="user")
+        log.append(AIMessage("Remember that Marta uses a wheelchair."), run="r", sender="u")
+        for i in range(6):
+            log.append(AIMessage(f"offsite chatter {i}"), run="r", sender="planner")
+        log.append(AIMessage("Writer: email Marta the venues."), run="r", sender="planner")
+        out = log.context("r", "writer", budget=40, query="Plan the offsite.")
+        assert "Remember that Marta uses a wheelchair." in [m.text for m in out]
+        with pytest.raises(InvalidConfigError):
+            log.relevant("r", "Marta", 1)  # plain relevance still needs an embedder
+
+
 async def test_budgeted_acontext_is_the_same_slice(db_path: Path) -> None:
     with ConversationLog(db_path) as log:
         await log.aextend(

@@ -134,6 +134,7 @@ def test_the_budget_is_never_exceeded(
         mem.register_agent("writer")  # idempotent: the file is shared by the examples
         log = mem.conversation
         run = f"r{next(_RUNS)}"
+        texts = [f"{text} ({i})" for i, text in enumerate(texts)]  # told apart by order
         for i, text in enumerate(texts):
             sender = ("user", "planner", "writer")[i % 3]
             message = HumanMessage(text) if sender == "user" else AIMessage(text, name=sender)

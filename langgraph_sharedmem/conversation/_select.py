@@ -37,6 +37,7 @@ __all__ = [
 # A number (1,200 / 17:40 / 2.1) or a code (KX-2291): evidence wherever it appears.
 _NUMBER: Final = re.compile(r"\b[A-Za-z]{0,4}-?\d[\d,.:]*\d\b|\b\d\b")
 _WORD: Final = re.compile(r"[A-Za-zÀ-ÿ][\w'’-]*")
+_CAPITALISED: Final = re.compile(r"(?<![\w'’-])[A-ZÀ-Þ][\w'’-]+")
 _SENTENCE: Final = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n+")
 _ABBREVIATIONS: Final = ("Dr.", "Mr.", "Mrs.", "Ms.", "St.", "Prof.")
 _STOP: Final = frozenset(
@@ -142,21 +143,22 @@ DEFAULT_WEIGHTS: Final = SliceWeights(
 set value alone beat value per token (the candidates are of similar length)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Candidates:
     """The older messages a budgeted slice chooses from (``seqs``, ``tokens``, ``texts``,
-    unit vectors ``matrix``), the query vectors, the recent turns' entities and each
-    candidate's evidence: everything but the weights, so tuning re-scores without reads."""
+    unit vectors ``matrix``), the query vectors, the recent turns' entities (``recent``),
+    each candidate's entity ``evidence``, and the instruction's own words (``said``):
+    everything but the weights, so tuning re-scores without reads."""
 
     seqs: list[int]
     tokens: list[int]
     texts: list[str]
     matrix: np.ndarray
     queries: dict[str, np.ndarray]
-    names: set[str]
     recent: set[str]
     evidence: np.ndarray
-    overlap: np.ndarray
+    said: set[str]
+    _overlap: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -172,20 +174,26 @@ class Candidates:
         name are evidence; so are the instruction's own words, less the ``task``'s (which
         every message of the run repeats)."""
         texts = [t for _, _, t in found]
-        names = names_of([*texts, *recent_texts, instruction])
-        recent = entities([*recent_texts, instruction], names)
-        said = keywords([instruction]) - keywords([task or ""])
+        said_texts = [*recent_texts, instruction]
+        recent = entities(said_texts, names_of(said_texts) | _named_in(said_texts, texts))
         return cls(
             [s for s, _, _ in found],
             [n for _, n, _ in found],
             texts,
             matrix,
             queries,
-            names,
             recent,
-            evidence([entities([t], names) for t in texts], recent),
-            evidence([keywords([t]) for t in texts], said),
+            evidence([mentions(t) for t in texts] if recent else [set()] * len(texts), recent),
+            keywords([instruction]) - keywords([task or ""]),
         )
+
+    @property
+    def overlap(self) -> np.ndarray:
+        """Per candidate, 0..1: the rarity of the instruction's own words it holds."""
+        if self._overlap is None:
+            found = [keywords([t]) for t in self.texts] if self.said else [set()] * len(self.texts)
+            self._overlap = evidence(found, self.said)
+        return self._overlap
 
     def score(self, weights: SliceWeights) -> np.ndarray:
         out = scores(self.matrix, self.queries, self.evidence, weights)  # type: ignore[arg-type]
@@ -196,11 +204,43 @@ class Candidates:
         return choose(self.score(weights), self.tokens, budget, weights)
 
 
+def mentions(text: str) -> set[str]:
+    """The numbers, codes and capitalised words of ``text``, as `entities` keys: a
+    capitalised word counts wherever it is, so only match it against known entities."""
+    found = {n.replace(",", "").lower() for n in _NUMBER.findall(text)}
+    found.update(_key(w) for w in _CAPITALISED.findall(text))
+    return found
+
+
+def _named_in(said: Sequence[str], texts: Sequence[str]) -> set[str]:
+    """The capitalised words opening a sentence of ``said`` that some sentence of ``texts``
+    has after its first word (so they are names, not just a sentence's first word)."""
+    openers = {
+        words[0]
+        for text in said
+        for sentence in sentences(text)
+        if (words := _WORD.findall(sentence)) and len(words[0]) > 1 and words[0][0].isupper()
+    }
+    if not openers:
+        return set()
+    joined = _protect("\n".join(texts))
+    found = set()
+    for word in openers:
+        bare = re.escape(_bare(word))
+        if re.search(r"[^.!?;\s][^\S\n]+" + bare + r"(?:'s|’s|'|’)?(?![\w'’-])", joined):
+            found.add(_key(word))
+    return found
+
+
+def _protect(text: str) -> str:
+    for abbr in _ABBREVIATIONS:
+        text = text.replace(abbr + " ", abbr[:-1] + "\x00 ")
+    return text
+
+
 def sentences(text: str) -> list[str]:
     """``text`` cut into sentences (a title like "Dr." does not end one)."""
-    protected = text
-    for abbr in _ABBREVIATIONS:
-        protected = protected.replace(abbr + " ", abbr[:-1] + "\x00 ")
+    protected = _protect(text)
     return [s.replace("\x00", ".").strip() for s in _SENTENCE.split(protected) if s.strip()]
 
 
@@ -242,12 +282,16 @@ def names_of(texts: Sequence[str]) -> set[str]:
     return found
 
 
-def _key(word: str) -> str:
-    word = word.lower()
+def _bare(word: str) -> str:
+    """``word`` without a possessive ("Okafor's" -> "Okafor")."""
     for suffix in ("'s", "’s", "'", "’"):
         if word.endswith(suffix):
             return word[: -len(suffix)]
     return word
+
+
+def _key(word: str) -> str:
+    return _bare(word.lower())
 
 
 def evidence(candidates: Sequence[set[str]], recent: set[str]) -> np.ndarray:
@@ -310,17 +354,15 @@ def extract(
     texts: Sequence[str],
     recent: set[str],
     budget_chars: int,
-    names: set[str] | None = None,
 ) -> list[str]:
     """The extractive digest: the sentences of ``texts`` (oldest first) that mention an
     entity of ``recent``, rarest evidence first, kept while their characters fit
     ``budget_chars``, returned in transcript order."""
-    names = (names or set()) | recent  # a name the recent turns use opens a sentence too
     found: list[tuple[float, int, str]] = []
     order = 0
     for text in texts:
         for sentence in sentences(text):
-            shared = entities([sentence], names) & recent
+            shared = mentions(sentence) & recent  # a known name may open the sentence
             if shared:
                 found.append((-len(shared), order, sentence))
             order += 1

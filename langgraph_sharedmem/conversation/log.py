@@ -623,7 +623,7 @@ class ConversationLog(DatabasePart):
             if seq not in taken and seq in alive
         ]
         # Characters, then checked in tokens by the caller: ~4 characters a token.
-        return chosen, _select.extract(rest, found.recent, max(0, left - spent) * 4, found.names)
+        return chosen, _select.extract(rest, found.recent, max(0, left - spent) * 4)
 
     # -- summaries -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ the default weights are the ones the data picked.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,3 +249,29 @@ def test_a_budgeted_slice_holds_nothing_the_viewer_may_not_read(tmp_path: Path) 
             out = log.context("r", "writer", budget=budget, summarize_older=True)
             assert not any("4111" in m.text for m in out)
         assert any("4111" in m.text for m in log.context("r", "billing", budget=400))
+
+
+def test_a_budgeted_slice_follows_scope_grants_and_their_revocation(tmp_path: Path) -> None:
+    with SharedMemory.open(tmp_path / "scopes.db", index=None) as mem:
+        for agent in ("planner", "billing"):
+            mem.register_agent(agent)
+        mem.register_user("u1")
+        mem.access.grant_user("u1", "billing", read=True)
+        log = mem.conversation
+        log.append(HumanMessage("Sort out the refund."), run="r", sender="user")
+        log.append(
+            HumanMessage("Okafor's card ends 4242."), run="r", sender="user", scope=("user", "u1")
+        )
+        for i in range(5):
+            log.append(AIMessage(f"Status {i}.", name="planner"), run="r", sender="planner")
+        log.append(
+            AIMessage("Billing: refund Okafor's card.", name="planner"), run="r", sender="planner"
+        )
+        options: dict[str, object] = {"user": "u1", "budget": 400, "summarize_older": True}
+        assert any("4242" in m.text for m in log.context("r", "billing", **options))  # type: ignore[arg-type]
+        mem.access.revoke_user("u1", "billing")
+        time.sleep(0.06)  # another process's grant change reaches reads within 50 ms
+        for budget in (30, 60, 400):
+            options["budget"] = budget
+            out = log.context("r", "billing", **options)  # type: ignore[arg-type]
+            assert not any("4242" in m.text for m in out)

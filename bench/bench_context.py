@@ -16,6 +16,10 @@ bytes (the messages as JSON):
 * ``window+relevant+summary``: the same plus a summary of everything older than the window.
   The summarizer here is a scripted extractive stand-in (first sentence of each message,
   capped at 60 words), so the summary's size is that of a short model summary.
+* ``budget``: what the templates send, ``context(run, agent, budget=HISTORY_TOKENS,
+  query=<the agent's task>)`` (the slice follows the newest message, within the budget);
+* ``budget+digest``: the same with ``summarize_older`` and no summarizer: the offline
+  extractive digest fills what the budget leaves.
 
 Ratios are whole / slice, over all turns and at the last turn. A second part times reads
 on one run of 5,000 messages (1,000 with --quick): a page, the last 20, a token budget, the
@@ -50,6 +54,7 @@ from langgraph.prebuilt import ToolNode  # noqa: E402
 
 from bench._stats import timings  # noqa: E402
 from langgraph_sharedmem import SharedMemory  # noqa: E402
+from langgraph_sharedmem.templates._parts import HISTORY_TOKENS  # noqa: E402
 
 AGENTS = ("planner", "researcher", "writer")
 TOPICS = [
@@ -69,6 +74,8 @@ MODES = {
     "window": {"last": 6},
     "window+relevant": {"last": 6, "k": 3},
     "window+relevant+summary": {"last": 6, "k": 3, "summarize_older": True},
+    "budget": {"budget": HISTORY_TOKENS},
+    "budget+digest": {"budget": HISTORY_TOKENS, "summarize_older": True, "summarizer": None},
 }
 
 
@@ -124,13 +131,17 @@ def run(turns: int, repeats: int) -> dict[str, Any]:
             sent["whole"].append(_size(whole))
             for mode, options in MODES.items():
                 opts = dict(options)
-                if "k" in opts:
+                if "k" in opts or "budget" in opts:
                     opts["query"] = f"{name} task: {topic}"
+                if "summarizer" in opts:  # no model: the extractive digest
+                    saved, log.summarizer = log.summarizer, None
                 best = float("inf")
                 for _ in range(repeats):
                     t0 = time.perf_counter()
                     context = log.context(run_id, name, **opts)
                     best = min(best, time.perf_counter() - t0)
+                if "summarizer" in opts:
+                    log.summarizer = saved
                 latency[mode].append(best)
                 sent[mode].append(_size(context))
 
@@ -252,6 +263,9 @@ def long_history(n: int) -> dict[str, Any]:
             "last_20_ms": ms(lambda: log.last("big", 20, viewer="writer")),
             "within_2000_tokens_ms": ms(lambda: log.within_tokens("big", 2000, viewer="writer")),
             "relevant_5_exact_cosine_ms": ms(lambda: log.relevant("big", "fjord trip", 5)),
+            "context_budget_1000_ms": ms(
+                lambda: log.context("big", "writer", budget=1000, query="fjord trip")
+            ),
             "whole_history_ms": ms(lambda: log.messages("big")),
         }
 

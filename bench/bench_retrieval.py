@@ -493,7 +493,46 @@ def run_store(*, tune: bool = False) -> list[Report]:
     return [Report("store", "held", len(held), accuracy, by_kind, notes, metric="nDCG@10")]
 
 
-PARTS: dict[str, Callable[..., list[Report]]] = {"routing": run_routing, "store": run_store}
+def run_slices(*, tune: bool = False) -> list[Report]:
+    """Conversation slices on the held half (bench/_slices.py): share of transcripts whose
+    needed message is in the agent's slice at the instruction (``all`` and per kind), and,
+    in the last column, the slice at turn 10 relative to turn 1's (mean; max in notes).
+    Budgeted systems get twice turn 1's tokens."""
+    from bench import _slices
+
+    held = _slices.load("held")
+    notes: dict[str, Any] = {"budget": "2 x turn 1's slice (the brief and the plan)"}
+    accuracy: dict[str, float] = {}
+    by_kind: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        transcripts = held + (_slices.load("tune") if tune else [])
+        with _slices.slices_log(Path(tmp) / "slices.db", transcripts) as log:
+            for system, fn in _slices.SYSTEMS.items():
+                got = _slices.evaluate(log, held, fn)
+                accuracy[system] = round(sum(got.hits) / len(held), 3)
+                by_kind[system] = {
+                    kind: round(
+                        sum(h for h, t in zip(got.hits, held, strict=True) if t["kind"] == kind)
+                        / sum(t["kind"] == kind for t in held),
+                        3,
+                    )
+                    for kind in sorted({t["kind"] for t in held})
+                }
+                by_kind[system]["size@10/@1"] = round(sum(got.ratios) / len(held), 2)
+                notes[f"max size@10/@1, {system}"] = round(max(got.ratios), 2)
+            if tune:
+                weights, info = _slices.tune(_slices.candidates(log, _slices.load("tune")))
+                notes["tuned weights"] = dataclasses.asdict(weights)
+                notes["tune half kept"] = round(info["tune_share"], 3)
+                notes["default weights equal tuned"] = weights == _slices._select.DEFAULT_WEIGHTS
+    return [Report("slices: needed message kept", "held", len(held), accuracy, by_kind, notes)]
+
+
+PARTS: dict[str, Callable[..., list[Report]]] = {
+    "routing": run_routing,
+    "store": run_store,
+    "slices": run_slices,
+}
 
 
 def main() -> None:

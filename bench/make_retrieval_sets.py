@@ -1,6 +1,7 @@
 """Write the labelled retrieval sets in bench/data/ (deterministic: same seed, same files).
 
     python bench/make_retrieval_sets.py            # rewrites bench/data/{routing,store}_*.json
+                                                   # and bench/data/slices_*.json
 
 Routing: a customer-service team of eight live specialists whose vocabularies overlap
 (billing / refunds / logistics with returns / tech support / account security / sales /
@@ -608,7 +609,437 @@ def write_store(directory: Path = DATA, seed: int = SEED) -> list[Path]:
     return out
 
 
+# -- conversation slices ---------------------------------------------------------------------
+#
+# Multi-agent transcripts (user, planner, researcher, writer, critic, ...) where the LAST
+# message is an instruction whose work needs ONE earlier message (``needed``) that shares few
+# words with the task: an allergy, a deadline moved, a code, a person's constraint. Around
+# it: the user's brief and the planner's plan, on-topic chatter that repeats the task's words
+# (what a slice built from the task ranks first), a decoy that names the same person or
+# thing as the needed message but does not hold the fact, and "near" messages on the same
+# sub-topic as the instruction that do not hold it either. Kinds:
+#
+# * ``entity``   - the instruction names a person or place the needed message names;
+# * ``number``   - the instruction cites a number or code the needed message holds;
+# * ``semantic`` - no shared name or number: only the meaning links them.
+#
+# Split by scenario (both variants of a scenario fall in one half), written to
+# ``slices_tune.json`` (for choosing weights) and ``slices_held.json`` (for reporting).
+
+NAMES = [
+    "Marta",
+    "Okafor",
+    "Ines",
+    "Tanaka",
+    "Lindqvist",
+    "Priya",
+    "Dubois",
+    "Kowalski",
+    "Amara",
+    "Reyes",
+    "Novak",
+    "Haruki",
+]
+MONTHS_S = ["May", "June", "September", "October", "November"]
+
+# (kind, topic, task, needed (sender, text), decoy (sender, text),
+#  near [(sender, text)], instruction (sender, text)); {name} {n} {n2} {code} {month} filled.
+# fmt: off
+Said = tuple[str, str]  # (sender, text)
+SCENARIOS: list[tuple[str, str, str, Said, Said, list[Said], Said]] = [
+    ("entity", "the Lisbon sales offsite",
+     "Organise the three-day sales offsite in Lisbon for 40 people in {month}: pick a venue, "
+     "block hotel rooms, draft the agenda and keep the budget defensible to finance.",
+     ("user", "One thing I forgot: {name} uses a wheelchair, so whatever we book needs "
+              "step-free entrances and working lifts."),
+     ("researcher", "{name} confirmed she will present the pipeline review on the second morning."),
+     [("researcher", "Venue shortlist: a riverside palace with two ballrooms, a converted "
+                     "warehouse in Marvila, and a hotel conference floor near the airport."),
+      ("critic", "The warehouse is the cheapest room hire but the acoustics were poor in "
+                 "reviews.")],
+     ("planner", "Writer: send {name} the venue shortlist and tell her which of the three "
+                 "places she can actually get around in.")),
+    ("entity", "the client dinner in Milan",
+     "Plan the client appreciation dinner in Milan on the last night of the fair: restaurant, "
+     "menu, seating plan and transport back to the hotels.",
+     ("user", "Heads-up from the account team: Dr. {name} cannot eat shellfish, even traces "
+              "make him seriously ill."),
+     ("researcher", "Dr. {name} lands at Linate at 17:40 and will come straight from the airport."),
+     [("researcher", "Two restaurants can seat 24 in a private room: a Sicilian seafood place "
+                     "and a Lombard trattoria."),
+      ("writer", "Draft tasting menu: crudo, risotto alla milanese, veal, tiramisu.")],
+     ("planner", "Writer: finalise the menu for Dr. {name}'s table and flag any course the "
+                 "kitchen has to change for him.")),
+    ("number", "the warehouse migration",
+     "Move the company's inventory system from the old on-premise warehouse database to the "
+     "cloud platform this quarter without stopping shipments.",
+     ("researcher", "The carrier's API rejects any batch larger than {n} records per call, and "
+                    "they throttle us for an hour if we try."),
+     ("critic", "Ticket {code} is about the label printer drivers, unrelated to the batch jobs."),
+     [("planner", "Cut-over plan: freeze writes Friday night, copy, verify counts, reopen Sunday."),
+      ("researcher", "The sync job currently pushes everything changed since midnight in one go.")],
+     ("planner", "Engineer: size the nightly sync so the {n}-record calls never get us "
+                 "throttled; write the chunking rule in the runbook.")),
+    ("semantic", "the rebrand launch deck",
+     "Prepare the launch deck for the rebrand: new logo story, product screenshots, pricing "
+     "slide and a closing slide for the press.",
+     ("user", "Please remember the chairman is colour-blind between red and green; he "
+              "complained about the last quarterly charts."),
+     ("writer", "The chairman opens the launch event with a five-minute welcome."),
+     [("designer", "Slide template v2 uses the new serif for titles and a light grey background."),
+      ("critic", "Screenshots on slides 6-8 are from the old app build; retake them.")],
+     ("planner", "Designer: pick the palette for the charts on slides 4 and 5 so every "
+                 "series stays distinguishable for everyone on the board.")),
+    ("number", "the grant application",
+     "Write the research grant application for the soil microbiome project: aims, methods, "
+     "budget justification and the data management plan.",
+     ("user", "The funder changed the rules this year: the whole narrative must stay under "
+              "{n} words or the portal rejects it."),
+     ("researcher", "Reference {code} is the 2019 field study we cite for the sampling protocol."),
+     [("writer", "Draft aims: map microbial diversity across 30 farms, link it to yield, "
+                 "release an open dataset."),
+      ("critic", "The methods section repeats the sampling design twice; merge the paragraphs.")],
+     ("planner", "Editor: trim the narrative so it clears the {n}-word cap; cut repetition "
+                 "before content.")),
+    ("entity", "the onboarding of new hires",
+     "Set up the onboarding week for the six engineers joining in {month}: laptops, accounts, "
+     "buddies, first tasks and a welcome lunch.",
+     ("user", "{name} starts remotely from Warsaw and will only be in the office for the "
+              "second week, her visa appointment is in the first."),
+     ("researcher", "{name} asked for a Linux laptop with 32 GB of memory."),
+     [("planner", "Buddy pairs: each newcomer gets one senior engineer from their own team."),
+      ("writer", "Welcome lunch is booked for Monday at noon at the canteen upstairs.")],
+     ("planner", "Coordinator: build {name}'s first-week schedule and tell her buddy where "
+                 "and when to meet her.")),
+    ("semantic", "the quarterly board report",
+     "Draft the Q3 board report: revenue, churn, hiring, product milestones and the risks "
+     "section the auditors asked for.",
+     ("researcher", "Our largest customer told the account manager they are evaluating a "
+                    "competitor and may not renew in January."),
+     ("writer", "The largest customer's logo will appear on the case study page."),
+     [("analyst", "Revenue grew 12 percent quarter on quarter, churn fell to 2.1 percent."),
+      ("critic", "The hiring table double-counts the two contractors.")],
+     ("planner", "Writer: complete the risks section with anything that could hit next "
+                 "year's recurring revenue.")),
+    ("number", "the conference travel",
+     "Book travel for the team of eight going to the robotics conference in Montreal: "
+     "flights, hotel, visas and per diems.",
+     ("user", "Finance says the hard cap is {n} euros per person for flights, anything above "
+              "needs the CFO's signature."),
+     ("researcher", "Booking reference {code} is the hotel deposit, already paid."),
+     [("researcher", "Direct flights from Frankfurt run daily; connections via Reykjavik "
+                     "are cheaper."),
+      ("writer", "Visa: the ETA forms are done for everyone except the two interns.")],
+     ("planner", "Booker: pick flights for all eight and check each fare against the "
+                 "{n}-euro limit before you pay.")),
+    ("entity", "the office move",
+     "Coordinate the move of the Berlin office to the new building in {month}: movers, desks, "
+     "network, parking and the farewell party for the old place.",
+     ("user", "{name} in accounting must keep the fireproof safe within reach at all times; "
+              "insurance requires it."),
+     ("researcher", "{name} volunteered to organise the farewell party playlist."),
+     [("planner", "Floor plan: sales on the third floor, engineering on the fourth, finance "
+                  "on the second."),
+      ("researcher", "The movers need the crate count by Wednesday.")],
+     ("planner", "Facilities: assign {name}'s desk in the new finance area and tell the "
+                 "movers what has to go next to it.")),
+    ("semantic", "the mobile app release",
+     "Ship version 4.2 of the mobile app: finish the offline mode, fix the crash on login, "
+     "update the store screenshots and write the release notes.",
+     ("critic", "Legal flagged that the new location feature cannot go live in Germany "
+                "until the data protection review is signed."),
+     ("writer", "Germany is our second-largest market by downloads."),
+     [("engineer", "Offline mode passes QA on Android; iOS still loses drafts on background kill."),
+      ("researcher", "The login crash is a race in the token refresh; fix is in review.")],
+     ("planner", "Release manager: set the rollout countries and phases for 4.2 in the store "
+                 "consoles.")),
+    ("number", "the data pipeline outage",
+     "Write the post-mortem for last night's data pipeline outage: timeline, root cause, "
+     "impact on customers and the follow-up actions.",
+     ("engineer", "The queue filled up at exactly {n} messages, which is the default limit "
+                  "nobody had ever raised."),
+     ("researcher", "Incident {code} was opened by the on-call at 02:14."),
+     [("engineer", "Consumers restarted at 03:05 and caught up by 04:40."),
+      ("writer", "Customer impact: dashboards showed stale numbers for about three hours.")],
+     ("planner", "Writer: state the root cause in one sentence and say why {n} was the "
+                 "number that broke.")),
+    ("entity", "the wedding planning",
+     "Help me plan my sister's wedding in the Douro valley in {month}: venue, guest "
+     "accommodation, catering and the day's schedule.",
+     ("user", "Grandma {name} is 94 and can't be out after nine in the evening, she gets "
+              "very tired."),
+     ("researcher", "Grandma {name} sent her RSVP by post, she is coming with two cousins."),
+     [("planner", "Schedule draft: ceremony at 17:00, dinner 19:30, first dance 21:30, "
+                  "party until 02:00."),
+      ("researcher", "The quinta can host the dinner on the terrace if the weather holds.")],
+     ("planner", "Wedding planner: adjust the evening schedule so grandma {name} sees the moments "
+                 "she cares about.")),
+    ("semantic", "the security audit",
+     "Prepare the company for the ISO 27001 surveillance audit next month: evidence folders, "
+     "policy reviews, access reviews and a mock interview for team leads.",
+     ("user", "The auditor last year wrote us up because nobody could show the backup "
+              "restore tests; make sure that does not happen again."),
+     ("writer", "The auditor's office is in Rotterdam."),
+     [("researcher", "Access reviews are done for 14 of 16 systems."),
+      ("critic", "The policy index still links to the 2021 acceptable-use policy.")],
+     ("planner", "Compliance lead: list the evidence we still need to collect, starting with "
+                 "what failed last time.")),
+    ("number", "the pricing change",
+     "Roll out the new pricing for the team plan: update the website, notify existing "
+     "customers, change the billing system and brief the sales team.",
+     ("user", "Contracts signed before {month} are grandfathered at the old price for {n2} "
+              "months, that was promised in writing."),
+     ("researcher", "Coupon {code} is the spring promotion, expiring at the end of the month."),
+     [("writer", "Website copy: the team plan now includes SSO and audit logs."),
+      ("analyst", "About a third of team accounts would pay more under the new price.")],
+     ("planner", "Billing engineer: set the price-change date per account and honour the "
+                 "{n2}-month promise.")),
+    ("entity", "the podcast season",
+     "Produce season two of the company podcast: eight episodes, guests, recording schedule, "
+     "editing and the launch campaign.",
+     ("researcher", "{name}'s publicist said any episode with her must be approved by their "
+                    "legal team before it airs."),
+     ("writer", "{name} wrote a bestselling book on remote leadership last year."),
+     [("planner", "Recording slots: Tuesdays and Thursdays at the studio on Canal Street."),
+      ("editor", "Episode one is edited; loudness normalised to -16 LUFS.")],
+     ("planner", "Producer: put {name}'s episode into the release calendar with every step "
+                 "it has to pass before publishing.")),
+    ("semantic", "the customer survey",
+     "Run the annual customer satisfaction survey: questionnaire, sample, sending, analysis "
+     "and a summary for the leadership meeting.",
+     ("user", "Please don't email the customers in the healthcare segment directly, their "
+              "contracts forbid unsolicited contact."),
+     ("analyst", "Healthcare is our fastest-growing segment this year."),
+     [("researcher", "Last year's response rate was 18 percent with two reminders."),
+      ("writer", "Questionnaire v3: 14 questions, NPS first, open question last.")],
+     ("planner", "Ops: build the send list and the invitation channel for each segment.")),
+    ("number", "the kitchen renovation",
+     "Plan the renovation of our kitchen: layout, cabinets, appliances, contractor quotes and "
+     "a timeline around the school holidays.",
+     ("user", "The wall between kitchen and dining room is load-bearing; the engineer said "
+              "any opening wider than {n} centimetres needs a steel beam."),
+     ("researcher", "Quote {code} from the second contractor covers tiling only."),
+     [("designer", "Layout B puts the island where the dining table is now."),
+      ("researcher", "Induction hobs from three brands fit the 80 cm cut-out.")],
+     ("planner", "Designer: size the pass-through to the dining room in layout B; stay "
+                 "under {n} cm or price the beam in.")),
+    ("entity", "the charity run",
+     "Organise the company charity 10k in the park in {month}: permits, route, sign-ups, "
+     "sponsors, water stations and medals.",
+     ("user", "{name} from the council said the east gate stays locked on Sundays, only the "
+              "north and west gates open."),
+     ("researcher", "{name} from the council also runs the park's summer concerts."),
+     [("planner", "Route idea: two laps around the lake, start and finish by the bandstand."),
+      ("researcher", "Three sponsors have confirmed water and bananas.")],
+     ("planner", "Route lead: place the start line and the water stations, and check the "
+                 "access with {name} in mind.")),
+    ("semantic", "the hiring of a data lead",
+     "Hire a head of data: job description, sourcing, interview loop, take-home exercise and "
+     "the offer.",
+     ("user", "The budget only works if the person is based in Portugal or Spain; we "
+              "cannot sponsor relocation this year."),
+     ("researcher", "Spain has a strong data community in Barcelona."),
+     [("writer", "Job description draft: 8+ years, led a team of five, strong SQL and "
+                 "experimentation."),
+      ("critic", "The take-home is too long; cap it at three hours.")],
+     ("planner", "Recruiter: write the sourcing brief and say which candidates to skip.")),
+    ("number", "the solar installation",
+     "Get our house ready for solar panels: roof survey, panel layout, inverter, battery and "
+     "the grid connection paperwork.",
+     ("researcher", "The grid operator caps home export at {n} kilowatts without a "
+                    "three-phase upgrade."),
+     ("user", "The survey reference is {code}, keep it for the paperwork."),
+     [("designer", "South roof fits 14 panels, the west roof 6 more."),
+      ("researcher", "Battery options: 5 kWh or 10 kWh, the larger adds two months to payback.")],
+     ("planner", "Installer: choose the inverter size for 20 panels and keep export under "
+                 "{n} kW.")),
+    ("entity", "the book translation",
+     "Manage the translation of our novel into German: translator, schedule, editing, cover "
+     "and the launch at the Frankfurt fair.",
+     ("user", "{name}, the author, insists the dialect in chapter seven stays untranslated; "
+              "it is in the contract."),
+     ("researcher", "{name} will sign books at the fair on Friday afternoon."),
+     [("editor", "Chapters one to six are translated; glossary has 120 entries."),
+      ("critic", "The translator uses two spellings for the village name.")],
+     ("planner", "Editor: brief the translator on chapter seven and what {name} expects "
+                 "from it.")),
+    ("semantic", "the school trip",
+     "Organise the year-nine school trip to the science museum: bus, permission slips, "
+     "packed lunches, supervision rota and a worksheet.",
+     ("user", "Two pupils carry adrenaline pens; every adult on the trip must know where "
+              "they are kept."),
+     ("researcher", "The museum has a first-aid room next to the cloakroom."),
+     [("planner", "Supervision: one adult per eight pupils, groups colour-coded."),
+      ("writer", "Worksheet draft: ten questions, mostly on the space gallery.")],
+     ("planner", "Coordinator: write the briefing sheet every supervising adult gets on the "
+                 "morning of the trip.")),
+    ("number", "the fleet replacement",
+     "Replace the delivery van fleet with electric vans over the next year: models, "
+     "charging, financing and driver training.",
+     ("researcher", "Depot chargers share one supply; the electrician says no more than {n} "
+                    "vans can charge at the same time overnight."),
+     ("analyst", "Van {code} had the highest maintenance cost last year."),
+     [("researcher", "Two models have the range for the rural routes; one has a bigger load bay."),
+      ("writer", "Driver training: a half-day course per driver, in groups of six.")],
+     ("planner", "Ops: draft the overnight charging rota for all vans, never more than {n} "
+                 "on charge at once.")),
+    ("entity", "the museum exhibition",
+     "Curate the spring exhibition on Baltic photography: loans, catalogue, wall texts, "
+     "lighting and the opening night.",
+     ("researcher", "The {name} estate lends the prints only if the light stays under 50 lux, "
+                    "it is written in the loan agreement."),
+     ("writer", "The {name} estate also manages the photographer's archive in Tallinn."),
+     [("designer", "Room 3 has the tall walls; we hang the large-format prints there."),
+      ("critic", "Wall texts are too long; 80 words each at most.")],
+     ("planner", "Lighting designer: set the lighting plan for room 3 where the {name} prints "
+                 "hang.")),
+]
+# fmt: on
+
+SLICE_FILLERS: list[tuple[str, str]] = [
+    (
+        "planner",
+        "Plan for {topic}: research the options first, then draft, then a review "
+        "round before anything goes to the user.",
+    ),
+    (
+        "researcher",
+        "I compared four options for {topic}; the second one is the best value, "
+        "the others are too far out or fully booked.",
+    ),
+    (
+        "writer",
+        "First draft for {topic} is in the shared folder; it follows the plan's "
+        "structure and leaves the open points marked.",
+    ),
+    (
+        "critic",
+        "Reviewed the draft for {topic}: the structure is fine, the second section "
+        "needs sources and the conclusion is too long.",
+    ),
+    (
+        "planner",
+        "Status on {topic}: research is done, the draft is in review, two open points remain.",
+    ),
+    (
+        "researcher",
+        "More on {topic}: prices went up about ten percent since last year, so "
+        "the first estimate is probably low.",
+    ),
+    (
+        "writer",
+        "Revised the draft for {topic} after the review; sources added, conclusion cut in half.",
+    ),
+    ("user", "Thanks, this is going in the right direction. Keep me posted on {topic}."),
+    (
+        "critic",
+        "Second review of {topic}: better, but the numbers in the summary and the "
+        "table do not match.",
+    ),
+    (
+        "planner",
+        "Next steps for {topic}: confirm the bookings, then send the final version for sign-off.",
+    ),
+    (
+        "researcher",
+        "Checked the timeline for {topic}: everything fits if decisions are made "
+        "by the end of the week.",
+    ),
+    (
+        "writer",
+        "Summary for the user on {topic}: what is decided, what is pending and what "
+        "needs their approval.",
+    ),
+    ("user", "Can we keep the costs for {topic} a bit lower? Otherwise it looks good."),
+    (
+        "analyst",
+        "Cost breakdown for {topic}: the biggest item is about half the total, the "
+        "rest is spread over small items.",
+    ),
+    ("critic", "A risk on {topic}: we depend on one supplier; a backup option would help."),
+    (
+        "planner",
+        "Re-planned {topic} around the new estimate: the research step is shorter, "
+        "the review step stays.",
+    ),
+]
+
+
+def _slice_fill(text: str, slots: dict[str, Any]) -> str:
+    return text.format(**slots)
+
+
+def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
+    """The slices set: two transcripts per scenario, split by scenario into ``tune`` and
+    ``held``. Each transcript: ``messages`` (sender, text), ``task``, ``agent`` (who the last
+    message instructs), ``needed`` (index of the message its work needs), ``kind``."""
+    rng = random.Random(seed * 1000 + 1)  # its own stream: the routing set stays as it was
+    order = list(range(len(SCENARIOS)))
+    by_kind: dict[str, list[int]] = {}
+    for i in order:
+        by_kind.setdefault(SCENARIOS[i][0], []).append(i)
+    half: dict[int, str] = {}
+    for kind in sorted(by_kind):
+        ids = by_kind[kind][:]
+        rng.shuffle(ids)
+        for j, i in enumerate(ids):
+            half[i] = "tune" if j % 2 == 0 else "held"
+    sets: dict[str, list[dict[str, Any]]] = {"tune": [], "held": []}
+    for i, (kind, topic, task, needed, decoy, near, instruction) in enumerate(SCENARIOS):
+        for variant in range(2):
+            slots = {
+                "name": rng.choice(NAMES),
+                "month": rng.choice(MONTHS_S),
+                "n": str(rng.choice([250, 400, 500, 1200, 1500, 2000, 3000, 5000, 6, 8, 120])),
+                "n2": str(rng.choice([6, 12, 18, 24])),
+                "code": f"{rng.choice('ABKRTX')}{rng.choice('ABKRTX')}-{rng.randrange(100, 9999)}",
+                "topic": topic,
+            }
+            length = rng.randrange(12, 31)
+            body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
+            middle = [needed, decoy, *near]
+            fillers: list[tuple[str, str]] = []
+            while len(middle) < length - 3:  # each filler once before any comes back
+                if not fillers:
+                    fillers = SLICE_FILLERS[1:]
+                    rng.shuffle(fillers)
+                middle.append(fillers.pop())
+            # The needed message early (the later turn must reach back), the rest shuffled.
+            rest = middle[1:]
+            rng.shuffle(rest)
+            at = rng.randrange(0, min(4, len(rest)))
+            middle = rest[:at] + [middle[0]] + rest[at:]
+            body += middle
+            body.append(instruction)
+            messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
+            agent = instruction[1].split(":")[0].lower().replace(" ", "_")
+            sets[half[i]].append(
+                {
+                    "id": f"s{i:02d}v{variant}",
+                    "scenario": i,
+                    "kind": kind,
+                    "task": messages[0]["text"],
+                    "agent": agent,
+                    "needed": 2 + at,
+                    "messages": messages,
+                }
+            )
+    return sets
+
+
+def write_slices(directory: Path = DATA, seed: int = SEED) -> list[Path]:
+    """Write ``slices_tune.json`` and ``slices_held.json``."""
+    built = build_slices(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for half in ("tune", "held"):
+        path = directory / f"slices_{half}.json"
+        path.write_text(json.dumps(built[half], indent=1, ensure_ascii=False) + "\n")
+        out.append(path)
+    return out
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA
-    for path in write(target) + write_store(target):
+    for path in write(target) + write_store(target) + write_slices(target):
         print(path)

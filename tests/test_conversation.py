@@ -296,6 +296,71 @@ def test_context_slices(log: ConversationLog) -> None:
     assert len(log.context("r", "writer", max_tokens=0)) == 0
 
 
+def test_budgeted_context_follows_the_instruction(db_path: Path) -> None:
+    # The task's words fill the history; the one message the turn needs shares none of them.
+    with ConversationLog(db_path) as log:
+        log.append(HumanMessage("Plan the Oslo trip: flights, hotel, budget."), run="r", sender="u")
+        log.append(AIMessage("Ines is allergic to peanuts."), run="r", sender="planner")
+        for i in range(8):
+            log.append(
+                AIMessage(f"Oslo trip plan, flights and hotel, step {i}."),
+                run="r",
+                sender="planner",
+            )
+        log.append(AIMessage("Writer: book dinner for Ines on Friday."), run="r", sender="planner")
+        out = log.context("r", "writer", budget=60, query="Plan the Oslo trip")
+        texts = [m.text for m in out]
+        assert "Ines is allergic to peanuts." in texts
+        assert texts[-1] == "Writer: book dinner for Ines on Friday."
+        assert sum(log.token_counter(m) for m in out) <= 60
+        # The task alone as the query (the old way) keeps the chatter instead.
+        old = log.context("r", "writer", last=2, query="Plan the Oslo trip", k=1)
+        assert "Ines is allergic to peanuts." not in [m.text for m in old]
+        # An explicit instruction is used instead of the newest message.
+        out = log.context(
+            "r",
+            "writer",
+            budget=60,
+            query="Plan the Oslo trip",
+            last=1,
+            instruction="Check what Ines cannot eat.",
+        )
+        assert "Ines is allergic to peanuts." in [m.text for m in out]
+        assert log.context("r", "writer", budget=0) == []
+
+
+def test_budgeted_context_without_embeddings_uses_entity_evidence(db_path: Path) -> None:
+    with ConversationLog(db_path, embeddings=None) as log:
+        log.append(HumanMessage("Plan the offsite."), run="r", sender="user")
+        log.append(AIMessage("Remember that Marta uses a wheelchair."), run="r", sender="u")
+        for i in range(6):
+            log.append(AIMessage(f"offsite chatter {i}"), run="r", sender="planner")
+        log.append(AIMessage("Writer: email Marta the venues."), run="r", sender="planner")
+        out = log.context("r", "writer", budget=40, query="Plan the offsite.")
+        assert "Remember that Marta uses a wheelchair." in [m.text for m in out]
+        with pytest.raises(InvalidConfigError):
+            log.relevant("r", "Marta", 1)  # plain relevance still needs an embedder
+
+
+async def test_budgeted_acontext_is_the_same_slice(db_path: Path) -> None:
+    with ConversationLog(db_path) as log:
+        await log.aextend(
+            [
+                HumanMessage("Plan it."),
+                AIMessage("Tanaka needs 1,200 rows."),
+                *[AIMessage(f"chatter {i}") for i in range(6)],
+                AIMessage("Send Tanaka 1200."),
+            ],
+            run="r",
+            sender="planner",
+        )
+        options: dict[str, Any] = {"budget": 40, "query": "Plan it.", "summarize_older": True}
+        sync = log.context("r", "writer", **options)
+        assert [m.text for m in await log.acontext("r", "writer", **options)] == [
+            m.text for m in sync
+        ]
+
+
 def test_change_log_and_idempotent_ids(log: ConversationLog) -> None:
     a = log.append(AIMessage("one", id="x1"), run="r", sender="planner", thread="t")
     again = log.append(AIMessage("one", id="x1"), run="r", sender="planner", thread="t")
@@ -359,6 +424,11 @@ def test_bad_read_arguments(log: ConversationLog) -> None:
         lambda: log.relevant("r", "card \ud800", 3),
         lambda: log.context("r", None, query="\udfff"),
         lambda: log.summary("r"),
+        lambda: log.context("r", None, budget=-1),
+        lambda: log.context("r", None, budget=True),  # type: ignore[arg-type]
+        lambda: log.context("r", None, budget=10, instruction=3),  # type: ignore[arg-type]
+        lambda: log.context("r", None, budget=10, role="\ud800"),
+        lambda: log.context("r", None, budget=10, last=-2),
     ):
         with pytest.raises(InvalidConfigError):
             call()

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 MODEL: Final = "model"  # a step that calls the summarizer, not the database
 SUMMARY_PREFIX: Final = "Summary of the earlier conversation:\n"
+DIGEST_PREFIX: Final = "Earlier messages mention:\n"
+BUDGET_LAST: Final = 2
+"""With a ``budget``, the newest messages always sent (the turn being answered and the one
+before it), budget permitting; older ones are chosen by value."""
 
 
 def summary_flow(
@@ -75,9 +79,31 @@ def context_flow(
     k: int,
     summarize_older: bool,
     summarizer: Any,
+    budget: int | None = None,
+    instruction: str | None = None,
+    role: str | None = None,
     *,
     asynchronous: bool = False,
 ) -> Any:
+    if budget is not None:
+        return (
+            yield from budget_flow(
+                log,
+                run,
+                viewer,
+                user,
+                thread,
+                last,
+                max_tokens,
+                query,
+                summarize_older,
+                summarizer,
+                budget,
+                instruction,
+                role,
+                asynchronous=asynchronous,
+            )
+        )
     if last is not None:
         _model.check_count("last", last)
     if max_tokens is not None:
@@ -106,6 +132,89 @@ def context_flow(
         out += [m.message for m in extra]
     out += _model.drop_orphan_tool_results([m.message for m in window])
     return out
+
+
+def budget_flow(
+    log: ConversationLog,
+    run: str,
+    viewer: str | None,
+    user: str | None,
+    thread: str | None,
+    last: int | None,
+    max_tokens: int | None,
+    query: str | None,
+    summarize_older: bool,
+    summarizer: Any,
+    budget: int,
+    instruction: str | None,
+    role: str | None,
+    *,
+    asynchronous: bool = False,
+) -> Any:
+    """`context` with a ``budget``: the window (``last``, default `BUDGET_LAST`), then older
+    messages by value per token (`_select`), then a summary or extractive digest if it fits;
+    never more than ``budget`` tokens in all."""
+    _model.check_count("budget", budget)
+    for name, value in (("last", last), ("max_tokens", max_tokens)):
+        if value is not None:
+            _model.check_count(name, value)
+    for name, text in (("query", query), ("instruction", instruction), ("role", role)):
+        if text is not None:
+            _model.check_text(name, text)
+    view = yield (log._view, run, viewer, user, thread)
+    cap = budget if max_tokens is None else min(budget, max_tokens)
+    window, older_exist = yield (
+        _reads.window,
+        log.db,
+        view,
+        BUDGET_LAST if last is None else last,
+        cap,
+    )
+    recent = _model.drop_orphan_tool_results([m.message for m in window])
+    left = budget - sum(m.tokens for m in window)
+    chosen: list[BaseMessage] = []
+    head: list[BaseMessage] = []
+    if older_exist and left > 0:
+        have_model = summarizer is not None or log.summarizer is not None
+        picked, sentences = yield (
+            log._budget_pick,
+            view,
+            window,
+            left,
+            query,
+            instruction,
+            role,
+            summarize_older and not have_model,
+            log.slice_weights,
+        )
+        chosen = [m.message for m in picked]
+        left -= sum(m.tokens for m in picked)
+        text: str | None = None
+        if summarize_older and have_model:
+            start = window[0].seq if window else None
+            text = yield from summary_flow(
+                log,
+                run,
+                viewer,
+                user,
+                thread,
+                None if start is None else start - 1,
+                summarizer,
+                asynchronous=asynchronous,
+            )
+            text = SUMMARY_PREFIX + text if text else None
+        elif sentences:
+            text = DIGEST_PREFIX + "\n".join(sentences)
+        while text:  # the digest is cut to what is left; a model summary fits or is left out
+            note = SystemMessage(content=text)
+            if log.token_counter(note) <= left:
+                head = [note]
+                break
+            if not sentences:
+                break
+            sentences.pop()
+            text = DIGEST_PREFIX + "\n".join(sentences) if sentences else None
+    return head + chosen + recent
 
 
 def drive_sync(flow: Any) -> Any:

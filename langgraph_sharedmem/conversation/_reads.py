@@ -218,3 +218,41 @@ def store_summary(
                 time.time(),
             ),
         )
+
+
+def older(
+    db: Database, view: View, before: int | None, plain: str, after: int | None
+) -> list[tuple[int, int, str, str | None, bytes | None]]:
+    """One page (`SCAN` * 16) of the viewer's messages older than ``before`` and newer than
+    ``after``, as ``(seq, tokens, text, embedding model, vector)``: the candidates of a
+    budgeted slice, filtered by the viewer's rights inside this read transaction."""
+    with db.read() as conn:
+        where, params = view.resolve(conn).where(after=after, before=before)
+        return conn.execute(  # type: ignore[no-any-return]
+            "SELECT m.seq, m.tokens, m.text, e.model, e.vector FROM conv_messages m LEFT JOIN "
+            f"conv_embeddings e ON e.seq = m.seq{where}{plain} ORDER BY m.seq LIMIT ?",
+            (*params, SCAN * 16),
+        ).fetchall()
+
+
+def still_readable(
+    db: Database, view: View, seqs: list[int], fetch: list[int]
+) -> tuple[set[int], list[StoredMessage]]:
+    """Under the viewer's rights of now, in one read transaction: which of ``seqs`` it may
+    still read, and the messages ``fetch`` that it may, oldest first."""
+    with db.read() as conn:
+        where, params = view.resolve(conn).where()
+        alive = {
+            seq
+            for (seq,) in conn.execute(
+                f"SELECT m.seq FROM conv_messages m{where} AND m.seq IN "
+                "(SELECT value FROM json_each(?))",
+                (*params, json.dumps(seqs)),
+            )
+        }
+        rows = conn.execute(
+            f"SELECT {_schema.COLUMNS} FROM conv_messages m{where} AND m.seq IN "
+            "(SELECT value FROM json_each(?)) ORDER BY m.seq",
+            (*params, json.dumps([s for s in fetch if s in alive])),
+        ).fetchall()
+    return alive, [_model.stored_from_row(r) for r in rows]

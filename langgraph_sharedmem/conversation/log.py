@@ -37,7 +37,7 @@ from langgraph_sharedmem._db import DatabasePart
 from langgraph_sharedmem.agents._acl import AccessControl
 from langgraph_sharedmem.agents._audit import AuditLog
 from langgraph_sharedmem.agents._scopes import check_id
-from langgraph_sharedmem.conversation import _flows, _model, _reads, _schema
+from langgraph_sharedmem.conversation import _flows, _model, _reads, _schema, _select
 from langgraph_sharedmem.conversation._model import (
     MessagePage,
     StoredMessage,
@@ -102,6 +102,8 @@ class ConversationLog(DatabasePart):
         self._embedder: Embeddings | None = None
         self.token_counter: TokenCounter = token_counter or approximate_tokens
         self.summarizer: Adapted | None = as_summarizer(summarizer)
+        self.slice_weights: _select.SliceWeights = _select.DEFAULT_WEIGHTS
+        """How a budgeted `context` scores older messages (the tuned defaults)."""
 
     # -- embeddings ------------------------------------------------------------------------
 
@@ -524,6 +526,105 @@ class ConversationLog(DatabasePart):
                 [(seq, model, fresh[j].tobytes()) for j, (seq, _) in enumerate(texts)],
             )
 
+    def _older_vectors(
+        self, view: _reads.View, before: int | None
+    ) -> tuple[builtins.list[tuple[int, int, str]], np.ndarray]:
+        """The viewer's plain messages older than ``before`` as ``(seq, tokens, text)`` and
+        their unit vectors (embedded now if stored without this model's; none without an
+        embedder)."""
+        model = self._model_name if self.embeddings is not None else None
+        found: builtins.list[tuple[int, int, str]] = []
+        vectors: builtins.list[np.ndarray] = []
+        cursor: int | None = None
+        while rows := _reads.older(self.db, view, before, _PLAIN, cursor):
+            missing = [r[0] for r in rows if r[3] != model] if model is not None else []
+            fresh: dict[int, bytes] = {}
+            if missing:
+                self._embed_again(missing, model)
+                with self.db.read() as conn:
+                    fresh = dict(
+                        conn.execute(
+                            "SELECT seq, vector FROM conv_embeddings WHERE seq IN "
+                            "(SELECT value FROM json_each(?))",
+                            (json.dumps(missing),),
+                        ).fetchall()
+                    )
+            for seq, tokens, text, stored_model, vector in rows:
+                found.append((seq, tokens, text))
+                if model is not None:
+                    raw = vector if stored_model == model else fresh[seq]
+                    vectors.append(np.frombuffer(raw, np.float32))
+            cursor = rows[-1][0]
+        matrix = np.stack(vectors) if vectors else np.zeros((len(found), 0), np.float32)
+        return found, matrix
+
+    def _stored_vector(self, seq: int, text: str) -> np.ndarray:
+        model = self._model_name
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT vector FROM conv_embeddings WHERE seq = ? AND model = ?", (seq, model)
+            ).fetchone()
+        if row is not None:
+            return np.frombuffer(row[0], np.float32)
+        return self._vectors([text])[0]
+
+    def _slice_inputs(
+        self,
+        view: _reads.View,
+        window: builtins.list[StoredMessage],
+        query: str | None,
+        instruction: str | None,
+        role: str | None,
+    ) -> _select.Candidates | None:
+        """What a budgeted slice chooses from: the viewer's plain messages older than the
+        window, their vectors and entity evidence, and the query vectors (None: no older
+        message). Without an embedder, only the entity and keyword evidence score."""
+        found, matrix = self._older_vectors(view, window[0].seq if window else None)
+        if not found:
+            return None
+        recent_texts = [_model.encode(m.message)[2] for m in window]
+        asked = {"instruction": instruction, "task": query, "role": role}
+        given = {k: v for k, v in asked.items() if v and self.embeddings is not None}
+        vecs = self._vectors(list(given.values())) if given else np.zeros((0, 0))
+        queries = {k: vecs[i] for i, k in enumerate(given)}
+        if instruction is None and window:  # the newest message, by its stored vector
+            instruction = recent_texts[-1]
+            if self.embeddings is not None:
+                queries["instruction"] = self._stored_vector(window[-1].seq, instruction)
+        return _select.Candidates.build(
+            found, matrix, queries, recent_texts, instruction or "", query
+        )
+
+    def _budget_pick(
+        self,
+        view: _reads.View,
+        window: builtins.list[StoredMessage],
+        left: int,
+        query: str | None,
+        instruction: str | None,
+        role: str | None,
+        digest: bool,
+        weights: _select.SliceWeights,
+    ) -> tuple[builtins.list[StoredMessage], builtins.list[str]]:
+        """The older messages worth ``left`` tokens to ``view`` (see `_select`), and, with
+        ``digest``, the sentences of the others that mention what the recent turns do.
+        Both under the viewer's rights at the last read (`_reads.still_readable`)."""
+        found = self._slice_inputs(view, window, query, instruction, role)
+        if found is None:
+            return [], []
+        taken = {found.seqs[i] for i in found.choose(left, weights)}
+        alive, chosen = _reads.still_readable(self.db, view, found.seqs, sorted(taken))
+        if not digest:
+            return chosen, []
+        spent = sum(m.tokens for m in chosen)
+        rest = [
+            t
+            for seq, t in zip(found.seqs, found.texts, strict=True)
+            if seq not in taken and seq in alive
+        ]
+        # Characters, then checked in tokens by the caller: ~4 characters a token.
+        return chosen, _select.extract(rest, found.recent, max(0, left - spent) * 4)
+
     # -- summaries -------------------------------------------------------------------------
 
     def summary(
@@ -566,6 +667,9 @@ class ConversationLog(DatabasePart):
         k: int = 4,
         summarize_older: bool = False,
         summarizer: Any = None,
+        budget: int | None = None,
+        instruction: str | None = None,
+        role: str | None = None,
     ) -> builtins.list[BaseMessage]:
         """What to send ``viewer`` instead of the whole transcript, oldest first:
 
@@ -577,9 +681,30 @@ class ConversationLog(DatabasePart):
           tokens (none given: everything), without tool results whose call was cut off.
 
         ``max_tokens`` bounds the window; the summary and the relevant messages come on top.
+
+        With ``budget`` (tokens, the log's counter) the whole slice stays within it, and
+        follows the turn: the window (``last``, default 2), then the older messages worth
+        most per token to what the agent is about to do (``instruction``, default the newest
+        message; its ``role``; the task ``query``) by cosine fused with the names and
+        numbers the recent turns share (``k`` is not used), then, with ``summarize_older``,
+        the summary if it fits, or without a summarizer an extractive digest of the other
+        older messages (their sentences naming what the recent turns name) cut to fit.
         """
         flow = _flows.context_flow(
-            self, run, viewer, user, thread, last, max_tokens, query, k, summarize_older, summarizer
+            self,
+            run,
+            viewer,
+            user,
+            thread,
+            last,
+            max_tokens,
+            query,
+            k,
+            summarize_older,
+            summarizer,
+            budget,
+            instruction,
+            role,
         )
         return _flows.drive_sync(flow)
 
@@ -689,14 +814,17 @@ class ConversationLog(DatabasePart):
             "k",
             "summarize_older",
             "summarizer",
+            "budget",
+            "instruction",
+            "role",
         )
         defaults = {"k": 4, "summarize_older": False}
         args = [kwargs.pop(n, defaults.get(n)) for n in names]
         if kwargs:
             raise InvalidConfigError(f"unexpected arguments {sorted(kwargs)}")
         flow = _flows.context_flow(self, run, viewer, *args, asynchronous=True)
-        query = args[names.index("query")]
-        async with embedding_ahead(self._remote_embeddings, [query] if query else []):
+        texts = [args[names.index(n)] for n in ("query", "instruction", "role")]
+        async with embedding_ahead(self._remote_embeddings, [t for t in texts if t]):
             return await _flows.drive_async(self.db, flow)  # type: ignore[no-any-return]
 
     async def acontext_for(

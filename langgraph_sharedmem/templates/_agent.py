@@ -151,7 +151,15 @@ class AgentNode:
         ask = HumanMessage(self._ask(state, task), name="supervisor")
         prompt: list[BaseMessage] = [
             system,
-            *_parts.context_for(mem, run, spec.name, task, user=user),
+            *_parts.context_for(
+                mem,
+                run,
+                spec.name,
+                task,
+                user=user,
+                instruction=(state.get("instruction") if state.get("next") == spec.name else None),
+                role=spec.description,
+            ),
             ask,
         ]
         whole = [system, *transcript, ask]

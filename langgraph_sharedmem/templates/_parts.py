@@ -29,8 +29,11 @@ __all__ = [
 ]
 
 HISTORY_LAST = 6
-"""Messages of the recent conversation an agent always gets (then the relevant older ones)."""
+"""Messages of the recent conversation an agent got before issue 14 (now: `HISTORY_TOKENS`)."""
 HISTORY_RELEVANT = 4
+HISTORY_TOKENS = 1000
+"""The token budget of an agent's slice of the history: the two newest messages, then the
+older ones worth most to its instruction (`ConversationLog.context` with ``budget``)."""
 CHANGES_SHOWN = 20
 """Changes listed to an agent per turn; more wait for its next turn (the cursor says so)."""
 
@@ -90,13 +93,28 @@ def record_messages(
 
 
 def context_for(
-    mem: SharedMemory, run: str, agent: str, task: str, *, user: str | None
+    mem: SharedMemory,
+    run: str,
+    agent: str,
+    task: str,
+    *,
+    user: str | None,
+    instruction: str | None = None,
+    role: str | None = None,
 ) -> list[BaseMessage]:
-    """The slice of the conversation ``agent`` gets instead of the whole transcript: the last
-    few messages plus the older ones most relevant to ``task``, only those it may see."""
+    """The slice of the conversation ``agent`` gets instead of the whole transcript, within
+    `HISTORY_TOKENS`: the newest messages plus the older ones worth most to what it is about
+    to do (``instruction``, else the newest message; its ``role``; the ``task``), only those
+    it may see."""
     return list(
         mem.conversation.context(
-            run, agent, user=user, last=HISTORY_LAST, query=task, k=HISTORY_RELEVANT
+            run,
+            agent,
+            user=user,
+            budget=HISTORY_TOKENS,
+            query=task,
+            instruction=instruction or None,
+            role=role or None,
         )
     )
 

@@ -236,3 +236,14 @@ def test_huge_counts_simply_work(store: SharedMemoryStore) -> None:
         assert [r.key for r in store.search(("a",), query=query, limit=10**30)] == ["k"]
         assert store.search(("a",), query=query, offset=10**30) == []
     assert store.list_namespaces(limit=10**30) == [("a",)]
+
+
+def test_a_key_with_a_nul_character_is_refused(store: SharedMemoryStore) -> None:
+    # Found by tests/adversarial/test_odd_input.py: SQLite's JSON functions end text at a
+    # NUL, so a later batch did not find such an item's vectors and wrote duplicate rows
+    # ("constraint failed"). Refused like LangGraph refuses NUL in namespace labels.
+    with pytest.raises(InvalidConfigError, match="NUL"):
+        store.put(("w",), "a\x00b", {"text": "x"})
+    with pytest.raises(InvalidConfigError, match="NUL"):
+        store.batch([PutOp(("w",), "a\x00b", {"text": "x"})])
+    assert store.search(("w",)) == []

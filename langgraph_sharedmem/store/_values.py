@@ -89,6 +89,11 @@ def check_count(what: str, value: Any, *, allow_none: bool = False) -> int | Non
 def check_key(key: Any) -> str:
     if not isinstance(key, str):
         raise InvalidConfigError(f"keys must be strings, got {type(key).__name__}: {key!r}")
+    if "\x00" in key:
+        # SQLite's JSON functions end text at a NUL, so a batch would not find such an item's
+        # stored vectors again (LangGraph refuses NUL in namespace labels for the same kind
+        # of reason).
+        raise InvalidConfigError(f"keys cannot contain NUL characters ('\\x00'), got {key!r}")
     return check_text("key", key)
 
 

@@ -134,7 +134,7 @@ _EXPORTS: dict[str, str] = {
     "AgentView": "langgraph_sharedmem.agents",
     "AuditEntry": "langgraph_sharedmem.agents",
     "Grant": "langgraph_sharedmem.agents",
-    "memory_tools": "langgraph_sharedmem.agents",
+    "memory_tools": "langgraph_sharedmem.agents.tools",
     "Change": "langgraph_sharedmem.changes._query",
     "MemoryAsOf": "langgraph_sharedmem.changes.as_of",
     "ChangeFeed": "langgraph_sharedmem.changes.feed",

@@ -4,13 +4,16 @@
 `AccessControl` holding agents, users, grants and the audit log. See ``docs/agents.md``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph_sharedmem.agents._acl import AccessControl, Grant, Permissions
 from langgraph_sharedmem.agents._audit import AuditEntry
 from langgraph_sharedmem.agents._scopes import namespace, scope_of
 from langgraph_sharedmem.agents._view_facts import ViewFacts
 from langgraph_sharedmem.agents.view import AgentView
+
+if TYPE_CHECKING:
+    from langgraph_sharedmem.agents.tools import memory_tools
 
 __all__ = [
     "AccessControl",

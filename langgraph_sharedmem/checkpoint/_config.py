@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
@@ -149,7 +149,8 @@ def list_where(
     where: list[str] = []
     params: list[Any] = []
     if config is not None:
-        target = parse_target(_config_mapping(config, "list config"), what="list")
+        checked = _config_mapping(config, "list config")
+        target = parse_target(cast(RunnableConfig, checked), what="list")
         where.append("thread_id = ?")
         params.append(_bindable("thread_id", target.thread_id))
         if config["configurable"].get("checkpoint_ns") is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
 from langgraph_sharedmem._db import Database
@@ -155,7 +156,7 @@ def _copy_namespace(
             c: v for c, v in checkpoint["channel_versions"].items() if before.get(c) != v
         }
         versions[checkpoint["id"]] = dict(checkpoint["channel_versions"])
-        put_config: dict[str, Any] = {
+        put_config: RunnableConfig = {
             "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": parent}
         }
         stored = writer.put(put_config, checkpoint, t.metadata, new_versions)
@@ -171,7 +172,7 @@ def _copy_namespace(
 def _verify(
     writer: SharedMemorySaver, thread_id: str, ns: str, copied: list[CheckpointTuple]
 ) -> None:
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
     stored = sum(1 for _ in writer.list(config))
     if stored != len(copied):
         raise DatabaseFileError(

@@ -158,9 +158,9 @@ def budget_flow(
     for name, value in (("last", last), ("max_tokens", max_tokens)):
         if value is not None:
             _model.check_count(name, value)
-    for name, text in (("query", query), ("instruction", instruction), ("role", role)):
-        if text is not None:
-            _model.check_text(name, text)
+    for name, given in (("query", query), ("instruction", instruction), ("role", role)):
+        if given is not None:
+            _model.check_text(name, given)
     view = yield (log._view, run, viewer, user, thread)
     cap = budget if max_tokens is None else min(budget, max_tokens)
     window, older_exist = yield (

@@ -25,7 +25,7 @@ import heapq
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -540,6 +540,7 @@ class ConversationLog(DatabasePart):
             missing = [r[0] for r in rows if r[3] != model] if model is not None else []
             fresh: dict[int, bytes] = {}
             if missing:
+                assert model is not None  # `missing` is empty without a model
                 self._embed_again(missing, model)
                 with self.db.read() as conn:
                     fresh = dict(
@@ -553,7 +554,7 @@ class ConversationLog(DatabasePart):
                 found.append((seq, tokens, text))
                 if model is not None:
                     raw = vector if stored_model == model else fresh[seq]
-                    vectors.append(np.frombuffer(raw, np.float32))
+                    vectors.append(np.frombuffer(cast(bytes, raw), np.float32))
             cursor = rows[-1][0]
         matrix = np.stack(vectors) if vectors else np.zeros((len(found), 0), np.float32)
         return found, matrix

@@ -269,9 +269,10 @@ class EmbeddingMatcher:
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             ahead = embedded_ahead(self.embeddings, missing)  # by `FactLedger.aassert_fact`
-            if ahead is None:
-                ahead = self.embeddings.embed_documents(missing)
-            raw = np.asarray(ahead, dtype=np.float32)
+            raw = np.asarray(
+                self.embeddings.embed_documents(missing) if ahead is None else ahead,
+                dtype=np.float32,
+            )
             if raw.ndim != 2 or raw.shape[0] != len(missing) or not np.isfinite(raw).all():
                 raise InvalidConfigError(
                     f"the embedder returned an array of shape {raw.shape} (or NaN) for "

@@ -26,7 +26,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -428,7 +428,7 @@ class Registry(DatabasePart):
         counts = Counter(s for s, _ in scored)
         tied = [c.name for s, c in scored if counts[s] > 1]
         record = self._track_records(tied) if tied else {}
-        scored.sort(key=lambda pair: _rank.order(*pair, record.get(pair[1].name, 0)))
+        scored.sort(key=lambda pair: _rank.order(pair[0], pair[1], record.get(pair[1].name, 0)))
         best = [(s, c) for s, c in scored if min_score is None or s >= min_score][:k]
         profiles = self._profiles([c.name for _, c in best])
         return [
@@ -498,9 +498,9 @@ class Registry(DatabasePart):
             flat = [c.text for c in missing] + [w for ws in word_lists for w in ws]
             vectors = _unit(embed_texts(spec.embeddings, flat, spec.dims))
             # Copy on write: routes in other threads keep reading the dict they hold.
-            names = {c.name for c in everyone}
+            live = {c.name for c in everyone}
             keep = len(known) <= 2 * len(everyone) + 16  # else forget retired agents
-            known = {n: v for n, v in known.items() if keep or n in names}
+            known = {n: v for n, v in known.items() if keep or n in live}
             at = len(missing)
             for i, (c, ws) in enumerate(zip(missing, word_lists, strict=True)):
                 stems = frozenset(_rank.stem(w) for w in ws)
@@ -642,7 +642,7 @@ class Registry(DatabasePart):
         async with self._texts_ahead(rows):
             return await self.db.run(self.update, name, **fields)
 
-    def _texts_ahead(self, rows: builtins.list[Mapping[str, Any]]) -> Any:
+    def _texts_ahead(self, rows: Sequence[Mapping[str, Any]]) -> Any:
         if self.store is None:
             return embedding_ahead(None)
         return self.store.embedding_ahead([(_text_value(row), ["text"]) for row in rows])

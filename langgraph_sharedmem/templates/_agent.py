@@ -20,7 +20,8 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 
-from langgraph_sharedmem.agents import AgentView, memory_tools
+from langgraph_sharedmem.agents import AgentView
+from langgraph_sharedmem.agents.tools import memory_tools
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 from langgraph_sharedmem.shared import SharedMemory
 from langgraph_sharedmem.templates import _parts

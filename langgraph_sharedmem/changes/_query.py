@@ -182,7 +182,7 @@ def visibility_sql(perms: Permissions | None) -> tuple[str, list[Any]]:
     params += [perms.agent, perms.agent]
     # A message scoped wider than its run (e.g. to a user) is still part of the run: a
     # viewer who may not read the run (a closed run it is not a member of) sees none of it.
-    if ("run", WILDCARD) not in readable_kinds(perms):
+    if "run" not in perms.readable()[1]:
         runs = [ident for (kind, ident), (r, _) in perms.rights.items() if kind == "run" and r]
         message += (
             " AND (kind != 'message' OR json_extract(data, '$.run') IN "
@@ -190,11 +190,6 @@ def visibility_sql(perms: Permissions | None) -> tuple[str, list[Any]]:
         )
         params.append(json.dumps(sorted(runs)))
     return "(" + " OR ".join(terms) + ") AND " + message, params
-
-
-def readable_kinds(perms: Permissions) -> set[tuple[str, str]]:
-    """The ``(kind, "*")`` wildcards ``perms`` may read."""
-    return {key for key, (can_read, _) in perms.rights.items() if key[1] == WILDCARD and can_read}
 
 
 def select_sql(

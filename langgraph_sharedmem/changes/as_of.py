@@ -38,7 +38,7 @@ from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
 from langgraph_sharedmem.facts import Fact, FactLedger, Scope
 from langgraph_sharedmem.facts import _schema as _fact_schema
-from langgraph_sharedmem.facts._core import load_claims
+from langgraph_sharedmem.facts._core import credit, load_claims
 
 __all__ = ["MemoryAsOf", "fork_run_memory", "moment"]
 
@@ -131,9 +131,7 @@ class MemoryAsOf:
         for row, claim in zip(rows, claims, strict=True):
             fid, skey, subj, attr, version, _, created, updated, contested = row
             sources = tuple(s for s in claim.sources if s.at <= self.ts)
-            # As readers saw it (facts/_core.make_fact): quarantined restatements lend the
-            # value neither their name nor their confidence.
-            vouched = [s for s in sources if not s.held]
+            author, confidence = credit(claim, sources)  # as readers saw it then
             out.append(
                 Fact(
                     fid,
@@ -143,8 +141,8 @@ class MemoryAsOf:
                     claim.value,
                     "verified",
                     version,
-                    vouched[0].author if vouched else claim.author,
-                    max((s.confidence for s in vouched), default=claim.confidence),
+                    author,
+                    confidence,
                     sources,
                     claim.id,
                     bool(contested),

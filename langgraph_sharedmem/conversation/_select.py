@@ -356,7 +356,7 @@ def extract(
     budget_chars: int,
 ) -> list[str]:
     """The extractive digest: the sentences of ``texts`` (oldest first) that mention an
-    entity of ``recent``, rarest evidence first, kept while their characters fit
+    entity of ``recent``, those sharing the most first, kept while their characters fit
     ``budget_chars``, returned in transcript order."""
     found: list[tuple[float, int, str]] = []
     order = 0

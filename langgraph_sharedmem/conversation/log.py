@@ -127,7 +127,7 @@ class ConversationLog(DatabasePart):
     def _texts_to_embed(self, messages: Sequence[BaseMessage]) -> builtins.list[str]:
         if self._remote_embeddings is None:
             return []
-        return [_model.encode(m)[2] for m in messages]
+        return [_model.text_of(m) for m in messages]
 
     @property
     def _model_name(self) -> str:
@@ -583,7 +583,7 @@ class ConversationLog(DatabasePart):
         found, matrix = self._older_vectors(view, window[0].seq if window else None)
         if not found:
             return None
-        recent_texts = [_model.encode(m.message)[2] for m in window]
+        recent_texts = [_model.text_of(m.message) for m in window]
         asked = {"instruction": instruction, "task": query, "role": role}
         given = {k: v for k, v in asked.items() if v and self.embeddings is not None}
         vecs = self._vectors(list(given.values())) if given else np.zeros((0, 0))

@@ -32,6 +32,7 @@ from langgraph_sharedmem.facts._model import (
     Claim,
     Fact,
     FactChange,
+    Source,
     claim_from_row,
     sources_by_claim,
 )
@@ -140,10 +141,17 @@ def view(conn: sqlite3.Connection, fact: FactRow, *, include_unverified: bool) -
     return make_fact(fact, load_claim(conn, claim_id))
 
 
+def credit(claim: Claim, sources: Sequence[Source]) -> tuple[str, float]:
+    """The author and confidence readers see for ``claim`` given ``sources``: those of the
+    sources that arrived verified. A quarantined restatement of a verified value must not
+    lend it its name or inflate its confidence (I2)."""
+    vouched_sources = [s for s in sources if not s.held]
+    author = vouched_sources[0].author if vouched_sources else claim.author
+    return author, max((s.confidence for s in vouched_sources), default=claim.confidence)
+
+
 def make_fact(fact: FactRow, claim: Claim) -> Fact:
-    # Author and confidence as the vouched sources give them: a quarantined restatement of a
-    # verified value must not lend it its name or inflate its confidence (I2).
-    vouched_sources = [s for s in claim.sources if not s.held]
+    author, confidence = credit(claim, claim.sources)
     return Fact(
         fact.id,
         Scope.from_key(fact.scope),
@@ -152,8 +160,8 @@ def make_fact(fact: FactRow, claim: Claim) -> Fact:
         claim.value,
         claim.status,
         fact.version,
-        vouched_sources[0].author if vouched_sources else claim.author,
-        max((s.confidence for s in vouched_sources), default=claim.confidence),
+        author,
+        confidence,
         claim.sources,
         claim.id,
         fact.open_disagreement is not None,

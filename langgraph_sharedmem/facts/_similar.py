@@ -231,10 +231,10 @@ class EmbeddingMatcher:
         if text is None:
             return []
         others = [t for c in claims if (t := text_of(c.value)) is not None]
-        words = set(_words(text))
         out = [text, *others]
         for other in others:
-            out += sorted(w for w in words ^ set(_words(other)) if w not in _FUNCTION_WORDS)
+            only_text, only_other = _content_diff(text, other)
+            out += only_text + only_other
         return out
 
     def same(self, a: str, b: str) -> bool:
@@ -244,9 +244,7 @@ class EmbeddingMatcher:
 
     def _same_words(self, a: str, b: str) -> bool:
         """Every content word of one text not in the other has a close word there."""
-        wa, wb = set(_words(a)), set(_words(b))
-        only_a = sorted(w for w in wa - wb if w not in _FUNCTION_WORDS)
-        only_b = sorted(w for w in wb - wa if w not in _FUNCTION_WORDS)
+        only_a, only_b = _content_diff(a, b)
         if not only_a and not only_b:
             return True
         if not only_a or not only_b:
@@ -287,3 +285,12 @@ class EmbeddingMatcher:
                 while len(self._vectors) > self.MAX_CACHED:
                     self._vectors.popitem(last=False)
         return np.stack([found[t] for t in texts])
+
+
+def _content_diff(a: str, b: str) -> tuple[list[str], list[str]]:
+    """The content words of ``a`` not in ``b``, and of ``b`` not in ``a``, sorted."""
+    wa, wb = set(_words(a)), set(_words(b))
+    return (
+        sorted(w for w in wa - wb if w not in _FUNCTION_WORDS),
+        sorted(w for w in wb - wa if w not in _FUNCTION_WORDS),
+    )

@@ -52,7 +52,7 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._embed import embed_texts, embedding_ahead
+from langgraph_sharedmem.store._embed import embed_texts, embedding_ahead, normalize
 
 __all__ = ["Registry"]
 
@@ -482,6 +482,13 @@ class Registry(DatabasePart):
         }
         return candidates, wanted, parts, method
 
+    def _unembedded(
+        self, everyone: builtins.list[_rank.Candidate]
+    ) -> builtins.list[_rank.Candidate]:
+        """The agents whose current text `_meaning` has not embedded yet."""
+        known = self._meanings
+        return [c for c in everyone if c.name not in known or known[c.name][0] != c.text]
+
     def _meaning(
         self, task: str, everyone: builtins.list[_rank.Candidate]
     ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
@@ -492,11 +499,11 @@ class Registry(DatabasePart):
         assert self.store is not None and self.store._spec is not None
         spec = self.store._spec
         known = self._meanings
-        missing = [c for c in everyone if c.name not in known or known[c.name][0] != c.text]
+        missing = self._unembedded(everyone)
         if missing:
             word_lists = [_rank.content_words(c.text) for c in missing]
             flat = [c.text for c in missing] + [w for ws in word_lists for w in ws]
-            vectors = _unit(embed_texts(spec.embeddings, flat, spec.dims))
+            vectors = normalize(embed_texts(spec.embeddings, flat, spec.dims))
             # Copy on write: routes in other threads keep reading the dict they hold.
             live = {c.name for c in everyone}
             keep = len(known) <= 2 * len(everyone) + 16  # else forget retired agents
@@ -509,12 +516,9 @@ class Registry(DatabasePart):
             self._meanings = known
         entries = [known[c.name] for c in everyone]
         task_words = _rank.content_words(task)
-        query = _unit(embed_texts(spec.embeddings, [task, *task_words], spec.dims))
+        query = normalize(embed_texts(spec.embeddings, [task, *task_words], spec.dims))
         texts = np.stack([e[1] for e in entries])
-        frequency: dict[str, int] = {}
-        for e in entries:
-            for s in e[2]:
-                frequency[s] = frequency.get(s, 0) + 1
+        frequency = Counter(s for e in entries for s in e[2])
         idf = np.array(
             [_rank.idf(w, frequency, len(entries)) for w in task_words], dtype=np.float32
         )
@@ -684,10 +688,8 @@ class Registry(DatabasePart):
         if spec is not None and isinstance(task, str):  # else route's own check says why
             texts = [task, *_rank.content_words(task)]
             candidates, _ = await self.db.run(self._candidates, True)
-            known = self._meanings
-            for c in candidates:
-                if c.name not in known or known[c.name][0] != c.text:
-                    texts += [c.text, *_rank.content_words(c.text)]
+            for c in self._unembedded(candidates):
+                texts += [c.text, *_rank.content_words(c.text)]
         async with embedding_ahead(None if spec is None else spec.embeddings, texts):
             return await self.db.run(self.route, task, **options)
 
@@ -744,13 +746,6 @@ def _is_id(author: str) -> bool:
     except InvalidConfigError:
         return False
     return True
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (a row of zeros, from a text without tokens, stays zero)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 def _loads(text: str) -> Any:

@@ -28,9 +28,6 @@ __all__ = [
     "validation_checkpoint",
 ]
 
-HISTORY_LAST = 6
-"""Messages of the recent conversation an agent got before issue 14 (now: `HISTORY_TOKENS`)."""
-HISTORY_RELEVANT = 4
 HISTORY_TOKENS = 1000
 """The token budget of an agent's slice of the history: the two newest messages, then the
 older ones worth most to its instruction (`ConversationLog.context` with ``budget``)."""

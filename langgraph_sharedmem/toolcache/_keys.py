@@ -87,9 +87,8 @@ def scope_label(where: Where) -> str:
 
 
 def call_key(tool: str, args: Any, where: Where) -> tuple[str, str]:
-    """``(key, args_json)`` of one call within ``where``, or `InvalidConfigError` for
-    arguments without a canonical form."""
-    check_tool(tool)
+    """``(key, args_json)`` of one call of the checked tool name ``tool`` within ``where``,
+    or `InvalidConfigError` for arguments without a canonical form."""
     problem = json_problem(args, f"arguments of {tool!r}")
     if problem:
         raise InvalidConfigError(f"cannot cache this call: {problem}")

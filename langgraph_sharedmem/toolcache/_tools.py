@@ -101,8 +101,10 @@ class CachedTool(BaseTool):
         scope = self.options["scope"]
         return ident, (scope(ident) if callable(scope) else scope)
 
-    def _options(self) -> dict[str, Any]:
-        return {k: v for k, v in self.options.items() if k != "scope"}
+    def _call_options(self, scope: Any, config: Any) -> dict[str, Any]:
+        """The keyword arguments of `ToolCache.call`/`acall` for one call of this tool."""
+        rest = {k: v for k, v in self.options.items() if k != "scope"}
+        return {"scope": scope, "config": config, "storable": _storable, **rest}
 
     def _run(
         self, *args: Any, config: RunnableConfig, run_manager: Any = None, **kwargs: Any
@@ -114,15 +116,7 @@ class CachedTool(BaseTool):
             return inner(*args, **_forward(inner, kwargs, run_manager, config))
 
         cache: ToolCache = self.cache
-        return cache.call(
-            self.wrapped.name,
-            ident,
-            make,
-            scope=scope,
-            config=config,
-            storable=_storable,
-            **self._options(),
-        )
+        return cache.call(self.wrapped.name, ident, make, **self._call_options(scope, config))
 
     async def _arun(
         self, *args: Any, config: RunnableConfig, run_manager: Any = None, **kwargs: Any
@@ -139,13 +133,7 @@ class CachedTool(BaseTool):
 
         cache: ToolCache = self.cache
         return await cache.acall(
-            self.wrapped.name,
-            ident,
-            make,
-            scope=scope,
-            config=config,
-            storable=_storable,
-            **self._options(),
+            self.wrapped.name, ident, make, **self._call_options(scope, config)
         )
 
 

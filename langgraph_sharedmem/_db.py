@@ -358,6 +358,18 @@ class Database(Closing):
                 _TransactionalDatabase(conn, recursive_triggers=False, execute_plugins=False)
             )
 
+    @classmethod
+    def open_checked(cls, path: Any, migrations: Iterable[Migrations], **options: Any) -> Database:
+        """Open ``path`` for parts using ``migrations`` (see `check_file`); closed again if
+        the file is refused. ``options`` as for `Database`."""
+        db = cls(path, **options)
+        try:
+            db.check_file(migrations)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
     def check_file(self, migrations: Iterable[Migrations]) -> None:
         """Refuse, at open, a file the parts using ``migrations`` must not work on.
 
@@ -579,13 +591,13 @@ class DatabasePart(Closing):
         if isinstance(conn, Database):
             self.db, self._owns_db = conn, False
         else:
-            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+            self.db = Database.open_checked(
+                conn,
+                (*self.requires, self.migrations),
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+            )
             self._owns_db = True
-            try:
-                self.db.check_file((*self.requires, self.migrations))
-            except BaseException:
-                self.db.close()
-                raise
         self.is_setup = False
 
     def setup(self) -> None:

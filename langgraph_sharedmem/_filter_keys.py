@@ -19,7 +19,6 @@ from typing import Any
 from langgraph_sharedmem.errors import InvalidConfigError
 
 _KEY = re.compile(r"[a-zA-Z0-9_.-]+")
-_MISSING = object()
 
 
 def filter_path(key: Any) -> tuple[str, ...]:
@@ -45,7 +44,5 @@ def lookup(value: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if not isinstance(value, dict):
             return None
-        value = value.get(part, _MISSING)
-        if value is _MISSING:
-            return None
+        value = value.get(part)
     return value

@@ -181,13 +181,21 @@ def app_state_class(module: Any, name: Any) -> type | None:
 _WRITTEN: dict[tuple[str, str], type] = {}
 
 
+# Per class encoded: whether it is an application state class. Asked for every object of
+# every checkpoint write, the ABC checks behind the answer would double the cost of a step.
+_APP_STATE_CLASS: dict[type, bool] = {}
+
+
 def _recording_default(obj: Any) -> Any:
     cls = type(obj)
-    key = (cls.__module__, cls.__name__)
-    if key not in _WRITTEN and _is_state_class(cls):
+    known = _APP_STATE_CLASS.get(cls)
+    if known is None:
         module = sys.modules.get(cls.__module__)
-        if isinstance(module, types.ModuleType) and _is_app_module(module):
-            _WRITTEN[key] = cls
+        known = _APP_STATE_CLASS[cls] = (
+            _is_state_class(cls) and isinstance(module, types.ModuleType) and _is_app_module(module)
+        )
+        if known:
+            _WRITTEN.setdefault((cls.__module__, cls.__name__), cls)
     return _msgpack_default(obj)
 
 

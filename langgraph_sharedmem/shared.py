@@ -126,9 +126,10 @@ class SharedMemory(Closing):
         `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
         first use.
         """
-        db = Database(path, busy_timeout=busy_timeout, synchronous=synchronous)
+        db = Database.open_checked(
+            path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
+        )
         try:
-            db.check_file(_SCHEMAS)
             return cls(db, **options)
         except BaseException:
             db.close()

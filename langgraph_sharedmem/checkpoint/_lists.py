@@ -70,11 +70,17 @@ def unpack(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> list[Element]:
         elements = ormsgpack.unpackb(blob)
     except ormsgpack.MsgpackDecodeError as exc:
         raise DatabaseFileError(f"a stored list segment is not valid msgpack: {exc}") from exc
-    if not isinstance(elements, list) or not all(
-        isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) for e in elements
-    ):
-        raise DatabaseFileError("a stored list segment is not a list of [type, bytes] pairs")
-    return [(type_, data) for type_, data in elements]
+    if not isinstance(elements, list):
+        raise DatabaseFileError(_NOT_PAIRS)
+    pairs = []
+    for e in elements:  # checked and rebuilt in one pass: segments hold thousands
+        if not (isinstance(e, list) and len(e) == 2 and isinstance(e[0], str)):
+            raise DatabaseFileError(_NOT_PAIRS)
+        pairs.append((e[0], e[1]))
+    return pairs
+
+
+_NOT_PAIRS = "a stored list segment is not a list of [type, bytes] pairs"
 
 
 _ARRAY_FIRST_BYTES = frozenset(bytes((b,)) for b in (*range(0x90, 0xA0), 0xDC, 0xDD))

@@ -157,13 +157,14 @@ class SharedMemoryStore(Closing, BaseStore):
         if isinstance(conn, Database):
             self.db, self._owns_db = conn, False
         else:
-            self.db = Database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+            # Another application's file or a newer schema: refused now, not at setup.
+            self.db = Database.open_checked(
+                conn,
+                (changes.MIGRATIONS, _schema.MIGRATIONS),
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+            )
             self._owns_db = True
-            try:  # another application's file or a newer schema: refused now, not at setup
-                self.db.check_file((changes.MIGRATIONS, _schema.MIGRATIONS))
-            except BaseException:
-                self.db.close()
-                raise
         self._chroma_option = chroma
         self._cache = VectorCache(self._spec.dims) if self._spec else None
         self._terms = _search.TermCounts()

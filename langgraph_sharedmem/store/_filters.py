@@ -261,8 +261,8 @@ def _one_of(node: _Node, values: Any, depth: int) -> Sql:
         if members:
             parts.append(
                 (
-                    f"coalesce({value_sql} IN (SELECT value FROM json_each(?)) "
-                    f"AND {type_sql} IN {kinds}, 0)",
+                    f"({value_sql} IN (SELECT value FROM json_each(?)) "
+                    f"AND {type_sql} IN {kinds})",
                     [*value_params, json.dumps(members), *type_params],
                 )
             )
@@ -282,7 +282,7 @@ def _order(node: _Node, sign: str, op: str, arg: Any) -> Sql:
             f"filter operator {op!r} compares numbers or strings, got {type(arg).__name__}"
         )
     return (
-        f"coalesce({value_sql} {sign} ? AND {type_sql} IN {kinds}, 0)",
+        f"({value_sql} {sign} ? AND {type_sql} IN {kinds})",
         [*value_params, param, *type_params],
     )
 
@@ -300,12 +300,12 @@ def _contains(node: _Node, arg: Any) -> Sql:
     if isinstance(arg, str):
         value_sql, value_params = node.value()
         return (
-            f"coalesce(CASE {type_sql} WHEN 'array' THEN {in_array[0]} "
-            f"WHEN 'text' THEN instr({value_sql}, ?) > 0 ELSE 0 END, 0)",
+            f"(CASE {type_sql} WHEN 'array' THEN {in_array[0]} "
+            f"WHEN 'text' THEN instr({value_sql}, ?) > 0 ELSE 0 END)",
             [*type_params, *in_array[1], *value_params, arg],
         )
     return (
-        f"coalesce(CASE {type_sql} WHEN 'array' THEN {in_array[0]} ELSE 0 END, 0)",
+        f"(CASE {type_sql} WHEN 'array' THEN {in_array[0]} ELSE 0 END)",
         [*type_params, *in_array[1]],
     )
 
@@ -360,12 +360,12 @@ def _scalar_eq(node: _Node, wanted: Any) -> Sql:
     # an AND once a term is false, so the type check runs only on rows that already match.
     if isinstance(wanted, str):
         return (
-            f"coalesce({value_sql} = ? AND {type_sql} = 'text', 0)",
+            f"({value_sql} = ? AND {type_sql} = 'text')",
             [*value_params, _text(wanted), *type_params],
         )
     if isinstance(wanted, (int, float)):
         return (
-            f"coalesce({value_sql} = ? AND {type_sql} IN {_NUMERIC_TYPES}, 0)",
+            f"({value_sql} = ? AND {type_sql} IN {_NUMERIC_TYPES})",
             [*value_params, _number(wanted), *type_params],
         )
     raise InvalidConfigError(
@@ -406,5 +406,7 @@ def _any(parts: list[Sql]) -> Sql:
 
 
 def _negate(part: Sql) -> Sql:
-    # Terms are 1, 0 or NULL (a missing path); NOT of a missing value must hold.
+    # Terms are 1, 0 or NULL (a missing path), and a WHERE clause reads NULL as false, so no
+    # term wraps itself in coalesce(..., 0): that forced SQLite to evaluate both sides of
+    # every AND as a value (~15% of a filtered search). NOT of a missing value must hold.
     return f"(({part[0]}) IS NOT 1)", part[1]

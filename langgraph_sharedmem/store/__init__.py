@@ -101,6 +101,7 @@ class _Work:
     ops: list[Op]
     puts: list[_write.PutPlan] = field(default_factory=list)
     queries: dict[str, np.ndarray | None] = field(default_factory=dict)
+    filters: dict[int, _search.Sql] = field(default_factory=dict)  # op index -> its SQL
     known: _write.Known = field(default_factory=_write.Known)
     missing: dict[bytes, str] = field(default_factory=dict)
 
@@ -429,7 +430,7 @@ class SharedMemoryStore(Closing, BaseStore):
                 check_namespace(op.namespace)
                 check_key(op.key)
             elif isinstance(op, SearchOp):
-                _search.check_search(op)
+                work.filters[n] = _search.check_search(op)
                 if op.query and self._spec is not None:
                     work.queries[op.query] = None
             elif isinstance(op, ListNamespacesOp):
@@ -452,7 +453,7 @@ class SharedMemoryStore(Closing, BaseStore):
                     else None
                 )
                 for i, op in reads:
-                    results[i] = self._read(conn, op, moment, work, refresh, semantic)
+                    results[i] = self._read(conn, i, op, moment, work, refresh, semantic)
         if work.puts or refresh:
             embeddings = dict(work.known.embeddings)
             if fresh is not None:
@@ -485,6 +486,7 @@ class SharedMemoryStore(Closing, BaseStore):
     def _read(
         self,
         conn: Any,
+        index: int,
         op: Op,
         moment: float,
         work: _Work,
@@ -499,7 +501,9 @@ class SharedMemoryStore(Closing, BaseStore):
             return item
         if isinstance(op, SearchOp):
             query = work.queries.get(op.query) if op.query else None
-            items, with_ttl = _search.search(conn, op, moment, query=query, semantic=semantic)
+            items, with_ttl = _search.search(
+                conn, op, work.filters[index], moment, query=query, semantic=semantic
+            )
             if op.refresh_ttl:
                 refresh.extend(with_ttl)
             return items

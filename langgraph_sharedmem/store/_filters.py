@@ -261,8 +261,7 @@ def _one_of(node: _Node, values: Any, depth: int) -> Sql:
         if members:
             parts.append(
                 (
-                    f"({value_sql} IN (SELECT value FROM json_each(?)) "
-                    f"AND {type_sql} IN {kinds})",
+                    f"({value_sql} IN (SELECT value FROM json_each(?)) AND {type_sql} IN {kinds})",
                     [*value_params, json.dumps(members), *type_params],
                 )
             )

@@ -31,7 +31,7 @@ from langgraph_sharedmem import _ranking
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
 from langgraph_sharedmem.store._embed import IndexSpec
-from langgraph_sharedmem.store._filters import compile_filter
+from langgraph_sharedmem.store._filters import Sql, compile_filter
 from langgraph_sharedmem.store._index import ChromaIndex
 from langgraph_sharedmem.store._values import (
     check_count,
@@ -129,16 +129,15 @@ def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[It
     return item, ttl is not None
 
 
-def _scope(op: SearchOp, now: float) -> tuple[str, list[Any]]:
+def _scope(op: SearchOp, filter_sql: Sql, now: float) -> Sql:
     parts = ["(i.expires_at IS NULL OR i.expires_at > ?)"]
     params: list[Any] = [now]
     if op.namespace_prefix:
         exact, lo, hi = prefix_range(op.namespace_prefix)
         parts.append("(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))")
         params += [exact, lo, hi]
-    filter_sql, filter_params = compile_filter(op.filter)
-    parts.append(filter_sql)
-    return " AND ".join(parts), [*params, *filter_params]
+    parts.append(filter_sql[0])
+    return " AND ".join(parts), [*params, *filter_sql[1]]
 
 
 # What SQLite says when a statement outgrows its parser or limits; from a filter (nested
@@ -146,8 +145,9 @@ def _scope(op: SearchOp, now: float) -> tuple[str, list[Any]]:
 _TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
 
 
-def check_search(op: SearchOp) -> None:
-    """Refuse a search's odd arguments before any work: `InvalidConfigError` naming them."""
+def check_search(op: SearchOp) -> Sql:
+    """Refuse a search's odd arguments before any work (`InvalidConfigError` naming them);
+    the filter's SQL, compiled once here for the search to use."""
     check_namespace(op.namespace_prefix)
     check_count("limit", op.limit)
     check_count("offset", op.offset)
@@ -157,7 +157,7 @@ def check_search(op: SearchOp) -> None:
                 f"search query must be a string, got {type(op.query).__name__}"
             )
         check_text("search query", op.query)
-    compile_filter(op.filter)
+    return compile_filter(op.filter)
 
 
 def check_list_namespaces(op: ListNamespacesOp) -> None:
@@ -181,6 +181,7 @@ def check_list_namespaces(op: ListNamespacesOp) -> None:
 def search(
     conn: sqlite3.Connection,
     op: SearchOp,
+    filter_sql: Sql,
     now: float,
     *,
     query: np.ndarray | None,
@@ -188,7 +189,7 @@ def search(
 ) -> tuple[list[SearchItem], list[ItemId]]:
     """Results and the (prefix, key) of those carrying a TTL."""
     try:
-        return _search(conn, op, now, query, semantic)
+        return _search(conn, op, filter_sql, now, query, semantic)
     except sqlite3.OperationalError as exc:
         if op.filter and any(m in str(exc).lower() for m in _TOO_COMPLEX):
             raise InvalidConfigError(
@@ -201,13 +202,14 @@ def search(
 def _search(
     conn: sqlite3.Connection,
     op: SearchOp,
+    filter_sql: Sql,
     now: float,
     query: np.ndarray | None,
     semantic: Semantic | None,
 ) -> tuple[list[SearchItem], list[ItemId]]:
     limit, offset = check_count("limit", op.limit), check_count("offset", op.offset)
     assert limit is not None and offset is not None
-    where, params = _scope(op, now)
+    where, params = _scope(op, filter_sql, now)
     if query is None or semantic is None:
         rows = conn.execute(
             f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} "

@@ -146,3 +146,33 @@ def test_matches_in_memory_store(tmp_path: Path, ops: list[Any]) -> None:
                 expected = _live_listing(mem, prefix, suffix, depth)
                 got = ours.list_namespaces(prefix=prefix, suffix=suffix, max_depth=depth)
                 assert got == expected
+
+
+# Strings whose JSON spelling is literal (plain ASCII) and ones it escapes; placed as the
+# value, as a key, inside a longer string and inside a list, so a match by spelling alone
+# (the store's substring pre-test) would show up as a difference.
+spelled = st.text(alphabet='ab /"\\é\n', max_size=4)
+holder = st.one_of(
+    spelled.map(lambda s: {"k": s}),
+    spelled.map(lambda s: {s or "_": "x", "k": "other"}),
+    spelled.map(lambda s: {"k": f'say "{s}"'}),
+    spelled.map(lambda s: {"k": [s]}),
+    spelled.map(lambda s: {"k": {"k": s}}),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(values=st.lists(holder, min_size=1, max_size=8), wanted=spelled)
+def test_string_equality_matches_in_memory_store_whatever_the_spelling(
+    tmp_path_factory: Any, values: list[dict[str, Any]], wanted: str
+) -> None:
+    path = tmp_path_factory.mktemp("spelled") / "s.db"
+    ours, ref = SharedMemoryStore(path), InMemoryStore()
+    for i, v in enumerate(values):
+        ours.put(("a",), str(i), v)
+        ref.put(("a",), str(i), v)
+    for flt in ({"k": wanted}, {"k": {"$eq": wanted}}, {"k": {"$ne": wanted}}):
+        got = {r.key for r in ours.search(("a",), filter=flt, limit=100)}
+        want = {r.key for r in ref.search(("a",), filter=flt, limit=100)}
+        assert got == want, flt
+    ours.close()

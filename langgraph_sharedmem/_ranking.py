@@ -37,6 +37,7 @@ T = TypeVar("T", bound=Hashable)
 _TOKEN: Final = re.compile(r"[^\W_]+")  # letters and digits: FTS5 unicode61's token characters
 MAX_TOKENS: Final = 32  # query tokens looked at by store search
 _SUFFIXES: Final = ("ing", "ed", "es", "s")
+_LETTER_HYPHEN: Final = re.compile(r"\b([^\W\d_])-([^\W\d_]{2,})")
 
 # Words that say nothing about what a text is about: function words, and the filler of
 # requests and statements ("please", "need", "help", "currently", "user"). One list for every
@@ -46,7 +47,7 @@ STOP_WORDS: Final = frozenset(
     he her him his how i if in into is it its just me my now of on or our she should so still
     such than that the their them then there these they this those too us very via was we were
     what when where which while who whom why will with would you your
-    also already please really currently
+    also already please really currently current
     agent agents help question questions answer answers need needs want
     user customer client""".split()  # noqa: SIM905 (a word list reads better as words)
 )
@@ -59,6 +60,7 @@ NEGATIONS: Final = frozenset(
     {"not", "no", "never", "none", "nothing", "nobody", "nowhere", "cannot", "without", "nor"}
 )
 _CONTRACTED_NOT: Final = re.compile(r"n['’]t\b", re.IGNORECASE)
+_NUMBER_NO: Final = re.compile(r"\bno\.\s*(?=\d)", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
@@ -91,9 +93,11 @@ def is_code(token: str) -> bool:
 
 def content_words(text: str) -> list[str]:
     """The distinct tokens of ``text`` that are not stop words nor single letters, unstemmed
-    (they are embedded), in order of appearance."""
+    (they are embedded), in order of appearance; a letter hyphened to a word is one word with
+    it ("e-mail" is "email", as often written); "no." before a number is left out."""
+    found = words(_LETTER_HYPHEN.sub(r"\1\2", _NUMBER_NO.sub(" ", text)))
     return list(
-        dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or is_code(w)))
+        dict.fromkeys(w for w in found if w not in STOP_WORDS and (len(w) > 1 or is_code(w)))
     )
 
 
@@ -108,7 +112,9 @@ def codes(text: str) -> Counter[str]:
 
 
 def negated(text: str) -> bool:
-    """Whether ``text`` holds a negation ("not", "never", "hasn't")."""
+    """Whether ``text`` holds a negation ("not", "never", "hasn't"; "no." before a number is
+    the abbreviation of "number")."""
+    text = _NUMBER_NO.sub(" ", text)
     return bool(NEGATIONS.intersection(words(text))) or bool(_CONTRACTED_NOT.search(text))
 
 
@@ -488,7 +494,7 @@ class MatchWeights:
     added: float = math.inf
 
 
-DEFAULT_MATCH_WEIGHTS: Final = MatchWeights(threshold=0.92, word=0.7, added=math.inf)
+DEFAULT_MATCH_WEIGHTS: Final = MatchWeights(threshold=0.5, word=0.8, added=0.5)
 """Tuned on ``bench/data/facts_tune.json`` by ``bench/bench_retrieval.py --part facts
 --tune`` (best F1 of "same fact"); checked by ``tests/test_retrieval_facts.py``."""
 
@@ -506,8 +512,14 @@ def content_diff(a: str, b: str) -> tuple[list[str], list[str]]:
 
 
 def abbreviates(short: str, long: str) -> bool:
-    """``short`` is a cut-off ``long`` of at least 3 letters ("cust" / "customer")."""
-    return 3 <= len(short) < len(long) and long.startswith(short) and not is_code(short)
+    """Whether ``short`` abbreviates ``long``: its letters, in order, from ``long``'s first
+    ("cust", "acct", "tkt" / "ticket"); two letters must also end alike ("st" / "street")."""
+    if not 2 <= len(short) < len(long) or short[0] != long[0] or is_code(short + long):
+        return False
+    if len(short) == 2 and short[-1] != long[-1]:
+        return False
+    rest = iter(long[1:])
+    return all(c in rest for c in short[1:])
 
 
 def has_counterparts(

@@ -7,18 +7,20 @@ Monday"), so the claim gains a source instead of a duplicate claim opening a dis
 `SharedMemory.facts` uses it by default, with the store's embedder (offline WordLlama unless
 configured otherwise).
 
-Near-identical is deliberately narrow, because a wrong merge hides a real disagreement:
+Near-identical is deliberately narrow, because a wrong merge hides a real disagreement. The
+rule and its weights are the ranking core's (`_ranking.same_fact`, `_ranking.MatchWeights`,
+chosen for WordLlama on ``bench/data/facts_tune.json``):
 
 * only text is compared: strings, or the canonical JSON of lists and objects; numbers,
   booleans and null merge only when identical;
-* the cosine of the two texts' embeddings must reach ``threshold`` (0.92: on WordLlama,
-  paraphrases with the same content words score 0.93-0.98, while "shipped" vs "processing"
-  scores 0.61 and "on Tuesday" vs "on Thursday" 0.82);
-* and even then the texts stay distinct when they differ in a number or id (any word with a
-  digit: "order 42" vs "order 43" scores 0.93), in negation ("has shipped" / "has not
-  shipped" scores 0.95), or in a content word that has no close counterpart (word cosine
-  below 0.7) in the other text: only function words ("the", "was", "a"), spelling variants
-  ("colour"/"color", 0.87) and inflections may differ.
+* the texts never merge when they differ in a number or id (any word with a digit: "order
+  42" vs "order 43") or in negation ("has shipped" / "has not shipped");
+* every content word one text has and the other lacks needs a counterpart there: a word it
+  abbreviates ("cust" / "customer") or one whose word cosine reaches ``added`` (0.5:
+  "telephone" / "phone" 0.73, while "shipping" / "billing" scores 0.04 and "Tuesday" /
+  "Thursday" 0.28); a word with none ("in Berlin" / "in Berlin, Germany") is more content;
+* and the texts' cosine must reach ``threshold`` (0.5 by default: the word rule above does
+  the telling apart; whole-text cosine of different facts sharing words is often above 0.9).
 """
 
 from __future__ import annotations

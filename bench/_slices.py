@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from langgraph_sharedmem import SharedMemory
+from langgraph_sharedmem import SharedMemory, _ranking
 from langgraph_sharedmem.conversation import ConversationLog, _flows, _reads, _select
 from langgraph_sharedmem.conversation._model import approximate_tokens
 
@@ -123,66 +122,10 @@ def with_weights(weights: _select.SliceWeights) -> Callable[..., list[BaseMessag
 
 
 PLAIN_COSINE = _select.SliceWeights(instruction=0.0, task=1.0, role=0.0, entity=0.0, per_token=0.0)
-_STOP = set(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "which",
-        "who",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+    return _ranking.keywords([text])
 
 
 def keyword_slice(log: ConversationLog, t: dict[str, Any], run: str) -> list[BaseMessage]:

@@ -67,10 +67,11 @@ class Report:
     def lines(self) -> list[str]:
         out = [f"== {self.part} ({self.split} half, {self.n} cases): {self.metric}"]
         kinds = sorted({k for by in self.by_kind.values() for k in by})
-        out.append(f"  {'system':<62}{'all':>7}" + "".join(f"{k:>12}" for k in kinds))
+        width = {k: max(12, len(k) + 2) for k in kinds}
+        out.append(f"  {'system':<62}{'all':>7}" + "".join(f"{k:>{width[k]}}" for k in kinds))
         for system, acc in self.accuracy.items():
             by = self.by_kind.get(system, {})
-            cells = "".join(f"{by[k]:>12.3f}" if k in by else f"{'':>12}" for k in kinds)
+            cells = "".join(f"{by[k]:>{width[k]}.3f}" if k in by else " " * width[k] for k in kinds)
             out.append(f"  {system:<62}{acc:>7.3f}{cells}")
         out.extend(f"  {k}: {v}" for k, v in self.notes.items())
         return out
@@ -528,10 +529,134 @@ def run_slices(*, tune: bool = False) -> list[Report]:
     return [Report("slices: needed message kept", "held", len(held), accuracy, by_kind, notes)]
 
 
+# -- fact matcher ----------------------------------------------------------------------------
+#
+# Facts: pairs of facts ("subject / attribute: value") labelled same fact or not
+# (bench/data/facts_*.json). The default is `EmbeddingMatcher.same` with the offline WordLlama
+# embedder (`_ranking.same_fact`); baselines: (a) plain WordLlama cosine of the two texts at a
+# threshold, (b) keyword only, the Jaccard overlap of their content words
+# (`_ranking.content_words`) at a threshold. Each baseline's threshold is the one with the
+# best F1 on the tune half, so the baselines are tuned as much as the default is.
+
+FACTS_GRID: dict[str, tuple[float, ...]] = {
+    "threshold": (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92),
+    "word": (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8),
+    "added": (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, math.inf),
+}
+BASELINE_THRESHOLDS = tuple(round(0.3 + 0.02 * i, 2) for i in range(35))  # 0.30 .. 0.98
+
+
+def facts_prf(pairs: list[dict[str, Any]], said: list[bool]) -> dict[str, float]:
+    """Precision, recall and F1 of "same fact" over ``pairs``."""
+    tp = sum(s and p["same"] for s, p in zip(said, pairs, strict=True))
+    fp = sum(s and not p["same"] for s, p in zip(said, pairs, strict=True))
+    fn = sum(not s and p["same"] for s, p in zip(said, pairs, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+
+
+def _jaccard(a: str, b: str) -> float:
+    from langgraph_sharedmem import _ranking
+
+    wa, wb = set(_ranking.content_words(a)), set(_ranking.content_words(b))
+    return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
+
+
+def facts_baselines(pairs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per baseline, its score of each pair (cosine; content-word Jaccard)."""
+    from langgraph_sharedmem.store._embed import normalize
+
+    emb = WordLlamaEmbeddings()
+    a = normalize(emb.embed_array([p["a"] for p in pairs]))
+    b = normalize(emb.embed_array([p["b"] for p in pairs]))
+    return {
+        "cosine": [float(x) for x in np.einsum("ij,ij->i", a, b)],
+        "keyword": [_jaccard(p["a"], p["b"]) for p in pairs],
+    }
+
+
+def tune_threshold(pairs: list[dict[str, Any]], scores: list[float]) -> float:
+    """The threshold with the best F1 on ``pairs`` (ties: the higher, the stricter)."""
+    return max(
+        BASELINE_THRESHOLDS,
+        key=lambda t: (facts_prf(pairs, [x >= t for x in scores])["f1"], t),
+    )
+
+
+def matcher_says(matcher: Any, pairs: list[dict[str, Any]], weights: Any) -> list[bool]:
+    saved = matcher.weights
+    matcher.weights = weights
+    try:
+        return [matcher.same(p["a"], p["b"]) for p in pairs]
+    finally:
+        matcher.weights = saved
+
+
+def tune_facts(matcher: Any, pairs: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """The grid point with the best F1 on ``pairs`` (the tune half); ties go to the stricter
+    weights (a wrong merge hides a disagreement, a missed one only leaves a duplicate)."""
+    from langgraph_sharedmem import _ranking
+
+    best: tuple[Any, ...] | None = None
+    for values in itertools.product(*FACTS_GRID.values()):
+        weights = _ranking.MatchWeights(**dict(zip(FACTS_GRID, values, strict=True)))
+        fit = facts_prf(pairs, matcher_says(matcher, pairs, weights))
+        key = (fit["f1"], fit["precision"], values)
+        if best is None or key > best[0]:
+            best = (key, weights, fit)
+    assert best is not None
+    return best[1], best[2]
+
+
+def run_facts(*, tune: bool = False) -> list[Report]:
+    """The fact matcher on the held half: F1 of "same fact" (precision and recall in the
+    notes), by kind the share of pairs judged right."""
+    from langgraph_sharedmem import EmbeddingMatcher, _ranking
+
+    tune_set, held = load("facts_tune.json"), load("facts_held.json")
+    matcher = EmbeddingMatcher()
+    on_tune, on_held = facts_baselines(tune_set), facts_baselines(held)
+    said = {"default EmbeddingMatcher.same": [matcher.same(p["a"], p["b"]) for p in held]}
+    notes: dict[str, Any] = {"weights": dataclasses.asdict(_ranking.DEFAULT_MATCH_WEIGHTS)}
+    names = {"cosine": "(a) plain WordLlama cosine", "keyword": "(b) keyword only (Jaccard)"}
+    for base, label in names.items():
+        t = tune_threshold(tune_set, on_tune[base])
+        said[f"{label} >= {t} (tuned)"] = [x >= t for x in on_held[base]]
+    accuracy, by_kind = {}, {}
+    for system, verdicts in said.items():
+        prf = facts_prf(held, verdicts)
+        accuracy[system] = prf["f1"]
+        notes[system] = prf
+        by_kind[system] = {
+            kind: round(
+                float(
+                    np.mean(
+                        [
+                            v == p["same"]
+                            for v, p in zip(verdicts, held, strict=True)
+                            if p["kind"] == kind
+                        ]
+                    )
+                ),  # fmt: skip
+                3,
+            )
+            for kind in sorted({p["kind"] for p in held})
+        }
+    if tune:
+        weights, fit = tune_facts(matcher, tune_set)
+        notes["tuned weights"] = dataclasses.asdict(weights)
+        notes["tune half fit"] = fit
+        notes["default weights equal tuned"] = weights == _ranking.DEFAULT_MATCH_WEIGHTS
+    return [Report("facts: same fact", "held", len(held), accuracy, by_kind, notes, metric="F1")]
+
+
 PARTS: dict[str, Callable[..., list[Report]]] = {
     "routing": run_routing,
     "store": run_store,
     "slices": run_slices,
+    "facts": run_facts,
 }
 
 

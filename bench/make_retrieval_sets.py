@@ -1,7 +1,7 @@
 """Write the labelled retrieval sets in bench/data/ (deterministic: same seed, same files).
 
     python bench/make_retrieval_sets.py            # rewrites bench/data/{routing,store}_*.json
-                                                   # and bench/data/slices_*.json
+                                                   # and bench/data/{slices,facts}_*.json
 
 Routing: a customer-service team of eight live specialists whose vocabularies overlap
 (billing / refunds / logistics with returns / tech support / account security / sales /
@@ -1039,7 +1039,177 @@ def write_slices(directory: Path = DATA, seed: int = SEED) -> list[Path]:
     return out
 
 
+# -- fact matcher ----------------------------------------------------------------------------
+#
+# Pairs of facts written "subject / attribute: value", as two agents would record them, each
+# labelled ``same`` (one fact in other words) or not. Kinds:
+#
+# * ``key paraphrase``   (same) - the subject's id in another form ("customer 42" / "cust-42")
+#   and/or the attribute in other words ("plan" / "subscription plan"), the same value;
+# * ``value paraphrase`` (same) - the same key, the value restated ("shipped via UPS on
+#   Monday" / "The order was shipped via UPS on Monday.");
+# * ``shared words``     (different) - the same subject, another attribute that shares words
+#   with it ("shipping address" / "billing address"), the same value;
+# * ``other id``         (different) - another subject of the same kind ("order 42" / "order
+#   43"), everything else the same or paraphrased;
+# * ``other value``      (different) - the same key, a value that differs in substance
+#   ("premium" / "basic", "has shipped" / "has not shipped", "Tuesday" / "Thursday").
+#
+# Split by attribute concept (every pair about one concept falls in one half), written to
+# ``facts_tune.json`` (for choosing the matcher's weights) and ``facts_held.json``.
+
+SUBJECTS: dict[str, list[str]] = {
+    # kind -> forms of one id, "{n}" the number
+    "customer": ["customer {n}", "cust-{n}", "customer #{n}", "Customer {n}"],
+    "order": ["order {n}", "ord-{n}", "order #{n}", "Order no. {n}"],
+    "account": ["account {n}", "acct-{n}", "account #{n}", "Account {n}"],
+    "ticket": ["ticket {n}", "tkt-{n}", "ticket #{n}", "Ticket {n}"],
+    "invoice": ["invoice {n}", "inv-{n}", "invoice #{n}", "Invoice {n}"],
+}
+# fmt: off
+CONCEPTS: list[dict[str, Any]] = [
+    # subject kinds; attribute in several words; attributes sharing a word but not the meaning;
+    # values as (one value in several words) and values differing in substance from it
+    {"kind": ["customer", "account"], "names": ["plan", "subscription plan", "plan tier"],
+     "others": ["payment plan", "plan limit"],
+     "values": [["premium", "Premium", "the premium tier"], ["basic", "Basic", "basic tier"],
+                ["team", "Team", "the team plan"]]},
+    {"kind": ["customer", "order"], "names": ["shipping address", "delivery address",
+                                              "ship-to address"],
+     "others": ["billing address", "return address"],
+     "values": [["12 Elm Street, Leeds", "12 Elm St, Leeds", "12 Elm Street in Leeds"],
+                ["4 Harbour Road, Cork", "4 Harbour Rd, Cork", "4 Harbour Road in Cork"],
+                ["88 Mill Lane, York", "88 Mill Ln, York", "88 Mill Lane in York"]]},
+    {"kind": ["customer", "account"], "names": ["email", "email address", "e-mail"],
+     "others": ["backup email", "email preferences"],
+     "values": [["ana@example.com", "ana@example.com", "Ana@example.com"],
+                ["ops@acme.io", "ops@acme.io", "OPS@acme.io"],
+                ["lee.k@mail.org", "lee.k@mail.org", "Lee.K@mail.org"]]},
+    {"kind": ["customer", "account"], "names": ["phone number", "phone", "telephone number"],
+     "others": ["account number", "fax number"],
+     "values": [["+44 20 7946 0018", "+44 20 7946 0018", "+44 (20) 7946 0018"],
+                ["+1 415 555 0134", "+1 415 555 0134", "+1 (415) 555 0134"],
+                ["+49 30 901820", "+49 30 901820", "+49 (30) 901820"]]},
+    {"kind": ["order", "ticket"], "names": ["status", "current status", "state"],
+     "others": ["payment status", "status page"],
+     "values": [["shipped", "has shipped", "it has been shipped"],
+                ["not shipped", "has not shipped", "it has not been shipped yet"],
+                ["on hold", "is on hold", "currently on hold"]]},
+    {"kind": ["invoice", "order"], "names": ["due date", "payment due date", "date due"],
+     "others": ["start date", "delivery date"],
+     "values": [["on Tuesday", "Tuesday", "due on Tuesday"],
+                ["on Thursday", "Thursday", "due on Thursday"],
+                ["on Friday", "Friday", "due on Friday"]]},
+    {"kind": ["account", "ticket"], "names": ["owner", "account owner", "owned by"],
+     "others": ["previous owner", "owner email"],
+     "values": [["Alice Moreau", "Alice Moreau", "alice moreau"],
+                ["Bob Tanaka", "Bob Tanaka", "bob tanaka"],
+                ["Chen Novak", "Chen Novak", "chen novak"]]},
+    {"kind": ["customer", "account"], "names": ["language", "preferred language",
+                                                "language preference"],
+     "others": ["language level", "interface language"],
+     "values": [["Spanish", "spanish", "speaks Spanish"], ["German", "german", "speaks German"],
+                ["Portuguese", "portuguese", "speaks Portuguese"]]},
+    {"kind": ["order", "invoice"], "names": ["carrier", "shipping carrier", "courier"],
+     "others": ["carrier fee", "backup carrier"],
+     "values": [["shipped via UPS", "sent with UPS", "UPS"], ["shipped via DHL", "sent with DHL",
+                "DHL"], ["shipped via FedEx", "sent with FedEx", "FedEx"]]},
+    {"kind": ["ticket", "order"], "names": ["priority", "priority level", "urgency"],
+     "others": ["priority queue", "priority fee"],
+     "values": [["high", "High", "high priority"], ["low", "Low", "low priority"],
+                ["urgent", "Urgent", "urgent priority"]]},
+    {"kind": ["customer", "account"], "names": ["city", "home city", "town"],
+     "others": ["city tax", "birth city"],
+     "values": [["Lisbon", "lisbon", "lives in Lisbon"], ["Berlin", "berlin", "lives in Berlin"],
+                ["Oslo", "oslo", "lives in Oslo"]]},
+    {"kind": ["invoice", "customer"], "names": ["currency", "billing currency",
+                                                 "payment currency"],
+     "others": ["currency rate", "display currency"],
+     "values": [["EUR", "euros", "paid in euros"], ["USD", "US dollars", "paid in dollars"],
+                ["GBP", "pounds", "paid in pounds"]]},
+]
+# fmt: on
+
+
+def _fact(subject: str, attribute: str, value: str) -> str:
+    return f"{subject} / {attribute}: {value}"
+
+
+def build_facts(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
+    """The facts set: pairs labelled ``same``, split by concept into ``tune`` and ``held``."""
+    rng = random.Random(seed * 1000 + 2)  # its own stream: the other sets stay as they were
+    order = list(range(len(CONCEPTS)))
+    rng.shuffle(order)
+    half = {c: ("tune" if j % 2 == 0 else "held") for j, c in enumerate(order)}
+    sets: dict[str, list[dict[str, Any]]] = {"tune": [], "held": []}
+    for c, concept in enumerate(CONCEPTS):
+        pairs: list[tuple[str, str, str, bool]] = []
+        for _ in range(5):
+            kind = rng.choice(concept["kind"])
+            forms = SUBJECTS[kind]
+            n = rng.randrange(10, 9999)
+            other_n = n + rng.choice([1, -1, 10, 100])
+            values = rng.choice(concept["values"])
+            other_values = rng.choice([v for v in concept["values"] if v is not values])
+            name, alias = rng.sample(concept["names"], 2)
+            form, other_form = rng.sample(forms, 2)
+            value, restated = rng.sample(values, 2)
+            s1, s2 = form.format(n=n), other_form.format(n=n)
+            pairs.append(("key paraphrase", _fact(s1, name, value), _fact(s2, alias, value), True))
+            pairs.append(
+                ("value paraphrase", _fact(s1, name, value), _fact(s1, name, restated), True)
+            )
+            pairs.append(
+                (
+                    "shared words",
+                    _fact(s1, name, value),
+                    _fact(s1, rng.choice(concept["others"]), value),
+                    False,
+                )
+            )
+            pairs.append(
+                (
+                    "other id",
+                    _fact(s1, name, value),
+                    _fact(rng.choice(forms).format(n=other_n), rng.choice([name, alias]), value),
+                    False,
+                )
+            )
+            pairs.append(
+                (
+                    "other value",
+                    _fact(s1, name, value),
+                    _fact(s1, rng.choice([name, alias]), rng.choice(other_values)),
+                    False,
+                )
+            )
+        for i, (kind, a, b, same) in enumerate(pairs):
+            sets[half[c]].append(
+                {
+                    "id": f"f{c:02d}p{i:02d}",
+                    "concept": c,
+                    "kind": kind,
+                    "a": a,
+                    "b": b,
+                    "same": same,
+                }  # fmt: skip
+            )
+    return sets
+
+
+def write_facts(directory: Path = DATA, seed: int = SEED) -> list[Path]:
+    """Write ``facts_tune.json`` and ``facts_held.json``."""
+    built = build_facts(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for half in ("tune", "held"):
+        path = directory / f"facts_{half}.json"
+        path.write_text(json.dumps(built[half], indent=1, ensure_ascii=False) + "\n")
+        out.append(path)
+    return out
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DATA
-    for path in write(target) + write_store(target) + write_slices(target):
+    for path in write(target) + write_store(target) + write_slices(target) + write_facts(target):
         print(path)

@@ -134,9 +134,13 @@ def test_a_remote_embedder_runs_before_the_write_lock(tmp_path: Path) -> None:
             if any("slowly" in t for t in texts):
                 embedding.set()
                 time.sleep(1.0)
-            # Unrelated texts get unrelated vectors: a seeded random one per text.
+            # Unrelated texts get unrelated vectors: a seeded random one per text, centred
+            # so that two of them are near orthogonal.
             return [
-                np.random.default_rng(list(hashlib.sha256(t.encode()).digest())).random(16).tolist()
+                (
+                    np.random.default_rng(list(hashlib.sha256(t.encode()).digest())).random(64)
+                    - 0.5
+                ).tolist()
                 for t in texts
             ]
 

@@ -10,6 +10,7 @@ the default weights are the ones the data picked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -184,7 +185,7 @@ def test_any_task_and_weights_route_in_score_order_or_are_refused(
 
 def test_weights_mean_ratios_whatever_their_size(reg: Registry) -> None:
     task = HELD[0]["task"]
-    base = {"semantic": 1.0, "alignment": 3.0, "hubness": 1.5, "capability": 0.1, "trust": 0.0}
+    base = dataclasses.asdict(_rank.DEFAULT_WEIGHTS)
     expected = [(r.name, r.score) for r in reg.route(task, k=11)]
     for factor in (1e-300, 1e-3, 7.0, 1e300, 5e307):  # the last: their sum overflows
         scaled = {name: w * factor for name, w in base.items()}

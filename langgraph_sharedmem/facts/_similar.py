@@ -7,114 +7,45 @@ Monday"), so the claim gains a source instead of a duplicate claim opening a dis
 `SharedMemory.facts` uses it by default, with the store's embedder (offline WordLlama unless
 configured otherwise).
 
-Near-identical is deliberately narrow, because a wrong merge hides a real disagreement:
+Near-identical is deliberately narrow, because a wrong merge hides a real disagreement. The
+rule and its weights are the ranking core's (`_ranking.same_fact`, `_ranking.MatchWeights`,
+chosen for WordLlama on ``bench/data/facts_tune.json``):
 
 * only text is compared: strings, or the canonical JSON of lists and objects; numbers,
   booleans and null merge only when identical;
-* the cosine of the two texts' embeddings must reach ``threshold`` (0.92: on WordLlama,
-  paraphrases with the same content words score 0.93-0.98, while "shipped" vs "processing"
-  scores 0.61 and "on Tuesday" vs "on Thursday" 0.82);
-* and even then the texts stay distinct when they differ in a number or id (any word with a
-  digit: "order 42" vs "order 43" scores 0.93), in negation ("has shipped" / "has not
-  shipped" scores 0.95), or in a content word that has no close counterpart (word cosine
-  below 0.7) in the other text: only function words ("the", "was", "a"), spelling variants
-  ("colour"/"color", 0.87) and inflections may differ.
+* the texts never merge when they differ in a number or id (any word with a digit: "order
+  42" vs "order 43") or in negation ("has shipped" / "has not shipped");
+* every content word one text has and the other lacks needs a counterpart there: a word it
+  abbreviates ("cust" / "customer") or one whose word cosine reaches ``added`` (0.5:
+  "telephone" / "phone" 0.73, while "shipping" / "billing" scores 0.04 and "Tuesday" /
+  "Thursday" 0.28); a word with none ("in Berlin" / "in Berlin, Germany") is more content;
+* and the texts' cosine must reach ``threshold`` (0.5 by default: the word rule above does
+  the telling apart; whole-text cosine of different facts sharing words is often above 0.9).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
-import re
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from langgraph_sharedmem import _ranking
+from langgraph_sharedmem._ranking import content_diff, differ_in_substance
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts._model import Claim
 from langgraph_sharedmem.store._embed import embedded_ahead
 
 __all__ = ["EmbeddingMatcher", "differ_in_substance", "text_of"]
 
-DEFAULT_THRESHOLD = 0.92
-WORD_THRESHOLD = 0.7  # two differing words count as the same word above this cosine
-_WORD = re.compile(r"\w+", re.UNICODE)
-_NEGATIONS = frozenset(
-    {"not", "no", "never", "none", "nothing", "nobody", "nowhere", "cannot", "without", "nor"}
-)
-_CONTRACTED_NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
-# Words whose presence or absence does not change what a short statement asserts.
-_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "via",
-        "with",
-        "from",
-        "as",
-        "and",
-        "or",
-        "but",
-        "so",
-        "it",
-        "its",
-        "it's",
-        "s",
-        "t",
-        "user",
-        "customer",
-        "client",
-        "he",
-        "she",
-        "they",
-        "we",
-        "i",
-        "you",
-        "his",
-        "her",
-        "their",
-        "our",
-        "your",
-        "my",
-        "currently",
-        "now",
-        "still",
-        "already",
-        "also",
-        "just",
-        "very",
-        "really",
-    ]
-)
+DEFAULT_THRESHOLD = _ranking.DEFAULT_MATCH_WEIGHTS.threshold
 
 
 def text_of(value: Any) -> str | None:
@@ -127,25 +58,8 @@ def text_of(value: Any) -> str | None:
     return None
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
 def _normal(text: str) -> str:
-    return " ".join(_words(text))
-
-
-def differ_in_substance(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ in a number or id, or in negation: what no
-    similarity score may overrule."""
-    wa, wb = _words(a), _words(b)
-    ids_a = Counter(w for w in wa if any(c.isdigit() for c in w))
-    ids_b = Counter(w for w in wb if any(c.isdigit() for c in w))
-    if ids_a != ids_b:
-        return True
-    neg_a = bool(_NEGATIONS.intersection(wa)) or bool(_CONTRACTED_NOT.search(a))
-    neg_b = bool(_NEGATIONS.intersection(wb)) or bool(_CONTRACTED_NOT.search(b))
-    return neg_a != neg_b
+    return " ".join(_ranking.words(text))
 
 
 class EmbeddingMatcher:
@@ -183,10 +97,18 @@ class EmbeddingMatcher:
             raise InvalidConfigError(
                 f"embeddings must be a LangChain Embeddings, got {type(embeddings).__name__}"
             )
-        self.threshold = float(threshold)
+        # The whole rule (`_ranking.MatchWeights`); the bench swaps it when tuning.
+        self.weights = dataclasses.replace(
+            _ranking.DEFAULT_MATCH_WEIGHTS, threshold=float(threshold)
+        )
         self._embeddings = embeddings
         self._lock = threading.Lock()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def threshold(self) -> float:
+        """The cosine from which two texts may be one claim."""
+        return self.weights.threshold
 
     @property
     def embeddings(self) -> Embeddings:
@@ -217,10 +139,16 @@ class EmbeddingMatcher:
         vectors = self._embed([text, *(t for _, t in candidates)])
         sims = vectors[1:] @ vectors[0]
         for i in np.argsort(-sims).tolist():
-            if sims[i] < self.threshold:
+            if sims[i] < self.weights.threshold:
                 break
             claim, other = candidates[i]
-            if not differ_in_substance(text, other) and self._same_words(text, other):
+            if _ranking.same_fact(
+                text,
+                other,
+                float(sims[i]),
+                functools.partial(self._counterparts, text, other),
+                self.weights,
+            ):
                 return claim
         return None
 
@@ -233,8 +161,10 @@ class EmbeddingMatcher:
         others = [t for c in claims if (t := text_of(c.value)) is not None]
         out = [text, *others]
         for other in others:
-            only_text, only_other = _content_diff(text, other)
+            only_text, only_other = content_diff(text, other)
             out += only_text + only_other
+            if self.weights.added <= 1.0:
+                out += _ranking.content_words(text) + _ranking.content_words(other)
         return out
 
     def same(self, a: str, b: str) -> bool:
@@ -242,18 +172,34 @@ class EmbeddingMatcher:
         probe = Claim(0, b, "verified", "", 1.0, (), 0, 0, "", "")
         return self(a, [probe]) is not None
 
-    def _same_words(self, a: str, b: str) -> bool:
-        """Every content word of one text not in the other has a close word there."""
-        only_a, only_b = _content_diff(a, b)
+    def _counterparts(self, a: str, b: str) -> bool:
+        """Every content word one text has and the other lacks has a counterpart there
+        (`_ranking.has_counterparts`): else more or less is asserted."""
+        only_a, only_b = content_diff(a, b)
         if not only_a and not only_b:
             return True
-        if not only_a or not only_b:
-            return False  # content added or dropped: more or less is asserted
-        va, vb = self._embed(only_a), self._embed(only_b)
-        sims = va @ vb.T
-        return bool((sims.max(axis=1) >= WORD_THRESHOLD).all()) and bool(
-            (sims.max(axis=0) >= WORD_THRESHOLD).all()
+        w = self.weights
+        # Without `added`, a word is only ever paired with the other text's differing words.
+        known_a = _ranking.content_words(a) if w.added <= 1.0 else []
+        known_b = _ranking.content_words(b) if w.added <= 1.0 else []
+        vectors = dict(
+            zip(
+                uniq := list(dict.fromkeys(only_a + only_b + known_a + known_b)),
+                self._embed(uniq) if uniq else [],
+                strict=True,
+            )
         )
+
+        def best(mine: list[str], theirs: list[str]) -> np.ndarray:
+            if not mine or not theirs:
+                return np.full(len(mine), -1.0)
+            m = np.stack([vectors[x] for x in mine])
+            t = np.stack([vectors[x] for x in theirs])
+            return np.asarray((m @ t.T).max(axis=1))
+
+        return _ranking.has_counterparts(
+            only_a, b, best(only_a, only_b), best(only_a, known_b), w
+        ) and _ranking.has_counterparts(only_b, a, best(only_b, only_a), best(only_b, known_a), w)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Normalized vectors, each text embedded once per matcher (an LRU of recent ones)."""
@@ -285,12 +231,3 @@ class EmbeddingMatcher:
                 while len(self._vectors) > self.MAX_CACHED:
                     self._vectors.popitem(last=False)
         return np.stack([found[t] for t in texts])
-
-
-def _content_diff(a: str, b: str) -> tuple[list[str], list[str]]:
-    """The content words of ``a`` not in ``b``, and of ``b`` not in ``a``, sorted."""
-    wa, wb = set(_words(a)), set(_words(b))
-    return (
-        sorted(w for w in wa - wb if w not in _FUNCTION_WORDS),
-        sorted(w for w in wb - wa if w not in _FUNCTION_WORDS),
-    )

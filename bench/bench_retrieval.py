@@ -287,7 +287,7 @@ def _fts(texts: list[str]) -> Any:
 
 def store_features(queries: list[dict[str, Any]]) -> StoreFeatures:
     from langgraph_sharedmem import _ranking
-    from langgraph_sharedmem.store._embed import normalize
+    from langgraph_sharedmem.store.embedding import normalize
 
     memories = load("store_memories.json")
     emb = WordLlamaEmbeddings()

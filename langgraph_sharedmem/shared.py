@@ -21,19 +21,17 @@ from typing import Any, Literal
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import IndexConfig, TTLConfig
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
 from langgraph_sharedmem.agents import _schema as access_schema
 from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import FactLedger
-from langgraph_sharedmem.facts._core import Matcher
-from langgraph_sharedmem.facts._similar import EmbeddingMatcher
+from langgraph_sharedmem.facts import EmbeddingMatcher, FactLedger, Matcher
 from langgraph_sharedmem.registry import AgentProfile, Registry
 from langgraph_sharedmem.store import SharedMemoryStore
 from langgraph_sharedmem.store import _schema as store_schema
@@ -43,7 +41,7 @@ __all__ = ["SharedMemory", "default_index"]
 
 # Every part's migration set: a file recording a step unknown to any of them is refused at open.
 _SCHEMAS = (
-    changes.MIGRATIONS,
+    changelog.MIGRATIONS,
     SharedMemorySaver.migrations,
     store_schema.MIGRATIONS,
     FactLedger.migrations,

@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.agents import _schema
 from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
-from langgraph_sharedmem.agents._scopes import as_scope, check_id
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import as_scope, check_id
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 from langgraph_sharedmem.facts import Scope
 
@@ -126,7 +126,7 @@ class AccessControl:
         if not self.is_setup:
             with self._setup_lock:
                 if not self.is_setup:
-                    self.db.migrate(changes.MIGRATIONS)
+                    self.db.migrate(changelog.MIGRATIONS)
                     self.db.migrate(_schema.MIGRATIONS)
                     self.is_setup = True
 
@@ -431,7 +431,7 @@ class AccessControl:
         self.audit_log.write(
             conn, AuditLog.row(agent, user, None, action, scope, subject, "allowed", detail)
         )
-        changes.record(
+        changelog.record(
             conn,
             kind="access",
             op=action,

@@ -32,11 +32,11 @@ from typing import Any
 
 from langgraph.store.base import Item, PutOp
 
-from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.agents._scopes import check_id, namespace
 from langgraph_sharedmem.changes import _query
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, check_id, namespace
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
-from langgraph_sharedmem.facts import Fact, FactLedger, Scope
+from langgraph_sharedmem.facts import Fact, FactLedger
 from langgraph_sharedmem.facts import _schema as _fact_schema
 from langgraph_sharedmem.facts._core import credit, load_claims
 

@@ -29,10 +29,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from langgraph_sharedmem import changes as _changes
-from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.agents._acl import AccessControl, Permissions
-from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.agents import AccessControl, Permissions
 from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.changes._query import Change, ChangeFilter
 from langgraph_sharedmem.changes.subscription import (
@@ -41,6 +38,9 @@ from langgraph_sharedmem.changes.subscription import (
     check_limit,
     check_seq,
 )
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import check_id
 from langgraph_sharedmem.errors import InvalidConfigError
 
 __all__ = ["ChangeFeed"]
@@ -67,7 +67,7 @@ class ChangeFeed:
         if not self.is_setup:
             with self._setup_lock:
                 if not self.is_setup:
-                    self.db.migrate(_changes.MIGRATIONS)
+                    self.db.migrate(changelog.MIGRATIONS)
                     if self.access is not None:
                         self.access.setup()
                     self.is_setup = True

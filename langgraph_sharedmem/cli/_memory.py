@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph_sharedmem.facts import Scope
+from langgraph_sharedmem.core.values import Scope
 
 __all__ = ["changes", "facts", "index_state", "items", "runs", "quarantined", "table_counts"]
 

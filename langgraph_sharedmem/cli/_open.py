@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import DatabaseFileError
 
 __all__ = ["PARTS", "Part", "known_parts", "open_database", "recorded_steps"]

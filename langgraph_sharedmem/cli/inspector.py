@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem.agents import AccessControl
-from langgraph_sharedmem.agents._audit import AuditLog
+from langgraph_sharedmem.agents import AccessControl, AuditLog
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.cli import _memory, _threads
 from langgraph_sharedmem.cli._jsonable import jsonable
 from langgraph_sharedmem.cli._open import known_parts, open_database, part_name, recorded_steps
+from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import InvalidConfigError, SharedMemoryError
-from langgraph_sharedmem.facts import FactLedger, Scope
+from langgraph_sharedmem.facts import FactLedger
 
 __all__ = ["Inspector", "PartUnavailable"]
 

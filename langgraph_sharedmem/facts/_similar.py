@@ -36,7 +36,7 @@ from langchain_core.embeddings import Embeddings
 
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts._model import Claim
-from langgraph_sharedmem.store._embed import embedded_ahead
+from langgraph_sharedmem.store.embedding import embedded_ahead
 
 __all__ = ["EmbeddingMatcher", "differ_in_substance", "text_of"]
 
@@ -191,7 +191,7 @@ class EmbeddingMatcher:
     @property
     def embeddings(self) -> Embeddings:
         if self._embeddings is None:
-            from langgraph_sharedmem.store._embed import WordLlamaEmbeddings
+            from langgraph_sharedmem.store.embedding import WordLlamaEmbeddings
 
             self._embeddings = WordLlamaEmbeddings()
         return self._embeddings
@@ -199,7 +199,7 @@ class EmbeddingMatcher:
     @property
     def embeds_locally(self) -> bool:
         """Whether the embedder is the offline WordLlama one (microseconds a text)."""
-        from langgraph_sharedmem.store._embed import WordLlamaEmbeddings
+        from langgraph_sharedmem.store.embedding import WordLlamaEmbeddings
 
         return isinstance(self.embeddings, WordLlamaEmbeddings)
 

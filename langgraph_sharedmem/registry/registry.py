@@ -32,13 +32,12 @@ from typing import Any, Final, Literal
 import numpy as np
 from langgraph.store.base import PutOp
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.agents import AccessControl
-from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, check_id, check_name
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import Scope
-from langgraph_sharedmem.facts._values import check_name
 from langgraph_sharedmem.registry import _rank, _schema
 from langgraph_sharedmem.registry._model import (
     AgentMatch,
@@ -52,7 +51,7 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._embed import embed_texts, embedding_ahead, normalize
+from langgraph_sharedmem.store.embedding import embed_texts, embedding_ahead, normalize
 
 __all__ = ["Registry"]
 
@@ -89,7 +88,7 @@ class Registry(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
-    requires = (changes.MIGRATIONS,)
+    requires = (changelog.MIGRATIONS,)
 
     def __init__(
         self,
@@ -228,7 +227,7 @@ class Registry(DatabasePart):
                 raise InvalidConfigError(f"agent {name!r} is retired; register it again")
             conn.execute(_schema.TOUCH, (now, name))
             if current.stale:
-                changes.record(
+                changelog.record(
                     conn,
                     kind="agent",
                     op="heartbeat",
@@ -260,7 +259,7 @@ class Registry(DatabasePart):
                 self.access.retire_agent(name)
             if self.store is not None:
                 self.store.delete(_schema.NAMESPACE, name)
-            changes.record(conn, kind="agent", op="retire", key=name, data={"at": now})
+            changelog.record(conn, kind="agent", op="retire", key=name, data={"at": now})
             return True
 
     def _write(
@@ -301,7 +300,7 @@ class Registry(DatabasePart):
             data = change_data(row)
             if old is not None:
                 data["changed"] = changed
-            changes.record(conn, kind="agent", op=op, key=name, data=data)
+            changelog.record(conn, kind="agent", op=op, key=name, data=data)
             if put_text is not None:
                 put_text()
         profile = self._profile(conn, name, now=now)

@@ -44,12 +44,15 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema, _search, _write
-from langgraph_sharedmem.store._embed import (
+from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
+from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
+from langgraph_sharedmem.store._vectors import VectorCache
+from langgraph_sharedmem.store.embedding import (
     IndexSpec,
     WordLlamaEmbeddings,
     aembed_texts,
@@ -59,9 +62,6 @@ from langgraph_sharedmem.store._embed import (
     index_spec,
     texts_to_embed,
 )
-from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
-from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
-from langgraph_sharedmem.store._vectors import VectorCache
 
 __all__ = ["IndexReport", "SharedMemoryStore", "WordLlamaEmbeddings"]
 
@@ -160,7 +160,7 @@ class SharedMemoryStore(Closing, BaseStore):
             # Another application's file or a newer schema: refused now, not at setup.
             self.db = Database.open_checked(
                 conn,
-                (changes.MIGRATIONS, _schema.MIGRATIONS),
+                (changelog.MIGRATIONS, _schema.MIGRATIONS),
                 busy_timeout=busy_timeout,
                 synchronous=synchronous,
             )
@@ -193,7 +193,7 @@ class SharedMemoryStore(Closing, BaseStore):
         with self._setup_lock:
             if self.is_setup:
                 return
-            self.db.migrate(changes.MIGRATIONS)
+            self.db.migrate(changelog.MIGRATIONS)
             self.db.migrate(_schema.MIGRATIONS)
             with self.db.write() as conn:
                 store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]

@@ -37,10 +37,10 @@ def _wordllama() -> Any:
         if _model is None:
             from pathlib import Path
 
-            import wordllama
+            import wordllama  # type: ignore[import-untyped]
             from safetensors import safe_open
-            from wordllama.inference import WordLlamaInference
-            from wordllama.wordllama import WordLlama
+            from wordllama.inference import WordLlamaInference  # type: ignore[import-untyped]
+            from wordllama.wordllama import WordLlama  # type: ignore[import-untyped]
 
             root = Path(wordllama.__file__).parent
             tokenizer = WordLlama.load_tokenizer(

@@ -89,12 +89,14 @@ if TYPE_CHECKING:
     )
     from langgraph_sharedmem.shared import (
         SharedMemory,
-        default_index,
     )
     from langgraph_sharedmem.store import (
         IndexReport,
         SharedMemoryStore,
         WordLlamaEmbeddings,
+    )
+    from langgraph_sharedmem.store.embedding import (
+        default_index,
     )
     from langgraph_sharedmem.templates import (
         AgentSpec,
@@ -178,7 +180,7 @@ _EXPORTS: dict[str, str] = {
     "Route": "langgraph_sharedmem.registry",
     "StrictSerializer": "langgraph_sharedmem.serde",
     "SharedMemory": "langgraph_sharedmem.shared",
-    "default_index": "langgraph_sharedmem.shared",
+    "default_index": "langgraph_sharedmem.store.embedding",
     "IndexReport": "langgraph_sharedmem.store",
     "SharedMemoryStore": "langgraph_sharedmem.store",
     "WordLlamaEmbeddings": "langgraph_sharedmem.store",

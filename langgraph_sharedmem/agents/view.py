@@ -32,14 +32,12 @@ from typing import Any, Literal, TypeVar, cast
 
 from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, PutOp, SearchItem, SearchOp
 
-from langgraph_sharedmem.agents._acl import AccessControl, Permissions
-from langgraph_sharedmem.agents._audit import AuditLog
+from langgraph_sharedmem.agents import AccessControl, AuditLog, Permissions
 from langgraph_sharedmem.agents._view_facts import ViewFacts
-from langgraph_sharedmem.core.values import KINDS, ROOT, as_scope, check_id, namespace
+from langgraph_sharedmem.core.values import KINDS, ROOT, Scope, as_scope, check_id, namespace
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
-from langgraph_sharedmem.facts import FactLedger, Scope
-from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._values import check_key, ns_to_prefix
+from langgraph_sharedmem.facts import FactLedger
+from langgraph_sharedmem.store import SharedMemoryStore, check_key, ns_to_prefix
 
 __all__ = ["AgentView"]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from langgraph_sharedmem.changes.subscription import (
     check_seq,
 )
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import check_id
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -48,7 +48,7 @@ __all__ = ["ChangeFeed"]
 Filters = dict[str, Any]
 
 
-class ChangeFeed:
+class ChangeFeed(DatabasePart):
     """The change log of one `Database`, read as a feed (see the module docstring).
 
     Args:
@@ -57,20 +57,15 @@ class ChangeFeed:
             readers (no ``agent=``) are possible.
     """
 
-    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
-        self.db, self.access = db, access
-        self._setup_lock = threading.Lock()
-        self.is_setup = False
+    migrations = changelog.MIGRATIONS
 
-    def setup(self) -> None:
-        """Create or upgrade the change log's tables. Idempotent."""
-        if not self.is_setup:
-            with self._setup_lock:
-                if not self.is_setup:
-                    self.db.migrate(changelog.MIGRATIONS)
-                    if self.access is not None:
-                        self.access.setup()
-                    self.is_setup = True
+    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
+        self._open_database(db)
+        self.access = access
+
+    def _set_up(self) -> None:
+        if self.access is not None:
+            self.access.setup()
 
     # -- positions -------------------------------------------------------------------------
 

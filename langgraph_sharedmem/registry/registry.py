@@ -38,6 +38,7 @@ from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, check_id, check_name
 from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.facts import queries as fact_queries
 from langgraph_sharedmem.registry import _rank, _schema
 from langgraph_sharedmem.registry._model import (
     AgentMatch,
@@ -51,7 +52,12 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store.embedding import embed_texts, embedding_ahead, normalize
+from langgraph_sharedmem.store.embedding import (
+    default_index,
+    embed_texts,
+    embedding_ahead,
+    normalize,
+)
 
 __all__ = ["Registry"]
 
@@ -108,8 +114,6 @@ class Registry(DatabasePart):
             access = AccessControl(self.db)
             self._owned.append(access)
         if store is None and self._owns_db:
-            from langgraph_sharedmem.shared import default_index
-
             store = SharedMemoryStore(self.db, index=default_index())
             self._owned.append(store)
         self.access = access
@@ -248,7 +252,7 @@ class Registry(DatabasePart):
             old = conn.execute(_schema.SELECT_ROW, (name,)).fetchone()
             if old is None:
                 raise _unknown(name)
-            acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+            acl = self.access.agent_state(conn, name)
             acl_active = acl is not None and acl[0] is None
             registry_active = old[_RETIRED_AT] is None
             if not (acl_active or registry_active):
@@ -275,7 +279,7 @@ class Registry(DatabasePart):
             if found is None
             else dict(zip([d[0] for d in cursor.description], found, strict=True))
         )
-        acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+        acl = self.access.agent_state(conn, name)
         if acl is None or acl[0] is not None or acl[1] != row["description"]:
             self.access.register_agent(name, description=row["description"])
         fields = _schema.PROFILE_FIELDS[1:]
@@ -534,11 +538,7 @@ class Registry(DatabasePart):
     def _track_records(self, names: builtins.list[str]) -> dict[str, int]:
         """How many facts each of ``names`` backs with a verified value (ties in routing)."""
         with self.db.read() as conn:
-            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
-                return {}
-            sql = _fact_sql(conn, _schema.TRACK_RECORDS)
-            rows = conn.execute(sql, {"names": json.dumps(names)}).fetchall()
-        return dict(rows)
+            return fact_queries.track_records(conn, names)
 
     def _semantic(self, query: str, limit: int) -> dict[str, float]:
         """Cosine (clipped to [0, 1]) of the ``limit`` best agents in the store, in its order."""
@@ -558,11 +558,8 @@ class Registry(DatabasePart):
         if attribute is not None:
             check_name("attribute", attribute)
         self.setup()
-        params = {"subject": subject, "scope": scope_key, "attribute": attribute}
         with self.db.read() as conn:
-            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
-                return []  # no fact was ever written in this file
-            rows = conn.execute(_fact_sql(conn, _schema.WHO_KNOWS), params).fetchall()
+            rows = fact_queries.who_knows(conn, subject, scope=scope_key, attribute=attribute)
             # The profiles of all authors in one query, not one per author.
             ids = [author for author, *_ in rows if _is_id(author)]
             found = self._select(conn, _schema.WHERE_NAMES, names=json.dumps(ids)) if ids else []
@@ -571,7 +568,7 @@ class Registry(DatabasePart):
             Expert(
                 agent=author,
                 facts=count,
-                attributes=tuple(sorted(_loads(attributes))),
+                attributes=tuple(sorted(attributes)),
                 last_at=last,
                 profile=profiles.get(author),
             )
@@ -712,12 +709,6 @@ class Registry(DatabasePart):
 def _text_value(row: Mapping[str, Any]) -> dict[str, Any]:
     """The store item holding an agent's indexed text."""
     return {"text": row["text"], "name": row["name"], "capabilities": _loads(row["capabilities"])}
-
-
-def _fact_sql(conn: sqlite3.Connection, template: str) -> str:
-    """``template`` counting only sources that arrived verified, where the file records it."""
-    held = conn.execute(_schema.HAS_HELD).fetchone()[0]
-    return template.format(trusted=_schema.TRUSTED_SOURCES if held else "")
 
 
 def _unknown(name: str) -> InvalidConfigError:

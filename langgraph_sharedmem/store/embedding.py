@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import ensure_embeddings, get_text_at_path, tokenize_path
+from langgraph.store.base import IndexConfig, ensure_embeddings, get_text_at_path, tokenize_path
 
 from langgraph_sharedmem.errors import InvalidConfigError
 
@@ -29,6 +29,12 @@ _KNOWN_KEYS = frozenset(
 )
 _model: Any = None
 _model_lock = threading.Lock()
+
+
+def default_index() -> IndexConfig:
+    """The store's index unless told otherwise: each item's whole value, embedded offline by
+    the bundled WordLlama model (256 dimensions, no network, no API key)."""
+    return {"dims": 256, "fields": ["$"]}
 
 
 def _wordllama() -> Any:

@@ -149,10 +149,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """Async `setup`."""
         await self.db.run(self.setup)
 
-    def close(self) -> None:
-        """Close the database if this saver opened it, and drop the cached lists."""
+    def _release(self) -> None:
+        """Drop the cached lists (`close` then closes the database if this saver opened it)."""
         self._lists.clear()
-        super().close()
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ class DatabasePart(Closing):
     def close(self) -> None:
         """Release what this part holds; close the database if this part opened it. Safe to
         call twice."""
-        self._release()
-        if self._owns_db:
-            self.db.close()
+        try:
+            self._release()
+        finally:
+            if self._owns_db:
+                self.db.close()

@@ -109,7 +109,7 @@ class Registry(DatabasePart):
         for part, what in ((store, "store"), (access, "access")):
             if part is not None and part.db is not self.db:
                 raise InvalidConfigError(f"{what} must use the registry's Database {self.db!r}")
-        self._owned: list[Any] = []
+        self._owned: list[DatabasePart] = []
         if access is None:
             access = AccessControl(self.db)
             self._owned.append(access)
@@ -695,12 +695,11 @@ class Registry(DatabasePart):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close what this registry opened (its store, access control, database)."""
-        for part in reversed(self._owned):
-            part.close()
-        self._owned.clear()
-        super().close()
+    def _release(self) -> None:
+        """Close the parts this registry made (its store, access control), newest first;
+        `close` then closes the database if the registry opened it."""
+        while self._owned:
+            self._owned.pop().close()
 
     def __repr__(self) -> str:
         return f"Registry({self.db.path!r})"

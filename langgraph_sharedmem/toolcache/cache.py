@@ -379,11 +379,11 @@ class ToolCache(DatabasePart):
         if self.is_setup:
             self._hits.flush(self.db)
 
-    def close(self) -> None:
-        """Write the buffered hit counts, then close the database if this cache opened it."""
+    def _release(self) -> None:
+        """Write the buffered hit counts (`close` then closes the database if this cache
+        opened it)."""
         with contextlib.suppress(Exception):  # a closed or read-only file: counts are advisory
             self.flush_stats()
-        super().close()
 
     def __repr__(self) -> str:
         return f"ToolCache({self.db.path!r})"

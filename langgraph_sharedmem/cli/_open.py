@@ -43,7 +43,7 @@ PARTS: tuple[Part, ...] = (
     Part("facts", "langgraph_sharedmem.facts._schema"),
     Part("access", "langgraph_sharedmem.agents._schema"),
     Part("tool_cache", "langgraph_sharedmem.toolcache._schema"),
-    Part("changes", "langgraph_sharedmem.changes"),
+    Part("changes", "langgraph_sharedmem.core.changelog"),
     Part("registry", "langgraph_sharedmem.registry._schema"),
     Part("conversation", "langgraph_sharedmem.conversation._schema"),
 )

@@ -1,8 +1,9 @@
 """The package's layering, read from its imports and its SQL (see ``core/__init__.py``).
 
 * ``core/`` imports no part and nothing above: it is the base every part builds on.
-* A part imports no layer above it, and of another part only its public modules (no
-  ``_schema``, ``_core``...): what one part needs from another goes through that part's API.
+* A part imports no layer above it, and no module imports another part's private modules
+  (``_schema``, ``_core``...) or private names: what one needs from a part goes through that
+  part's API.
 * No module outside a part's folder writes SQL naming that part's tables; a part exposes the
   reads others need. Each part's tables are found by applying its migrations to an empty
   database, so a new table is covered without editing this file.
@@ -122,6 +123,26 @@ def test_parts_use_only_each_others_public_modules() -> None:
         return None
 
     assert _violations(check) == []
+
+
+def test_no_module_uses_a_private_name_of_another_part() -> None:
+    found = []
+    for path in _modules():
+        rel = _rel(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(NAME)):
+                continue
+            there = (node.module or "").split(".")[1:2]
+            if there and there[0] in PARTS and there[0] != _layer(rel):
+                found += [
+                    f"{rel}:{node.lineno} imports {a.name} from {node.module}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                    and not (
+                        PACKAGE.parent / node.module.replace(".", "/") / f"{a.name}.py"
+                    ).exists()
+                ]
+    assert found == []
 
 
 def _migration_sets() -> dict[str, list[Migrations]]:

@@ -169,7 +169,7 @@ class SharedMemory(Closing):
         if self._facts is None:
             matcher = self._fact_matcher
             if matcher == "default":
-                spec = self.store._spec  # the store's embedder, WordLlama unless configured
+                spec = self.store.index_spec  # the store's embedder, WordLlama unless configured
                 matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
             self._facts = self._made(FactLedger(self.db, matcher=matcher))
         return self._facts

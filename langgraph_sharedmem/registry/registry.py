@@ -499,8 +499,8 @@ class Registry(DatabasePart):
         store's embedder. Every agent is scored exactly: the agents' vectors are kept here per
         text (embedded again only when a profile's text changes), the task is embedded once
         with its words, and no index page can leave anyone out."""
-        assert self.store is not None and self.store._spec is not None
-        spec = self.store._spec
+        assert self.store is not None and self.store.index_spec is not None
+        spec = self.store.index_spec
         known = self._meanings
         missing = self._unembedded(everyone)
         if missing:
@@ -680,7 +680,7 @@ class Registry(DatabasePart):
     async def aroute(self, task: str, **options: Any) -> builtins.list[Route]:
         """Async `route`."""
         texts: builtins.list[str] = []
-        spec = None if self.store is None else self.store._spec
+        spec = None if self.store is None else self.store.index_spec
         if spec is not None and isinstance(task, str):  # else route's own check says why
             texts = [task, *_rank.content_words(task)]
             candidates, _ = await self.db.run(self._candidates, True)

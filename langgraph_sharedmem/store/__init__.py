@@ -264,6 +264,12 @@ class SharedMemoryStore(DatabasePart, BaseStore):
         What commits meanwhile is re-read when the call runs."""
         return functools.partial(self._execute, *self._prepare(ops))
 
+    @property
+    def index_spec(self) -> IndexSpec | None:
+        """The index config as parsed (dims, fields, the embedder); None without an index.
+        Other parts that embed (facts, registry) use the same embedder through it."""
+        return self._spec
+
     def embedding_ahead(
         self, values: Iterable[tuple[Mapping[str, Any], Any]] = (), queries: Iterable[str] = ()
     ) -> AbstractAsyncContextManager[None]:

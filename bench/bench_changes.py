@@ -12,8 +12,8 @@
    1 ms polling backing off to 10 ms) and the naive baseline, a periodic re-read of the log
    every 100 ms ("periodic sync"). Goals: ours p50 < 20 ms, p99 < 100 ms.
 3. *Write cost*: the time of a fact write and of a store put (user scope; run scope, whose
-   log row carries the value) with the log written (``changes.record`` /
-   ``changes.item_changes``) against the same code with both turned into no-ops, the arms
+   log row carries the value) with the log written (``changelog.record`` /
+   ``changelog.item_changes``) against the same code with both turned into no-ops, the arms
    alternating write by write; goal: under 10 % slower (median).
 """
 
@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from langgraph.store.base import PutOp  # noqa: E402
 
 from bench._stats import micros, timings  # noqa: E402
-from langgraph_sharedmem import SharedMemory, changes  # noqa: E402
+from langgraph_sharedmem import SharedMemory  # noqa: E402
+from langgraph_sharedmem.core import changelog  # noqa: E402
 
 CTX = mp.get_context("spawn")
 
@@ -152,14 +153,14 @@ def latency(path: Path, per_writer: int, interval: float) -> dict[str, Any]:
 def write_cost(path: Path, count: int, index: Any = None) -> dict[str, Any]:
     """Each write timed alone, the log on and off alternating write by write in one
     process, so the load of a shared machine falls on both arms alike."""
-    saved = changes.record, changes.item_changes
+    saved = changelog.record, changelog.item_changes
 
     def off() -> None:
-        changes.record = lambda *a, **k: 0  # type: ignore[assignment]
-        changes.item_changes = lambda *a, **k: None  # type: ignore[assignment]
+        changelog.record = lambda *a, **k: 0  # type: ignore[assignment]
+        changelog.item_changes = lambda *a, **k: None  # type: ignore[assignment]
 
     def on() -> None:
-        changes.record, changes.item_changes = saved  # type: ignore[misc]
+        changelog.record, changelog.item_changes = saved  # type: ignore[misc]
 
     out: dict[str, Any] = {"writes_per_arm": count}
     with SharedMemory.open(path, index=index) as mem:

@@ -288,7 +288,7 @@ def _fts(texts: list[str]) -> Any:
 
 def store_features(queries: list[dict[str, Any]]) -> StoreFeatures:
     from langgraph_sharedmem import _ranking
-    from langgraph_sharedmem.store._embed import normalize
+    from langgraph_sharedmem.store.embedding import normalize
 
     memories = load("store_memories.json")
     emb = WordLlamaEmbeddings()
@@ -566,7 +566,7 @@ def _jaccard(a: str, b: str) -> float:
 
 def facts_baselines(pairs: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Per baseline, its score of each pair (cosine; content-word Jaccard)."""
-    from langgraph_sharedmem.store._embed import normalize
+    from langgraph_sharedmem.store.embedding import normalize
 
     emb = WordLlamaEmbeddings()
     a = normalize(emb.embed_array([p["a"] for p in pairs]))

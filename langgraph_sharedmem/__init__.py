@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING, Any
 from langgraph_sharedmem._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from langgraph_sharedmem._db import (
-        Database,
-    )
     from langgraph_sharedmem.agents import (
         AccessControl,
         AgentView,
@@ -45,6 +42,8 @@ if TYPE_CHECKING:
         MessagePage,
         StoredMessage,
     )
+    from langgraph_sharedmem.core.sqlite import Database
+    from langgraph_sharedmem.core.values import Scope
     from langgraph_sharedmem.errors import (
         AccessDenied,
         CursorExpiredError,
@@ -71,7 +70,6 @@ if TYPE_CHECKING:
         Lineage,
         Policy,
         RequireValidation,
-        Scope,
         TrustRanking,
         ValidationDecision,
         ValidationEntry,
@@ -91,12 +89,14 @@ if TYPE_CHECKING:
     )
     from langgraph_sharedmem.shared import (
         SharedMemory,
-        default_index,
     )
     from langgraph_sharedmem.store import (
         IndexReport,
         SharedMemoryStore,
         WordLlamaEmbeddings,
+    )
+    from langgraph_sharedmem.store.embedding import (
+        default_index,
     )
     from langgraph_sharedmem.templates import (
         AgentSpec,
@@ -129,7 +129,7 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
-    "Database": "langgraph_sharedmem._db",
+    "Database": "langgraph_sharedmem.core.sqlite",
     "AccessControl": "langgraph_sharedmem.agents",
     "AgentView": "langgraph_sharedmem.agents",
     "AuditEntry": "langgraph_sharedmem.agents",
@@ -180,7 +180,7 @@ _EXPORTS: dict[str, str] = {
     "Route": "langgraph_sharedmem.registry",
     "StrictSerializer": "langgraph_sharedmem.serde",
     "SharedMemory": "langgraph_sharedmem.shared",
-    "default_index": "langgraph_sharedmem.shared",
+    "default_index": "langgraph_sharedmem.store.embedding",
     "IndexReport": "langgraph_sharedmem.store",
     "SharedMemoryStore": "langgraph_sharedmem.store",
     "WordLlamaEmbeddings": "langgraph_sharedmem.store",

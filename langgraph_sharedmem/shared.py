@@ -16,48 +16,43 @@ import asyncio
 import functools
 import os
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import IndexConfig, TTLConfig
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database, Synchronous
 from langgraph_sharedmem.agents import AccessControl, AgentView, AuditEntry
-from langgraph_sharedmem.agents import _schema as access_schema
 from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import FactLedger
-from langgraph_sharedmem.facts._core import Matcher
-from langgraph_sharedmem.facts._similar import EmbeddingMatcher
+from langgraph_sharedmem.facts import EmbeddingMatcher, FactLedger, Matcher
 from langgraph_sharedmem.registry import AgentProfile, Registry
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store import _schema as store_schema
+from langgraph_sharedmem.store.embedding import default_index
 from langgraph_sharedmem.toolcache import ToolCache
 
 __all__ = ["SharedMemory", "default_index"]
 
-# Every part's migration set: a file recording a step unknown to any of them is refused at open.
-_SCHEMAS = (
-    changes.MIGRATIONS,
-    SharedMemorySaver.migrations,
-    store_schema.MIGRATIONS,
-    FactLedger.migrations,
-    access_schema.MIGRATIONS,
-    ToolCache.migrations,
-    Registry.migrations,
-    ConversationLog.migrations,
+P = TypeVar("P", bound=DatabasePart)
+
+# The parts, in the order `SharedMemory` may create them. Every migration set they use: a file
+# recording a step unknown to any of them is refused at open.
+_PARTS: tuple[type[DatabasePart], ...] = (
+    SharedMemorySaver,
+    SharedMemoryStore,
+    FactLedger,
+    AccessControl,
+    ToolCache,
+    Registry,
+    ConversationLog,
+    ChangeFeed,
 )
-
-
-def default_index() -> IndexConfig:
-    """The store's index unless told otherwise: each item's whole value, embedded offline by
-    the bundled WordLlama model (256 dimensions, no network, no API key)."""
-    return {"dims": 256, "fields": ["$"]}
+_SCHEMAS = tuple(dict.fromkeys(m for part in _PARTS for m in part.migration_sets()))
 
 
 class SharedMemory(Closing):
@@ -109,6 +104,12 @@ class SharedMemory(Closing):
         self._changes: ChangeFeed | None = None
         self._registry: Registry | None = None
         self._conversation: ConversationLog | None = None
+        # Every part made so far, in order of creation: `close` closes them in reverse.
+        self._parts: list[DatabasePart] = []
+
+    def _made(self, part: P) -> P:
+        self._parts.append(part)
+        return part
 
     @classmethod
     def open(
@@ -152,14 +153,14 @@ class SharedMemory(Closing):
     def checkpointer(self) -> SharedMemorySaver:
         """The LangGraph checkpointer on this file (for ``compile(checkpointer=...)``)."""
         if self._checkpointer is None:
-            self._checkpointer = SharedMemorySaver(self.db, **self._saver_options)
+            self._checkpointer = self._made(SharedMemorySaver(self.db, **self._saver_options))
         return self._checkpointer
 
     @property
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
         if self._store is None:
-            self._store = SharedMemoryStore(self.db, **self._store_options)
+            self._store = self._made(SharedMemoryStore(self.db, **self._store_options))
         return self._store
 
     @property
@@ -168,9 +169,9 @@ class SharedMemory(Closing):
         if self._facts is None:
             matcher = self._fact_matcher
             if matcher == "default":
-                spec = self.store._spec  # the store's embedder, WordLlama unless configured
+                spec = self.store.index_spec  # the store's embedder, WordLlama unless configured
                 matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
-            self._facts = FactLedger(self.db, matcher=matcher)
+            self._facts = self._made(FactLedger(self.db, matcher=matcher))
         return self._facts
 
     @property
@@ -179,7 +180,7 @@ class SharedMemory(Closing):
         ``revoke_user``, ``revoke_scope``, ``grants``) and the audit log, changeable while
         the system runs."""
         if self._access is None:
-            self._access = AccessControl(self.db)
+            self._access = self._made(AccessControl(self.db))
         return self._access
 
     @property
@@ -188,7 +189,7 @@ class SharedMemory(Closing):
         ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent and
         process of one user's run (``scope="user"`` or ``"app"`` to share wider)."""
         if self._tool_cache is None:
-            self._tool_cache = ToolCache(self.db)
+            self._tool_cache = self._made(ToolCache(self.db))
         return self._tool_cache
 
     @property
@@ -196,7 +197,7 @@ class SharedMemory(Closing):
         """The shared conversation history on this file (``append``, ``context``, ``page``,
         ``relevant``, ``summary``), with this memory's access rules applied to viewers."""
         if self._conversation is None:
-            self._conversation = ConversationLog(self.db, access=self.access)
+            self._conversation = self._made(ConversationLog(self.db, access=self.access))
         return self._conversation
 
     @property
@@ -204,7 +205,7 @@ class SharedMemory(Closing):
         """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
         changed since an agent's last step), cursors and retention (docs/changes.md)."""
         if self._changes is None:
-            self._changes = ChangeFeed(self.db, access=self.access)
+            self._changes = self._made(ChangeFeed(self.db, access=self.access))
         return self._changes
 
     def as_of(self, when: Any) -> MemoryAsOf:
@@ -230,7 +231,7 @@ class SharedMemory(Closing):
         """The agent registry on this file: profiles, heartbeats, lookup by name, capability
         or meaning (through the store's index), routing, and who knows what."""
         if self._registry is None:
-            self._registry = Registry(self.db, store=self.store, access=self.access)
+            self._registry = self._made(Registry(self.db, store=self.store, access=self.access))
         return self._registry
 
     def register_agent(
@@ -251,17 +252,10 @@ class SharedMemory(Closing):
         return self.access.audit(**filters)
 
     def close(self) -> None:
-        """Close the parts and the database. Safe to call twice."""
-        if self._registry is not None:
-            self._registry.close()
-        if self._access is not None:
-            self._access.close()
-        if self._tool_cache is not None:
-            self._tool_cache.close()
-        if self._store is not None:
-            self._store.close()
-        if self._checkpointer is not None:
-            self._checkpointer.close()
+        """Close every part made, newest first (a part may use an older one while it closes),
+        then the database. Safe to call twice."""
+        while self._parts:
+            self._parts.pop().close()
         self.db.close()
 
     def __repr__(self) -> str:

@@ -28,12 +28,25 @@ def signature(obj: object) -> str:
     return sig if len(sig) <= 160 else sig[:157] + "...)"
 
 
+def members(cls: type) -> dict[str, object]:
+    """The class's own members, then those it inherits from the one part lifecycle
+    (`core.part.DatabasePart`: ``setup``, ``close``) that it does not override."""
+    found = dict(vars(cls))
+    for base in cls.__mro__[1:]:
+        if base.__module__ == "langgraph_sharedmem.core.part":
+            found.update({k: v for k, v in vars(base).items() if k not in found})
+    return found
+
+
 def public_methods(cls: type) -> list[str]:
     names = []
-    for name, member in vars(cls).items():
-        if name.startswith("_") or not (callable(member) or isinstance(member, property)):
+    own = members(cls)
+    for name, member in own.items():
+        # Routines and properties; not callable values such as a part's ``migrations`` set.
+        method = inspect.isroutine(member) or isinstance(member, (property, classmethod))
+        if name.startswith("_") or not method:
             continue
-        if name.startswith("a") and name[1:] in vars(cls):
+        if name.startswith("a") and name[1:] in own:
             continue  # async twins are listed with their sync method
         names.append(name)
     return names
@@ -64,10 +77,10 @@ def render() -> str:
         if inspect.isclass(obj) and not issubclass(obj, BaseException):
             methods = public_methods(obj)
             for method in methods:
-                member = vars(obj)[method]
+                member = members(obj)[method]
                 target = member.fget if isinstance(member, property) else member
                 summary = first_paragraph(target)
-                twin = f" (async: `a{method}`)" if f"a{method}" in vars(obj) else ""
+                twin = f" (async: `a{method}`)" if f"a{method}" in members(obj) else ""
                 lines.append(f"- `{method}`{twin}" + (f": {summary}" if summary else ""))
             if methods:
                 lines.append("")

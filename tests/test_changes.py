@@ -313,7 +313,7 @@ def test_upgrading_an_old_log_keeps_its_rows_and_never_reuses_a_seq(tmp_path: Pa
     from sqlite_utils.migrations import Migrations
 
     from langgraph_sharedmem import Database
-    from langgraph_sharedmem.changes import _log
+    from langgraph_sharedmem.core import changelog as _log
 
     first_step = Migrations("langgraph_sharedmem.changes")
     first_step._migrations = _log.MIGRATIONS._migrations[:1]  # the log as first released

@@ -174,6 +174,7 @@ def test_agents_messages_audit_changes_items_stats(
     assert stats["tables"]["facts"] == 4 and stats["files"]["db"] > 0
     parts = {p["part"] for p in stats["parts"]}
     assert {"checkpoints", "store", "facts", "access", "changes"} <= parts
+    assert all(p["known_to_this_install"] for p in stats["parts"]), stats["parts"]
     status = as_json(capsys, "index", "status", populated)
     assert status["dims"] == 256 and status["vectors"] == 5
     assert status["indexes"][0]["pending"] == 0
@@ -296,11 +297,15 @@ def test_non_database_files_are_refused_untouched(
     assert _tables(other) == {"t"}
 
 
-def test_newer_schema_is_refused(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("migration_set", ["facts", "changes"])  # a part's, the core's log
+def test_newer_schema_is_refused(
+    copy: Path, capsys: pytest.CaptureFixture[str], migration_set: str
+) -> None:
     with sqlite3.connect(copy) as conn:
         conn.execute(
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-            "VALUES ('langgraph_sharedmem.facts', '9999_from_the_future', '2099-01-01')"
+            f"VALUES ('langgraph_sharedmem.{migration_set}', '9999_from_the_future', "
+            "'2099-01-01')"
         )
     _fails_plainly(capsys, copy, "newer langgraph-sharedmem", "9999_from_the_future")
 

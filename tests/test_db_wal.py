@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from langgraph_sharedmem import Database
-from langgraph_sharedmem._db import WAL_BACKSTOP_PAGES
+from langgraph_sharedmem.core.sqlite import WAL_BACKSTOP_PAGES
 from tests._db_workers import write_batches
 from tests._spawn import run_together
 

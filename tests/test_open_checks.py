@@ -29,8 +29,8 @@ from langgraph_sharedmem import (
     SharedMemorySaver,
     SharedMemoryStore,
 )
-from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.cli import Inspector, main
+from langgraph_sharedmem.core.sqlite import Database
 
 
 class State(TypedDict, total=False):

@@ -6,19 +6,21 @@
 
 from typing import TYPE_CHECKING, Any
 
-from langgraph_sharedmem.agents._acl import AccessControl, Grant, Permissions
-from langgraph_sharedmem.agents._audit import AuditEntry
-from langgraph_sharedmem.agents._scopes import namespace, scope_of
+from langgraph_sharedmem.agents._acl import WILDCARD, AccessControl, Grant, Permissions
+from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
 from langgraph_sharedmem.agents._view_facts import ViewFacts
 from langgraph_sharedmem.agents.view import AgentView
+from langgraph_sharedmem.core.values import namespace, scope_of
 
 if TYPE_CHECKING:
     from langgraph_sharedmem.agents.tools import memory_tools
 
 __all__ = [
+    "WILDCARD",
     "AccessControl",
     "AgentView",
     "AuditEntry",
+    "AuditLog",
     "Grant",
     "Permissions",
     "ViewFacts",

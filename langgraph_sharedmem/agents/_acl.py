@@ -26,21 +26,22 @@ query (`_schema.EFFECTIVE`) and caches the answer until the grants change in any
 from __future__ import annotations
 
 import builtins
+import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.agents import _schema
 from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
-from langgraph_sharedmem.agents._scopes import as_scope, check_id
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, as_scope, check_id
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
-from langgraph_sharedmem.facts import Scope
 
 __all__ = ["AccessControl", "Grant", "Permissions"]
 
@@ -105,32 +106,33 @@ class Permissions:
         return tuple(keys), tuple(kinds)
 
 
-class AccessControl:
+class AccessControl(DatabasePart):
     """Agents, users, grants and the audit log of one database (see the module docstring)."""
+
+    migrations = _schema.MIGRATIONS
+    requires = (changelog.MIGRATIONS,)
 
     def __init__(self, db: Database, *, recheck_seconds: float = 0.05) -> None:
         if recheck_seconds < 0:
             raise InvalidConfigError(f"recheck_seconds must be >= 0, got {recheck_seconds!r}")
-        self.db = db
+        self._open_database(db)  # always shared: the parts it guards use the same file
         self.recheck_seconds = recheck_seconds
         self.audit_log = AuditLog(db)
-        self._setup_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cache: dict[
             tuple[str, str | None, str | None], tuple[int, float, int, Permissions]
         ] = {}
-        self.is_setup = False
-
-    def setup(self) -> None:
-        """Create or upgrade the tables. Idempotent, safe with several processes at once."""
-        if not self.is_setup:
-            with self._setup_lock:
-                if not self.is_setup:
-                    self.db.migrate(changes.MIGRATIONS)
-                    self.db.migrate(_schema.MIGRATIONS)
-                    self.is_setup = True
 
     # -- registry --------------------------------------------------------------------------
+
+    # Agents as a relation ``(id, retired_at)`` for other parts' queries to join.
+    AGENT_ROWS: ClassVar[str] = _schema.AGENT_ROWS
+
+    def agent_state(self, conn: sqlite3.Connection, agent: str) -> tuple[float | None, str] | None:
+        """``(retired_at, description)`` of ``agent`` read on ``conn`` (the caller's open
+        transaction), or None if it was never registered."""
+        row = conn.execute(_schema.AGENT_RETIRED_AND_DESCRIPTION, (agent,)).fetchone()
+        return None if row is None else (row[0], row[1])
 
     def register_agent(self, agent: str, *, description: str = "") -> None:
         """Register (or re-activate, updating its description) an agent id."""
@@ -411,7 +413,7 @@ class AccessControl:
         self.setup()
         return self.audit_log.query(**filters)
 
-    def close(self) -> None:
+    def _release(self) -> None:
         """Write the buffered read records."""
         if self.is_setup:
             self.audit_log.close()
@@ -431,7 +433,7 @@ class AccessControl:
         self.audit_log.write(
             conn, AuditLog.row(agent, user, None, action, scope, subject, "allowed", detail)
         )
-        changes.record(
+        changelog.record(
             conn,
             kind="access",
             op=action,

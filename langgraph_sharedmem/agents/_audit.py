@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.agents import _schema
+from langgraph_sharedmem.core.sqlite import Database
 
 __all__ = ["AuditEntry", "AuditLog"]
 

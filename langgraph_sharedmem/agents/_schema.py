@@ -171,6 +171,11 @@ SELECT kind, id,
 """
 
 AGENT_STATE = "SELECT retired_at FROM acl_agents WHERE id = ?"
+AGENT_RETIRED_AND_DESCRIPTION = "SELECT retired_at, description FROM acl_agents WHERE id = ?"
+# The registered agents as a relation ``(id, retired_at)`` other parts join in their own
+# queries (the registry: an agent retired here is retired there) without naming this table;
+# SQLite flattens the subquery, so the join costs what a join on the table does.
+AGENT_ROWS = "SELECT id, retired_at FROM acl_agents"
 USER_EXISTS = "SELECT 1 FROM acl_users WHERE id = ?"
 UPSERT_AGENT = """
 INSERT INTO acl_agents (id, description, created_at) VALUES (?, ?, ?)

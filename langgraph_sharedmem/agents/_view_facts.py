@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
-from langgraph_sharedmem.facts import Scope
 
 if TYPE_CHECKING:
     from langgraph_sharedmem.agents.view import AgentView

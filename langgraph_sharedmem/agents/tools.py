@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from langgraph_sharedmem.agents.view import AgentView
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
 
-__all__ = ["memory_tools"]
+__all__ = ["as_tool_error", "memory_tools", "view_tool"]
 
 
 def memory_tools(view: AgentView, *, search_limit: int = 5) -> list[StructuredTool]:
@@ -60,36 +60,36 @@ def memory_tools(view: AgentView, *, search_limit: int = 5) -> list[StructuredTo
     def remember(content: str, key: str | None = None, scope: Any = default) -> str:
         key = key or uuid.uuid4().hex
         kind = _kind(scope)
-        _guard(lambda: view.remember(key, {"content": content}, scope=kind))
+        as_tool_error(lambda: view.remember(key, {"content": content}, scope=kind))
         return f"remembered {key!r} in {kind} memory"
 
     def recall(key: str) -> str:
-        item = _guard(lambda: view.recall(key))
+        item = as_tool_error(lambda: view.recall(key))
         return "not found" if item is None else json.dumps(_brief(item), ensure_ascii=False)
 
     def search(query: str) -> str:
-        items = _guard(lambda: view.search(query, limit=search_limit))
+        items = as_tool_error(lambda: view.search(query, limit=search_limit))
         return json.dumps([_brief(it) for it in items], ensure_ascii=False)
 
     def forget(key: str, scope: Any = default) -> str:
         kind = _kind(scope)
-        _guard(lambda: view.forget(key, scope=kind))
+        as_tool_error(lambda: view.forget(key, scope=kind))
         return f"forgot {key!r} in {kind} memory"
 
     return [
-        _tool(
+        view_tool(
             remember,
             "remember",
             "Save a memory for later (facts, preferences, decisions).",
             RememberArgs,
         ),
-        _tool(recall, "recall", "Read one memory by its key.", RecallArgs),
-        _tool(search, "search_memory", "Search the memories this agent may read.", SearchArgs),
-        _tool(forget, "forget", "Delete a memory by its key.", ForgetArgs),
+        view_tool(recall, "recall", "Read one memory by its key.", RecallArgs),
+        view_tool(search, "search_memory", "Search the memories this agent may read.", SearchArgs),
+        view_tool(forget, "forget", "Delete a memory by its key.", ForgetArgs),
     ]
 
 
-def _tool(fn: Any, name: str, description: str, args_schema: Any) -> StructuredTool:
+def view_tool(fn: Any, name: str, description: str, args_schema: Any) -> StructuredTool:
     """A tool that hands its errors (access, validation) back to the model as text."""
     return StructuredTool.from_function(
         fn,
@@ -105,7 +105,9 @@ def _kind(scope: Any) -> str:
     return str(scope)
 
 
-def _guard(fn: Any) -> Any:
+def as_tool_error(fn: Any) -> Any:
+    """``fn()``, with access and input errors raised as `ToolException` so the model reads
+    them as the tool's answer instead of the run failing."""
     try:
         return fn()
     except (AccessDenied, InvalidConfigError) as exc:

@@ -9,7 +9,7 @@
 
 A scope argument is a kind (``"app"``, ``"user"``, ``"agent"``, ``"run"``: the view's own
 user, agent and run) or an explicit scope (``("agent", "support")``, ``"run:r6"``). Memories are
-stored in the store under `_scopes.namespace` (``("sharedmem", kind, id[, collection])``).
+stored in the store under `core.values.namespace` (``("sharedmem", kind, id[, collection])``).
 A view acts for one user: an explicit ``("user", X)`` is refused unless X is the view's user,
 whatever X granted the agent (make a view for X to act for X).
 
@@ -32,14 +32,12 @@ from typing import Any, Literal, TypeVar, cast
 
 from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, PutOp, SearchItem, SearchOp
 
-from langgraph_sharedmem.agents._acl import AccessControl, Permissions
-from langgraph_sharedmem.agents._audit import AuditLog
-from langgraph_sharedmem.agents._scopes import KINDS, ROOT, as_scope, check_id, namespace
+from langgraph_sharedmem.agents import AccessControl, AuditLog, Permissions
 from langgraph_sharedmem.agents._view_facts import ViewFacts
+from langgraph_sharedmem.core.values import KINDS, ROOT, Scope, as_scope, check_id, namespace
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
-from langgraph_sharedmem.facts import FactLedger, Scope
-from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._values import check_key, ns_to_prefix
+from langgraph_sharedmem.facts import FactLedger
+from langgraph_sharedmem.store import SharedMemoryStore, check_key, ns_to_prefix
 
 __all__ = ["AgentView"]
 

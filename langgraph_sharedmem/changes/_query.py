@@ -26,9 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from langgraph_sharedmem.agents._acl import WILDCARD, Permissions
+from langgraph_sharedmem.agents import WILDCARD, Permissions
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
-from langgraph_sharedmem.facts import Scope
 
 __all__ = ["Change", "ChangeFilter"]
 
@@ -117,7 +117,7 @@ class ChangeFilter:
         keys: Iterable[str] | str | None = None,
         exclude_author: str | None = None,
     ) -> ChangeFilter:
-        from langgraph_sharedmem.agents._scopes import as_scope, check_id
+        from langgraph_sharedmem.core.values import as_scope, check_id
 
         if agent is not None:
             check_id("agent id", agent)

@@ -7,9 +7,9 @@
 
 What is reconstructable, and for how long:
 
-* facts (any scope): from ``fact_history`` — every version of every fact is kept forever, so
-  a fact as of any moment is exact (its verified value, version, claim author, the sources
-  recorded by then);
+* facts (any scope): from the ledger's history (`facts.queries.facts_as_of`) — every version
+  of every fact is kept forever, so a fact as of any moment is exact (its verified value,
+  version, claim author, the sources recorded by then);
 * store items in run scopes (``("sharedmem", "run", <id>, ...)``): from the change log, whose
   run-scoped item rows carry the value written. Pruning keeps the newest row of each item, so
   run memory is exact for any moment from the prune horizon on; earlier moments raise
@@ -25,36 +25,20 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import Item, PutOp
 
-from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.agents._scopes import check_id, namespace
 from langgraph_sharedmem.changes import _query
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, check_id, namespace
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
-from langgraph_sharedmem.facts import Fact, FactLedger, Scope
-from langgraph_sharedmem.facts import _schema as _fact_schema
-from langgraph_sharedmem.facts._core import credit, load_claims
+from langgraph_sharedmem.facts import Fact, FactLedger
+from langgraph_sharedmem.facts.queries import facts_as_of
 
 __all__ = ["MemoryAsOf", "fork_run_memory", "moment"]
-
-_FACTS_AT = """
-SELECT f.id, f.scope, f.subject, f.attribute, h.version, h.verified_claim, f.created_at,
-       h.created_at,
-       EXISTS (SELECT 1 FROM fact_disagreements AS d WHERE d.fact_id = f.id
-               AND d.created_at <= :ts AND (d.decided_at IS NULL OR d.decided_at > :ts))
-FROM facts AS f JOIN fact_history AS h ON h.fact_id = f.id
-WHERE f.scope = :scope {subject}
-  AND h.version = (SELECT max(version) FROM fact_history
-                   WHERE fact_id = f.id AND created_at <= :ts)
-  AND h.verified_claim IS NOT NULL
-ORDER BY f.subject, f.attribute
-"""
-
 
 # Every logged write of one run's items up to the moment, oldest first: one scan of the log
 # (it has no index but its key: an index would cost every write), folded in `MemoryAsOf.items`.
@@ -118,39 +102,8 @@ class MemoryAsOf:
     def facts(self, scope: Any, subject: str | None = None) -> builtins.list[Fact]:
         """The facts of ``scope`` (of one ``subject``) as readers saw them then: their
         verified value at that moment; facts with none then are left out."""
-        where = Scope.of(scope)
-        sql = _FACTS_AT.format(subject="" if subject is None else "AND f.subject = :subject")
-        params = {"ts": self.ts, "scope": where.key, "subject": subject}
         with self.db.read() as conn:
-            if not _has_table(conn, "fact_history"):
-                return []
-            rows = conn.execute(sql, params).fetchall()
-            claim_rows = [conn.execute(_fact_schema.SELECT_CLAIM, (r[5],)).fetchone() for r in rows]
-            claims = load_claims(conn, claim_rows)
-        out = []
-        for row, claim in zip(rows, claims, strict=True):
-            fid, skey, subj, attr, version, _, created, updated, contested = row
-            sources = tuple(s for s in claim.sources if s.at <= self.ts)
-            author, confidence = credit(claim, sources)  # as readers saw it then
-            out.append(
-                Fact(
-                    fid,
-                    Scope.from_key(skey),
-                    subj,
-                    attr,
-                    claim.value,
-                    "verified",
-                    version,
-                    author,
-                    confidence,
-                    sources,
-                    claim.id,
-                    bool(contested),
-                    created,
-                    updated,
-                )
-            )
-        return out
+            return facts_as_of(conn, Scope.of(scope), self.ts, subject)
 
     def fact(self, scope: Any, subject: str, attribute: str) -> Fact | None:
         """One fact as readers saw it then (None if it had no verified value)."""
@@ -209,11 +162,6 @@ class MemoryAsOf:
             (i for i in self.items(run_id, collection) if i.key == key and i.namespace == ns),
             None,
         )
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
-    return row.fetchone() is not None
 
 
 def fork_run_memory(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,10 +28,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from langgraph_sharedmem import changes as _changes
-from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.agents._acl import AccessControl, Permissions
-from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.agents import AccessControl, Permissions
 from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.changes._query import Change, ChangeFilter
 from langgraph_sharedmem.changes.subscription import (
@@ -41,6 +37,10 @@ from langgraph_sharedmem.changes.subscription import (
     check_limit,
     check_seq,
 )
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import check_id
 from langgraph_sharedmem.errors import InvalidConfigError
 
 __all__ = ["ChangeFeed"]
@@ -48,7 +48,7 @@ __all__ = ["ChangeFeed"]
 Filters = dict[str, Any]
 
 
-class ChangeFeed:
+class ChangeFeed(DatabasePart):
     """The change log of one `Database`, read as a feed (see the module docstring).
 
     Args:
@@ -57,20 +57,15 @@ class ChangeFeed:
             readers (no ``agent=``) are possible.
     """
 
-    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
-        self.db, self.access = db, access
-        self._setup_lock = threading.Lock()
-        self.is_setup = False
+    migrations = changelog.MIGRATIONS
 
-    def setup(self) -> None:
-        """Create or upgrade the change log's tables. Idempotent."""
-        if not self.is_setup:
-            with self._setup_lock:
-                if not self.is_setup:
-                    self.db.migrate(_changes.MIGRATIONS)
-                    if self.access is not None:
-                        self.access.setup()
-                    self.is_setup = True
+    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
+        self._open_database(db)
+        self.access = access
+
+    def _set_up(self) -> None:
+        if self.access is not None:
+            self.access.setup()
 
     # -- positions -------------------------------------------------------------------------
 

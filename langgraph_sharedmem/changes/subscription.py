@@ -22,9 +22,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem.changes import _query
 from langgraph_sharedmem.changes._query import Change, ChangeFilter
+from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.errors import InvalidConfigError
 
 if TYPE_CHECKING:

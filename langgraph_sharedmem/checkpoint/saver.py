@@ -36,7 +36,6 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem._db import Database, DatabasePart, Synchronous
 from langgraph_sharedmem.checkpoint import _history, _lists, _schema
 from langgraph_sharedmem.checkpoint._config import (
     Target,
@@ -59,6 +58,8 @@ from langgraph_sharedmem.checkpoint._values import (
     plain_serde,
     unpack_typed,
 )
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import DatabaseFileError, InvalidConfigError, SharedMemoryError
 from langgraph_sharedmem.serde import StrictSerializer
 
@@ -148,10 +149,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """Async `setup`."""
         await self.db.run(self.setup)
 
-    def close(self) -> None:
-        """Close the database if this saver opened it, and drop the cached lists."""
+    def _release(self) -> None:
+        """Drop the cached lists (`close` then closes the database if this saver opened it)."""
         self._lists.clear()
-        super().close()
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -18,9 +18,9 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
-from langgraph_sharedmem._db import Database
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.cli.inspector import PartUnavailable
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import DatabaseFileError
 from langgraph_sharedmem.serde import StrictSerializer
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import DatabaseFileError
 
 __all__ = ["PARTS", "Part", "known_parts", "open_database", "recorded_steps"]
@@ -43,7 +43,7 @@ PARTS: tuple[Part, ...] = (
     Part("facts", "langgraph_sharedmem.facts._schema"),
     Part("access", "langgraph_sharedmem.agents._schema"),
     Part("tool_cache", "langgraph_sharedmem.toolcache._schema"),
-    Part("changes", "langgraph_sharedmem.changes"),
+    Part("changes", "langgraph_sharedmem.core.changelog"),
     Part("registry", "langgraph_sharedmem.registry._schema"),
     Part("conversation", "langgraph_sharedmem.conversation._schema"),
 )

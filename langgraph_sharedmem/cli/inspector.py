@@ -20,15 +20,19 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem.agents import AccessControl
-from langgraph_sharedmem.agents._audit import AuditLog
+from langgraph_sharedmem.agents import AccessControl, AuditLog
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.checkpoint import queries as checkpoint_queries
 from langgraph_sharedmem.cli import _memory, _threads
 from langgraph_sharedmem.cli._jsonable import jsonable
 from langgraph_sharedmem.cli._open import known_parts, open_database, part_name, recorded_steps
+from langgraph_sharedmem.conversation import queries as conversation_queries
+from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import InvalidConfigError, SharedMemoryError
-from langgraph_sharedmem.facts import FactLedger, Scope
+from langgraph_sharedmem.facts import FactLedger
+from langgraph_sharedmem.facts import queries as fact_queries
+from langgraph_sharedmem.store import queries as store_queries
 
 __all__ = ["Inspector", "PartUnavailable"]
 
@@ -188,18 +192,11 @@ class Inspector(Closing):
             tables = _memory.table_counts(conn)
             out: dict[str, Any] = {"path": self.path, "files": files, "parts": parts}
             if "checkpoints" in tables:
-                out["threads"] = conn.execute(
-                    "SELECT count(DISTINCT thread_id) FROM checkpoints"
-                ).fetchone()[0]
+                out["threads"] = checkpoint_queries.count_threads(conn)
             if "fact_claims" in tables:
-                out["claims_by_status"] = _memory.grouped(
-                    conn, "SELECT status, count(*) FROM fact_claims GROUP BY status"
-                )
-                out["disagreements_by_status"] = _memory.grouped(
-                    conn, "SELECT status, count(*) FROM fact_disagreements GROUP BY status"
-                )
+                out.update(fact_queries.status_counts(conn))
             if "mem_index_state" in tables:
-                out["index"] = _memory.index_state(conn)
+                out["index"] = store_queries.index_state(conn)
         out["tables"] = tables
         return out
 
@@ -210,14 +207,14 @@ class Inspector(Closing):
         if not self.has("checkpoints"):
             return []
         with self.db.read() as conn:
-            return _threads.threads(conn, _limit(limit))
+            return checkpoint_queries.threads(conn, _limit(limit))
 
     def history(self, thread_id: str, *, ns: str = "", limit: int = 100) -> list[dict[str, Any]]:
         """A thread's checkpoints, newest first, with the channels each one changed."""
         if not self.has("checkpoints"):
             return []
         with self.db.read() as conn:
-            return _threads.history(conn, thread_id, ns, _limit(limit))
+            return checkpoint_queries.history(conn, thread_id, ns, _limit(limit))
 
     def checkpoint(
         self, thread_id: str, checkpoint_id: str | None = None, *, ns: str = ""
@@ -240,13 +237,13 @@ class Inspector(Closing):
         if not self.has("store"):
             return []
         with self.db.read() as conn:
-            return _memory.items(conn, prefix=prefix, limit=_limit(limit))
+            return store_queries.items(conn, prefix=prefix, limit=_limit(limit))
 
     def index_status(self) -> dict[str, Any]:
         """The vector index as SQLite records it (no Chroma access)."""
         self._need("store", "a store")
         with self.db.read() as conn:
-            return _memory.index_state(conn)
+            return store_queries.index_state(conn)
 
     def verify_index(self) -> dict[str, Any]:
         """Apply pending index changes, then compare Chroma with SQLite (needs ``writable``)."""
@@ -306,7 +303,7 @@ class Inspector(Closing):
         if not self.has("facts"):
             return []
         with self.db.read() as conn:
-            return _memory.facts(
+            return fact_queries.listing(
                 conn,
                 scope=_scope(scope),
                 status=status,
@@ -358,7 +355,7 @@ class Inspector(Closing):
                     "available in this install of langgraph-sharedmem"
                 )
             with self.db.read() as conn:
-                return _memory.quarantined(conn, scope=_scope(scope), limit=_limit(limit))
+                return fact_queries.quarantined(conn, scope=_scope(scope), limit=_limit(limit))
         scopes = None if scope is None else [_scope(scope)]
         return [_pending_row(r) for r in pending(run=run, scopes=scopes)][: _limit(limit)]
 
@@ -423,7 +420,7 @@ class Inspector(Closing):
         if not self.has("conversation"):
             return []
         with self.db.read() as conn:
-            return _memory.runs(conn, limit=_limit(limit))
+            return conversation_queries.runs(conn, limit=_limit(limit))
 
     def audit(
         self,
@@ -477,16 +474,14 @@ class Inspector(Closing):
             return {"threads": 0, "checkpoints_before": 0, "checkpoints_after": 0}
         with self.db.read() as conn:
             if thread_ids is None:
-                thread_ids = [
-                    t for (t,) in conn.execute("SELECT DISTINCT thread_id FROM checkpoints")
-                ]
-            before = conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0]
+                thread_ids = checkpoint_queries.thread_ids(conn)
+            before = checkpoint_queries.count_checkpoints(conn)
         for thread_id in thread_ids:
             self.saver.prune([thread_id], strategy=strategy)
             if progress is not None:
                 progress(1)
         with self.db.read() as conn:
-            after = conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0]
+            after = checkpoint_queries.count_checkpoints(conn)
         return {
             "threads": len(thread_ids),
             "checkpoints_before": before,
@@ -497,9 +492,7 @@ class Inspector(Closing):
         if not self.has("checkpoints"):
             return 0
         with self.db.read() as conn:
-            return int(
-                conn.execute("SELECT count(DISTINCT thread_id) FROM checkpoints").fetchone()[0]
-            )
+            return checkpoint_queries.count_threads(conn)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
+from langgraph_sharedmem.checkpoint import queries as checkpoint_queries
+from langgraph_sharedmem.checkpoint.queries import checkpoint_time
 from langgraph_sharedmem.cli._open import open_database
-from langgraph_sharedmem.cli._threads import checkpoint_time
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.shared import SharedMemory
 from langgraph_sharedmem.store import SharedMemoryStore
@@ -191,13 +192,7 @@ def thread_records(
     saver.setup()
     if thread_ids is None:
         with mem.db.read() as conn:
-            thread_ids = [
-                t
-                for (t,) in conn.execute(
-                    "SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
-                    "ORDER BY thread_id"
-                )
-            ]
+            thread_ids = checkpoint_queries.thread_ids(conn, with_root=True)
     records = []
     for thread_id in thread_ids:
         try:

@@ -13,8 +13,8 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from langgraph_sharedmem.conversation import _model, _reads
 
 if TYPE_CHECKING:
-    from langgraph_sharedmem._db import Database
     from langgraph_sharedmem.conversation.log import ConversationLog
+    from langgraph_sharedmem.core.sqlite import Database
 
 MODEL: Final = "model"  # a step that calls the summarizer, not the database
 SUMMARY_PREFIX: Final = "Summary of the earlier conversation:\n"

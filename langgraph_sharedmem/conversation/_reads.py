@@ -8,12 +8,12 @@ import json
 import time
 from typing import Any, Final
 
-from langgraph_sharedmem._db import Database
-from langgraph_sharedmem.agents._acl import AccessControl
+from langgraph_sharedmem.agents import AccessControl
 from langgraph_sharedmem.conversation import _model, _schema
 from langgraph_sharedmem.conversation._model import MessagePage, StoredMessage
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import AccessDenied
-from langgraph_sharedmem.facts import Scope
 
 SCAN: Final = 256  # rows per keyset page when walking a history internally
 _END: Final = 2**62

@@ -32,11 +32,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import DatabasePart
-from langgraph_sharedmem.agents._acl import AccessControl
-from langgraph_sharedmem.agents._audit import AuditLog
-from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.agents import AccessControl, AuditLog
 from langgraph_sharedmem.conversation import _flows, _model, _reads, _schema, _select
 from langgraph_sharedmem.conversation._model import (
     MessagePage,
@@ -46,10 +42,11 @@ from langgraph_sharedmem.conversation._model import (
     approximate_tokens,
 )
 from langgraph_sharedmem.conversation._summary import Adapted, as_summarizer
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.values import Scope, check_id, check_name
 from langgraph_sharedmem.errors import AccessDenied, InvalidConfigError
-from langgraph_sharedmem.facts import Scope
-from langgraph_sharedmem.facts._values import check_name
-from langgraph_sharedmem.store._embed import embedded_ahead, embedding_ahead
+from langgraph_sharedmem.store.embedding import embedded_ahead, embedding_ahead
 
 __all__ = ["ConversationLog"]
 
@@ -75,7 +72,7 @@ class ConversationLog(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
-    requires = (changes.MIGRATIONS,)
+    requires = (changelog.MIGRATIONS,)
 
     def __init__(
         self,
@@ -278,7 +275,7 @@ class ConversationLog(DatabasePart):
                     conn.execute(_schema.INSERT_EMBEDDING, (seq, model, vectors[i].tobytes()))
                 run, thread, msg_id, author, who, seen, where = row[:7]
                 recipients = json.loads(who)
-                changes.record(
+                changelog.record(
                     conn,
                     kind="message",
                     op="append",

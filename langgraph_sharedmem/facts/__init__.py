@@ -1,6 +1,8 @@
 """The fact ledger: facts agents assert and read, with compare-and-set versions, sources,
 disagreements settled by policy, and full history. See `FactLedger` and ``docs/facts.md``."""
 
+from langgraph_sharedmem.core.values import Scope
+from langgraph_sharedmem.facts._core import Matcher
 from langgraph_sharedmem.facts._model import (
     Claim,
     ClaimRecord,
@@ -21,13 +23,14 @@ from langgraph_sharedmem.facts._policies import (
     RequireValidation,
     TrustRanking,
 )
-from langgraph_sharedmem.facts._values import Scope
+from langgraph_sharedmem.facts._similar import EmbeddingMatcher
 from langgraph_sharedmem.facts.ledger import FactLedger
 
 __all__ = [
     "Claim",
     "CustomResolver",
     "Disagreement",
+    "EmbeddingMatcher",
     "Fact",
     "FactChange",
     "FactLedger",
@@ -35,6 +38,7 @@ __all__ = [
     "FirstWins",
     "LatestWins",
     "Lineage",
+    "Matcher",
     "ClaimRecord",
     "Policy",
     "RequireValidation",

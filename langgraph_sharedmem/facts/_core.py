@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph_sharedmem import changes
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import FactConflictError, InvalidConfigError
 from langgraph_sharedmem.facts import _schema
 from langgraph_sharedmem.facts._model import (
@@ -37,7 +38,7 @@ from langgraph_sharedmem.facts._model import (
     sources_by_claim,
 )
 from langgraph_sharedmem.facts._policies import Policy, pick
-from langgraph_sharedmem.facts._values import Scope, Status, value_hash
+from langgraph_sharedmem.facts._values import Status, value_hash
 
 # Near-identical values (e.g. by embedding similarity) can be matched to an existing claim:
 # ``matcher(value, claims_of_the_fact)`` returns the claim the value restates, or None.
@@ -376,7 +377,7 @@ class Tx:
             },
         )
         fact.updated_at = self.at
-        changes.record(
+        changelog.record(
             self.conn,
             kind="fact",
             op=event,

@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from langgraph_sharedmem import changes
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.values import Scope, canonical_json, check_name, check_row_id
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _quarantine
 from langgraph_sharedmem.facts._model import (
@@ -21,16 +22,10 @@ from langgraph_sharedmem.facts._model import (
     ValidationDecision,
     ValidationEntry,
 )
-from langgraph_sharedmem.facts._values import (
-    Scope,
-    Status,
-    canonical_json,
-    check_name,
-    check_row_id,
-)
+from langgraph_sharedmem.facts._values import Status
 
 if TYPE_CHECKING:
-    from langgraph_sharedmem._db import Database
+    from langgraph_sharedmem.core.sqlite import Database
     from langgraph_sharedmem.facts._policies import PolicyTable
     from langgraph_sharedmem.facts._quarantine import Cascade, QuarantineRules
 
@@ -141,7 +136,7 @@ class LedgerValidation:
             else:
                 cur = conn.execute("DELETE FROM fact_validators WHERE agent = ?", (agent,))
             if cur.rowcount:
-                changes.record(
+                changelog.record(
                     conn,
                     kind="validator",
                     op="add" if add else "remove",

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langgraph_sharedmem.facts._values import Scope, Status
+from langgraph_sharedmem.core.values import Scope
+from langgraph_sharedmem.facts._values import Status
 
 DisagreementStatus = Literal["open", "settled", "resolved"]
 

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _quarantine, _schema
 from langgraph_sharedmem.facts._core import (
@@ -23,7 +24,7 @@ from langgraph_sharedmem.facts._core import (
 )
 from langgraph_sharedmem.facts._model import FactChange
 from langgraph_sharedmem.facts._policies import Policy, PolicyTable, RequireValidation
-from langgraph_sharedmem.facts._values import Scope, Status
+from langgraph_sharedmem.facts._values import Status
 
 
 def assert_fact(

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
+from langgraph_sharedmem.core.values import Scope, check_name
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts._model import Claim
-from langgraph_sharedmem.facts._values import Scope, check_name
 
 Decision = Claim | int | None
 Resolver = Callable[[Sequence[Claim]], Decision]

@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _schema
 from langgraph_sharedmem.facts._core import claim_fact_id, load_claims
@@ -27,7 +28,6 @@ from langgraph_sharedmem.facts._model import (
     ValidationDecision,
     ValidationEntry,
 )
-from langgraph_sharedmem.facts._values import Scope
 
 Cascade = Literal["quarantine", "reject"]
 CASCADES = frozenset({"quarantine", "reject"})

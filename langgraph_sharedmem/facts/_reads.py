@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.facts import _schema
 from langgraph_sharedmem.facts._core import FactRow, Key, load_claims, load_fact, make_fact
 from langgraph_sharedmem.facts._model import (
@@ -18,7 +19,6 @@ from langgraph_sharedmem.facts._model import (
     FactVersion,
     version_from_row,
 )
-from langgraph_sharedmem.facts._values import Scope
 
 _FACT_ARITY = len(_schema.FACT_COLUMNS.split(","))
 

@@ -41,7 +41,7 @@ from langgraph_sharedmem import _ranking
 from langgraph_sharedmem._ranking import content_diff, differ_in_substance
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts._model import Claim
-from langgraph_sharedmem.store._embed import embedded_ahead
+from langgraph_sharedmem.store.embedding import embedded_ahead
 
 __all__ = ["EmbeddingMatcher", "differ_in_substance", "text_of"]
 
@@ -113,7 +113,7 @@ class EmbeddingMatcher:
     @property
     def embeddings(self) -> Embeddings:
         if self._embeddings is None:
-            from langgraph_sharedmem.store._embed import WordLlamaEmbeddings
+            from langgraph_sharedmem.store.embedding import WordLlamaEmbeddings
 
             self._embeddings = WordLlamaEmbeddings()
         return self._embeddings
@@ -121,7 +121,7 @@ class EmbeddingMatcher:
     @property
     def embeds_locally(self) -> bool:
         """Whether the embedder is the offline WordLlama one (microseconds a text)."""
-        from langgraph_sharedmem.store._embed import WordLlamaEmbeddings
+        from langgraph_sharedmem.store.embedding import WordLlamaEmbeddings
 
         return isinstance(self.embeddings, WordLlamaEmbeddings)
 

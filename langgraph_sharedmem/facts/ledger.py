@@ -22,8 +22,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database, DatabasePart
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, canonical_json, check_name, check_row_id
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
 from langgraph_sharedmem.facts._core import Key, Matcher
@@ -41,16 +43,12 @@ from langgraph_sharedmem.facts._quarantine import Cascade, QuarantineRules, chec
 from langgraph_sharedmem.facts._similar import EmbeddingMatcher
 from langgraph_sharedmem.facts._values import (
     STATUSES,
-    Scope,
     Status,
-    canonical_json,
     check_confidence,
-    check_name,
-    check_row_id,
     check_status,
     check_version,
 )
-from langgraph_sharedmem.store._embed import embedding_ahead
+from langgraph_sharedmem.store.embedding import embedding_ahead
 
 __all__ = ["FactLedger"]
 
@@ -99,7 +97,7 @@ class FactLedger(LedgerValidation, DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
-    requires = (changes.MIGRATIONS,)
+    requires = (changelog.MIGRATIONS,)
 
     def __init__(
         self,

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from langgraph_sharedmem.agents._scopes import as_scope, check_id
+from langgraph_sharedmem.core.values import Scope, as_scope, canonical_json, check_id, check_name
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import Scope
-from langgraph_sharedmem.facts._values import canonical_json, check_name
 
 __all__ = ["AgentMatch", "AgentProfile", "Expert", "Route", "check_profile"]
 

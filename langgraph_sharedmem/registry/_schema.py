@@ -10,7 +10,8 @@
 
 An agent is *stale* when it is not retired and its last heartbeat is older than its own
 ``heartbeat_timeout`` or, when that is NULL, the registry's ``stale_after`` (NULL: never).
-The AccessControl row of the same id is joined in: an agent retired there is retired here.
+The AccessControl row of the same id is joined in (`AccessControl.AGENT_ROWS`): an agent
+retired there is retired here. Facts are read through `facts.queries` (who knows what).
 
 Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
 step is never edited once released (a dead one becomes a no-op with a comment).
@@ -22,6 +23,8 @@ from typing import Final
 
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
+
+from langgraph_sharedmem.agents import AccessControl
 
 MIGRATIONS = Migrations("langgraph_sharedmem.registry")
 
@@ -86,7 +89,7 @@ SELECT r.name, r.description, r.capabilities, r.tools, r.endpoint, r.graph_id, r
     r.allowed_scopes, r.trust, r.version, r.metadata, r.heartbeat_timeout, r.text,
     r.registered_at, r.updated_at, r.last_seen, coalesce(r.retired_at, a.retired_at),
     {_STALE} AS stale
-FROM registry_agents AS r LEFT JOIN acl_agents AS a ON a.id = r.name
+FROM registry_agents AS r LEFT JOIN ({AccessControl.AGENT_ROWS}) AS a ON a.id = r.name
 """
 # Filters appended to SELECT_AGENTS (all take the :now and :stale_after parameters).
 WHERE_NAME = "WHERE r.name = :name"
@@ -100,7 +103,7 @@ ORDER = " ORDER BY r.name"
 CANDIDATES = f"""
 SELECT r.name, r.updated_at, r.capabilities, r.trust, r.text, a.retired_at IS NOT NULL,
     {_STALE}
-FROM registry_agents AS r LEFT JOIN acl_agents AS a ON a.id = r.name
+FROM registry_agents AS r LEFT JOIN ({AccessControl.AGENT_ROWS}) AS a ON a.id = r.name
 WHERE r.retired_at IS NULL
 """
 
@@ -124,40 +127,3 @@ DELETE_CAPABILITIES = "DELETE FROM registry_capabilities WHERE name = ?"
 INSERT_CAPABILITY = "INSERT INTO registry_capabilities (capability, name) VALUES (?, ?)"
 TOUCH = "UPDATE registry_agents SET last_seen = ? WHERE name = ?"
 RETIRE = "UPDATE registry_agents SET retired_at = ?, updated_at = ? WHERE name = ?"
-ACL_STATE = "SELECT retired_at, description FROM acl_agents WHERE id = ?"
-
-FACT_TABLES = """
-SELECT count(*) FROM sqlite_master
-WHERE type = 'table' AND name IN ('facts', 'fact_claims', 'fact_sources')
-"""
-# Whether the ledger records which sources arrived quarantined (facts migration 3); a file
-# the ledger has not upgraded yet may be read here, read-only, before it does.
-HAS_HELD = "SELECT count(*) FROM pragma_table_info('fact_sources') WHERE name = 'held'"
-# Only sources that arrived verified count as knowing: restating a value from quarantine
-# must not make an agent an expert (or win it routing's tie-break).
-TRUSTED_SOURCES = "AND s.held = 0"
-# Who wrote the verified value of facts about a subject: every source of a verified claim.
-WHO_KNOWS = """
-SELECT s.author, count(DISTINCT f.id), json_group_array(DISTINCT f.attribute),
-    max(s.created_at)
-FROM facts AS f
-JOIN fact_claims AS c ON c.fact_id = f.id AND c.status = 'verified'
-JOIN fact_sources AS s ON s.claim_id = c.id
-WHERE f.subject = :subject
-    AND (:scope IS NULL OR f.scope = :scope)
-    AND (:attribute IS NULL OR f.attribute = :attribute)
-    {trusted}
-GROUP BY s.author
-ORDER BY count(DISTINCT f.id) DESC, max(s.created_at) DESC, s.author
-"""
-# How many facts each of some agents backs with a verified value, any subject (routing's
-# tie-break: the better track record wins).
-TRACK_RECORDS = """
-SELECT s.author, count(DISTINCT f.id)
-FROM fact_sources AS s
-JOIN fact_claims AS c ON c.id = s.claim_id AND c.status = 'verified'
-JOIN facts AS f ON f.id = c.fact_id
-WHERE s.author IN (SELECT value FROM json_each(:names))
-    {trusted}
-GROUP BY s.author
-"""

@@ -32,13 +32,13 @@ from typing import Any, Final, Literal
 import numpy as np
 from langgraph.store.base import PutOp
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database, DatabasePart
 from langgraph_sharedmem.agents import AccessControl
-from langgraph_sharedmem.agents._scopes import check_id
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.values import Scope, check_id, check_name
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import Scope
-from langgraph_sharedmem.facts._values import check_name
+from langgraph_sharedmem.facts import queries as fact_queries
 from langgraph_sharedmem.registry import _rank, _schema
 from langgraph_sharedmem.registry._model import (
     AgentMatch,
@@ -52,7 +52,12 @@ from langgraph_sharedmem.registry._model import (
     profile_from_row,
 )
 from langgraph_sharedmem.store import SharedMemoryStore
-from langgraph_sharedmem.store._embed import embed_texts, embedding_ahead, normalize
+from langgraph_sharedmem.store.embedding import (
+    default_index,
+    embed_texts,
+    embedding_ahead,
+    normalize,
+)
 
 __all__ = ["Registry"]
 
@@ -89,7 +94,7 @@ class Registry(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
-    requires = (changes.MIGRATIONS,)
+    requires = (changelog.MIGRATIONS,)
 
     def __init__(
         self,
@@ -104,13 +109,11 @@ class Registry(DatabasePart):
         for part, what in ((store, "store"), (access, "access")):
             if part is not None and part.db is not self.db:
                 raise InvalidConfigError(f"{what} must use the registry's Database {self.db!r}")
-        self._owned: list[Any] = []
+        self._owned: list[DatabasePart] = []
         if access is None:
             access = AccessControl(self.db)
             self._owned.append(access)
         if store is None and self._owns_db:
-            from langgraph_sharedmem.shared import default_index
-
             store = SharedMemoryStore(self.db, index=default_index())
             self._owned.append(store)
         self.access = access
@@ -228,7 +231,7 @@ class Registry(DatabasePart):
                 raise InvalidConfigError(f"agent {name!r} is retired; register it again")
             conn.execute(_schema.TOUCH, (now, name))
             if current.stale:
-                changes.record(
+                changelog.record(
                     conn,
                     kind="agent",
                     op="heartbeat",
@@ -249,7 +252,7 @@ class Registry(DatabasePart):
             old = conn.execute(_schema.SELECT_ROW, (name,)).fetchone()
             if old is None:
                 raise _unknown(name)
-            acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+            acl = self.access.agent_state(conn, name)
             acl_active = acl is not None and acl[0] is None
             registry_active = old[_RETIRED_AT] is None
             if not (acl_active or registry_active):
@@ -260,7 +263,7 @@ class Registry(DatabasePart):
                 self.access.retire_agent(name)
             if self.store is not None:
                 self.store.delete(_schema.NAMESPACE, name)
-            changes.record(conn, kind="agent", op="retire", key=name, data={"at": now})
+            changelog.record(conn, kind="agent", op="retire", key=name, data={"at": now})
             return True
 
     def _write(
@@ -276,7 +279,7 @@ class Registry(DatabasePart):
             if found is None
             else dict(zip([d[0] for d in cursor.description], found, strict=True))
         )
-        acl = conn.execute(_schema.ACL_STATE, (name,)).fetchone()
+        acl = self.access.agent_state(conn, name)
         if acl is None or acl[0] is not None or acl[1] != row["description"]:
             self.access.register_agent(name, description=row["description"])
         fields = _schema.PROFILE_FIELDS[1:]
@@ -301,7 +304,7 @@ class Registry(DatabasePart):
             data = change_data(row)
             if old is not None:
                 data["changed"] = changed
-            changes.record(conn, kind="agent", op=op, key=name, data=data)
+            changelog.record(conn, kind="agent", op=op, key=name, data=data)
             if put_text is not None:
                 put_text()
         profile = self._profile(conn, name, now=now)
@@ -496,8 +499,8 @@ class Registry(DatabasePart):
         store's embedder. Every agent is scored exactly: the agents' vectors are kept here per
         text (embedded again only when a profile's text changes), the task is embedded once
         with its words, and no index page can leave anyone out."""
-        assert self.store is not None and self.store._spec is not None
-        spec = self.store._spec
+        assert self.store is not None and self.store.index_spec is not None
+        spec = self.store.index_spec
         known = self._meanings
         missing = self._unembedded(everyone)
         if missing:
@@ -535,11 +538,7 @@ class Registry(DatabasePart):
     def _track_records(self, names: builtins.list[str]) -> dict[str, int]:
         """How many facts each of ``names`` backs with a verified value (ties in routing)."""
         with self.db.read() as conn:
-            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
-                return {}
-            sql = _fact_sql(conn, _schema.TRACK_RECORDS)
-            rows = conn.execute(sql, {"names": json.dumps(names)}).fetchall()
-        return dict(rows)
+            return fact_queries.track_records(conn, names)
 
     def _semantic(self, query: str, limit: int) -> dict[str, float]:
         """Cosine (clipped to [0, 1]) of the ``limit`` best agents in the store, in its order."""
@@ -559,11 +558,8 @@ class Registry(DatabasePart):
         if attribute is not None:
             check_name("attribute", attribute)
         self.setup()
-        params = {"subject": subject, "scope": scope_key, "attribute": attribute}
         with self.db.read() as conn:
-            if conn.execute(_schema.FACT_TABLES).fetchone()[0] < 3:
-                return []  # no fact was ever written in this file
-            rows = conn.execute(_fact_sql(conn, _schema.WHO_KNOWS), params).fetchall()
+            rows = fact_queries.who_knows(conn, subject, scope=scope_key, attribute=attribute)
             # The profiles of all authors in one query, not one per author.
             ids = [author for author, *_ in rows if _is_id(author)]
             found = self._select(conn, _schema.WHERE_NAMES, names=json.dumps(ids)) if ids else []
@@ -572,7 +568,7 @@ class Registry(DatabasePart):
             Expert(
                 agent=author,
                 facts=count,
-                attributes=tuple(sorted(_loads(attributes))),
+                attributes=tuple(sorted(attributes)),
                 last_at=last,
                 profile=profiles.get(author),
             )
@@ -684,7 +680,7 @@ class Registry(DatabasePart):
     async def aroute(self, task: str, **options: Any) -> builtins.list[Route]:
         """Async `route`."""
         texts: builtins.list[str] = []
-        spec = None if self.store is None else self.store._spec
+        spec = None if self.store is None else self.store.index_spec
         if spec is not None and isinstance(task, str):  # else route's own check says why
             texts = [task, *_rank.content_words(task)]
             candidates, _ = await self.db.run(self._candidates, True)
@@ -699,12 +695,11 @@ class Registry(DatabasePart):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close what this registry opened (its store, access control, database)."""
-        for part in reversed(self._owned):
-            part.close()
-        self._owned.clear()
-        super().close()
+    def _release(self) -> None:
+        """Close the parts this registry made (its store, access control), newest first;
+        `close` then closes the database if the registry opened it."""
+        while self._owned:
+            self._owned.pop().close()
 
     def __repr__(self) -> str:
         return f"Registry({self.db.path!r})"
@@ -713,12 +708,6 @@ class Registry(DatabasePart):
 def _text_value(row: Mapping[str, Any]) -> dict[str, Any]:
     """The store item holding an agent's indexed text."""
     return {"text": row["text"], "name": row["name"], "capabilities": _loads(row["capabilities"])}
-
-
-def _fact_sql(conn: sqlite3.Connection, template: str) -> str:
-    """``template`` counting only sources that arrived verified, where the file records it."""
-    held = conn.execute(_schema.HAS_HELD).fetchone()[0]
-    return template.format(trusted=_schema.TRUSTED_SOURCES if held else "")
 
 
 def _unknown(name: str) -> InvalidConfigError:

@@ -44,12 +44,23 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from langgraph_sharedmem import changes
-from langgraph_sharedmem._closing import Closing
-from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema, _search, _write
-from langgraph_sharedmem.store._embed import (
+from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
+from langgraph_sharedmem.store._values import (
+    check_key,
+    check_namespace,
+    now,
+    to_text,
+)
+from langgraph_sharedmem.store._values import (
+    ns_to_prefix as ns_to_prefix,  # agent views address items by it
+)
+from langgraph_sharedmem.store._vectors import VectorCache
+from langgraph_sharedmem.store.embedding import (
     IndexSpec,
     WordLlamaEmbeddings,
     aembed_texts,
@@ -59,9 +70,6 @@ from langgraph_sharedmem.store._embed import (
     index_spec,
     texts_to_embed,
 )
-from langgraph_sharedmem.store._index import ChromaIndex, IndexReport
-from langgraph_sharedmem.store._values import check_key, check_namespace, now, to_text
-from langgraph_sharedmem.store._vectors import VectorCache
 
 __all__ = ["IndexReport", "SharedMemoryStore", "WordLlamaEmbeddings"]
 
@@ -106,7 +114,7 @@ class _Work:
     missing: dict[bytes, str] = field(default_factory=dict)
 
 
-class SharedMemoryStore(Closing, BaseStore):
+class SharedMemoryStore(DatabasePart, BaseStore):
     """LangGraph store on a SQLite file that many agent processes share.
 
     Args:
@@ -133,6 +141,9 @@ class SharedMemoryStore(Closing, BaseStore):
 
     supports_ttl = True
 
+    migrations = _schema.MIGRATIONS
+    requires = (changelog.MIGRATIONS,)
+
     def __init__(
         self,
         conn: str | os.PathLike[str] | Database,
@@ -155,26 +166,14 @@ class SharedMemoryStore(Closing, BaseStore):
         # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
         self.embeddings = self._spec.embeddings if self._spec else None
         self.ttl_config = ttl
-        if isinstance(conn, Database):
-            self.db, self._owns_db = conn, False
-        else:
-            # Another application's file or a newer schema: refused now, not at setup.
-            self.db = Database.open_checked(
-                conn,
-                (changes.MIGRATIONS, _schema.MIGRATIONS),
-                busy_timeout=busy_timeout,
-                synchronous=synchronous,
-            )
-            self._owns_db = True
+        self._open_database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
         self._chroma_option = chroma
         self._cache = VectorCache(self._spec.dims) if self._spec else None
         self._terms = _search.TermCounts()
         self._index: ChromaIndex | None = None
-        self._setup_lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
         self._sweeper_done: concurrent.futures.Future[None] | None = None
-        self.is_setup = False
 
     @classmethod
     def from_conn_string(
@@ -191,29 +190,27 @@ class SharedMemoryStore(Closing, BaseStore):
         """Create or upgrade the tables and replay the index outbox. Idempotent."""
         if self.is_setup:
             return
-        with self._setup_lock:
-            if self.is_setup:
-                return
-            self.db.migrate(changes.MIGRATIONS)
-            self.db.migrate(_schema.MIGRATIONS)
-            with self.db.write() as conn:
-                store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]
-                if self._spec is not None:
-                    row = conn.execute(_schema.GET_META, ("dims",)).fetchone()
-                    if row is None:
-                        conn.execute(_schema.SET_META, ("dims", str(self._spec.dims)))
-                    elif int(row[0]) != self._spec.dims:
-                        raise InvalidConfigError(
-                            f"database {self.db.path!r} holds {row[0]}-dimension embeddings; "
-                            f"the index config says dims={self._spec.dims}"
-                        )
-            self._index = self._make_index(store_id)
-            if self._index is not None:
-                self._index.start()
-            self.is_setup = True
+        super().setup()
         interval = (self.ttl_config or {}).get("sweep_interval_minutes")
         if interval:
             self.start_ttl_sweeper(interval)
+
+    def _set_up(self) -> None:
+        """Check the index's dimensions against the file and start the index."""
+        with self.db.write() as conn:
+            store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]
+            if self._spec is not None:
+                row = conn.execute(_schema.GET_META, ("dims",)).fetchone()
+                if row is None:
+                    conn.execute(_schema.SET_META, ("dims", str(self._spec.dims)))
+                elif int(row[0]) != self._spec.dims:
+                    raise InvalidConfigError(
+                        f"database {self.db.path!r} holds {row[0]}-dimension embeddings; "
+                        f"the index config says dims={self._spec.dims}"
+                    )
+        self._index = self._make_index(store_id)
+        if self._index is not None:
+            self._index.start()
 
     def _make_index(self, store_id: str) -> ChromaIndex | None:
         option = self._chroma_option
@@ -241,14 +238,13 @@ class SharedMemoryStore(Closing, BaseStore):
         """Async `setup`."""
         await self.db.run(self.setup)
 
-    def close(self) -> None:
-        """Stop background work, release the index lease, close the database if owned."""
+    def _release(self) -> None:
+        """Stop background work and release the index lease (`close` then closes the
+        database if this store opened it)."""
         self.stop_ttl_sweeper()
         if self._index is not None:
             self._index.close()
             self._index = None
-        if self._owns_db:
-            self.db.close()
 
     # -- the batch core --------------------------------------------------------------------
 
@@ -268,6 +264,12 @@ class SharedMemoryStore(Closing, BaseStore):
         holding the write lock while the embedder runs (a remote one makes network calls).
         What commits meanwhile is re-read when the call runs."""
         return functools.partial(self._execute, *self._prepare(ops))
+
+    @property
+    def index_spec(self) -> IndexSpec | None:
+        """The index config as parsed (dims, fields, the embedder); None without an index.
+        Other parts that embed (facts, registry) use the same embedder through it."""
+        return self._spec
 
     def embedding_ahead(
         self, values: Iterable[tuple[Mapping[str, Any], Any]] = (), queries: Iterable[str] = ()

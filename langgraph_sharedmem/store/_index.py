@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.store import _schema
 
 logger = logging.getLogger("langgraph_sharedmem.store")

@@ -30,7 +30,6 @@ from langgraph.store.base import Item, ListNamespacesOp, MatchCondition, SearchI
 from langgraph_sharedmem import _ranking
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
-from langgraph_sharedmem.store._embed import IndexSpec
 from langgraph_sharedmem.store._filters import Sql, compile_filter
 from langgraph_sharedmem.store._index import ChromaIndex
 from langgraph_sharedmem.store._values import (
@@ -43,6 +42,7 @@ from langgraph_sharedmem.store._values import (
     prefix_to_ns,
 )
 from langgraph_sharedmem.store._vectors import ItemId, VectorCache
+from langgraph_sharedmem.store.embedding import IndexSpec
 
 _COUNT = "SELECT count(*) FROM (SELECT rowid FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)"
 _TOP = "\U0010ffff"

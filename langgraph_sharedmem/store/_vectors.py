@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from langgraph_sharedmem.store import _schema
-from langgraph_sharedmem.store._embed import normalize
+from langgraph_sharedmem.store.embedding import normalize
 
 ItemId = tuple[str, str]
 VectorId = tuple[str, str, str]

@@ -21,11 +21,11 @@ from typing import Any
 
 from langgraph.store.base import PutOp
 
-from langgraph_sharedmem import changes
+from langgraph_sharedmem.core import changelog
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema
-from langgraph_sharedmem.store._embed import IndexSpec, text_hash, texts_to_embed
 from langgraph_sharedmem.store._values import check_key, check_namespace, encode_value, put_where
+from langgraph_sharedmem.store.embedding import IndexSpec, text_hash, texts_to_embed
 
 VectorId = tuple[str, str, str]
 
@@ -139,7 +139,7 @@ def write_puts(
         else:
             expires = None if p.ttl is None else now + p.ttl * 60.0
             upserts.append((p.prefix, p.key, p.value, stamp, stamp, expires, p.ttl))
-    changes.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
+    changelog.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
     if deletes:
         conn.executemany(_schema.DELETE_ITEM, deletes)
     if upserts:

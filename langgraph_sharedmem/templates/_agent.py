@@ -28,7 +28,7 @@ from langgraph_sharedmem.templates import _parts
 from langgraph_sharedmem.templates._spec import AgentSpec, resolve_model
 from langgraph_sharedmem.templates._state import TeamState
 from langgraph_sharedmem.templates._tools import default_scope, fact_tools
-from langgraph_sharedmem.toolcache._tools import CachedTool
+from langgraph_sharedmem.toolcache.tools import CachedTool
 
 __all__ = ["AgentNode", "ensure_user", "message_id", "run_id", "task_of", "user_id"]
 

@@ -8,7 +8,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from langgraph_sharedmem.agents import AgentView
-from langgraph_sharedmem.agents.tools import _guard, _tool  # as the memory tools do
+from langgraph_sharedmem.agents.tools import as_tool_error, view_tool  # as memory_tools do
 
 __all__ = ["fact_tools"]
 
@@ -42,7 +42,7 @@ def fact_tools(view: AgentView, *, scope: str | None = None) -> list[StructuredT
         subject: str, attribute: str, value: FactValue, source: str | None = None
     ) -> str:
         # The view tags the claim with its run, for that run's validation checkpoint.
-        change = _guard(
+        change = as_tool_error(
             lambda: view.facts.assert_fact(
                 where, subject, attribute, value, source={"said_by": source}
             )
@@ -59,7 +59,7 @@ def fact_tools(view: AgentView, *, scope: str | None = None) -> list[StructuredT
         )
 
     def read_fact(subject: str, attribute: str) -> str:
-        fact = _guard(lambda: view.facts.get(where, subject, attribute))
+        fact = as_tool_error(lambda: view.facts.get(where, subject, attribute))
         if fact is None:
             return "unknown"
         return json.dumps(
@@ -68,13 +68,13 @@ def fact_tools(view: AgentView, *, scope: str | None = None) -> list[StructuredT
         )
 
     return [
-        _tool(
+        view_tool(
             record_fact,
             "record_fact",
             "Record a fact others can rely on once verified (subject, attribute, value, source).",
             _RecordArgs,
         ),
-        _tool(read_fact, "read_fact", "Read the settled value of a fact.", _ReadArgs),
+        view_tool(read_fact, "read_fact", "Read the settled value of a fact.", _ReadArgs),
     ]
 
 

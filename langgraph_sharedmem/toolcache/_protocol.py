@@ -32,7 +32,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import ToolCallWaitTimeout
 from langgraph_sharedmem.toolcache import _keys, _schema
 from langgraph_sharedmem.toolcache._model import CachedToolError, Counters

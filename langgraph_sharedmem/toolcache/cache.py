@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem._db import Database, DatabasePart
+from langgraph_sharedmem.core.part import DatabasePart
+from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.serde import StrictSerializer
 from langgraph_sharedmem.toolcache import _keys, _protocol, _schema, _scope
@@ -318,7 +319,7 @@ class ToolCache(DatabasePart):
         """
         from langchain_core.tools import BaseTool
 
-        from langgraph_sharedmem.toolcache import _tools
+        from langgraph_sharedmem.toolcache import tools
 
         if not isinstance(tool, BaseTool):
             raise InvalidConfigError(f"wrap_tool takes a LangChain BaseTool, got {tool!r}")
@@ -336,7 +337,7 @@ class ToolCache(DatabasePart):
             "wait_timeout": wait_timeout,
             "scope": scope,
         }
-        return _tools.cached_tool(self, tool, options)
+        return tools.cached_tool(self, tool, options)
 
     # -- statistics and housekeeping -------------------------------------------------------
 
@@ -378,11 +379,11 @@ class ToolCache(DatabasePart):
         if self.is_setup:
             self._hits.flush(self.db)
 
-    def close(self) -> None:
-        """Write the buffered hit counts, then close the database if this cache opened it."""
+    def _release(self) -> None:
+        """Write the buffered hit counts (`close` then closes the database if this cache
+        opened it)."""
         with contextlib.suppress(Exception):  # a closed or read-only file: counts are advisory
             self.flush_stats()
-        super().close()
 
     def __repr__(self) -> str:
         return f"ToolCache({self.db.path!r})"

@@ -7,8 +7,9 @@ from typing import Any
 
 from langchain_core.runnables import RunnableLambda
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.facts import FactLedger, Scope
+from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.validation._human import HumanReview
 from langgraph_sharedmem.validation._node import OnError, ValidationNode
 from langgraph_sharedmem.validation._validators import (

@@ -37,8 +37,9 @@ from typing import Any, Literal, TypeVar
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from langgraph_sharedmem.core.values import Scope
 from langgraph_sharedmem.errors import FactConflictError, InvalidConfigError
-from langgraph_sharedmem.facts import ClaimRecord, FactLedger, Scope, ValidationDecision
+from langgraph_sharedmem.facts import ClaimRecord, FactLedger, ValidationDecision
 from langgraph_sharedmem.validation._human import HumanReview, read_answers, review_request
 from langgraph_sharedmem.validation._report import build_report
 from langgraph_sharedmem.validation._validators import (

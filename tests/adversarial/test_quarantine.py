@@ -43,7 +43,7 @@ from langgraph_sharedmem import (
     TrustRanking,
     validation_node,
 )
-from langgraph_sharedmem.facts._values import canonical_json
+from langgraph_sharedmem.core.values import canonical_json
 from tests._spawn import run_together
 from tests.adversarial import _quarantine_workers as workers
 from tests.adversarial._stress import race_seconds

@@ -126,7 +126,7 @@ def record(
     return int(cursor.lastrowid or 0)
 
 
-# Namespaces of agent views are ("sharedmem", kind, id[, collection]); see agents/_scopes.py.
+# Namespaces of agent views are ("sharedmem", kind, id[, collection]); see core/values.py.
 _ROOT = "sharedmem."
 
 

@@ -1,4 +1,4 @@
-"""Storage core: one SQLite file, its pragmas, transactions, migrations and async runner.
+"""The SQLite backend: one SQLite file, its pragmas, transactions, migrations and async runner.
 
 Every SQL statement of the package runs through a `Database`. It owns one connection, used by
 one thread at a time under a lock, so the sync API is thread-safe; async callers are served by
@@ -38,19 +38,19 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem._closing import Closing
+from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
     SchemaVersionError,
 )
 
-__all__ = ["Database", "DatabasePart", "Synchronous"]
+__all__ = ["Database", "Synchronous", "parse_conn_string"]
 
 T = TypeVar("T")
 
@@ -569,45 +569,3 @@ class _TransactionalDatabase(sqlite_utils.Database):
         if statement.strip(" \t\n;"):
             cursor.execute(statement)
         return cursor
-
-
-class DatabasePart(Closing):
-    """A part of the shared memory in one `Database`: it opens the file or shares an open
-    one, creates its tables on first use, and closes the file only if it opened it."""
-
-    migrations: ClassVar[Migrations]
-    # Migration sets this part writes into besides its own (e.g. the change log).
-    requires: ClassVar[tuple[Migrations, ...]] = ()
-    db: Database
-    is_setup: bool
-
-    def _open_database(
-        self,
-        conn: str | os.PathLike[str] | Database,
-        *,
-        busy_timeout: float = 30.0,
-        synchronous: Synchronous = "NORMAL",
-    ) -> None:
-        if isinstance(conn, Database):
-            self.db, self._owns_db = conn, False
-        else:
-            self.db = Database.open_checked(
-                conn,
-                (*self.requires, self.migrations),
-                busy_timeout=busy_timeout,
-                synchronous=synchronous,
-            )
-            self._owns_db = True
-        self.is_setup = False
-
-    def setup(self) -> None:
-        """Create or upgrade this part's tables. Idempotent, safe with several processes."""
-        if not self.is_setup:
-            for migrations in (*self.requires, self.migrations):
-                self.db.migrate(migrations)
-            self.is_setup = True
-
-    def close(self) -> None:
-        """Close the database if this part opened it. Safe to call twice."""
-        if self._owns_db:
-            self.db.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import ensure_embeddings, get_text_at_path, tokenize_path
+from langgraph.store.base import IndexConfig, ensure_embeddings, get_text_at_path, tokenize_path
 
 from langgraph_sharedmem.errors import InvalidConfigError
 
@@ -31,16 +31,22 @@ _model: Any = None
 _model_lock = threading.Lock()
 
 
+def default_index() -> IndexConfig:
+    """The store's index unless told otherwise: each item's whole value, embedded offline by
+    the bundled WordLlama model (256 dimensions, no network, no API key)."""
+    return {"dims": 256, "fields": ["$"]}
+
+
 def _wordllama() -> Any:
     global _model
     with _model_lock:
         if _model is None:
             from pathlib import Path
 
-            import wordllama
+            import wordllama  # type: ignore[import-untyped]
             from safetensors import safe_open
-            from wordllama.inference import WordLlamaInference
-            from wordllama.wordllama import WordLlama
+            from wordllama.inference import WordLlamaInference  # type: ignore[import-untyped]
+            from wordllama.wordllama import WordLlama  # type: ignore[import-untyped]
 
             root = Path(wordllama.__file__).parent
             tokenizer = WordLlama.load_tokenizer(

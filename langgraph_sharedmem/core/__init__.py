@@ -1,0 +1,18 @@
+"""The storage core, the base layer every part builds on; it imports no part.
+
+Layers, data flowing down, never up:
+
+1. ``core/`` — the SQLite backend (`core.sqlite.Database`: connections, transactions,
+   migrations, async runner), the one part lifecycle (`core.part.DatabasePart`), the change log
+   every part writes (`core.changelog`), and the value types and checks every part shares
+   (`core.values`: `Scope`, names, ids, canonical JSON).
+2. the parts, each owning its tables and exposing the reads others need: ``checkpoint/``,
+   ``store/``, ``facts/``, ``agents/`` (access rules and audit), ``registry/``,
+   ``conversation/``, ``toolcache/``.
+3. above the parts: ``changes/`` (feed, subscriptions, as-of reads), ``validation/``,
+   ``templates/``, ``cli/`` and ``shared.py`` (`SharedMemory`, which creates and closes the
+   parts).
+
+``tests/test_layers.py`` keeps it so. Nothing is imported here, so importing one core module
+stays cheap.
+"""

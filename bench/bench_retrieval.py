@@ -222,6 +222,9 @@ OUTCOME_GRID: dict[str, tuple[float, ...]] = {
 }
 
 
+UNTUNED_NEIGHBORS = 5  # the middle of the grid
+
+
 def task_vectors(reg: Registry, tasks: list[dict[str, Any]]) -> np.ndarray:
     """Unit vectors of the tasks, from the registry's embedder (as `record_outcome` does)."""
     from langgraph_sharedmem.store._embed import embed_texts, normalize
@@ -298,7 +301,8 @@ def tune_outcomes(
 ) -> tuple[tuple[float, int], dict[str, Any]]:
     """(outcome weight, neighbours) with the best cross-fitted accuracy@1 on the tune half,
     the other weights at their defaults; ties go to the larger mean clipped margin, then to
-    the smaller weight and fewer neighbours."""
+    the smaller weight and fewer neighbours. With a weight of 0 the number of neighbours
+    changes nothing and is not identified by the data: it is then `UNTUNED_NEIGHBORS`."""
     best: tuple[Any, ...] | None = None
     for neighbors in OUTCOME_GRID["neighbors"]:
         with_column = RoutingFeatures(features.names, features.parts.copy(), features.labels)
@@ -311,6 +315,8 @@ def tune_outcomes(
                 best = (key, (weight, int(neighbors)))
     assert best is not None
     (accuracy, margin, _, _), picked = best
+    if picked[0] == 0:
+        picked = (0.0, UNTUNED_NEIGHBORS)
     return picked, {"crossfit_accuracy": accuracy, "crossfit_margin": margin}
 
 

@@ -398,7 +398,7 @@ class RouteWeights:
 # The outcome part's weight and how many past tasks it looks at: picked together by the
 # cross-fitting in ``bench/bench_retrieval.py`` (`DEFAULT_ROUTE_WEIGHTS`).
 OUTCOME_WEIGHT: Final = 0.0
-NEIGHBORS: Final = 1
+NEIGHBORS: Final = 5
 
 
 DEFAULT_ROUTE_WEIGHTS: Final = RouteWeights(

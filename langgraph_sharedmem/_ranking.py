@@ -395,10 +395,12 @@ class RouteWeights:
     outcome: float = 0.0
 
 
-# The outcome part's weight and how many past tasks it looks at: picked together by the
-# cross-fitting in ``bench/bench_retrieval.py`` (`DEFAULT_ROUTE_WEIGHTS`).
-OUTCOME_WEIGHT: Final = 0.0
+# The outcome part's weight, how many past tasks it looks at and how similar one must be to
+# vote: picked together by the cross-fitting in ``bench/bench_retrieval.py``
+# (`DEFAULT_ROUTE_WEIGHTS`).
+OUTCOME_WEIGHT: Final = 2.0
 NEIGHBORS: Final = 5
+OUTCOME_FLOOR: Final = 0.4
 
 
 DEFAULT_ROUTE_WEIGHTS: Final = RouteWeights(
@@ -417,11 +419,14 @@ def outcome_evidence(
     ok: np.ndarray,
     candidates: int,
     neighbors: int = NEIGHBORS,
+    floor: float = OUTCOME_FLOOR,
 ) -> np.ndarray:
     """Per candidate, in [-1, 1]: the vote of the ``neighbors`` past tasks nearest the new
-    one, each counting its similarity (clipped to >= 0) for the candidate that handled it,
-    positive if it went well (``ok``), negative if not, the sum divided by ``neighbors``. A
-    far history counts little, and with no past task every candidate gets 0.
+    one among those whose similarity reaches ``floor``, each counting its similarity
+    (clipped to >= 0) for the candidate that handled it, positive if it went well (``ok``),
+    negative if not, the sum divided by ``neighbors``. A far history counts little or not at
+    all (a task of a kind never seen is routed by the profiles alone), and with no past task
+    every candidate gets 0.
 
     ``similarity[j]``: the new task's similarity to past task ``j``; ``owner[j]``: the index
     (0..candidates-1) of the candidate that handled it; ``ok[j]``: whether it went well."""
@@ -429,6 +434,7 @@ def outcome_evidence(
     if not len(similarity) or neighbors < 1:
         return out
     near = np.argsort(-similarity, kind="stable")[:neighbors]
+    near = near[similarity[near] >= floor]
     vote = np.clip(similarity[near], 0.0, 1.0) * np.where(ok[near], 1.0, -1.0)
     np.add.at(out, owner[near], vote)
     return out / neighbors

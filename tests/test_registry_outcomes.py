@@ -21,7 +21,7 @@ from tests import _registry_workers
 from tests._spawn import run_together
 
 TASK = "My card expired, how do I put a new one on file?"
-LEARN = {"outcome": 3.0}  # an outcome weight that lets one past task count
+LEARN = None  # the default weights: outcomes count (tuned, see test_retrieval_routing.py)
 
 
 def _agents(reg: Registry) -> None:
@@ -152,13 +152,15 @@ def test_async_twin_and_keyword_mode(tmp_path: Path, mem: SharedMemory) -> None:
         assert (best.name, best.outcome_score) == ("tech_support", 1.0 / _ranking.NEIGHBORS)
 
 
-def test_default_weights_keep_the_outcome_part_the_data_chose(mem: SharedMemory) -> None:
-    # Cross-fitted on the routing set's tune half (tests/test_retrieval_routing.py pins it):
-    # by default the history does not move a route; a caller turns it on with a weight.
+def test_outcome_weight_zero_turns_the_history_off(mem: SharedMemory) -> None:
     reg = mem.registry
-    before = _routes(reg, TASK)
-    reg.record_outcome("tech_support", TASK)
-    assert _routes(reg, TASK) == (before if DEFAULT_WEIGHTS.outcome == 0 else _routes(reg, TASK))
+    assert DEFAULT_WEIGHTS.outcome > 0
+    off = {"outcome": 0.0}
+    before = _routes(reg, TASK, weights=off)
+    for _ in range(3):
+        reg.record_outcome("tech_support", TASK)
+    assert _routes(reg, TASK, weights=off) == before
+    assert reg.route(TASK, k=1)[0].name == "tech_support"
 
 
 def test_processes_record_outcomes_at_once(tmp_path: Path) -> None:

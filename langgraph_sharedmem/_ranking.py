@@ -408,9 +408,10 @@ DEFAULT_ROUTE_WEIGHTS: Final = RouteWeights(
 )
 """Tuned on ``bench/data/routing_tune.json`` by ``bench/bench_retrieval.py --part routing
 --tune`` (grid and tie rules there; results in docs/registry.md, "Routing"): first every
-weight but ``outcome`` with no history, then ``outcome`` and `NEIGHBORS` by cross-fitting
-(one fold of the tune half's intents as the history, the other scored, and back); checked
-by ``tests/test_retrieval_routing.py``."""
+weight but ``outcome`` with no history, then ``outcome``, `NEIGHBORS` and `OUTCOME_FLOOR`
+by two cross-fits of the tune half (one fold the history, the other scored, and back):
+the best on repeats (folds within intents) that keeps new kinds of task (folds by intent)
+at least at the accuracy with no history; checked by ``tests/test_retrieval_routing.py``."""
 
 
 def outcome_evidence(

@@ -488,7 +488,10 @@ class SliceWeights:
     value is that score above the candidates' median, divided by the message's tokens
     raised to ``per_token`` (1: value per token; 0: value alone). A message whose score is
     not above the median by more than ``floor`` is never taken. A negative ``task`` weight
-    counts restating the task against a message (the agent is given the task anyway)."""
+    counts restating the task against a message (the agent is given the task anyway).
+    ``negation`` is added when the message holds a negation (`negated`): a constraint said
+    once ("don't email them directly", "cannot go live until the review is signed") binds
+    every later turn, whether or not it shares a word with it."""
 
     instruction: float = 1.0
     task: float = 0.0
@@ -497,13 +500,15 @@ class SliceWeights:
     keyword: float = 0.0
     per_token: float = 1.0
     floor: float = 0.0
+    negation: float = 0.0
 
 
 DEFAULT_SLICE_WEIGHTS: Final = SliceWeights(
-    instruction=1.0, task=-1.0, role=0.0, entity=0.5, keyword=0.0, per_token=0.0
+    instruction=1.0, task=-1.0, role=0.0, entity=0.5, keyword=0.0, per_token=0.0, negation=0.25
 )
 """Tuned on ``bench/data/slices_tune.json`` by ``bench/bench_retrieval.py --part slices
---tune`` (grid in bench/_slices.py); checked by ``tests/test_retrieval_slices.py``."""
+--tune`` (grid in bench/_slices.py: every weight but ``negation`` first, then ``negation``
+with the others fixed); checked by ``tests/test_retrieval_slices.py``."""
 
 
 def slice_scores(
@@ -514,7 +519,7 @@ def slice_scores(
 ) -> np.ndarray:
     """The fused score of each candidate (rows of ``matrix``, unit vectors): the weighted
     cosines to the ``instruction``, ``task`` and ``role`` vectors given, plus the weighted
-    ``entity`` and ``keyword`` evidence."""
+    ``entity``, ``keyword`` and ``negation`` evidence."""
     parts: dict[str, np.ndarray | float] = dict(evidence_of)
     for name, q in queries.items():
         if q is not None and len(matrix):

@@ -132,6 +132,8 @@ class Database(Closing):
             being created.
     """
 
+    dialect: ClassVar[Literal["sqlite"]] = "sqlite"
+
     def __init__(
         self,
         path: str | os.PathLike[str],

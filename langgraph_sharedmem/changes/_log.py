@@ -117,13 +117,23 @@ def record(
 ) -> int:
     """Log one change inside the caller's open write transaction; returns its ``seq``.
 
-    ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable.
+    ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable. On a
+    PostgreSQL connection the row is written by `changes._log_pg.record`.
     """
+    if not isinstance(conn, sqlite3.Connection):
+        return _pg().record(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
     cursor = conn.execute(
         _INSERT,
         (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
     )
     return int(cursor.lastrowid or 0)
+
+
+def _pg() -> Any:
+    """The PostgreSQL log (`changes._log_pg`), imported on first use: it needs psycopg."""
+    from langgraph_sharedmem.changes import _log_pg
+
+    return _log_pg
 
 
 # Namespaces of agent views are ("sharedmem", kind, id[, collection]); see agents/_scopes.py.
@@ -158,6 +168,9 @@ def item_changes(
     Run-scoped items carry their value, so a run's memory can be read as of an earlier
     moment; other items carry only where they are (readers fetch the current value).
     """
+    if not isinstance(conn, sqlite3.Connection):
+        _pg().item_changes(conn, items, at)
+        return
     rows = []
     for prefix, key, value in items:
         scope, head, is_run = _namespace_json(prefix)

@@ -56,5 +56,3 @@ def log_reader(url: str, seconds: float, barrier: Any, results: Any) -> None:
         results.put(("reader", seen, None))
     except BaseException:
         results.put(("reader", None, traceback.format_exc()))
-
-

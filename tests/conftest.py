@@ -79,3 +79,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             red=True,
             bold=True,
         )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Runs a backend-neutral test on both backends: a fresh SQLite file's path, then a
+    fresh PostgreSQL database's URL (skipped, loudly, where no server can be started)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db"))
+    return str(tmp_path / "memory.db")

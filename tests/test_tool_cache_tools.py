@@ -22,8 +22,8 @@ from langgraph_sharedmem import SharedMemory, ToolCache, ToolCallWaitTimeout
 
 
 @pytest.fixture
-def cache(db_path: Path) -> Any:
-    with ToolCache(db_path) as c:
+def cache(backend_url: str) -> Any:
+    with ToolCache(backend_url) as c:
         yield c
 
 

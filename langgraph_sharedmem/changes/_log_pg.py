@@ -96,6 +96,7 @@ def record(
     data: Any = None,
 ) -> int:
     """Log one change inside the caller's open write transaction; returns its ``seq``."""
+    conn = getattr(conn, "raw", conn)  # a part's `CompatConnection`: its psycopg connection
     row = conn.execute(
         _INSERT,
         (
@@ -123,6 +124,7 @@ def item_changes(conn: Any, items: list[tuple[str, str, str | None]], at: float)
             data += ',"value":' + value
         op = "delete" if value is None else "put"
         rows.append((at, "item", op, scope, f"{prefix}/{key}", None, data + "}"))
+    conn = getattr(conn, "raw", conn)
     conn.execute(_LOCK, (LOG_LOCK, NOTIFY_CHANNEL))
     with conn.cursor() as cur:
         cur.executemany(_INSERT_MANY, rows)

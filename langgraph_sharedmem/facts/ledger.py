@@ -23,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from langgraph_sharedmem import changes
-from langgraph_sharedmem._db import Database, DatabasePart
+from langgraph_sharedmem._db import Database
+from langgraph_sharedmem.core.backend import Backend
+from langgraph_sharedmem.core.part import BackendPart
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import _core, _ops, _reads, _schema
 from langgraph_sharedmem.facts._core import Key, Matcher
@@ -66,18 +68,30 @@ def _key(scope: ScopeLike, subject: str, attribute: str) -> Key:
     return Key(Scope.of(scope), check_name("subject", subject), check_name("attribute", attribute))
 
 
+def _serialized(db: Any) -> Any:
+    """``db`` (PostgreSQL) as the ledger's SQLite logic expects it (`facts._schema_pg`)."""
+    from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+    from langgraph_sharedmem.facts import _schema_pg
+
+    if isinstance(db, SerializedDatabase):
+        return db
+    return SerializedDatabase(db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES)
+
+
 def _reason(reason: Any) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidConfigError(f"reason must be a non-empty string, got {reason!r}")
     return reason
 
 
-class FactLedger(LedgerValidation, DatabasePart):
+class FactLedger(LedgerValidation, BackendPart):
     """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
 
     Args:
-        conn: A path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database` (shared with
-            the other parts of a `SharedMemory`; then it is not closed here).
+        conn: A path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or an
+            open backend (shared with the other parts of a `SharedMemory`; then it is not
+            closed here). On PostgreSQL ledger writes serialize as on SQLite
+            (`facts._schema_pg`).
         policy: The default policy for disagreements: a `Policy`, ``"latest_wins"``,
             ``"first_wins"``, ``"require_validation"``, a dict agent → rank, or a resolver
             callable. `set_policy` overrides it per scope and/or attribute.
@@ -100,10 +114,11 @@ class FactLedger(LedgerValidation, DatabasePart):
 
     migrations = _schema.MIGRATIONS
     requires = (changes.MIGRATIONS,)
+    pg_schemas = ("langgraph_sharedmem.changes._log_pg", "langgraph_sharedmem.facts._schema_pg")
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         policy: PolicyLike = "latest_wins",
         matcher: Matcher | None = None,
@@ -113,6 +128,8 @@ class FactLedger(LedgerValidation, DatabasePart):
         if not isinstance(quarantine, bool):
             raise InvalidConfigError(f"quarantine must be a bool, got {quarantine!r}")
         self._open_database(conn)
+        if self.db.dialect == "postgres":
+            self.db = _serialized(self.db)
         self.policies = PolicyTable(as_policy(policy))
         self.matcher = matcher
         self.quarantine_rules = QuarantineRules(quarantine)

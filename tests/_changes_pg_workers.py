@@ -56,3 +56,18 @@ def log_reader(url: str, seconds: float, barrier: Any, results: Any) -> None:
         results.put(("reader", seen, None))
     except BaseException:
         results.put(("reader", None, traceback.format_exc()))
+
+
+def timed_writer(url: str, n: int, gap: float, barrier: Any, results: Any) -> None:
+    """Log ``n`` changes ``gap`` seconds apart, each in its own transaction (``at`` is the
+    moment of logging, just before the commit)."""
+    try:
+        with PostgresDatabase(url, pool_size=1) as db:
+            barrier.wait(timeout=120)
+            for i in range(n):
+                with db.write() as conn:
+                    record(conn, kind="test", op="put", key=f"k{i}")
+                time.sleep(gap)
+        results.put(("writer", n, None))
+    except BaseException:
+        results.put(("writer", None, traceback.format_exc()))

@@ -57,8 +57,17 @@ class ChangeFeed:
             readers (no ``agent=``) are possible.
     """
 
-    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
-        self.db, self.access = db, access
+    def __init__(self, db: Database | Any, access: AccessControl | None = None) -> None:
+        if db.dialect == "postgres":
+            # The log's reads run as written for SQLite, translated (`changes._query_pg`);
+            # subscribers wake on LISTEN/NOTIFY (`changes._listen_pg`).
+            from langgraph_sharedmem.changes import _query_pg
+            from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+            if not isinstance(db, SerializedDatabase):
+                db = SerializedDatabase(db, None, frozenset(), _query_pg.OVERRIDES)
+        self.db: Any = db  # SQLite's `Database`, or PostgreSQL seen through `pg_compat`
+        self.access = access
         self._setup_lock = threading.Lock()
         self.is_setup = False
 
@@ -67,7 +76,12 @@ class ChangeFeed:
         if not self.is_setup:
             with self._setup_lock:
                 if not self.is_setup:
-                    self.db.migrate(_changes.MIGRATIONS)
+                    if self.db.dialect == "postgres":
+                        from langgraph_sharedmem.changes import _log_pg
+
+                        self.db.migrate(_log_pg.MIGRATIONS)
+                    else:
+                        self.db.migrate(_changes.MIGRATIONS)
                     if self.access is not None:
                         self.access.setup()
                     self.is_setup = True
@@ -121,6 +135,11 @@ class ChangeFeed:
 
     def _filter(self, **filters: Any) -> ChangeFilter:
         flt = ChangeFilter.build(**filters)
+        if flt.agent is not None and self.access is None and self.db.dialect == "postgres":
+            raise InvalidConfigError(
+                "filtering the change feed by agent is not available on PostgreSQL yet (the "
+                "access rules are not ported): read it unfiltered, or by kinds/scopes/keys"
+            )
         if flt.agent is not None and self.access is None:
             raise InvalidConfigError(
                 "filtering by agent needs the access rules: use mem.changes, or "
@@ -152,7 +171,7 @@ class ChangeFeed:
         name: str | None = None,
     ) -> tuple[builtins.list[Change], int]:
         """One consistent read of visible changes after ``after`` on ``conn``."""
-        if conn is self.db.conn:
+        if self.db.dialect == "postgres" or conn is self.db.conn:  # PostgreSQL: a pooled one
             with self.db.read() as c:
                 return self._fetch(c, flt, after, limit, name)
         conn.execute("BEGIN")
@@ -370,6 +389,10 @@ class ChangeFeed:
         """A connection of its own for a subscriber: its ``data_version`` moves on every
         commit of any other connection, this process's `Database` included."""
         self.setup()
+        if self.db.dialect == "postgres":
+            from langgraph_sharedmem.changes._listen_pg import Listener
+
+            return Listener(self.db.inner.url)  # type: ignore[return-value]
         if self.db.is_memory:
             return self.db.conn
         conn = sqlite3.connect(
@@ -382,14 +405,23 @@ class ChangeFeed:
         return conn
 
     def release_connection(self, conn: sqlite3.Connection) -> None:
-        if conn is not self.db.conn:
+        if self.db.dialect == "postgres" or conn is not self.db.conn:
             conn.close()
 
     def data_version(self, conn: sqlite3.Connection) -> int:
+        if self.db.dialect == "postgres":
+            return int(conn.version())  # type: ignore[attr-defined]
         if conn is self.db.conn:  # one in-memory database: its own writes do not move it
             with self.db.read() as c:
                 return _query.head(c)
         return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def idle(self, conn: sqlite3.Connection, seconds: float) -> None:
+        """Wait ``seconds`` between looks; on PostgreSQL a notification ends it early."""
+        if self.db.dialect == "postgres":
+            conn.wait(seconds)  # type: ignore[attr-defined]
+        else:
+            time.sleep(seconds)
 
     def __repr__(self) -> str:
         return f"ChangeFeed({self.db.path!r})"

@@ -11,7 +11,7 @@ gives them what they assume from SQLite, on a `PostgresDatabase`:
   until it commits. Readers never wait. Other parts are not held up.
 * **Statements translated, mechanically and visibly** (`translate`): ``?`` → ``%s``,
   ``:name`` → ``%(name)s``, ``%`` → ``%%``, ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``,
-  ``WHERE 1`` → ``WHERE TRUE``, ``x IN (SELECT value FROM json_each(?))`` → a
+  ``WHERE 1`` → ``WHERE TRUE`` (also after ``AND``), ``x IN (SELECT value FROM json_each(?))`` → a
   ``jsonb_array_elements`` of the same JSON array, and ``RETURNING id`` added to inserts
   into tables with an id (read back as ``cursor.lastrowid``). Whatever needs more (an
   index-friendly id list, scalar ``max``) is written by hand in the part's ``_schema_pg``
@@ -34,7 +34,7 @@ __all__ = ["CompatConnection", "SerializedDatabase", "translate"]
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _OR_IGNORE = re.compile(r"INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
-_WHERE_ONE = re.compile(r"\bWHERE 1\b(?!\d)")
+_WHERE_ONE = re.compile(r"\b(WHERE|AND) 1\b(?![\d.])")
 # ``x IN (SELECT value FROM json_each(?))``: compared as JSON, so numbers and text both match.
 _IN_JSON = re.compile(r"([\w.]+) IN \(SELECT value FROM json_each\(\?\)\)")
 
@@ -53,7 +53,7 @@ def translate(
         pg = _IN_JSON.sub(r"to_jsonb(\1) IN (SELECT jsonb_array_elements(?::jsonb))", sql)
         pg = pg.replace("%", "%%").replace("?", "%s")
         pg = _NAMED.sub(r"%(\1)s", pg)
-        pg = _WHERE_ONE.sub("WHERE TRUE", pg)
+        pg = _WHERE_ONE.sub(r"\1 TRUE", pg)
         if _OR_IGNORE.search(pg):
             pg = _OR_IGNORE.sub("INSERT INTO", pg).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
     match = _INSERT_INTO.match(pg)
@@ -135,7 +135,8 @@ class SerializedDatabase:
 
     Args:
         db: The shared PostgreSQL backend (not closed here unless ``owns`` is true).
-        lock_key: The part's advisory lock, taken by every ``write()``.
+        lock_key: The part's advisory lock, taken by every ``write()`` (None: writes are
+            single atomic statements and need none).
         id_tables: Tables whose inserts report ``lastrowid``.
         overrides: Hand-written PostgreSQL statements by their SQLite text.
     """
@@ -145,7 +146,7 @@ class SerializedDatabase:
     def __init__(
         self,
         db: Any,
-        lock_key: int,
+        lock_key: int | None,
         id_tables: frozenset[str],
         overrides: Mapping[str, str],
     ) -> None:
@@ -158,6 +159,10 @@ class SerializedDatabase:
     def path(self) -> str:
         return str(self.inner.path)
 
+    @property
+    def _closed(self) -> bool:
+        return bool(self.inner._closed)
+
     def _wrap(self, conn: Any) -> CompatConnection:
         return CompatConnection(conn, self._id_tables, self._overrides)
 
@@ -169,7 +174,8 @@ class SerializedDatabase:
     @contextmanager
     def write(self) -> Iterator[CompatConnection]:
         with self.inner.write() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+            if self.lock_key is not None:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             yield self._wrap(conn)
 
     async def run(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:

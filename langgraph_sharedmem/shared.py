@@ -30,6 +30,7 @@ from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.core.backend import is_postgres_url, open_database
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.facts._core import Matcher
@@ -52,6 +53,19 @@ _SCHEMAS = (
     Registry.migrations,
     ConversationLog.migrations,
 )
+
+
+# -- PostgreSQL (pg-parts): the parts ported so far; the others refuse with a clear error ----
+_ON_POSTGRES = ("changes", "facts", "tool_cache")
+
+
+def _pg_schemas() -> list[Any]:
+    """The PostgreSQL migration sets of the parts that run there (they need psycopg)."""
+    from langgraph_sharedmem.changes import _log_pg
+    from langgraph_sharedmem.facts import _schema_pg as facts_pg
+    from langgraph_sharedmem.toolcache import _schema_pg as toolcache_pg
+
+    return [_log_pg.MIGRATIONS, facts_pg.MIGRATIONS, toolcache_pg.MIGRATIONS]
 
 
 def default_index() -> IndexConfig:
@@ -80,7 +94,7 @@ class SharedMemory(Closing):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | Any,
         *,
         index: IndexConfig | Literal["default"] | None = "default",
         ttl: TTLConfig | None = None,
@@ -119,16 +133,23 @@ class SharedMemory(Closing):
         synchronous: Synchronous = "NORMAL",
         **options: Any,
     ) -> SharedMemory:
-        """Open (creating if needed) the shared memory in the SQLite file at ``path``.
+        """Open (creating if needed) the shared memory in the SQLite file at ``path``, or
+        in the PostgreSQL database at a ``postgresql://`` URL (there, so far, `changes`,
+        `facts` and `tool_cache`; the other parts raise `InvalidConfigError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
         `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
         first use.
         """
-        db = Database.open_checked(
-            path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
-        )
+        if is_postgres_url(path):
+            db: Any = open_database(
+                str(path), *_pg_schemas(), busy_timeout=busy_timeout, synchronous=synchronous
+            )
+        else:
+            db = Database.open_checked(
+                path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
+            )
         try:
             return cls(db, **options)
         except BaseException:
@@ -151,6 +172,7 @@ class SharedMemory(Closing):
     @property
     def checkpointer(self) -> SharedMemorySaver:
         """The LangGraph checkpointer on this file (for ``compile(checkpointer=...)``)."""
+        self._check_backend("checkpointer")
         if self._checkpointer is None:
             self._checkpointer = SharedMemorySaver(self.db, **self._saver_options)
         return self._checkpointer
@@ -158,6 +180,7 @@ class SharedMemory(Closing):
     @property
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
+        self._check_backend("store")
         if self._store is None:
             self._store = SharedMemoryStore(self.db, **self._store_options)
         return self._store
@@ -167,7 +190,9 @@ class SharedMemory(Closing):
         """The fact ledger on this file: versioned facts, disagreements and their history."""
         if self._facts is None:
             matcher = self._fact_matcher
-            if matcher == "default":
+            if matcher == "default" and self.db.dialect == "postgres":
+                matcher = EmbeddingMatcher(None)  # the offline default embedder
+            elif matcher == "default":
                 spec = self.store._spec  # the store's embedder, WordLlama unless configured
                 matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
             self._facts = FactLedger(self.db, matcher=matcher)
@@ -178,6 +203,7 @@ class SharedMemory(Closing):
         """Agents, users, grants (``register_agent``, ``grant_user``, ``grant_scope``,
         ``revoke_user``, ``revoke_scope``, ``grants``) and the audit log, changeable while
         the system runs."""
+        self._check_backend("access")
         if self._access is None:
             self._access = AccessControl(self.db)
         return self._access
@@ -195,6 +221,7 @@ class SharedMemory(Closing):
     def conversation(self) -> ConversationLog:
         """The shared conversation history on this file (``append``, ``context``, ``page``,
         ``relevant``, ``summary``), with this memory's access rules applied to viewers."""
+        self._check_backend("conversation")
         if self._conversation is None:
             self._conversation = ConversationLog(self.db, access=self.access)
         return self._conversation
@@ -204,12 +231,15 @@ class SharedMemory(Closing):
         """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
         changed since an agent's last step), cursors and retention (docs/changes.md)."""
         if self._changes is None:
-            self._changes = ChangeFeed(self.db, access=self.access)
+            # On PostgreSQL without the access rules (not ported): unfiltered readers only.
+            access = None if self.db.dialect == "postgres" else self.access
+            self._changes = ChangeFeed(self.db, access=access)
         return self._changes
 
     def as_of(self, when: Any) -> MemoryAsOf:
         """Facts and run-scoped memory as they were at a checkpoint (``config`` with
         ``thread_id`` and ``checkpoint_id``), a datetime, an ISO time or epoch seconds."""
+        self._check_backend("as_of")
         return MemoryAsOf.at(self.db, when)
 
     def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
@@ -223,12 +253,14 @@ class SharedMemory(Closing):
         """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
         defaults, the user's memory, the agent's private memory and the run, as far as its
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
+        self._check_backend("agent")
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
     @property
     def registry(self) -> Registry:
         """The agent registry on this file: profiles, heartbeats, lookup by name, capability
         or meaning (through the store's index), routing, and who knows what."""
+        self._check_backend("registry")
         if self._registry is None:
             self._registry = Registry(self.db, store=self.store, access=self.access)
         return self._registry
@@ -249,6 +281,15 @@ class SharedMemory(Closing):
     def audit(self, **filters: Any) -> list[AuditEntry]:
         """The audit log of reads, writes, grants and denials (see `AccessControl.audit`)."""
         return self.access.audit(**filters)
+
+    def _check_backend(self, part: str) -> None:
+        """Refuse, by name, a part not yet ported to this database's backend."""
+        if self.db.dialect == "postgres" and part not in _ON_POSTGRES:
+            raise InvalidConfigError(
+                f"mem.{part} is not available on PostgreSQL yet; on PostgreSQL this version "
+                f"offers {', '.join('mem.' + p for p in _ON_POSTGRES)}. Use a SQLite file "
+                "for the rest"
+            )
 
     def close(self) -> None:
         """Close the parts and the database. Safe to call twice."""

@@ -42,10 +42,10 @@ def test_hit_after_first_call_and_argument_order(cache: ToolCache) -> None:
     assert cache.shared_stats().runs == 1
 
 
-def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
+def test_mission_parallel_branches_in_a_stategraph(backend_url: str, tmp_path: Path) -> None:
     """Research and planning agents, parallel branches, three calls each: one API run."""
     counter = str(tmp_path / "runs.txt")
-    with SharedMemory.open(tmp_path / "mem.db", index=None) as mem:
+    with SharedMemory.open(backend_url, index=None) as mem:
         api = mem.tool_cache.cached(name="weather_api", scope="app")(workers.slow_api)
 
         class State(TypedDict):

@@ -56,16 +56,22 @@ _SCHEMAS = (
 
 
 # -- PostgreSQL (pg-parts): the parts ported so far; the others refuse with a clear error ----
-_ON_POSTGRES = ("changes", "facts", "tool_cache")
+_ON_POSTGRES = ("access", "changes", "facts", "tool_cache")
 
 
 def _pg_schemas() -> list[Any]:
     """The PostgreSQL migration sets of the parts that run there (they need psycopg)."""
+    from langgraph_sharedmem.agents import _schema_pg as agents_pg
     from langgraph_sharedmem.changes import _log_pg
     from langgraph_sharedmem.facts import _schema_pg as facts_pg
     from langgraph_sharedmem.toolcache import _schema_pg as toolcache_pg
 
-    return [_log_pg.MIGRATIONS, facts_pg.MIGRATIONS, toolcache_pg.MIGRATIONS]
+    return [
+        _log_pg.MIGRATIONS,
+        agents_pg.MIGRATIONS,
+        facts_pg.MIGRATIONS,
+        toolcache_pg.MIGRATIONS,
+    ]
 
 
 def default_index() -> IndexConfig:
@@ -135,7 +141,7 @@ class SharedMemory(Closing):
     ) -> SharedMemory:
         """Open (creating if needed) the shared memory in the SQLite file at ``path``, or
         in the PostgreSQL database at a ``postgresql://`` URL (there, so far, `changes`,
-        `facts` and `tool_cache`; the other parts raise `InvalidConfigError`).
+        `access`, `facts` and `tool_cache`; the other parts raise `InvalidConfigError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
@@ -231,9 +237,7 @@ class SharedMemory(Closing):
         """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
         changed since an agent's last step), cursors and retention (docs/changes.md)."""
         if self._changes is None:
-            # On PostgreSQL without the access rules (not ported): unfiltered readers only.
-            access = None if self.db.dialect == "postgres" else self.access
-            self._changes = ChangeFeed(self.db, access=access)
+            self._changes = ChangeFeed(self.db, access=self.access)
         return self._changes
 
     def as_of(self, when: Any) -> MemoryAsOf:

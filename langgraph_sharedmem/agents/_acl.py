@@ -108,10 +108,12 @@ class Permissions:
 class AccessControl:
     """Agents, users, grants and the audit log of one database (see the module docstring)."""
 
-    def __init__(self, db: Database, *, recheck_seconds: float = 0.05) -> None:
+    def __init__(self, db: Database | Any, *, recheck_seconds: float = 0.05) -> None:
         if recheck_seconds < 0:
             raise InvalidConfigError(f"recheck_seconds must be >= 0, got {recheck_seconds!r}")
-        self.db = db
+        if db.dialect == "postgres":
+            db = serialized(db)
+        self.db: Any = db
         self.recheck_seconds = recheck_seconds
         self.audit_log = AuditLog(db)
         self._setup_lock = threading.Lock()
@@ -126,8 +128,15 @@ class AccessControl:
         if not self.is_setup:
             with self._setup_lock:
                 if not self.is_setup:
-                    self.db.migrate(changes.MIGRATIONS)
-                    self.db.migrate(_schema.MIGRATIONS)
+                    if self.db.dialect == "postgres":
+                        from langgraph_sharedmem.agents import _schema_pg
+                        from langgraph_sharedmem.changes import _log_pg
+
+                        self.db.migrate(_log_pg.MIGRATIONS)
+                        self.db.migrate(_schema_pg.MIGRATIONS)
+                    else:
+                        self.db.migrate(changes.MIGRATIONS)
+                        self.db.migrate(_schema.MIGRATIONS)
                     self.is_setup = True
 
     # -- registry --------------------------------------------------------------------------
@@ -321,7 +330,7 @@ class AccessControl:
     ) -> builtins.list[Grant]:
         """Grants (ended ones too), oldest first; ``live_at`` keeps those live at that time."""
         self.setup()
-        sql = f"SELECT * FROM ({_schema.SELECT_GRANTS}) WHERE 1"
+        sql = f"SELECT * FROM ({_schema.SELECT_GRANTS}) AS g WHERE 1"
         params: builtins.list[Any] = []
         if agent is not None:
             sql += " AND agent_id = ?"
@@ -458,7 +467,7 @@ class AccessControl:
 
     def _grant(self, conn: Any, edge: str, grant_id: int | None) -> Grant:
         row = conn.execute(
-            f"SELECT * FROM ({_schema.SELECT_GRANTS}) WHERE edge = ? AND id = ?",
+            f"SELECT * FROM ({_schema.SELECT_GRANTS}) AS g WHERE edge = ? AND id = ?",
             (edge, grant_id),
         ).fetchone()
         return _grant_from_row(row)
@@ -466,6 +475,16 @@ class AccessControl:
 
 _GENERATIONS: weakref.WeakKeyDictionary[Database, list[int]] = weakref.WeakKeyDictionary()
 _GENERATIONS_LOCK = threading.Lock()
+
+
+def serialized(db: Any) -> Any:
+    """A PostgreSQL ``db`` as the access rules' SQLite logic expects it (`_schema_pg`)."""
+    from langgraph_sharedmem.agents import _schema_pg
+    from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+    if isinstance(db, SerializedDatabase):
+        return db
+    return SerializedDatabase(db, _schema_pg.ACL_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES)
 
 
 def _generation(db: Database) -> list[int]:

@@ -1,6 +1,8 @@
 """The change feed's reads on PostgreSQL: `changes._query`'s statements, run through
-`core.pg_compat` (placeholders, ``json_each`` filters, ``WHERE 1`` translated), and the one
-written out here. Cursor writes are single upserts, so the feed needs no write lock."""
+`core.pg_compat` (placeholders, ``json_each``/``json_extract`` filters, ``WHERE 1``
+translated), and the one written out here. Cursor writes are single upserts, so the feed
+needs no write lock. An agent subscriber's rights are resolved on the feed's connection, so
+the access rules' statements (`agents._schema_pg`) are translated here too."""
 
 from __future__ import annotations
 
@@ -12,3 +14,10 @@ OVERRIDES: dict[str, str] = {
         "WHERE id = 1"
     ),
 }
+
+
+def overrides() -> dict[str, str]:
+    """The feed's statements and the access rules' (resolved inside the feed's reads)."""
+    from langgraph_sharedmem.agents import _schema_pg
+
+    return {**OVERRIDES, **_schema_pg.OVERRIDES}

@@ -65,7 +65,7 @@ class ChangeFeed:
             from langgraph_sharedmem.core.pg_compat import SerializedDatabase
 
             if not isinstance(db, SerializedDatabase):
-                db = SerializedDatabase(db, None, frozenset(), _query_pg.OVERRIDES)
+                db = SerializedDatabase(db, None, frozenset(), _query_pg.overrides())
         self.db: Any = db  # SQLite's `Database`, or PostgreSQL seen through `pg_compat`
         self.access = access
         self._setup_lock = threading.Lock()
@@ -135,11 +135,6 @@ class ChangeFeed:
 
     def _filter(self, **filters: Any) -> ChangeFilter:
         flt = ChangeFilter.build(**filters)
-        if flt.agent is not None and self.access is None and self.db.dialect == "postgres":
-            raise InvalidConfigError(
-                "filtering the change feed by agent is not available on PostgreSQL yet (the "
-                "access rules are not ported): read it unfiltered, or by kinds/scopes/keys"
-            )
         if flt.agent is not None and self.access is None:
             raise InvalidConfigError(
                 "filtering by agent needs the access rules: use mem.changes, or "

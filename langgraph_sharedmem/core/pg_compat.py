@@ -11,8 +11,8 @@ gives them what they assume from SQLite, on a `PostgresDatabase`:
   until it commits. Readers never wait. Other parts are not held up.
 * **Statements translated, mechanically and visibly** (`translate`): ``?`` → ``%s``,
   ``:name`` → ``%(name)s``, ``%`` → ``%%``, ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``,
-  ``WHERE 1`` → ``WHERE TRUE`` (also after ``AND``), ``x IN (SELECT value FROM json_each(?))`` → a
-  ``jsonb_array_elements`` of the same JSON array, and ``RETURNING id`` added to inserts
+  ``WHERE 1``/``AND 0`` → ``TRUE``/``FALSE``, ``json_each``/``json_extract`` of a JSON
+  array or a ``'$.key'`` path → their ``jsonb`` equivalents, and ``RETURNING id`` added to inserts
   into tables with an id (read back as ``cursor.lastrowid``). Whatever needs more (an
   index-friendly id list, scalar ``max``) is written by hand in the part's ``_schema_pg``
   module, whose ``OVERRIDES`` map the SQLite text to the PostgreSQL text.
@@ -34,9 +34,25 @@ __all__ = ["CompatConnection", "SerializedDatabase", "translate"]
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _OR_IGNORE = re.compile(r"INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
-_WHERE_ONE = re.compile(r"\b(WHERE|AND) 1\b(?![\d.])")
+_CONSTANT = re.compile(r"\b(WHERE|AND) ([01])\b(?![\d.])")
 # ``x IN (SELECT value FROM json_each(?))``: compared as JSON, so numbers and text both match.
 _IN_JSON = re.compile(r"([\w.]+) IN \(SELECT value FROM json_each\(\?\)\)")
+_JSON_EACH_PARAM = re.compile(r"SELECT value FROM json_each\(\?\)")
+_JSON_EACH_PATH = re.compile(r"json_each\((\w+), '\$\.(\w+)'\)")
+_JSON_EXTRACT = re.compile(r"json_extract\((\w+), '\$\.(\w+)'\)")
+
+
+def _generic(sql: str) -> str:
+    pg = _IN_JSON.sub(r"to_jsonb(\1) IN (SELECT jsonb_array_elements(?::jsonb))", sql)
+    pg = _JSON_EACH_PARAM.sub("SELECT jsonb_array_elements_text(?::jsonb)", pg)
+    pg = _JSON_EACH_PATH.sub(r"jsonb_array_elements_text(\1::jsonb -> '\2') AS je(value)", pg)
+    pg = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", pg)
+    pg = pg.replace("%", "%%").replace("?", "%s")
+    pg = _NAMED.sub(r"%(\1)s", pg)
+    pg = _CONSTANT.sub(lambda m: f"{m.group(1)} {'TRUE' if m.group(2) == '1' else 'FALSE'}", pg)
+    if _OR_IGNORE.search(pg):
+        pg = _OR_IGNORE.sub("INSERT INTO", pg).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    return pg
 
 
 def translate(
@@ -44,18 +60,21 @@ def translate(
 ) -> tuple[str, bool]:
     """The PostgreSQL text of a SQLite statement, and whether it returns the new row's id.
 
-    ``overrides`` (SQLite text → PostgreSQL text, already in PostgreSQL's placeholders) win;
-    ``id_tables`` are the tables whose inserts return ``id``.
+    ``overrides`` (SQLite text → PostgreSQL text, already in PostgreSQL's placeholders) win,
+    for a whole statement or for a fragment of a statement built around it; ``id_tables``
+    are the tables whose inserts return ``id``.
     """
+    fragments: list[str] = []
     if overrides and sql in overrides:
         pg = overrides[sql]
     else:
-        pg = _IN_JSON.sub(r"to_jsonb(\1) IN (SELECT jsonb_array_elements(?::jsonb))", sql)
-        pg = pg.replace("%", "%%").replace("?", "%s")
-        pg = _NAMED.sub(r"%(\1)s", pg)
-        pg = _WHERE_ONE.sub(r"\1 TRUE", pg)
-        if _OR_IGNORE.search(pg):
-            pg = _OR_IGNORE.sub("INSERT INTO", pg).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+        for sqlite_text, pg_text in (overrides or {}).items():
+            if sqlite_text in sql:  # kept out of the generic rules, put back after them
+                sql = sql.replace(sqlite_text, f"\x00{len(fragments)}\x00")
+                fragments.append(pg_text)
+        pg = _generic(sql)
+        for i, pg_text in enumerate(fragments):
+            pg = pg.replace(f"\x00{i}\x00", pg_text)
     match = _INSERT_INTO.match(pg)
     returns_id = bool(match and match.group(1) in id_tables and "RETURNING" not in pg.upper())
     if returns_id:

@@ -121,7 +121,8 @@ class CompatConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> CompatCursor:
         pg, returns_id = self._translate(sql)
-        return CompatCursor(self.raw.execute(pg, params or None), returns_id)
+        # Always with params, so the escaped "%%" is read back as "%".
+        return CompatCursor(self.raw.execute(pg, params), returns_id)
 
     def executemany(self, sql: str, rows: Sequence[Any]) -> CompatCursor:
         pg, _ = self._translate(sql)

@@ -49,6 +49,8 @@ class Listener:
     def _reconnect(self) -> None:
         """After a lost connection: listen again, and report a change (the caller re-reads
         the log from its cursor, so what committed meanwhile is found)."""
+        if self._closed:  # closed from another thread while waiting: stay closed
+            return
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()

@@ -324,7 +324,9 @@ def test_who_knows_ignores_restatements_from_quarantine(mem: SharedMemory) -> No
     # make it an expert (nor win it routing's track-record tie-break).
     facts = mem.facts
     facts.assert_fact("app", "order:7", "status", "shipped", author="courier")
-    facts.assert_fact("app", "order:7", "status", "shipped", author="mallory", status="quarantined")
+    facts.assert_fact(
+        "app", "order:7", "status", "shipped", author="mallory", status="quarantined"
+    )
     assert [e.agent for e in mem.registry.who_knows("order:7")] == ["courier"]
 
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -131,6 +131,8 @@ class Database(Closing):
         read_only: Open without the right to write; a missing file is an error instead of
             being created.
     """
+
+    dialect: ClassVar[Literal["sqlite"]] = "sqlite"
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from langgraph_sharedmem.errors import InvalidConfigError
 
@@ -60,7 +60,7 @@ class Backend(Protocol):
         ...
 
 
-def is_postgres_url(conn: object) -> bool:
+def is_postgres_url(conn: object) -> TypeGuard[str]:
     """Whether ``conn`` is a ``postgresql://`` or ``postgres://`` URL."""
     return isinstance(conn, str) and conn.lower().startswith(_POSTGRES_SCHEMES)
 

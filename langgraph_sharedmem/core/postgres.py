@@ -264,10 +264,9 @@ class PostgresDatabase(Closing):
             raise DatabaseBusyError(
                 f"database {self.path}: a concurrent transaction conflicted; retry ({exc})"
             ) from exc
-        if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
-            raise InvalidConfigError(
-                f"PostgreSQL cannot store a NUL character in text: {exc}"
-            ) from exc
+        if isinstance(exc, psycopg.DataError):
+            # Text with NUL, a lone surrogate in JSON: refused values, not a broken database.
+            raise InvalidConfigError(f"PostgreSQL cannot store this value: {exc}") from exc
         if isinstance(exc, psycopg.OperationalError):
             raise DatabaseFileError(
                 f"lost the connection to PostgreSQL at {self.path}: {exc}"

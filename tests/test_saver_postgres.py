@@ -1,0 +1,80 @@
+"""The checkpointer on PostgreSQL: what differs from SQLite, and several writer processes.
+
+The backend-neutral saver tests (tests/test_graphs.py, test_saver_errors.py, ...) and the
+conformance suite already run on both backends through the ``saver``/``saver_conn`` fixtures.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from langgraph_sharedmem import DatabaseFileError, InvalidConfigError, SharedMemorySaver
+from tests._graphs import build_chat_graph, human
+from tests._pg_workers import put_chains
+from tests._spawn import run_together
+
+
+def test_several_processes_writing_the_same_threads_lose_nothing(postgres_db: str) -> None:
+    workers, steps, threads = 4, 12, ["a", "b", "c"]
+    outcomes = run_together(put_chains, [(postgres_db, w, steps, threads) for w in range(workers)])
+    assert outcomes == ["ok"] * workers
+    with SharedMemorySaver(postgres_db) as saver:
+        for thread in threads:
+            tuples = list(saver.list({"configurable": {"thread_id": thread}}))
+            assert len(tuples) == workers * steps
+            for t in tuples:
+                w, i = t.metadata["worker"], t.metadata["step"]  # type: ignore[typeddict-item]
+                assert t.checkpoint["channel_values"]["messages"] == [
+                    f"w{w}-{j}" for j in range(i + 1)
+                ]
+                assert [(c, v) for _, c, v in t.pending_writes or []] == [
+                    ("messages", f"pending-{w}-{i}")
+                ]
+    with psycopg.connect(postgres_db) as conn:
+        recorded = conn.execute(
+            "SELECT count(*) FROM langgraph_sharedmem_migrations "
+            "WHERE migration_set = 'langgraph_sharedmem.checkpoint'"
+        ).fetchone()
+    assert recorded == (1,)
+
+
+async def test_async_methods_on_postgres(postgres_db: str) -> None:
+    async with SharedMemorySaver.from_conn_string(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "async"}}
+        await graph.ainvoke({"messages": [human(0)]}, config)  # type: ignore[arg-type]
+        await graph.ainvoke({"messages": [human(1)]}, config)  # type: ignore[arg-type]
+        state = await graph.aget_state(config)  # type: ignore[arg-type]
+        assert len(state.values["messages"]) == 8
+        assert len([s async for s in graph.aget_state_history(config)]) > 2  # type: ignore[arg-type]
+
+
+def test_values_postgres_cannot_hold_are_refused_clearly(postgres_db: str) -> None:
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        with pytest.raises(InvalidConfigError, match="NUL"):
+            graph.invoke({"messages": [human(0)]}, {"configurable": {"thread_id": "a\x00b"}})
+        with pytest.raises(InvalidConfigError, match="PostgreSQL cannot store"):
+            graph.invoke(
+                {"messages": [human(0)]},
+                # SQLite keeps a lone surrogate (test_saver_errors.py); jsonb cannot.
+                {"configurable": {"thread_id": "t"}, "metadata": {"note": "\ud800"}},
+            )
+
+
+def test_a_database_of_langgraphs_postgres_saver_is_refused(postgres_db: str) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(postgres_db) as theirs:
+        theirs.setup()
+    with pytest.raises(DatabaseFileError, match=r"tables \['checkpoints'\]"):
+        SharedMemorySaver(postgres_db)
+
+
+def test_an_unreachable_server_names_the_url_without_password() -> None:
+    with pytest.raises(DatabaseFileError, match="cannot connect to PostgreSQL") as caught:
+        SharedMemorySaver.from_conn_string(
+            "postgresql://agent:hunter2@127.0.0.1:1/memory", busy_timeout=1
+        )
+    assert "hunter2" not in str(caught.value) and "agent:***@127.0.0.1:1" in str(caught.value)

@@ -44,6 +44,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem._closing import Closing
+from langgraph_sharedmem.core.backend import refuse_postgres
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
@@ -103,6 +104,7 @@ def _open_error(path: str, exc: sqlite3.Error) -> DatabaseFileError:
 
 def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
     """Turn a path, ``sqlite:///path`` URL or ``:memory:`` into a path SQLite understands."""
+    refuse_postgres(conn_string)  # the parts not ported yet; the saver opens PostgreSQL itself
     text = os.fspath(conn_string)
     for prefix in ("sqlite:///", "sqlite://"):
         if text.startswith(prefix):

@@ -5,6 +5,9 @@
     with SharedMemory.open("agents.db") as mem:       # SQLite file + Chroma index beside it
         graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
 
+On PostgreSQL (``SharedMemory.open("postgresql://...")``) the checkpointer runs today; the
+other parts raise `UnsupportedBackendError` until they are ported (issue 15).
+
 Both parts share one `Database` (one connection, one worker thread for async calls), so a
 graph's checkpoints and its long-term memories live in the same file, and closing the
 `SharedMemory` closes everything once.
@@ -16,7 +19,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import IndexConfig, TTLConfig
@@ -30,6 +33,7 @@ from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.core.backend import Backend, is_postgres_url, refuse_postgres
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.facts import FactLedger
 from langgraph_sharedmem.facts._core import Matcher
@@ -64,7 +68,7 @@ class SharedMemory(Closing):
     """The shared memory of a multi-agent system, on one SQLite file.
 
     Args:
-        db: The open database; `SharedMemory.open` creates it from a path.
+        db: The open database; `SharedMemory.open` creates it from a path or URL.
         index: The store's semantic index (LangGraph's ``IndexConfig``); ``"default"`` is
             `default_index()`, ``None`` turns semantic search off.
         ttl: The store's ``TTLConfig``.
@@ -80,7 +84,7 @@ class SharedMemory(Closing):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | Backend,
         *,
         index: IndexConfig | Literal["default"] | None = "default",
         ttl: TTLConfig | None = None,
@@ -117,18 +121,34 @@ class SharedMemory(Closing):
         *,
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
         **options: Any,
     ) -> SharedMemory:
-        """Open (creating if needed) the shared memory in the SQLite file at ``path``.
+        """Open (creating if needed) the shared memory in the SQLite file at ``path``, or in
+        the PostgreSQL database of a ``postgresql://`` URL (``pool_size`` connections; only
+        `checkpointer` runs there yet, the other parts raise `UnsupportedBackendError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
         `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
         first use.
         """
-        db = Database.open_checked(
-            path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
-        )
+        db: Database | Backend
+        if is_postgres_url(path):
+            from langgraph_sharedmem.checkpoint import _schema_pg
+            from langgraph_sharedmem.core.postgres import PostgresDatabase
+
+            db = PostgresDatabase.open_checked(
+                path,
+                [_schema_pg.MIGRATIONS],
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+                pool_size=pool_size,
+            )
+        else:
+            db = Database.open_checked(
+                path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
+            )
         try:
             return cls(db, **options)
         except BaseException:
@@ -155,11 +175,16 @@ class SharedMemory(Closing):
             self._checkpointer = SharedMemorySaver(self.db, **self._saver_options)
         return self._checkpointer
 
+    def _sqlite(self, part: str) -> Database:
+        """The database, for a part that runs on SQLite only (so far)."""
+        refuse_postgres(self.db, part)
+        return cast(Database, self.db)
+
     @property
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
         if self._store is None:
-            self._store = SharedMemoryStore(self.db, **self._store_options)
+            self._store = SharedMemoryStore(self._sqlite("mem.store"), **self._store_options)
         return self._store
 
     @property
@@ -167,10 +192,11 @@ class SharedMemory(Closing):
         """The fact ledger on this file: versioned facts, disagreements and their history."""
         if self._facts is None:
             matcher = self._fact_matcher
+            self._sqlite("mem.facts")
             if matcher == "default":
                 spec = self.store._spec  # the store's embedder, WordLlama unless configured
                 matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
-            self._facts = FactLedger(self.db, matcher=matcher)
+            self._facts = FactLedger(self._sqlite("mem.facts"), matcher=matcher)
         return self._facts
 
     @property
@@ -179,7 +205,7 @@ class SharedMemory(Closing):
         ``revoke_user``, ``revoke_scope``, ``grants``) and the audit log, changeable while
         the system runs."""
         if self._access is None:
-            self._access = AccessControl(self.db)
+            self._access = AccessControl(self._sqlite("mem.access"))
         return self._access
 
     @property
@@ -188,7 +214,7 @@ class SharedMemory(Closing):
         ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent and
         process of one user's run (``scope="user"`` or ``"app"`` to share wider)."""
         if self._tool_cache is None:
-            self._tool_cache = ToolCache(self.db)
+            self._tool_cache = ToolCache(self._sqlite("mem.tool_cache"))
         return self._tool_cache
 
     @property
@@ -196,7 +222,8 @@ class SharedMemory(Closing):
         """The shared conversation history on this file (``append``, ``context``, ``page``,
         ``relevant``, ``summary``), with this memory's access rules applied to viewers."""
         if self._conversation is None:
-            self._conversation = ConversationLog(self.db, access=self.access)
+            db = self._sqlite("mem.conversation")
+            self._conversation = ConversationLog(db, access=self.access)
         return self._conversation
 
     @property
@@ -204,17 +231,18 @@ class SharedMemory(Closing):
         """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
         changed since an agent's last step), cursors and retention (docs/changes.md)."""
         if self._changes is None:
-            self._changes = ChangeFeed(self.db, access=self.access)
+            self._changes = ChangeFeed(self._sqlite("mem.changes"), access=self.access)
         return self._changes
 
     def as_of(self, when: Any) -> MemoryAsOf:
         """Facts and run-scoped memory as they were at a checkpoint (``config`` with
         ``thread_id`` and ``checkpoint_id``), a datetime, an ISO time or epoch seconds."""
-        return MemoryAsOf.at(self.db, when)
+        return MemoryAsOf.at(self._sqlite("mem.as_of"), when)
 
     def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
         """Copy run ``from_run``'s items and facts as of ``as_of`` into run ``to_run`` (the
         fork's own run memory); returns how many were copied."""
+        self._sqlite("mem.fork_run_memory")
         return fork_run_memory(self.store, self.facts, from_run, to_run, as_of=as_of)
 
     def agent(
@@ -223,6 +251,7 @@ class SharedMemory(Closing):
         """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
         defaults, the user's memory, the agent's private memory and the run, as far as its
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
+        self._sqlite("mem.agent")
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
     @property
@@ -230,7 +259,8 @@ class SharedMemory(Closing):
         """The agent registry on this file: profiles, heartbeats, lookup by name, capability
         or meaning (through the store's index), routing, and who knows what."""
         if self._registry is None:
-            self._registry = Registry(self.db, store=self.store, access=self.access)
+            db = self._sqlite("mem.registry")
+            self._registry = Registry(db, store=self.store, access=self.access)
         return self._registry
 
     def register_agent(

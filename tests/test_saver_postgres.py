@@ -6,6 +6,8 @@ conformance suite already run on both backends through the ``saver``/``saver_con
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 
@@ -78,3 +80,66 @@ def test_an_unreachable_server_names_the_url_without_password() -> None:
             "postgresql://agent:hunter2@127.0.0.1:1/memory", busy_timeout=1
         )
     assert "hunter2" not in str(caught.value) and "agent:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_shared_memory_on_postgres_gives_a_checkpointer(postgres_db: str) -> None:
+    from langgraph_sharedmem import SharedMemory
+
+    with SharedMemory.open(postgres_db, pool_size=2) as mem:
+        graph = build_chat_graph().compile(checkpointer=mem.checkpointer)
+        config = {"configurable": {"thread_id": "mem"}}
+        graph.invoke({"messages": [human(0)]}, config)  # type: ignore[arg-type]
+        assert len(graph.get_state(config).values["messages"]) == 4  # type: ignore[arg-type]
+        assert "postgresql://postgres@127.0.0.1" in repr(mem)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        ("mem.store", lambda mem: mem.store),
+        ("mem.facts", lambda mem: mem.facts),
+        ("mem.access", lambda mem: mem.access),
+        ("mem.tool_cache", lambda mem: mem.tool_cache),
+        ("mem.conversation", lambda mem: mem.conversation),
+        ("mem.changes", lambda mem: mem.changes),
+        ("mem.registry", lambda mem: mem.registry),
+        ("mem.registry", lambda mem: mem.register_agent("a")),
+        ("mem.access", lambda mem: mem.register_user("u")),
+        ("mem.access", lambda mem: mem.audit()),
+        ("mem.agent", lambda mem: mem.agent("a")),
+        ("mem.as_of", lambda mem: mem.as_of(0)),
+        ("mem.fork_run_memory", lambda mem: mem.fork_run_memory("r1", "r2", as_of=0)),
+    ],
+    ids=lambda u: u[0],
+)
+def test_parts_not_ported_yet_say_so_on_postgres(postgres_db: str, use: Any) -> None:
+    from langgraph_sharedmem import SharedMemory, UnsupportedBackendError
+
+    part, call = use
+    with SharedMemory.open(postgres_db, pool_size=2) as mem:
+        with pytest.raises(UnsupportedBackendError, match=f"{part} does not run on PostgreSQL"):
+            call(mem)
+        assert isinstance(UnsupportedBackendError("x"), InvalidConfigError)
+
+
+def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
+    from langgraph_sharedmem import (
+        AccessControl,
+        ChangeFeed,
+        ConversationLog,
+        FactLedger,
+        Registry,
+        SharedMemoryStore,
+        ToolCache,
+        UnsupportedBackendError,
+    )
+    from langgraph_sharedmem.core.postgres import PostgresDatabase
+
+    for part in (SharedMemoryStore, FactLedger, ToolCache, Registry, ConversationLog):
+        with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
+            part(postgres_db)
+    with PostgresDatabase(postgres_db, pool_size=1) as db:
+        with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
+            AccessControl(db).register_user("u")  # type: ignore[arg-type]
+        with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
+            ChangeFeed(db).setup()  # type: ignore[arg-type]

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
-from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.errors import InvalidConfigError, UnsupportedBackendError
 
-__all__ = ["Backend", "Dialect", "is_postgres_url", "open_database"]
+__all__ = ["Backend", "Dialect", "is_postgres_url", "open_database", "refuse_postgres"]
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgres"]
@@ -37,6 +37,11 @@ class Backend(Protocol):
     @property
     def dialect(self) -> Dialect:
         """``"sqlite"`` or ``"postgres"``: which SQL the parts send."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """Where the data lives, as messages show it (a URL without its password)."""
         ...
 
     def read(self) -> AbstractContextManager[Any]:
@@ -63,6 +68,17 @@ class Backend(Protocol):
 def is_postgres_url(conn: object) -> TypeGuard[str]:
     """Whether ``conn`` is a ``postgresql://`` or ``postgres://`` URL."""
     return isinstance(conn, str) and conn.lower().startswith(_POSTGRES_SCHEMES)
+
+
+def refuse_postgres(conn: object, part: str = "this part") -> None:
+    """Raise `UnsupportedBackendError` if ``conn`` is PostgreSQL (a URL or an open backend):
+    for the parts that run on SQLite only, until they are ported."""
+    if is_postgres_url(conn) or getattr(conn, "dialect", None) == "postgres":
+        raise UnsupportedBackendError(
+            f"{part} does not run on PostgreSQL yet: on PostgreSQL only the checkpointer "
+            "(SharedMemorySaver, SharedMemory.checkpointer) runs today. Keep this part on a "
+            "SQLite file meanwhile (docs/scaling.md)"
+        )
 
 
 def open_database(conn: str | os.PathLike[str], *migrations: Any, **options: Any) -> Backend:

@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langgraph_sharedmem._closing import Closing
+from langgraph_sharedmem.core.backend import refuse_postgres
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
@@ -333,9 +334,8 @@ class PostgresDatabase(Closing):
     def migrate(self, migrations: PostgresMigrations) -> None:
         """Apply the pending steps of ``migrations``, once, even with several processes."""
         if not isinstance(migrations, PostgresMigrations):
-            raise InvalidConfigError(
-                f"PostgreSQL takes PostgresMigrations, not {type(migrations).__name__}"
-            )
+            # A SQLite migration set: its part has no PostgreSQL schema yet.
+            refuse_postgres(self, f"the part with schema {getattr(migrations, 'name', '?')!r}")
         with self.read() as conn:
             applied = self._applied(conn).get(migrations.name, set())
         self._check_known(migrations, applied)

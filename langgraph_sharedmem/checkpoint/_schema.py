@@ -18,7 +18,8 @@ step is never edited once released (a dead one becomes a no-op with a comment).
 `_schema_pg` holds the same statements, under the same names, for PostgreSQL; the saver picks
 the module by its backend's dialect. Besides SQL, both modules define `PARAM` (the
 placeholder), `version` (a channel version as a parameter), `lock_thread` (the statement
-serializing writers of one thread, if any) and `metadata_term` (a list-filter prefilter).
+serializing writers of one thread, if any), `inserted` (whether an insert-if-absent stored
+its row) and `metadata_term` (a list-filter prefilter).
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def lock_thread(thread_id: str) -> tuple[str, tuple[Any, ...]] | None:
     return None
 
 
+def inserted(cursor: Any) -> bool:
+    """Whether an ``INSERT OR IGNORE`` stored its row."""
+    return bool(cursor.rowcount > 0)
+
+
 def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | None:
     """A SQL term that keeps every row whose metadata at ``path`` equals ``value`` (and few
     others), or None where only the Python check can decide."""
@@ -145,6 +151,17 @@ INSERT_VALUE = """
 INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
     value, base_version, base_len, depth, segment_token)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# A list segment, stored only if its base is still the row the writer extended (same token).
+INSERT_SEGMENT = """
+INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, segment_token)
+SELECT ?, ?, ?, ?, 'list', 'list', ?, ?, ?, ?, ?
+WHERE EXISTS (
+    SELECT 1 FROM channel_values
+    WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
+      AND segment_token = ?)
 """
 
 SELECT_LIST_ROW = """

@@ -146,6 +146,27 @@ INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, ty
     value, base_version, base_len, depth, segment_token)
 VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s::jsonb, %s, %s, %s)
 ON CONFLICT DO NOTHING
+RETURNING 1
+"""
+
+
+def inserted(cursor: Any) -> bool:
+    """Whether an ``INSERT ... RETURNING 1`` stored its row (in pipeline mode, psycopg
+    knows no ``rowcount`` until results are read; reading this one is the round trip)."""
+    return cursor.fetchone() is not None
+
+
+INSERT_SEGMENT = """
+INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, segment_token)
+SELECT %s, %s, %s, %s::jsonb, 'list', 'list', %s::bytea, %s::jsonb, %s::integer, %s::integer,
+    %s::bytea
+WHERE EXISTS (
+    SELECT 1 FROM channel_values
+    WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s::jsonb
+      AND kind = 'list' AND segment_token = %s)
+ON CONFLICT DO NOTHING
+RETURNING 1
 """
 
 SELECT_LIST_ROW = """

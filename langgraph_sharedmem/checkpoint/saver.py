@@ -280,9 +280,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self, conn: Any, row: tuple[Any, ...], chains: ChainReader | None = None
     ) -> tuple[builtins.list[RawValue], builtins.list[Any]]:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+        # Sent first: on PostgreSQL (pipeline mode) both queries then share one round trip.
+        writes = conn.execute(self._sql.SELECT_WRITES, (thread_id, ns, checkpoint_id))
         values = self._fetch_values(conn, thread_id, ns, row[6], chains)
-        writes = conn.execute(self._sql.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
-        return values, writes
+        return values, writes.fetchall()
 
     def _fetch_values(
         self,
@@ -552,38 +553,36 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             return None
         plan = p.plan
         assert plan is not None and p.serialized is not None
-        blob = p.serialized[1]
-        if plan.base is not None:
-            base = plan.base
-            still_there = conn.execute(
-                self._sql.SELECT_LIST_ROW, (*key[:3], version(base.version), base.token)
-            ).fetchone()
-            if still_there is None or base.version == p.version:
-                # The base was pruned or rewritten meanwhile (perhaps by another process):
-                # store this version whole instead.
-                plan = _lists.ROOT
-                blob = _lists.pack(
-                    [self.serde.dumps_typed(e) for e in p.source or ()],
-                    self.max_decompressed_bytes,
-                )
         stored = p.stored
+        if plan.base is not None and plan.base.version != p.version:
+            # One statement inserts the segment if its base is still the row we extended
+            # (one round trip on PostgreSQL, instead of a check and then an insert).
+            base_key = (*key[:3], version(plan.base.version))
+            cur = conn.execute(
+                self._sql.INSERT_SEGMENT,
+                (*key, p.serialized[1], base_key[3], plan.base_len, plan.depth, stored.token)
+                + (*base_key, plan.base.token),
+            )
+            if self._sql.inserted(cur):
+                return stored
+            if conn.execute(self._sql.SELECT_LIST_ROW, (*base_key, plan.base.token)).fetchone():
+                return None  # this version was already stored; don't trust our view of it
+        if plan.base is not None:
+            # The base was pruned or rewritten meanwhile (perhaps by another process): store
+            # this version whole instead.
+            plan = _lists.ROOT
+            blob = _lists.pack(
+                [self.serde.dumps_typed(e) for e in p.source or ()], self.max_decompressed_bytes
+            )
+            stored = dataclasses.replace(stored, depth=plan.depth)
+        else:
+            blob = p.serialized[1]
         cur = conn.execute(
             self._sql.INSERT_VALUE,
-            (
-                *key,
-                "list",
-                "list",
-                blob,
-                None if plan.base is None else version(plan.base.version),
-                None if plan.base is None else plan.base_len,
-                plan.depth,
-                stored.token,
-            ),
+            (*key, "list", "list", blob, None, None, plan.depth, stored.token),
         )
-        if cur.rowcount == 0:
+        if not self._sql.inserted(cur):
             return None  # this version was already stored; don't trust our view of it
-        if plan is not p.plan:
-            stored = dataclasses.replace(stored, depth=plan.depth)
         return stored
 
     def put_writes(

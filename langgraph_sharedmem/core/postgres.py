@@ -162,7 +162,14 @@ class PostgresDatabase(Closing):
             open=False,
             name=f"langgraph-sharedmem {self.path}",
         )
-        self.pool.open(wait=True, timeout=connect_timeout)
+        try:
+            self.pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout as exc:  # reachable a moment ago (the probe), but not now
+            self.pool.close()
+            raise DatabaseFileError(
+                f"cannot open a connection pool to PostgreSQL at {self.path} within "
+                f"{connect_timeout}s"
+            ) from exc
 
     def _probe(self, connect_timeout: float) -> None:
         """Connect once, so a wrong host, database or password says so, naming the URL."""

@@ -143,3 +143,33 @@ def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
             AccessControl(db).register_user("u")  # type: ignore[arg-type]
         with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
             ChangeFeed(db).setup()  # type: ignore[arg-type]
+
+
+def _write_in_child(saver: SharedMemorySaver, results: Any) -> None:
+    try:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        graph.invoke({"messages": [human(0)]}, {"configurable": {"thread_id": "child"}})
+        results.put("ok")
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_a_forked_child_uses_its_own_connections(postgres_db: str) -> None:
+    """A child forked with an open saver gets a pool of its own; the parent's sessions,
+    whose sockets it inherited, keep working."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        parent = {"configurable": {"thread_id": "parent"}}
+        graph.invoke({"messages": [human(0)]}, parent)  # type: ignore[arg-type]
+        results = ctx.Queue()
+        child = ctx.Process(target=_write_in_child, args=(saver, results))
+        child.start()
+        assert results.get(timeout=60) == "ok"
+        child.join(timeout=60)
+        graph.invoke({"messages": [human(1)]}, parent)  # type: ignore[arg-type]
+        assert len(graph.get_state(parent).values["messages"]) == 8  # type: ignore[arg-type]
+        in_child = graph.get_state({"configurable": {"thread_id": "child"}})  # type: ignore[arg-type]
+        assert len(in_child.values["messages"]) == 4

@@ -14,6 +14,8 @@ Same contract as the SQLite `Database` (see `core.backend.Backend`):
 * ``read()`` is a read-only REPEATABLE READ transaction: every statement in the block sees the
   same snapshot. A ``read()`` inside a ``write()`` of the same thread reuses its connection.
 * ``run()`` serves async callers on a thread pool as large as the connection pool.
+* A forked child opens a pool of its own on first use; the parent's pool, whose sockets it
+  inherited, is left alone (closing it there would end the parent's sessions).
 * Migrations: a part's `PostgresMigrations` is an append-only list of steps (name, SQL
   statements), each recorded in ``langgraph_sharedmem_migrations``. Pending steps are applied
   in one transaction holding the advisory lock `MIGRATION_LOCK`, re-checked under it, so N
@@ -31,6 +33,7 @@ import asyncio
 import contextvars
 import functools
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -151,25 +154,46 @@ class PostgresDatabase(Closing):
         self._executor: ThreadPoolExecutor | None = None
         self._pool_size = pool_size
         self._closed = False
+        self._connect_timeout = connect_timeout
         self._probe(connect_timeout)
-        self.pool = ConnectionPool(
-            url,
+        self.pool = self._open_pool()
+        self._pid = os.getpid()
+        # Pools a forked child inherited: kept referenced, never closed or collected there,
+        # since closing a connection would end the parent's session on that socket.
+        self._inherited: list[ConnectionPool[Any]] = []
+
+    def _open_pool(self) -> ConnectionPool[Any]:
+        pool: ConnectionPool[Any] = ConnectionPool(
+            self.url,
             min_size=1,
-            max_size=pool_size,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+            max_size=self._pool_size,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(self._connect_timeout))},
             configure=self._configure,
-            timeout=busy_timeout,
+            timeout=self.busy_timeout,
             open=False,
             name=f"langgraph-sharedmem {self.path}",
         )
         try:
-            self.pool.open(wait=True, timeout=connect_timeout)
+            pool.open(wait=True, timeout=self._connect_timeout)
         except PoolTimeout as exc:  # reachable a moment ago (the probe), but not now
-            self.pool.close()
+            pool.close()
             raise DatabaseFileError(
                 f"cannot open a connection pool to PostgreSQL at {self.path} within "
-                f"{connect_timeout}s"
+                f"{self._connect_timeout}s"
             ) from exc
+        return pool
+
+    def _after_fork(self) -> None:
+        """In a forked child: a pool of its own (the parent's threads are gone and its
+        sockets belong to the parent)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._inherited.append(self.pool)
+            self._executor = None  # its threads did not survive the fork
+            self._local = threading.local()
+            self.pool = self._open_pool()
+            self._pid = os.getpid()
 
     def _probe(self, connect_timeout: float) -> None:
         """Connect once, so a wrong host, database or password says so, naming the URL."""
@@ -251,6 +275,8 @@ class PostgresDatabase(Closing):
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         self._check_open()
+        if self._pid != os.getpid():
+            self._after_fork()
         try:
             with self.pool.connection() as conn:
                 yield conn
@@ -392,7 +418,8 @@ class PostgresDatabase(Closing):
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-        self.pool.close()
+        if self._pid == os.getpid():
+            self.pool.close()
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.path!r})"

@@ -5,8 +5,8 @@
     with SharedMemory.open("agents.db") as mem:       # SQLite file + Chroma index beside it
         graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
 
-On PostgreSQL (``SharedMemory.open("postgresql://...")``) the checkpointer runs today; the
-other parts raise `UnsupportedBackendError` until they are ported (issue 15).
+On PostgreSQL (``SharedMemory.open("postgresql://...")``) the checkpointer and the store run
+today; the other parts raise `UnsupportedBackendError` until they are ported (issue 15).
 
 Both parts share one `Database` (one connection, one worker thread for async calls), so a
 graph's checkpoints and its long-term memories live in the same file, and closing the
@@ -126,7 +126,8 @@ class SharedMemory(Closing):
     ) -> SharedMemory:
         """Open (creating if needed) the shared memory in the SQLite file at ``path``, or in
         the PostgreSQL database of a ``postgresql://`` URL (``pool_size`` connections; only
-        `checkpointer` runs there yet, the other parts raise `UnsupportedBackendError`).
+        `checkpointer` and `store` run there yet, the other parts raise
+        `UnsupportedBackendError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
@@ -137,10 +138,12 @@ class SharedMemory(Closing):
         if is_postgres_url(path):
             from langgraph_sharedmem.checkpoint import _schema_pg
             from langgraph_sharedmem.core.postgres import PostgresDatabase
+            from langgraph_sharedmem.store import _changes_pg
+            from langgraph_sharedmem.store import _schema_pg as store_pg
 
             db = PostgresDatabase.open_checked(
                 path,
-                [_schema_pg.MIGRATIONS],
+                [_schema_pg.MIGRATIONS, _changes_pg.MIGRATIONS, store_pg.MIGRATIONS],
                 busy_timeout=busy_timeout,
                 synchronous=synchronous,
                 pool_size=pool_size,
@@ -184,7 +187,7 @@ class SharedMemory(Closing):
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
         if self._store is None:
-            self._store = SharedMemoryStore(self._sqlite("mem.store"), **self._store_options)
+            self._store = SharedMemoryStore(self.db, **self._store_options)
         return self._store
 
     @property

@@ -96,7 +96,6 @@ def test_shared_memory_on_postgres_gives_a_checkpointer(postgres_db: str) -> Non
 @pytest.mark.parametrize(
     "use",
     [
-        ("mem.store", lambda mem: mem.store),
         ("mem.facts", lambda mem: mem.facts),
         ("mem.access", lambda mem: mem.access),
         ("mem.tool_cache", lambda mem: mem.tool_cache),
@@ -129,13 +128,12 @@ def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
         ConversationLog,
         FactLedger,
         Registry,
-        SharedMemoryStore,
         ToolCache,
         UnsupportedBackendError,
     )
     from langgraph_sharedmem.core.postgres import PostgresDatabase
 
-    for part in (SharedMemoryStore, FactLedger, ToolCache, Registry, ConversationLog):
+    for part in (FactLedger, ToolCache, Registry, ConversationLog):
         with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
             part(postgres_db)
     with PostgresDatabase(postgres_db, pool_size=1) as db:

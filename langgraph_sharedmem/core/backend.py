@@ -76,7 +76,8 @@ def refuse_postgres(conn: object, part: str = "this part") -> None:
     if is_postgres_url(conn) or getattr(conn, "dialect", None) == "postgres":
         raise UnsupportedBackendError(
             f"{part} does not run on PostgreSQL yet: on PostgreSQL only the checkpointer "
-            "(SharedMemorySaver, SharedMemory.checkpointer) runs today. Keep this part on a "
+            "(SharedMemorySaver, SharedMemory.checkpointer) and the store (SharedMemoryStore, "
+            "SharedMemory.store) run today. Keep this part on a "
             "SQLite file meanwhile (docs/scaling.md)"
         )
 

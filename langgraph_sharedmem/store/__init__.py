@@ -47,6 +47,7 @@ from langgraph.store.base import (
 from langgraph_sharedmem import changes
 from langgraph_sharedmem._closing import Closing
 from langgraph_sharedmem._db import Database, Synchronous
+from langgraph_sharedmem.core.backend import Backend, is_postgres_url, open_database
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.store import _schema, _search, _write
 from langgraph_sharedmem.store._embed import (
@@ -109,19 +110,22 @@ class SharedMemoryStore(Closing, BaseStore):
     """LangGraph store on a SQLite file that many agent processes share.
 
     Args:
-        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database`
-            (shared with the other parts of a `SharedMemory`; then it is not closed here).
+        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or
+            an open backend (shared with the other parts of a `SharedMemory`; then it is
+            not closed here).
         index: LangGraph's `IndexConfig` (``dims``, ``embed``, ``fields``) to enable semantic
             search; ``embed`` may be omitted for the offline WordLlama embedder. Extra keys:
             ``hybrid`` (default True: the query's rare ids, codes and names add a bonus to
             the cosine, see `langgraph_sharedmem._ranking`) and ``ann_threshold``
             (candidates above which Chroma proposes them instead of an exact scan; 200k).
         ttl: LangGraph's `TTLConfig`. Expired items are never returned, even before a sweep.
-        chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``), a
-            directory path, a ``chromadb`` client such as ``chromadb.HttpClient(...)``, or
-            ``None`` for no Chroma (exact search only).
+        chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``; on
+            PostgreSQL, none: exact search), a directory path, a ``chromadb`` client such as
+            ``chromadb.HttpClient(...)`` (what several hosts share), or ``None`` for no
+            Chroma (exact search only).
         busy_timeout: Seconds to wait for another process's write lock.
         synchronous: SQLite ``synchronous`` pragma.
+        pool_size: PostgreSQL only: connections in the pool (and async worker threads).
 
     Example:
         >>> with SharedMemoryStore.from_conn_string(":memory:") as store:
@@ -134,13 +138,14 @@ class SharedMemoryStore(Closing, BaseStore):
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         index: IndexConfig | None = None,
         ttl: TTLConfig | None = None,
         chroma: Any = "embedded",
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
     ) -> None:
         if ttl is not None:
             unknown = set(ttl) - _TTL_KEYS
@@ -154,8 +159,23 @@ class SharedMemoryStore(Closing, BaseStore):
         # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
         self.embeddings = self._spec.embeddings if self._spec else None
         self.ttl_config = ttl
-        if isinstance(conn, Database):
+        self.db: Any  # SQLite's `Database` or `PostgresDatabase`
+        if isinstance(conn, Database) or (
+            not isinstance(conn, (str, os.PathLike)) and isinstance(conn, Backend)
+        ):
             self.db, self._owns_db = conn, False
+        elif is_postgres_url(conn):
+            from langgraph_sharedmem.store import _changes_pg, _schema_pg
+
+            self.db = open_database(
+                conn,
+                _changes_pg.MIGRATIONS,
+                _schema_pg.MIGRATIONS,
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+                pool_size=pool_size,
+            )
+            self._owns_db = True
         else:
             # Another application's file or a newer schema: refused now, not at setup.
             self.db = Database.open_checked(
@@ -165,6 +185,8 @@ class SharedMemoryStore(Closing, BaseStore):
                 synchronous=synchronous,
             )
             self._owns_db = True
+        # The SQL of this backend's dialect; the logic is the same on both.
+        self._sql = _schema.for_dialect(self.db.dialect)
         self._chroma_option = chroma
         self._cache = VectorCache(self._spec.dims) if self._spec else None
         self._terms = _search.TermCounts()
@@ -179,7 +201,8 @@ class SharedMemoryStore(Closing, BaseStore):
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
     ) -> SharedMemoryStore:
-        """Open a store on a path or ``sqlite:///`` URL; a sync and async context manager."""
+        """Open a store on a path, ``sqlite:///`` or ``postgresql://`` URL; a sync and async
+        context manager."""
         return cls(conn_string, **kwargs)
 
     from_path = from_conn_string
@@ -193,14 +216,19 @@ class SharedMemoryStore(Closing, BaseStore):
         with self._setup_lock:
             if self.is_setup:
                 return
-            self.db.migrate(changes.MIGRATIONS)
-            self.db.migrate(_schema.MIGRATIONS)
+            if self.db.dialect == "postgres":
+                from langgraph_sharedmem.store import _changes_pg
+
+                self.db.migrate(_changes_pg.MIGRATIONS)
+            else:
+                self.db.migrate(changes.MIGRATIONS)
+            self.db.migrate(self._sql.MIGRATIONS)
             with self.db.write() as conn:
-                store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]
+                store_id = conn.execute(self._sql.GET_META, ("store_id",)).fetchone()[0]
                 if self._spec is not None:
-                    row = conn.execute(_schema.GET_META, ("dims",)).fetchone()
+                    row = conn.execute(self._sql.GET_META, ("dims",)).fetchone()
                     if row is None:
-                        conn.execute(_schema.SET_META, ("dims", str(self._spec.dims)))
+                        conn.execute(self._sql.SET_META, ("dims", str(self._spec.dims)))
                     elif int(row[0]) != self._spec.dims:
                         raise InvalidConfigError(
                             f"database {self.db.path!r} holds {row[0]}-dimension embeddings; "
@@ -220,8 +248,9 @@ class SharedMemoryStore(Closing, BaseStore):
             return None
         if isinstance(option, (str, os.PathLike)):
             if option == "embedded":
-                if self.db.is_memory:
-                    return None  # nothing to persist beside; exact search serves it
+                if self.db.is_memory or self.db.dialect == "postgres":
+                    # Nothing to persist beside (a server is no directory): exact search.
+                    return None
                 path = f"{self.db.path}.chroma"
             else:
                 path = os.fspath(option)
@@ -471,7 +500,7 @@ class SharedMemoryStore(Closing, BaseStore):
         nothing changed since the last search)."""
         if self._spec is None or self._cache is None:
             return None
-        seq, floor, expired = conn.execute(_schema.SNAPSHOT, (moment,)).fetchone()
+        seq, floor, expired = conn.execute(self._sql.SNAPSHOT, (moment,)).fetchone()
         self._cache.refresh(conn, seq, int(floor))
         return _search.Semantic(
             spec=self._spec,

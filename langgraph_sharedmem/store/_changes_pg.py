@@ -12,8 +12,11 @@ Rows are numbered in commit order: the writer takes the log's advisory transacti
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+
+import orjson
 
 from langgraph_sharedmem.changes._log import _encode, _namespace_json
 from langgraph_sharedmem.core.postgres import PostgresMigrations, advisory_key
@@ -44,12 +47,12 @@ MIGRATIONS = PostgresMigrations(
 
 LOG_LOCK = advisory_key("langgraph_sharedmem.changes")
 
+# Rows as one JSON array of [op, scope, key, data] (see `_schema_pg.UPSERT_ITEMS` for why).
 _INSERT = """
 INSERT INTO changes (seq, at, kind, op, scope, key, author, data)
-SELECT (SELECT coalesce(max(seq), 0) FROM changes) + u.n, %s, 'item', u.op, u.scope, u.key,
-       NULL, u.data
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY
-    AS u (op, scope, key, data, n)
+SELECT (SELECT coalesce(max(seq), 0) FROM changes) + u.n, %s, 'item', u.j ->> 0, u.j ->> 1,
+       u.j ->> 2, NULL, u.j ->> 3
+FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS u (j, n)
 """
 
 
@@ -58,15 +61,19 @@ def item_changes(conn: Any, items: list[tuple[str, str, str | None]], at: float)
     `changes._log.item_changes` does on SQLite, inside the caller's transaction."""
     if not items:
         return
-    ops, scopes, keys, data = [], [], [], []
+    rows = []
     for prefix, key, value in items:
         scope, head, is_run = _namespace_json(prefix)
         text = head + _encode(key)
         if value is not None and is_run:
             text += ',"value":' + value
-        ops.append("delete" if value is None else "put")
-        scopes.append(scope)
-        keys.append(f"{prefix}/{key}")
-        data.append(text + "}")
+        rows.append(["delete" if value is None else "put", scope, f"{prefix}/{key}", text + "}"])
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
-    conn.execute(_INSERT, (at if at else time.time(), ops, scopes, keys, data))
+    conn.execute(_INSERT, (at if at else time.time(), _json(rows)))
+
+
+def _json(rows: list[list[Any]]) -> str:
+    try:
+        return orjson.dumps(rows).decode()
+    except orjson.JSONEncodeError:  # lone surrogates in a run-scoped value's text
+        return json.dumps(rows, ensure_ascii=True)

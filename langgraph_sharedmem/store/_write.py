@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from langgraph.store.base import PutOp
 
 from langgraph_sharedmem import changes
@@ -239,20 +240,30 @@ def _write_items_pg(conn: Any, plans: list[PutPlan], stamp: str, now: float) -> 
 
     conn.execute(_schema_pg.TAKE_WRITE_LOCK, (_schema_pg.WRITE_LOCK,))
     _changes_pg.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
-    gone = [p for p in plans if p.value is None]
-    kept = [p for p in plans if p.value is not None]
+    gone = [[p.prefix, p.key] for p in plans if p.value is None]
+    kept = [
+        [
+            p.prefix,
+            p.key,
+            p.value,
+            _schema_pg.doc_text(p.value),
+            stamp,
+            None if p.ttl is None else now + p.ttl * 60.0,
+            p.ttl,
+        ]
+        for p in plans
+        if p.value is not None
+    ]
     if gone:
-        conn.execute(_schema_pg.DELETE_ITEMS, ([p.prefix for p in gone], [p.key for p in gone]))
+        conn.execute(_schema_pg.DELETE_ITEMS, (orjson.dumps(gone).decode(),))
     if kept:
-        conn.execute(
-            _schema_pg.UPSERT_ITEMS,
-            (
-                [p.prefix for p in kept],
-                [p.key for p in kept],
-                [p.value for p in kept],
-                [_schema_pg.doc_text(p.value) for p in kept if p.value is not None],
-                [stamp] * len(kept),
-                [None if p.ttl is None else now + p.ttl * 60.0 for p in kept],
-                [p.ttl for p in kept],
-            ),
-        )
+        conn.execute(_schema_pg.UPSERT_ITEMS, (_rows_json(kept),))
+
+
+def _rows_json(rows: list[list[Any]]) -> str:
+    """JSON of rows holding checked strings (orjson refuses lone surrogates; the stored JSON
+    text of a value holds none, but a ttl may be -inf, which JSON spells as null)."""
+    try:
+        return orjson.dumps(rows).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(rows, ensure_ascii=True)

@@ -3,8 +3,8 @@
 The twin of `_filters` (read its docstring for the filter language): same operators, same
 checks and errors (the key rule of `SqliteStore`, depth and size limits, NUL and lone
 surrogates refused), same answers -- the differential tests run both against `InMemoryStore`.
-Nothing from the filter enters SQL text: a node is ``doc #> %s::text[]`` with its path as a
-parameter, values are parameters.
+Nothing from the filter enters SQL text: a node is ``doc -> %s -> %s ...`` with its path's
+parts as parameters, values are parameters.
 
 How SQLite's semantics map onto jsonb:
 
@@ -24,6 +24,7 @@ characters as U+FFFD (`_schema_pg.doc_text`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -54,9 +55,12 @@ class _Node:
         self.path = path
 
     def json(self) -> Sql:
-        if not self.path:
-            return self.column, []
-        return f"({self.column} #> %s::text[])", [[str(p) for p in self.path]]
+        # ``->`` per part (a key as text, a list position as int, which only an array
+        # answers, as SQLite's ``[0]``): cheaper than ``#>`` with an array parameter.
+        sql = self.column
+        for part in self.path:
+            sql += " -> %s::int" if isinstance(part, int) else " -> %s::text"
+        return (f"({sql})" if self.path else sql), list(self.path)
 
     def type(self) -> Sql:
         sql, params = self.json()
@@ -284,8 +288,9 @@ def _scalar_eq(node: _Node, wanted: Any) -> Sql:
     if wanted is None:  # missing and JSON null both read as None
         return node.is_none()
     if isinstance(wanted, str):
-        sql, params = node.text()
-        return f"coalesce({sql} = %s, false)", [*params, _text(wanted)]
+        # jsonb equality of two strings is byte equality: the typed comparison, one lookup.
+        j, params = node.json()
+        return f"coalesce({j} = %s::jsonb, false)", [*params, json.dumps(_text(wanted))]
     if isinstance(wanted, (int, float)):
         if isinstance(wanted, float) and not math.isfinite(wanted):
             return "false", []

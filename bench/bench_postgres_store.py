@@ -12,14 +12,17 @@ One throwaway PostgreSQL 15 server for the run (``tests/_servers.py``), durable 
 1. Batch put, no index: ``items`` values (~200 bytes: text, user, n, tags) over 50
    namespaces, put with ``store.batch`` in batches of 1000 ``PutOp``. 3 runs (1 quick)
    alternating the stores, each on a new database; the median run is reported.
-2. Reads on the stores of run 1: ``get`` of a random item, and a filtered search in one
-   namespace (``{"tag": "red", "n": {"$gte": ...}}``, limit 10): median and p99 of 200 calls.
-   Both stores must return the same keys for every filtered search.
+2. Reads on the stores of the last run: ``get`` of a random item, and a filtered search in
+   one namespace (``{"tags": "red", "b": ...}``, limit 10): median and p99 of 200 calls. Both
+   stores must return the same keys for every filtered search. 20 range filters
+   (``{"n": {"$gte": lo, "$lt": lo + 1000}}``) are checked against the true answer: LangGraph's
+   PostgresStore compares numbers as text there.
 3. Semantic search. LangGraph's PostgresStore needs pgvector for ``index``, which this
    machine's package lists lack, so it is left out here; ours is compared with the exact
    brute force instead (numpy cosine over the same WordLlama embeddings, ``hybrid=False`` so
    the score is the cosine): ``sem_items`` items over 100 namespaces.
-   * scoped: ``search(("app", user), query=..., limit=10)``, the in-process exact path;
+   * scoped: ``search(("app", user), query=..., limit=10)``, the in-process exact path (a
+     second store on the database, without Chroma);
    * unscoped through a Chroma server (``chroma run`` on 127.0.0.1, ``chromadb.HttpClient``,
      ``ann_threshold`` below the item count, so Chroma proposes candidates and they are
      rescored exactly); recall@10 against the brute force.
@@ -99,7 +102,13 @@ def make_items(n: int, namespaces: int, seed: int = 7) -> list[tuple[tuple[str, 
         (
             ("app", f"u{i % namespaces}"),
             f"k{i}",
-            {"text": text_of(rng), "user": f"u{i % namespaces}", "n": i, "tags": rng.choice(TAGS)},
+            {
+                "text": text_of(rng),
+                "user": f"u{i % namespaces}",
+                "n": i,
+                "b": i % 20,
+                "tags": rng.choice(TAGS),
+            },
         )
         for i in range(n)
     ]
@@ -170,13 +179,12 @@ def read_latencies(cfg: Config, store: Any) -> dict[str, Any]:
     keys = [(("app", f"u{i % 50}"), f"k{i}") for i in rng.sample(range(cfg.items), cfg.reads)]
     it = iter(keys * 2)
     get = timed(lambda: store.get(*next(it)), cfg.reads)
-    # A window of 1000 items holds ~5 red ones per namespace: under the limit, so both
-    # stores must return the same set whatever their order of ties.
-    filters = []
-    for _ in range(cfg.reads):
-        lo = rng.randrange(cfg.items)
-        flt = {"tags": "red", "n": {"$gte": lo, "$lt": lo + 1000}}
-        filters.append((("app", f"u{rng.randrange(50)}"), flt))
+    # Equality filters: each namespace holds ~5 red items per bucket, under the limit, so
+    # both stores must return the same set whatever their order of ties.
+    filters = [
+        (("app", f"u{rng.randrange(50)}"), {"tags": "red", "b": rng.randrange(20)})
+        for _ in range(cfg.reads)
+    ]
     answers = [sorted(r.key for r in store.search(ns, filter=f, limit=10)) for ns, f in filters]
     queue = iter(filters)
 
@@ -185,7 +193,27 @@ def read_latencies(cfg: Config, store: Any) -> dict[str, Any]:
         store.search(ns, filter=flt, limit=10)
 
     search = timed(one_search, cfg.reads)
-    return {"get": get, "filtered_search": search, "answers": answers}
+    # Range filters: PostgresStore compares numbers as text (value->>'n' >= '5000'); count
+    # how many of these answers differ from the numeric (InMemoryStore's) one.
+    ranges = []
+    for _ in range(20):
+        lo = rng.randrange(cfg.items)
+        ranges.append((("app", f"u{rng.randrange(50)}"), {"n": {"$gte": lo, "$lt": lo + 1000}}))
+    range_answers = [
+        sorted(r.key for r in store.search(ns, filter=f, limit=1000)) for ns, f in ranges
+    ]
+    truth = [
+        sorted(f"k{i}" for i in range(cfg.items) if ns == ("app", f"u{i % 50}") and lo <= i < hi)
+        for ns, f in ranges
+        for lo, hi in [(f["n"]["$gte"], f["n"]["$lt"])]
+    ]
+    wrong = sum(a != t for a, t in zip(range_answers, truth, strict=True))
+    return {
+        "get": get,
+        "filtered_search": search,
+        "answers": answers,
+        "range_filters_wrong": f"{wrong}/{len(ranges)}",
+    }
 
 
 def semantic(cfg: Config, server: Server) -> dict[str, Any]:
@@ -209,7 +237,10 @@ def semantic(cfg: Config, server: Server) -> dict[str, Any]:
         index = {"dims": 256, "fields": ["text"], "text_fields": ["text"], "hybrid": False}
         url = server.new_database()
         ann = {**index, "ann_threshold": max(1, cfg.sem_items // 4)}
-        with SharedMemoryStore(url, index=ann, chroma=client) as store:
+        with (
+            SharedMemoryStore(url, index=ann, chroma=client) as store,
+            SharedMemoryStore(url, index=index, chroma=None) as exact,
+        ):
             start = time.perf_counter()
             for i in range(0, len(items), 1000):
                 store.batch([PutOp(ns, k, v) for ns, k, v in items[i : i + 1000]])
@@ -222,7 +253,7 @@ def semantic(cfg: Config, server: Server) -> dict[str, Any]:
                 for n, (ns, text) in enumerate(queries):
                     prefix = ns if scoped else ("app",)
                     t0 = time.perf_counter()
-                    got = store.search(prefix, query=text, limit=10)
+                    got = (exact if scoped else store).search(prefix, query=text, limit=10)
                     if n >= 5:
                         times.append((time.perf_counter() - t0) * 1000)
                     q = np.asarray(emb.embed_query(text), dtype=np.float32)

@@ -106,7 +106,7 @@ def make_items(n: int, namespaces: int, seed: int = 7) -> list[tuple[tuple[str, 
                 "text": text_of(rng),
                 "user": f"u{i % namespaces}",
                 "n": i,
-                "b": i % 20,
+                "b": (i // namespaces) % 20,
                 "tags": rng.choice(TAGS),
             },
         )

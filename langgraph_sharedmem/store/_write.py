@@ -225,7 +225,12 @@ def refresh_ttls(conn: sqlite3.Connection, items: list[tuple[str, str]], now: fl
 
 def sweep(conn: sqlite3.Connection, now: float, limit: int = 10_000) -> int:
     """Delete up to ``limit`` expired items with their vectors, logging the vector deletes."""
-    expired = conn.execute(_schema.sql_of(conn).SELECT_EXPIRED, (now, limit)).fetchall()
+    sql = _schema.sql_of(conn)
+    if sql.DIALECT == "postgres":
+        # Chosen under the store's write lock, as SQLite's sweep is under its write lock:
+        # two sweepers never pick the same items.
+        conn.execute(sql.TAKE_WRITE_LOCK, (sql.WRITE_LOCK,))
+    expired = conn.execute(sql.SELECT_EXPIRED, (now, limit)).fetchall()
     if not expired:
         return 0
     plans = [PutPlan(p, k, None, None) for p, k in expired]

@@ -204,3 +204,30 @@ def test_writers_on_several_connections_reach_every_cache(postgres_db: str) -> N
         found = reader.search(("w",), query="note", limit=1000)
         assert len(found) == 160 and all(r.score is not None for r in found)
         assert reader._cache is not None and reader._cache.live == 160
+
+
+def test_processes_write_one_fresh_postgres_store_at_once(postgres_db: str) -> None:
+    """4 processes open a fresh database at once and write: the schema is created once,
+    no write is lost, each sees its own writes in search, and the change log numbers every
+    put once, without gaps."""
+    from tests import _store_workers
+    from tests._spawn import run_together
+
+    workers, count = 4, 30
+    outcomes = run_together(
+        _store_workers.write_items, [(postgres_db, w, count) for w in range(workers)]
+    )
+    assert [err for _, err in outcomes if err] == []
+    with SharedMemoryStore(postgres_db, index=toy_index()) as store:
+        assert len(store.search(("app",), limit=1000)) == workers * count
+        with store.db.read() as conn:
+            steps = conn.execute(
+                "SELECT count(*) FROM langgraph_sharedmem_migrations WHERE migration_set = %s",
+                ("langgraph_sharedmem.store",),
+            ).fetchone()
+            seqs = [s for (s,) in conn.execute("SELECT seq FROM changes ORDER BY seq")]
+        assert steps == (1,)
+        assert seqs == list(range(1, workers * count + 1))
+        for w in range(workers):
+            hits = store.search(("app", f"user{w}"), query="note 7", limit=3)
+            assert hits and hits[0].key == "k7"

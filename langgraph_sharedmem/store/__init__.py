@@ -1,6 +1,7 @@
-"""`SharedMemoryStore`: LangGraph's `BaseStore` on one SQLite file, with a Chroma index.
+"""`SharedMemoryStore`: LangGraph's `BaseStore` on one SQLite file or PostgreSQL, with a Chroma
+index.
 
-A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
+A drop-in for `InMemoryStore`, `SqliteStore` and `PostgresStore`, sync and async::
 
     from langgraph_sharedmem import SharedMemoryStore
 
@@ -9,8 +10,9 @@ A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
 
 Without ``embed`` the index uses the offline WordLlama model; nothing touches the network.
 SQLite holds the items, their embeddings and a change log (outbox); Chroma is an index derived
-from them, applied when writes pause and replayed on open (see `_index`). How the parts fit:
-``docs/store.md``.
+from them, applied when writes pause and replayed on open (see `_index`). On PostgreSQL
+(a ``postgresql://`` URL) the same logic runs with the SQL of `_schema_pg` and `_filters_pg`
+(docs/scaling.md). How the parts fit: ``docs/store.md``.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class _Work:
 
 
 class SharedMemoryStore(Closing, BaseStore):
-    """LangGraph store on a SQLite file that many agent processes share.
+    """LangGraph store on a SQLite file that many agent processes share, or on PostgreSQL
+    that processes on many hosts share.
 
     Args:
         conn: A file path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or

@@ -22,6 +22,9 @@ Layout:
 * ``mem_index_state``: per index, the highest ``seq`` applied and the lease (holder, expiry)
   that makes one process at a time the writer of an embedded Chroma directory.
 * ``mem_meta``: store-wide constants (store id, embedding dimensions).
+
+`_schema_pg` holds the same statements, under the same names, for PostgreSQL; the store's
+logic picks the module by the connection (`sql_of`) or the backend's dialect (`for_dialect`).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@
     with SharedMemory.open("agents.db") as mem:       # SQLite file + Chroma index beside it
         graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
 
+On PostgreSQL (``SharedMemory.open("postgresql://...")``) the parts ported so far run (each
+part says so: `DatabasePart.runs_on_postgres`); the others raise `UnsupportedBackendError`
+naming themselves (issue 15).
+
 Both parts share one `Database` (one connection, one worker thread for async calls), so a
 graph's checkpoints and its long-term memories live in the same file, and closing the
 `SharedMemory` closes everything once.
@@ -26,6 +30,12 @@ from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
+from langgraph_sharedmem.core.backend import (
+    Backend,
+    is_postgres_url,
+    open_database,
+    refuse_postgres,
+)
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database, Synchronous
@@ -40,26 +50,42 @@ __all__ = ["SharedMemory", "default_index"]
 
 P = TypeVar("P", bound=DatabasePart)
 
-# The parts, in the order `SharedMemory` may create them. Every migration set they use: a file
-# recording a step unknown to any of them is refused at open.
-_PARTS: tuple[type[DatabasePart], ...] = (
-    SharedMemorySaver,
-    SharedMemoryStore,
-    FactLedger,
-    AccessControl,
-    ToolCache,
-    Registry,
-    ConversationLog,
-    ChangeFeed,
-)
+# The parts by the name `SharedMemory` gives them, in the order it may create them. Every
+# migration set they use: a file recording a step unknown to any of them is refused at open.
+_NAMED_PARTS: dict[str, type[DatabasePart]] = {
+    "checkpointer": SharedMemorySaver,
+    "store": SharedMemoryStore,
+    "facts": FactLedger,
+    "access": AccessControl,
+    "tool_cache": ToolCache,
+    "registry": Registry,
+    "conversation": ConversationLog,
+    "changes": ChangeFeed,
+}
+_PARTS: tuple[type[DatabasePart], ...] = tuple(_NAMED_PARTS.values())
 _SCHEMAS = tuple(dict.fromkeys(m for part in _PARTS for m in part.migration_sets()))
+
+
+def _on_postgres(*needs: type) -> bool:
+    """Whether everything in ``needs`` runs on PostgreSQL: a part does once it has a
+    PostgreSQL schema (`DatabasePart.runs_on_postgres`); anything else (the as-of reads) not."""
+    return all(getattr(cls, "runs_on_postgres", lambda: False)() for cls in needs)
+
+
+def _pg_schemas() -> list[Any]:
+    """The PostgreSQL migration sets of the parts that run there (they need psycopg)."""
+    sets: list[Any] = []
+    for part in _PARTS:
+        if _on_postgres(part):
+            sets += [m for m in part.pg_migration_sets() if all(m is not s for s in sets)]
+    return sets
 
 
 class SharedMemory(Closing):
     """The shared memory of a multi-agent system, on one SQLite file.
 
     Args:
-        db: The open database; `SharedMemory.open` creates it from a path.
+        db: The open database; `SharedMemory.open` creates it from a path or URL.
         index: The store's semantic index (LangGraph's ``IndexConfig``); ``"default"`` is
             `default_index()`, ``None`` turns semantic search off.
         ttl: The store's ``TTLConfig``.
@@ -75,7 +101,7 @@ class SharedMemory(Closing):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | Backend,
         *,
         index: IndexConfig | Literal["default"] | None = "default",
         ttl: TTLConfig | None = None,
@@ -118,18 +144,31 @@ class SharedMemory(Closing):
         *,
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
         **options: Any,
     ) -> SharedMemory:
-        """Open (creating if needed) the shared memory in the SQLite file at ``path``.
+        """Open (creating if needed) the shared memory in the SQLite file at ``path``, or in
+        the PostgreSQL database of a ``postgresql://`` URL (``pool_size`` connections; there
+        only the parts ported so far run, the others raise `UnsupportedBackendError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
         `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
         first use.
         """
-        db = Database.open_checked(
-            path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
-        )
+        db: Database | Backend
+        if is_postgres_url(path):
+            db = open_database(
+                path,
+                *_pg_schemas(),
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+                pool_size=pool_size,
+            )
+        else:
+            db = Database.open_checked(
+                path, _SCHEMAS, busy_timeout=busy_timeout, synchronous=synchronous
+            )
         try:
             return cls(db, **options)
         except BaseException:
@@ -152,6 +191,7 @@ class SharedMemory(Closing):
     @property
     def checkpointer(self) -> SharedMemorySaver:
         """The LangGraph checkpointer on this file (for ``compile(checkpointer=...)``)."""
+        self._check_backend("mem.checkpointer", SharedMemorySaver)
         if self._checkpointer is None:
             self._checkpointer = self._made(SharedMemorySaver(self.db, **self._saver_options))
         return self._checkpointer
@@ -159,16 +199,20 @@ class SharedMemory(Closing):
     @property
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
+        db = self._check_backend("mem.store", SharedMemoryStore)
         if self._store is None:
-            self._store = self._made(SharedMemoryStore(self.db, **self._store_options))
+            self._store = self._made(SharedMemoryStore(db, **self._store_options))
         return self._store
 
     @property
     def facts(self) -> FactLedger:
         """The fact ledger on this file: versioned facts, disagreements and their history."""
+        self._check_backend("mem.facts", FactLedger)
         if self._facts is None:
             matcher = self._fact_matcher
-            if matcher == "default":
+            if matcher == "default" and not self._runs(SharedMemoryStore):
+                matcher = EmbeddingMatcher(None)  # no store here: the offline default embedder
+            elif matcher == "default":
                 spec = self.store.index_spec  # the store's embedder, WordLlama unless configured
                 matcher = EmbeddingMatcher(None if spec is None else spec.embeddings)
             self._facts = self._made(FactLedger(self.db, matcher=matcher))
@@ -179,6 +223,7 @@ class SharedMemory(Closing):
         """Agents, users, grants (``register_agent``, ``grant_user``, ``grant_scope``,
         ``revoke_user``, ``revoke_scope``, ``grants``) and the audit log, changeable while
         the system runs."""
+        self._check_backend("mem.access", AccessControl)
         if self._access is None:
             self._access = self._made(AccessControl(self.db))
         return self._access
@@ -188,6 +233,7 @@ class SharedMemory(Closing):
         """The shared tool-call cache on this file (``@mem.tool_cache.cached(ttl=...)``,
         ``mem.tool_cache.wrap_tool(tool)``): one execution per call for every agent and
         process of one user's run (``scope="user"`` or ``"app"`` to share wider)."""
+        self._check_backend("mem.tool_cache", ToolCache)
         if self._tool_cache is None:
             self._tool_cache = self._made(ToolCache(self.db))
         return self._tool_cache
@@ -196,6 +242,7 @@ class SharedMemory(Closing):
     def conversation(self) -> ConversationLog:
         """The shared conversation history on this file (``append``, ``context``, ``page``,
         ``relevant``, ``summary``), with this memory's access rules applied to viewers."""
+        self._check_backend("mem.conversation", ConversationLog)
         if self._conversation is None:
             self._conversation = self._made(ConversationLog(self.db, access=self.access))
         return self._conversation
@@ -204,6 +251,7 @@ class SharedMemory(Closing):
     def changes(self) -> ChangeFeed:
         """The change feed: ``subscribe``, ``on_change``, ``wait_for``, ``step`` (what
         changed since an agent's last step), cursors and retention (docs/changes.md)."""
+        self._check_backend("mem.changes", ChangeFeed)
         if self._changes is None:
             self._changes = self._made(ChangeFeed(self.db, access=self.access))
         return self._changes
@@ -211,11 +259,12 @@ class SharedMemory(Closing):
     def as_of(self, when: Any) -> MemoryAsOf:
         """Facts and run-scoped memory as they were at a checkpoint (``config`` with
         ``thread_id`` and ``checkpoint_id``), a datetime, an ISO time or epoch seconds."""
-        return MemoryAsOf.at(self.db, when)
+        return MemoryAsOf.at(self._check_backend("mem.as_of", MemoryAsOf), when)
 
     def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
         """Copy run ``from_run``'s items and facts as of ``as_of`` into run ``to_run`` (the
         fork's own run memory); returns how many were copied."""
+        self._check_backend("mem.fork_run_memory", MemoryAsOf)
         return fork_run_memory(self.store, self.facts, from_run, to_run, as_of=as_of)
 
     def agent(
@@ -224,14 +273,18 @@ class SharedMemory(Closing):
         """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
         defaults, the user's memory, the agent's private memory and the run, as far as its
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
+        # The view's own logic (checks and audit inside the store's transactions) is not
+        # tested on PostgreSQL yet, so it is not offered there even with its parts.
+        self._check_backend("mem.agent", AgentView, AccessControl, SharedMemoryStore, FactLedger)
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
     @property
     def registry(self) -> Registry:
         """The agent registry on this file: profiles, heartbeats, lookup by name, capability
         or meaning (through the store's index), routing, and who knows what."""
+        db = self._check_backend("mem.registry", Registry)
         if self._registry is None:
-            self._registry = self._made(Registry(self.db, store=self.store, access=self.access))
+            self._registry = self._made(Registry(db, store=self.store, access=self.access))
         return self._registry
 
     def register_agent(
@@ -250,6 +303,18 @@ class SharedMemory(Closing):
     def audit(self, **filters: Any) -> list[AuditEntry]:
         """The audit log of reads, writes, grants and denials (see `AccessControl.audit`)."""
         return self.access.audit(**filters)
+
+    def _runs(self, *needs: type) -> bool:
+        """Whether everything in ``needs`` runs on this memory's backend."""
+        return self.db.dialect == "sqlite" or _on_postgres(*needs)
+
+    def _check_backend(self, feature: str, *needs: type) -> Any:
+        """The database, for a feature using the parts ``needs``; `UnsupportedBackendError`,
+        naming the feature and what runs there, if one of them is not ported to it."""
+        if not self._runs(*needs):
+            ported = [f"mem.{name}" for name, part in _NAMED_PARTS.items() if _on_postgres(part)]
+            refuse_postgres(self.db, feature, ", ".join(ported))
+        return self.db
 
     def close(self) -> None:
         """Close every part made, newest first (a part may use an older one while it closes),

@@ -53,3 +53,85 @@ def chroma_server(path: Path, *, timeout: float = 60) -> Iterator[int]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+# Test-only settings: fsync off (a crash of the throwaway server loses nothing anyone keeps)
+# and a small footprint. Benchmarks pass ``fast=False`` and measure durable commits.
+_TEST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+class PostgresUnavailable(RuntimeError):
+    """No throwaway PostgreSQL server can be started on this machine (and why)."""
+
+
+def _as_postgres(*args: str) -> list[str]:
+    """``args`` run as the ``postgres`` user when we are root (initdb refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+
+@contextmanager
+def postgres_server(*, fast: bool = True, timeout: float = 60) -> Iterator[str]:
+    """Run a throwaway PostgreSQL 15 on a free loopback port; yield its URL.
+
+    The cluster lives in a temp dir owned by the server's user, is stopped (``-m fast``) and
+    removed on exit. ``fast`` turns fsync off: fine for tests, never for benchmarks.
+    Raises `PostgresUnavailable` when the binaries are missing or the server does not start.
+    """
+    initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
+    if not initdb.exists():
+        raise PostgresUnavailable(f"{initdb} is missing (apt-get install -y postgresql)")
+    import tempfile
+
+    # As root, under /tmp: the `postgres` user must reach the directory, and a TMPDIR under
+    # /root would not let it.
+    root = Path(tempfile.mkdtemp(prefix="sharedmem-pg-", dir="/tmp" if os.geteuid() == 0 else None))
+    data = root / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        shutil.chown(data, "postgres", "postgres")
+    started = False
+    try:
+        _run(_as_postgres(str(initdb), "-D", str(data), "-A", "trust", "-U", "postgres"))
+        port = free_port()
+        options = f"-k {data} -h 127.0.0.1 -p {port} -c max_connections=200"
+        if fast:
+            options += "".join(f" -c {s}" for s in _TEST_SETTINGS)
+        _run(
+            _as_postgres(
+                str(pg_ctl),
+                "-D",
+                str(data),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-l",
+                str(data / "server.log"),
+                "-o",
+                options,
+                "start",
+            )
+        )
+        started = True
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if started:
+            subprocess.run(
+                _as_postgres(str(pg_ctl), "-D", str(data), "-w", "-m", "fast", "stop"),
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(command: list[str]) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PostgresUnavailable(f"{' '.join(command[:5])}...: {exc}") from exc
+    if done.returncode != 0:
+        raise PostgresUnavailable(
+            f"{' '.join(command)} failed ({done.returncode}): {(done.stderr or done.stdout)[-800:]}"
+        )

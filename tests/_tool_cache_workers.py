@@ -65,3 +65,45 @@ def hold_and_hang(path: str, counter: str, started: Any) -> None:
             return "never"
 
         api("q")
+
+
+def many_keys_process(
+    url: str, counter: str, name: str, keys: int, ttl: float, barrier: Any, results: Any
+) -> None:
+    """Two threads call ``keys`` keys (in an order of their own), twice: before and after
+    the results expire; one line per real execution goes to ``counter``."""
+    import random
+
+    try:
+        with ToolCache(url, lease=2.0) as cache:
+            cache.setup()
+
+            @cache.cached(name="lookup", scope="app", ttl=ttl)
+            def lookup(k: int) -> dict[str, Any]:
+                with open(counter, "a") as f:
+                    f.write(f"{k}\n")
+                time.sleep(0.01)
+                return {"k": k}
+
+            def sweep(seed: str, out: list[Any]) -> None:
+                order = list(range(keys))
+                random.Random(seed).shuffle(order)
+                out.extend(lookup(k) == {"k": k} for k in order)
+
+            oks: list[Any] = []
+            barrier.wait(timeout=120)
+            started = time.monotonic()
+            for round_ in range(2):
+                threads = [
+                    threading.Thread(target=sweep, args=(f"{name}{t}{round_}", oks))
+                    for t in range(2)
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                # The second round starts once every result of the first has expired.
+                time.sleep(max(0.0, started + ttl + 0.5 - time.monotonic()))
+            results.put((name, all(oks) and len(oks) == 4 * keys, cache.stats(), None))
+    except BaseException:
+        results.put((name, None, None, traceback.format_exc()))

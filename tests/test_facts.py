@@ -21,8 +21,8 @@ USER = ("user", "u1")
 
 
 @pytest.fixture
-def ledger(db_path: Path) -> Iterator[FactLedger]:
-    with FactLedger(db_path) as ledger:
+def ledger(backend_url: str) -> Iterator[FactLedger]:
+    with FactLedger(backend_url) as ledger:
         yield ledger
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,8 @@ TABLES = (
 
 
 @pytest.fixture
-def ledger(db_path: Path) -> Iterator[FactLedger]:
-    with FactLedger(db_path) as ledger:
+def ledger(backend_url: str) -> Iterator[FactLedger]:
+    with FactLedger(backend_url) as ledger:
         ledger.assert_fact("app", "acme", "plan", "pro", author="billing")
         yield ledger
 

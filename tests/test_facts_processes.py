@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from langgraph_sharedmem import FactLedger
 from tests import _facts_workers
 from tests._spawn import run_together
 
 
-def test_concurrent_cas_increments_lose_nothing(tmp_path: Path) -> None:
-    path = str(tmp_path / "facts.db")
+def test_concurrent_cas_increments_lose_nothing(backend_url: str) -> None:
+    path = backend_url
     workers, count = 4, 40
     outcomes = run_together(_facts_workers.increment, [(path, w, count) for w in range(workers)])
     assert [err for *_, err in outcomes if err] == []

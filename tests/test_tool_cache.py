@@ -22,8 +22,8 @@ from tests._spawn import CTX, run_together
 
 
 @pytest.fixture
-def cache(db_path: Path) -> Any:
-    with ToolCache(db_path) as c:
+def cache(backend_url: str) -> Any:
+    with ToolCache(backend_url) as c:
         yield c
 
 
@@ -42,10 +42,10 @@ def test_hit_after_first_call_and_argument_order(cache: ToolCache) -> None:
     assert cache.shared_stats().runs == 1
 
 
-def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
+def test_mission_parallel_branches_in_a_stategraph(backend_url: str, tmp_path: Path) -> None:
     """Research and planning agents, parallel branches, three calls each: one API run."""
     counter = str(tmp_path / "runs.txt")
-    with SharedMemory.open(tmp_path / "mem.db", index=None) as mem:
+    with SharedMemory.open(backend_url, index=None) as mem:
         api = mem.tool_cache.cached(name="weather_api", scope="app")(workers.slow_api)
 
         class State(TypedDict):
@@ -68,9 +68,9 @@ def test_mission_parallel_branches_in_a_stategraph(tmp_path: Path) -> None:
         assert s.misses == 1 and s.calls_saved == 5
 
 
-async def test_mission_async_branches(tmp_path: Path) -> None:
+async def test_mission_async_branches(backend_url: str, tmp_path: Path) -> None:
     counter = tmp_path / "runs.txt"
-    with ToolCache(tmp_path / "c.db") as cache:
+    with ToolCache(backend_url) as cache:
 
         @cache.cached(name="weather_api")  # scope "run": the branches share one run
         async def api(query: str) -> dict[str, Any]:
@@ -99,8 +99,8 @@ async def test_mission_async_branches(tmp_path: Path) -> None:
         assert workers.runs(counter) == 2
 
 
-def test_mission_separate_processes(tmp_path: Path) -> None:
-    path, counter = str(tmp_path / "c.db"), str(tmp_path / "runs.txt")
+def test_mission_separate_processes(backend_url: str, tmp_path: Path) -> None:
+    path, counter = backend_url, str(tmp_path / "runs.txt")
     ToolCache(path).setup()
     outcomes = run_together(
         workers.agent_process, [(path, counter, "research"), (path, counter, "planning")]
@@ -113,8 +113,10 @@ def test_mission_separate_processes(tmp_path: Path) -> None:
     assert sum(o[2].calls_saved for o in outcomes) == 5
 
 
-def test_killed_holder_lease_expires_and_one_waiter_takes_over(tmp_path: Path) -> None:
-    path, counter = str(tmp_path / "c.db"), str(tmp_path / "runs.txt")
+def test_killed_holder_lease_expires_and_one_waiter_takes_over(
+    backend_url: str, tmp_path: Path
+) -> None:
+    path, counter = backend_url, str(tmp_path / "runs.txt")
     ToolCache(path).setup()
     started = CTX.Event()
     child = CTX.Process(target=workers.hold_and_hang, args=(path, counter, started))

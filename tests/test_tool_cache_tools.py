@@ -22,8 +22,8 @@ from langgraph_sharedmem import SharedMemory, ToolCache, ToolCallWaitTimeout
 
 
 @pytest.fixture
-def cache(db_path: Path) -> Any:
-    with ToolCache(db_path) as c:
+def cache(backend_url: str) -> Any:
+    with ToolCache(backend_url) as c:
         yield c
 
 
@@ -226,7 +226,8 @@ def test_hits_do_not_take_the_write_lock(db_path: Path) -> None:
         assert again.shared_stats().calls_saved == 200
 
 
-def test_buffered_hits_are_written_on_close(db_path: Path) -> None:
+def test_buffered_hits_are_written_on_close(backend_url: str) -> None:
+    db_path = backend_url
     with SharedMemory.open(db_path, index=None) as mem:
         api = mem.tool_cache.cached(name="api", scope="app")(lambda q: q)
         for _ in range(5):

@@ -4,6 +4,7 @@ lineage and the rejection cascade, idempotent decisions (also across processes).
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +26,13 @@ def mem(tmp_path: Path) -> Any:
         for agent in ("researcher", "writer", "checker", "system"):
             m.register_agent(agent)
         yield m
+
+
+@pytest.fixture
+def ledger_only(backend_url: str) -> Any:
+    """A ledger on its own (no agents), on SQLite and on PostgreSQL, as ``.facts``."""
+    with FactLedger(backend_url) as ledger:
+        yield SimpleNamespace(facts=ledger)
 
 
 def test_agent_writes_are_quarantined_unless_a_rule_trusts_them(mem: SharedMemory) -> None:
@@ -109,7 +117,8 @@ def test_quarantined_facts_are_seen_by_author_and_validators_only(mem: SharedMem
     assert not mem.facts.is_validator("checker")
 
 
-def test_rejecting_a_fact_pulls_derived_facts_back_into_quarantine(mem: SharedMemory) -> None:
+def test_rejecting_a_fact_pulls_derived_facts_back_into_quarantine(ledger_only: Any) -> None:
+    mem = ledger_only
     facts = mem.facts
     base = facts.assert_fact(RUN, "api", "format", "json", author="a")
     derived = facts.assert_fact(
@@ -135,7 +144,8 @@ def test_rejecting_a_fact_pulls_derived_facts_back_into_quarantine(mem: SharedMe
     assert other.accepted
 
 
-def test_cascade_can_reject_derived_facts(mem: SharedMemory) -> None:
+def test_cascade_can_reject_derived_facts(ledger_only: Any) -> None:
+    mem = ledger_only
     facts = mem.facts
     base = facts.assert_fact(RUN, "api", "format", "json", author="a")
     derived = facts.assert_fact(RUN, "client", "parser", "x", author="b", derived_from=[base.claim])
@@ -157,7 +167,8 @@ def test_cascade_can_reject_derived_facts(mem: SharedMemory) -> None:
     assert statuses == {derived.claim.id: "rejected", pending.claim.id: "rejected"}
 
 
-def test_a_decision_is_applied_once(mem: SharedMemory) -> None:
+def test_a_decision_is_applied_once(ledger_only: Any) -> None:
+    mem = ledger_only
     facts = mem.facts
     change = facts.assert_fact(
         RUN, "acme", "plan", "pro", author="a", status="quarantined", run="r1"

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Final
 from langgraph_sharedmem.agents import _schema
 from langgraph_sharedmem.agents._audit import AuditEntry, AuditLog
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, as_scope, check_id
@@ -111,13 +112,15 @@ class AccessControl(DatabasePart):
 
     migrations = _schema.MIGRATIONS
     requires = (changelog.MIGRATIONS,)
+    pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.agents._schema_pg")
+    db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`serialized`)
 
-    def __init__(self, db: Database, *, recheck_seconds: float = 0.05) -> None:
+    def __init__(self, db: Database | Backend, *, recheck_seconds: float = 0.05) -> None:
         if recheck_seconds < 0:
             raise InvalidConfigError(f"recheck_seconds must be >= 0, got {recheck_seconds!r}")
         self._open_database(db)  # always shared: the parts it guards use the same file
         self.recheck_seconds = recheck_seconds
-        self.audit_log = AuditLog(db)
+        self.audit_log = AuditLog(self.db)
         self._cache_lock = threading.Lock()
         self._cache: dict[
             tuple[str, str | None, str | None], tuple[int, float, int, Permissions]
@@ -131,7 +134,7 @@ class AccessControl(DatabasePart):
     def agent_state(self, conn: sqlite3.Connection, agent: str) -> tuple[float | None, str] | None:
         """``(retired_at, description)`` of ``agent`` read on ``conn`` (the caller's open
         transaction), or None if it was never registered."""
-        row = conn.execute(_schema.AGENT_RETIRED_AND_DESCRIPTION, (agent,)).fetchone()
+        row = self._own(conn).execute(_schema.AGENT_RETIRED_AND_DESCRIPTION, (agent,)).fetchone()
         return None if row is None else (row[0], row[1])
 
     def register_agent(self, agent: str, *, description: str = "") -> None:
@@ -323,7 +326,7 @@ class AccessControl(DatabasePart):
     ) -> builtins.list[Grant]:
         """Grants (ended ones too), oldest first; ``live_at`` keeps those live at that time."""
         self.setup()
-        sql = f"SELECT * FROM ({_schema.SELECT_GRANTS}) WHERE 1"
+        sql = f"SELECT * FROM ({_schema.SELECT_GRANTS}) AS g WHERE 1"
         params: builtins.list[Any] = []
         if agent is not None:
             sql += " AND agent_id = ?"
@@ -338,16 +341,26 @@ class AccessControl(DatabasePart):
 
     # -- effective permissions -------------------------------------------------------------
 
+    def _on_postgres(self, db: Any) -> Any:
+        return serialized(db)
+
+    def _own(self, conn: Any) -> Any:
+        """``conn`` of the caller's transaction, taking this part's statements (PostgreSQL:
+        translated with `_schema_pg`, whoever opened the transaction)."""
+        return conn if self.db.dialect == "sqlite" else self.db.wrap(conn)
+
     def version(self, conn: Any) -> int:
-        return int(conn.execute(_schema.GRANTS_VERSION).fetchone()[0])
+        return int(self._own(conn).execute(_schema.GRANTS_VERSION).fetchone()[0])
 
     def resolve(
         self, conn: Any, agent: str, user: str | None, run: str | None, at: float
     ) -> Permissions:
         """The effective permissions at ``at``: one query (`_schema.EFFECTIVE`)."""
-        rows = conn.execute(
-            _schema.EFFECTIVE, {"agent": agent, "user": user, "run": run, "t": at}
-        ).fetchall()
+        rows = (
+            self._own(conn)
+            .execute(_schema.EFFECTIVE, {"agent": agent, "user": user, "run": run, "t": at})
+            .fetchall()
+        )
         rights = {(k, i): (bool(r), bool(w)) for k, i, r, w, _ in rows}
         expires = min((b for *_, b in rows), default=1e300)
         return Permissions(agent, user, run, rights, expires)
@@ -460,7 +473,7 @@ class AccessControl(DatabasePart):
 
     def _grant(self, conn: Any, edge: str, grant_id: int | None) -> Grant:
         row = conn.execute(
-            f"SELECT * FROM ({_schema.SELECT_GRANTS}) WHERE edge = ? AND id = ?",
+            f"SELECT * FROM ({_schema.SELECT_GRANTS}) AS g WHERE edge = ? AND id = ?",
             (edge, grant_id),
         ).fetchone()
         return _grant_from_row(row)
@@ -470,8 +483,19 @@ _GENERATIONS: weakref.WeakKeyDictionary[Database, list[int]] = weakref.WeakKeyDi
 _GENERATIONS_LOCK = threading.Lock()
 
 
+def serialized(db: Any) -> Any:
+    """A PostgreSQL ``db`` as the access rules' SQLite logic expects it (`_schema_pg`)."""
+    from langgraph_sharedmem.agents import _schema_pg
+    from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+    if isinstance(db, SerializedDatabase) and db.lock_key == _schema_pg.ACL_LOCK:
+        return db
+    return SerializedDatabase(db, _schema_pg.ACL_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES)
+
+
 def _generation(db: Database) -> list[int]:
     """A per-`Database` counter of grant changes made in this process (a one-item list)."""
+    db = getattr(db, "inner", db)  # PostgreSQL: the backend, not one part's view of it
     found = _GENERATIONS.get(db)
     if found is None:
         with _GENERATIONS_LOCK:

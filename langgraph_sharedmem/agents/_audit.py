@@ -152,7 +152,7 @@ class AuditLog:
         if until is not None:
             where.append("at < ?")
             params.append(_seconds(until))
-        sql = f"SELECT * FROM ({_schema.SELECT_AUDIT})"
+        sql = f"SELECT * FROM ({_schema.SELECT_AUDIT}) AS audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY at, id, seq LIMIT ?"

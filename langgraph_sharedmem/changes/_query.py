@@ -49,6 +49,9 @@ INSERT INTO change_cursors (name, seq, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
 """
 DELETE_CURSOR: Final = "DELETE FROM change_cursors WHERE name = ?"
+MOVE_HORIZON: Final = (
+    "UPDATE change_horizon SET horizon_seq = ?, horizon_at = max(horizon_at, ?) WHERE id = 1"
+)
 _RUN_PREFIX: Final = '["run",'
 
 
@@ -298,8 +301,5 @@ def prune(conn: sqlite3.Connection, cutoff: int) -> int:
         """,
         {"cut": cutoff, "n": len(_RUN_PREFIX), "run": _RUN_PREFIX},
     ).rowcount
-    conn.execute(
-        "UPDATE change_horizon SET horizon_seq = ?, horizon_at = max(horizon_at, ?) WHERE id = 1",
-        (cutoff, at),
-    )
+    conn.execute(MOVE_HORIZON, (cutoff, at))
     return int(n)

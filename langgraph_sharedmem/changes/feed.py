@@ -38,6 +38,7 @@ from langgraph_sharedmem.changes.subscription import (
     check_seq,
 )
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import check_id
@@ -58,10 +59,21 @@ class ChangeFeed(DatabasePart):
     """
 
     migrations = changelog.MIGRATIONS
+    pg_schemas = ("langgraph_sharedmem.core.changelog_pg",)
+    db: Any  # SQLite's `Database`, or PostgreSQL seen through `pg_compat`
 
-    def __init__(self, db: Database, access: AccessControl | None = None) -> None:
+    def __init__(self, db: Database | Backend, access: AccessControl | None = None) -> None:
         self._open_database(db)
         self.access = access
+
+    def _on_postgres(self, db: Any) -> Any:
+        # The log's reads run as written for SQLite, translated (`changes._query_pg`); cursor
+        # writes are single upserts, so no write lock. Subscribers wake on LISTEN/NOTIFY
+        # (`changes._listen_pg`).
+        from langgraph_sharedmem.changes import _query_pg
+        from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+        return SerializedDatabase(db, None, frozenset(), _query_pg.OVERRIDES)
 
     def _set_up(self) -> None:
         if self.access is not None:
@@ -147,7 +159,7 @@ class ChangeFeed(DatabasePart):
         name: str | None = None,
     ) -> tuple[builtins.list[Change], int]:
         """One consistent read of visible changes after ``after`` on ``conn``."""
-        if conn is self.db.conn:
+        if self.db.dialect == "postgres" or conn is self.db.conn:  # PostgreSQL: a pooled one
             with self.db.read() as c:
                 return self._fetch(c, flt, after, limit, name)
         conn.execute("BEGIN")
@@ -365,6 +377,10 @@ class ChangeFeed(DatabasePart):
         """A connection of its own for a subscriber: its ``data_version`` moves on every
         commit of any other connection, this process's `Database` included."""
         self.setup()
+        if self.db.dialect == "postgres":
+            from langgraph_sharedmem.changes._listen_pg import Listener
+
+            return Listener(self.db.inner.url)  # type: ignore[return-value]
         if self.db.is_memory:
             return self.db.conn
         conn = sqlite3.connect(
@@ -377,14 +393,23 @@ class ChangeFeed(DatabasePart):
         return conn
 
     def release_connection(self, conn: sqlite3.Connection) -> None:
-        if conn is not self.db.conn:
+        if self.db.dialect == "postgres" or conn is not self.db.conn:
             conn.close()
 
     def data_version(self, conn: sqlite3.Connection) -> int:
+        if self.db.dialect == "postgres":
+            return int(conn.version())  # type: ignore[attr-defined]
         if conn is self.db.conn:  # one in-memory database: its own writes do not move it
             with self.db.read() as c:
                 return _query.head(c)
         return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def idle(self, conn: sqlite3.Connection, seconds: float) -> None:
+        """Wait ``seconds`` between looks; on PostgreSQL a notification ends it early."""
+        if self.db.dialect == "postgres":
+            conn.wait(seconds)  # type: ignore[attr-defined]
+        else:
+            time.sleep(seconds)
 
     def __repr__(self) -> str:
         return f"ChangeFeed({self.db.path!r})"

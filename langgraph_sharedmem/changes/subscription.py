@@ -205,7 +205,7 @@ class Subscription(Closing):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
-            time.sleep(interval if left is None else min(interval, left))
+            self.feed.idle(self._conn, interval if left is None else min(interval, left))
             interval = min(interval * 2, self.max_poll_interval)
         return True
 

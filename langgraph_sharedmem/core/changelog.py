@@ -13,6 +13,10 @@ Columns:
   belong to no scope (registry, grants); subscribers are filtered on it.
 * ``key`` — which thing inside the scope (``subject/attribute``, an item key, an agent id).
 * ``author`` — the agent or user that made it, if known; ``data`` — JSON details.
+
+On PostgreSQL the same tables and the same rows are written by `core.changelog_pg` (numbered
+in commit order under an advisory lock, and a LISTEN/NOTIFY wake-up); `record` and
+`item_changes` hand a PostgreSQL connection to it, so a part logs the same way on both.
 """
 
 from __future__ import annotations
@@ -117,13 +121,23 @@ def record(
 ) -> int:
     """Log one change inside the caller's open write transaction; returns its ``seq``.
 
-    ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable.
+    ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable. On a
+    PostgreSQL connection the row is written by `core.changelog_pg.record`.
     """
+    if not isinstance(conn, sqlite3.Connection):
+        return _pg().record(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
     cursor = conn.execute(
         _INSERT,
         (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
     )
     return int(cursor.lastrowid or 0)
+
+
+def _pg() -> Any:
+    """The PostgreSQL log (`core.changelog_pg`), imported on first use: it needs psycopg."""
+    from langgraph_sharedmem.core import changelog_pg
+
+    return changelog_pg
 
 
 # Namespaces of agent views are ("sharedmem", kind, id[, collection]); see core/values.py.
@@ -158,6 +172,9 @@ def item_changes(
     Run-scoped items carry their value, so a run's memory can be read as of an earlier
     moment; other items carry only where they are (readers fetch the current value).
     """
+    if not isinstance(conn, sqlite3.Connection):
+        _pg().item_changes(conn, items, at)
+        return
     rows = []
     for prefix, key, value in items:
         scope, head, is_run = _namespace_json(prefix)

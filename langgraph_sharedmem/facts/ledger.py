@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, canonical_json, check_name, check_row_id
@@ -74,8 +75,10 @@ class FactLedger(LedgerValidation, DatabasePart):
     """Facts (scope, subject, attribute → JSON value) that several agents assert and read.
 
     Args:
-        conn: A path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database` (shared with
-            the other parts of a `SharedMemory`; then it is not closed here).
+        conn: A path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or an
+            open backend (shared with the other parts of a `SharedMemory`; then it is not
+            closed here). On PostgreSQL ledger writes serialize as on SQLite
+            (`facts._schema_pg`).
         policy: The default policy for disagreements: a `Policy`, ``"latest_wins"``,
             ``"first_wins"``, ``"require_validation"``, a dict agent → rank, or a resolver
             callable. `set_policy` overrides it per scope and/or attribute.
@@ -98,10 +101,12 @@ class FactLedger(LedgerValidation, DatabasePart):
 
     migrations = _schema.MIGRATIONS
     requires = (changelog.MIGRATIONS,)
+    pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.facts._schema_pg")
+    db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`_on_postgres`)
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         policy: PolicyLike = "latest_wins",
         matcher: Matcher | None = None,
@@ -115,6 +120,16 @@ class FactLedger(LedgerValidation, DatabasePart):
         self.matcher = matcher
         self.quarantine_rules = QuarantineRules(quarantine)
         self.cascade: Cascade = check_cascade(cascade)
+
+    def _on_postgres(self, db: Any) -> Any:
+        """The ledger's SQLite logic on PostgreSQL (`facts._schema_pg`): its writes serialize
+        on one advisory lock, as ``BEGIN IMMEDIATE`` serializes them on SQLite."""
+        from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+        from langgraph_sharedmem.facts import _schema_pg
+
+        return SerializedDatabase(
+            db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES
+        )
 
     def set_policy(
         self, policy: PolicyLike, *, scope: ScopeLike | None = None, attribute: str | None = None

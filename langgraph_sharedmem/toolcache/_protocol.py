@@ -32,6 +32,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_sharedmem.core.part import sql_of
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import ToolCallWaitTimeout
 from langgraph_sharedmem.toolcache import _keys, _schema
@@ -39,6 +40,12 @@ from langgraph_sharedmem.toolcache._model import CachedToolError, Counters
 
 _FIRST_POLL = 0.001
 _MAX_POLL = 0.05
+_PG = "langgraph_sharedmem.toolcache._schema_pg"
+
+
+def _sql(db: Any) -> Any:
+    """The statements of ``db``'s dialect (`_schema` or `_schema_pg`)."""
+    return sql_of(db, _schema, _PG)
 
 
 @dataclass(frozen=True)
@@ -102,13 +109,15 @@ class HitBuffer:
                 or time.monotonic() - self._since >= self.FLUSH_AFTER
             )
 
-    def write(self, conn: Any) -> None:
+    def write(self, conn: Any, sql: Any = _schema) -> None:
         """Add the pending hits inside the caller's write transaction."""
         with self._lock:
             pending, self._pending = self._pending, {}
         if pending:
             try:
-                conn.executemany(_schema.ADD_HITS, [(n, k) for k, n in pending.items()])
+                # In key order: two flushes lock their rows in one order, never deadlock.
+                rows = [(n, k) for k, n in sorted(pending.items())]
+                conn.cursor().executemany(sql.ADD_HITS, rows)
             except BaseException:
                 with self._lock:  # the transaction rolls back: keep them for the next one
                     for k, n in pending.items():
@@ -120,14 +129,14 @@ class HitBuffer:
             if not self._pending:
                 return
         with db.write() as conn:
-            self.write(conn)
+            self.write(conn, _sql(db))
 
 
 def lookup(db: Database, key: str) -> tuple[Any, ...] | None:
     """A read, no write lock: ``("hit", status, type, data)``, ``("wait", holder)``, or None
     when only `claim` can decide."""
     with db.read() as conn:
-        row = conn.execute(_schema.SELECT_CALL, (key,)).fetchone()
+        row = conn.execute(_sql(db).SELECT_CALL, (key,)).fetchone()
     return None if row is None else _decide(row, time.time())
 
 
@@ -144,14 +153,21 @@ def _decide(row: tuple[Any, ...], now: float) -> tuple[Any, ...] | None:
 
 def claim(db: Database, call: Call, hits: HitBuffer) -> tuple[Any, ...]:
     """``("hit", status, type, data)``, ``("wait", holder)`` or ``("run", took_over)``."""
+    sql = _sql(db)
     with db.write() as conn:
-        hits.write(conn)
+        if db.dialect == "postgres":
+            # SQLite's BEGIN IMMEDIATE serializes claims; here the key's own lock does. Hits
+            # are not added here: updating other keys' rows while claiming one could deadlock
+            # with a claim of those keys (they go in their own transaction, see `flush`).
+            conn.execute(sql.LOCK_CALL, (sql.call_lock_key(call.key),))
+        else:
+            hits.write(conn, sql)
         now = time.time()
-        row = conn.execute(_schema.SELECT_CALL, (call.key,)).fetchone()
+        row = conn.execute(sql.CLAIM_CALL, (call.key,)).fetchone()
         if row is not None and (decided := _decide(row, now)) is not None:
             return decided
         conn.execute(
-            _schema.TAKE_LEASE,
+            sql.TAKE_LEASE,
             {
                 "key": call.key,
                 "tool": call.tool,
@@ -168,28 +184,29 @@ def claim(db: Database, call: Call, hits: HitBuffer) -> tuple[Any, ...]:
 def still_running(db: Database, key: str) -> bool:
     """Whether another caller still holds a live lease on ``key`` (a read, no write lock)."""
     with db.read() as conn:
-        row = conn.execute(
-            "SELECT status, lease_until FROM tool_calls WHERE key = ?", (key,)
-        ).fetchone()
+        row = conn.execute(_sql(db).SELECT_LEASE, (key,)).fetchone()
     return row is not None and row[0] == "in_flight" and row[1] > time.time()
 
 
 def renew(db: Database, call: Call) -> bool:
     """Push the lease forward; False when this holder no longer has it."""
     with db.write() as conn:
-        cur = conn.execute(_schema.RENEW_LEASE, (time.time() + call.lease, call.key, call.holder))
+        cur = conn.execute(_sql(db).RENEW_LEASE, (time.time() + call.lease, call.key, call.holder))
         return cur.rowcount == 1
 
 
 def finish(db: Database, call: Call, status: str, stored: tuple[str, Any]) -> bool:
     now = time.time()
+    result = stored[1]
+    if db.dialect == "postgres" and isinstance(result, str):
+        result = result.encode("utf-8")  # bytea, as SQLite's BLOB column keeps either
     with db.write() as conn:
         cur = conn.execute(
-            _schema.FINISH,
+            _sql(db).FINISH,
             {
                 "status": status,
                 "result_type": stored[0],
-                "result": stored[1],
+                "result": result,
                 "now": now,
                 "expires_at": None if call.ttl is None else now + call.ttl,
                 "key": call.key,
@@ -201,7 +218,7 @@ def finish(db: Database, call: Call, status: str, stored: tuple[str, Any]) -> bo
 
 def release(db: Database, call: Call) -> None:
     with db.write() as conn:
-        conn.execute(_schema.RELEASE, (call.key, call.holder))
+        conn.execute(_sql(db).RELEASE, (call.key, call.holder))
 
 
 def _error_of(result_type: str, data: Any, tool: str) -> CachedToolError:

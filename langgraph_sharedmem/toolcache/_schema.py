@@ -78,3 +78,6 @@ SHARED_STATS_OF_TOOL = SHARED_STATS + " WHERE tool = ?"
 DELETE_ALL = "DELETE FROM tool_calls WHERE status != 'in_flight'"
 DELETE_TOOL = "DELETE FROM tool_calls WHERE status != 'in_flight' AND tool = ?"
 DELETE_EXPIRED = "DELETE FROM tool_calls WHERE status != 'in_flight' AND expires_at <= ?"
+SELECT_LEASE = "SELECT status, lease_until FROM tool_calls WHERE key = ?"
+# `claim` re-reads the row in its write transaction (PostgreSQL adds FOR UPDATE).
+CLAIM_CALL = SELECT_CALL

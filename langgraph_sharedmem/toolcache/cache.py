@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -68,8 +69,8 @@ class ToolCache(DatabasePart):
     """A cache of tool results in SQLite, shared by every caller of the database file.
 
     Args:
-        conn: A path, ``sqlite:///`` URL, ``":memory:"`` (one process), or an open `Database`
-            (shared with a `SharedMemory`; then it is not closed here).
+        conn: A path, ``sqlite:///`` URL, ``":memory:"`` (one process), a ``postgresql://``
+            URL, or an open backend (shared with a `SharedMemory`; then it is not closed here).
         default_ttl: Seconds a result stays fresh (``None``: until `clear`).
         lease: Seconds a running call's lease lasts without renewal: how long waiters wait
             for a caller that died. The runner renews it every ``lease / 3`` seconds.
@@ -91,10 +92,12 @@ class ToolCache(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    pg_schemas = ("langgraph_sharedmem.toolcache._schema_pg",)
+    db: Any  # SQLite's `Database`, or PostgreSQL outside pipeline mode (`_on_postgres`)
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         default_ttl: float | None = 3600.0,
         lease: float = 30.0,
@@ -110,6 +113,13 @@ class ToolCache(DatabasePart):
         self._hits = _protocol.HitBuffer()
 
     # -- the core: one call through the protocol, sync or async ---------------------------
+
+    def _on_postgres(self, db: Any) -> Any:
+        # Leases are decided on ``rowcount`` and on a key's lock held across the claim's
+        # Python: both need each statement's result at once, not pipelined.
+        from langgraph_sharedmem.core.postgres import Unpipelined
+
+        return Unpipelined(db)
 
     def _call(
         self,
@@ -353,26 +363,29 @@ class ToolCache(DatabasePart):
         object's hits are written first; other processes' hits may lag by up to 1 s."""
         self.setup()
         self._hits.flush(self.db)
+        sql = _protocol._sql(self.db)
         with self.db.read() as conn:
             if tool is None:
-                row = conn.execute(_schema.SHARED_STATS).fetchone()
+                row = conn.execute(sql.SHARED_STATS).fetchone()
             else:
-                row = conn.execute(_schema.SHARED_STATS_OF_TOOL, (tool,)).fetchone()
+                row = conn.execute(sql.SHARED_STATS_OF_TOOL, (tool,)).fetchone()
         return SharedCacheStats(entries=row[0], runs=row[1], calls_saved=row[2])
 
     def clear(self, tool: str | None = None) -> int:
         """Forget stored results (of one tool, or all); calls in flight are left alone."""
         self.setup()
+        sql = _protocol._sql(self.db)
         with self.db.write() as conn:
             if tool is None:
-                return conn.execute(_schema.DELETE_ALL).rowcount
-            return conn.execute(_schema.DELETE_TOOL, (tool,)).rowcount
+                return int(conn.execute(sql.DELETE_ALL).rowcount)
+            return int(conn.execute(sql.DELETE_TOOL, (tool,)).rowcount)
 
     def purge_expired(self) -> int:
         """Delete results past their TTL (they are never served; this only frees space)."""
         self.setup()
         with self.db.write() as conn:
-            return conn.execute(_schema.DELETE_EXPIRED, (time.time(),)).rowcount
+            sql = _protocol._sql(self.db)
+            return int(conn.execute(sql.DELETE_EXPIRED, (time.time(),)).rowcount)
 
     def flush_stats(self) -> None:
         """Write the hits counted in memory to the database now (also done on close)."""

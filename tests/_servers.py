@@ -55,7 +55,17 @@ def chroma_server(path: Path, *, timeout: float = 60) -> Iterator[int]:
         server.wait(timeout=30)
 
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """The server binaries: $SHAREDMEM_PG_BIN, else the newest /usr/lib/postgresql/N/bin
+    (the image ships 15; `apt-get install postgresql` may bring another major version)."""
+    if os.environ.get("SHAREDMEM_PG_BIN"):
+        return Path(os.environ["SHAREDMEM_PG_BIN"])
+    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    found.sort(key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else 0)
+    return found[-1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 # Test-only settings: fsync off (a crash of the throwaway server loses nothing anyone keeps)
 # and a small footprint. Benchmarks pass ``fast=False`` and measure durable commits.

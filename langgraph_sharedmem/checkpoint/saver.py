@@ -109,6 +109,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
 
     def __init__(
         self,

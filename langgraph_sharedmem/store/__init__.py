@@ -142,6 +142,10 @@ class SharedMemoryStore(DatabasePart, BaseStore):
     supports_ttl = True
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
+    copy_blocked = (
+        "its keyword index (FTS) and vector index are derived data the copy does not rebuild yet"
+    )
     requires = (changelog.MIGRATIONS,)
 
     def __init__(

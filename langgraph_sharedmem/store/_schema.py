@@ -29,6 +29,8 @@ from __future__ import annotations
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.store")
 
 
@@ -204,3 +206,70 @@ SELECT prefix, key, field FROM mem_vectors WHERE seq > :lo AND seq <= :hi
 """
 MIN_APPLIED = "SELECT min(applied_seq) FROM mem_index_state"
 PRUNE_OUTBOX = "DELETE FROM mem_outbox WHERE seq <= ?"
+
+
+# The store's tables, for `sharedmem copy` (see `core.transfer`). Not copied yet
+# (`SharedMemoryStore.copy_blocked`): its keyword index (``mem_fts``) and vector index are
+# derived data the copy would have to rebuild.
+COPY_TABLES = (
+    CopyTable(
+        "mem_items",
+        (
+            ("prefix", "text"),
+            ("key", "text"),
+            ("value", "json_text"),
+            ("created_at", "text"),
+            ("updated_at", "text"),
+            ("expires_at", "real"),
+            ("ttl_minutes", "real"),
+        ),
+        key=(
+            "prefix",
+            "key",
+        ),
+    ),
+    CopyTable(
+        "mem_vectors",
+        (
+            ("id", "integer"),
+            ("prefix", "text"),
+            ("key", "text"),
+            ("field", "text"),
+            ("text_hash", "bytes"),
+            ("embedding", "bytes"),
+            ("seq", "integer"),
+        ),
+        key=("id",),
+    ),
+    CopyTable(
+        "mem_outbox",
+        (
+            ("seq", "integer"),
+            ("op", "text"),
+            ("prefix", "text"),
+            ("key", "text"),
+            ("field", "text"),
+        ),
+        key=("seq",),
+        counter="seq",
+    ),
+    CopyTable(
+        "mem_index_state",
+        (
+            ("name", "text"),
+            ("applied_seq", "integer"),
+            ("holder", "text"),
+            ("lease_expires", "real"),
+        ),
+        key=("name",),
+    ),
+    CopyTable(
+        "mem_meta",
+        (
+            ("key", "text"),
+            ("value", "text"),
+        ),
+        key=("key",),
+        seeded=True,
+    ),
+)

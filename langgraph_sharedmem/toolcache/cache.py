@@ -92,6 +92,7 @@ class ToolCache(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     pg_schemas = ("langgraph_sharedmem.toolcache._schema_pg",)
     db: Any  # a `Backend`: SQLite's `Database` or a `PostgresDatabase`
 

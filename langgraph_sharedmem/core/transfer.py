@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langgraph_sharedmem.core.backend import Backend
-from langgraph_sharedmem.errors import InvalidConfigError, SchemaVersionError
+from langgraph_sharedmem.errors import (
+    InvalidConfigError,
+    SchemaVersionError,
+    UnsupportedBackendError,
+)
 
 __all__ = [
     "CopyReport",
@@ -368,6 +372,11 @@ def _restore_counter(conn: Any, dialect: str, table: CopyTable, top: int) -> Non
 # -- the copy ------------------------------------------------------------------------------
 
 
+def _unpipelined(db: Any) -> Any:
+    unpipelined = getattr(db, "unpipelined", None)
+    return unpipelined() if callable(unpipelined) else db
+
+
 def _dialect(db: Backend) -> str:
     return str(db.dialect)
 
@@ -392,7 +401,7 @@ def _check_source(
                 f" which cannot be copied yet: {part.blocked}. Nothing was written"
             )
         if holding and not part.runs_on(dest_dialect):
-            raise InvalidConfigError(
+            raise UnsupportedBackendError(
                 f"the source holds data of the {part.part} part (tables {', '.join(holding)}),"
                 f" which does not run on PostgreSQL yet: keep this memory on SQLite. "
                 "Nothing was written"
@@ -457,6 +466,8 @@ def copy_between(source: Backend, dest: Backend, parts: Sequence[PartCopy]) -> C
     the per-table verification; the caller decides what a mismatch means (the CLI exits 1).
     """
     parts = _unique_tables(parts)
+    # Server-side cursors (streaming a large table) do not run in psycopg's pipeline mode.
+    source, dest = _unpipelined(source), _unpipelined(dest)
     src_dialect, dst_dialect = _dialect(source), _dialect(dest)
     report = CopyReport(_path(source), _path(dest))
     with source.read() as src:

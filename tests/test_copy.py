@@ -187,11 +187,20 @@ def test_copy_refuses_a_part_the_destination_does_not_run_naming_it(
         copy_database(source, postgres_db)
     with _open(postgres_db) as mem:  # nothing was written, not even the schema
         assert mem.changes.read(0) == [] and mem.facts.list("app") == []
-    # SQLite holds every part: the same memory copies to another file.
+    # SQLite holds every part the copy can move: the same memory copies to another file.
     report = copy_database(source, f"sqlite:///{tmp_path / 'copy.db'}")
     assert report.ok and {t.part for t in report.tables} >= {"conversation", "facts"}
     with _open(tmp_path / "copy.db") as mem:
         assert [m.content for m in mem.conversation.messages(run="r1")] == ["hello"]
+
+
+def test_copy_refuses_a_store_holding_items_and_creates_no_file(tmp_path: Path) -> None:
+    source, dest = tmp_path / "source.db", tmp_path / "copy.db"
+    with _open(source) as mem:
+        mem.store.put(("notes",), "n1", {"text": "kept on SQLite"})
+    with pytest.raises(InvalidConfigError, match="store part.*mem_items.*cannot be copied yet"):
+        copy_database(source, dest)
+    assert not dest.exists()
 
 
 def test_the_cli_prints_the_verification_and_never_the_password(

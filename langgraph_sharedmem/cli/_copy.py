@@ -6,6 +6,7 @@ module hands those declarations to `core.transfer.copy_between`, which copies an
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -89,11 +90,24 @@ def copy_database(
     if _same(source, destination):
         raise InvalidConfigError("the source and the destination are the same database")
     parts = part_specs()
+    new_file = None
+    if not is_postgres_url(destination):
+        from langgraph_sharedmem.core.sqlite import parse_conn_string
+
+        path = parse_conn_string(destination)
+        new_file = None if os.path.exists(path) else path
     src = _open(source, parts, source=True)
     try:
         dst = _open(destination, parts, source=False)
         try:
             return copy_between(src, dst, parts)
+        except BaseException:
+            dst.close()
+            if new_file is not None:  # a refused or failed copy leaves no file behind
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(new_file + suffix)
+            raise
         finally:
             dst.close()
     finally:

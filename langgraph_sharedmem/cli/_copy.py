@@ -55,7 +55,7 @@ def _same(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -
     from langgraph_sharedmem.core.sqlite import parse_conn_string
 
     a, b = parse_conn_string(source), parse_conn_string(destination)
-    return os.path.abspath(a) == os.path.abspath(b)
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _open(conn: str | os.PathLike[str], parts: list[PartCopy], *, source: bool) -> Backend:

@@ -96,7 +96,6 @@ def test_shared_memory_on_postgres_gives_a_checkpointer(postgres_db: str) -> Non
 @pytest.mark.parametrize(
     "use",
     [
-        ("mem.store", lambda mem: mem.store),
         ("mem.conversation", lambda mem: mem.conversation),
         ("mem.registry", lambda mem: mem.registry),
         ("mem.registry", lambda mem: mem.register_agent("a")),
@@ -117,9 +116,8 @@ def test_parts_not_ported_yet_say_so_on_postgres(postgres_db: str, use: Any) -> 
             call(mem)
         assert isinstance(UnsupportedBackendError("x"), InvalidConfigError)
         # What does run there is read from the parts themselves.
-        assert "mem.checkpointer, mem.facts, mem.access, mem.tool_cache, mem.changes" in str(
-            e.value
-        )
+        ported = "mem.checkpointer, mem.store, mem.facts, mem.access, mem.tool_cache, mem.changes"
+        assert f"on PostgreSQL this version offers {ported}." in str(e.value)
 
 
 def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
@@ -135,16 +133,17 @@ def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
     )
     from langgraph_sharedmem.core.postgres import PostgresDatabase
 
-    for part in (SharedMemoryStore, Registry, ConversationLog):
+    for part in (Registry, ConversationLog):
         with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
             part(postgres_db)
     with PostgresDatabase(postgres_db, pool_size=1) as db:
-        for part in (SharedMemoryStore, Registry, ConversationLog):
+        for part in (Registry, ConversationLog):
             with pytest.raises(UnsupportedBackendError, match=f"{part.__name__} does not run"):
                 part(db)  # type: ignore[arg-type]
         # The ported ones open on it.
-        for ported in (SharedMemorySaver, FactLedger, ToolCache, AccessControl, ChangeFeed):
-            ported(db).setup()  # type: ignore[arg-type]
+        ported = (SharedMemorySaver, SharedMemoryStore, FactLedger, ToolCache, AccessControl)
+        for part in (*ported, ChangeFeed):
+            part(db).setup()  # type: ignore[arg-type]
 
 
 def _write_in_child(saver: SharedMemorySaver, results: Any) -> None:

@@ -20,6 +20,11 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
                 "acme/plan",
                 change.version,
             )
+            # The store logs into the same change log (core.changelog_pg), in commit order.
+            mem.store.put(("notes", "u1"), "n1", {"text": "refund sent"})
+            [item] = sub.poll(timeout=5)
+            assert (item.kind, item.op, item.key) == ("item", "put", "notes.u1/n1")
+            assert item.seq > seen.seq
         calls: list[int] = []
 
         @mem.tool_cache.cached(scope="app")
@@ -28,7 +33,7 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
             return x * x
 
         assert square(3) == square(3) == 9 and calls == [3]
-        for part in ("store", "registry", "conversation"):
+        for part in ("registry", "conversation"):
             with pytest.raises(InvalidConfigError, match=f"mem.{part} does not run on PostgreSQL"):
                 getattr(mem, part)
     # Reopened: everything is still there, and the schema is not created twice.

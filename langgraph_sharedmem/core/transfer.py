@@ -22,6 +22,7 @@ What `copy_between` does, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -69,6 +70,16 @@ class CopyTable:
             ``sqlite_sequence`` on SQLite, the identity sequence on PostgreSQL).
         seeded: The part's migration writes rows into it (a version, a horizon): the copy
             replaces them, and they do not make a destination count as holding data.
+        where: Only the rows matching this SQL condition are copied and hashed (a store's
+            own id stays the destination's).
+        pg_counter: On PostgreSQL, the SQL reading and the SQL setting (``%s``) the id
+            counter when it is not an identity sequence (a one-row counter table).
+        carry: ``(name, sqlite_expr, pg_expr)``: source values that are not copied
+            themselves but feed `derive` and `fill` (the text under a keyword index).
+        derive: ``(dialect, row) -> {column: value}``: columns the destination keeps beside
+            the copied ones, computed from each row (a ``jsonb`` copy, a token array).
+        fill: ``(conn, dialect, rows)``: writes derived data held elsewhere on the
+            destination for a batch of copied rows (an FTS table).
     """
 
     name: str
@@ -76,6 +87,11 @@ class CopyTable:
     key: tuple[str, ...]
     counter: str | None = None
     seeded: bool = False
+    where: str | None = None
+    pg_counter: tuple[str, str] | None = None
+    carry: tuple[tuple[str, str, str], ...] = ()
+    derive: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    fill: Callable[[Any, str, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         names = [c for c, _ in self.columns]
@@ -260,35 +276,44 @@ def _columns_of(conn: Any, dialect: str, table: str) -> dict[str, str]:
     return {name: str(udt) for name, udt in rows}
 
 
-def _select(table: CopyTable, dialect: str) -> str:
+def _select(table: CopyTable, dialect: str, *, carried: bool) -> str:
     cols = []
     for name, kind in table.columns:
         if dialect == "postgres" and kind in ("json_text", "json_scalar"):
             cols.append(f"{name}::text")  # jsonb as its text; a text column stays as it is
         else:
             cols.append(name)
-    return f"SELECT {', '.join(cols)} FROM {table.name}"
+    if carried:
+        cols += [sqlite if dialect == "sqlite" else pg for _, sqlite, pg in table.carry]
+    where = f" WHERE {table.where}" if table.where else ""
+    return f"SELECT {', '.join(cols)} FROM {table.name}{where}"
 
 
-def _rows(conn: Any, dialect: str, table: CopyTable) -> Iterator[list[Any]]:
-    """The table's rows in portable form, streamed."""
+def _rows(
+    conn: Any, dialect: str, table: CopyTable, *, carried: bool = False
+) -> Iterator[list[Any]]:
+    """The table's rows in portable form (then the carried values, if asked), streamed."""
     kinds = [k for _, k in table.columns]
+    width = len(kinds)
+    sql = _select(table, dialect, carried=carried)
     if dialect == "sqlite":
-        cursor = conn.execute(_select(table, dialect))
+        cursor = conn.execute(sql)
     else:  # a server-side cursor, so a large table is never held in memory at once
         cursor = conn.cursor(name=f"sharedmem_copy_{table.name}")
         cursor.itersize = 2000
-        cursor.execute(_select(table, dialect))
+        cursor.execute(sql)
     try:
         while batch := cursor.fetchmany(_BATCH):
             for row in batch:
-                yield [_portable(v, k, dialect) for v, k in zip(row, kinds, strict=True)]
+                portable = [_portable(v, k, dialect) for v, k in zip(row, kinds, strict=False)]
+                yield portable + list(row[width:])
     finally:
         cursor.close()
 
 
-def _has_rows(conn: Any, table: str) -> bool:
-    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+def _has_rows(conn: Any, table: CopyTable) -> bool:
+    where = f" WHERE {table.where}" if table.where else ""
+    return conn.execute(f"SELECT 1 FROM {table.name}{where} LIMIT 1").fetchone() is not None
 
 
 def table_digest(conn: Any, dialect: str, table: CopyTable) -> tuple[int, str]:
@@ -303,6 +328,9 @@ def _counter(conn: Any, dialect: str, table: CopyTable) -> int:
     """The highest id handed out for ``table.counter`` (rows deleted since included)."""
     col = table.counter
     top = conn.execute(f"SELECT coalesce(max({col}), 0) FROM {table.name}").fetchone()[0]
+    if dialect == "postgres" and table.pg_counter is not None:
+        row = conn.execute(table.pg_counter[0]).fetchone()
+        return int(max(top, row[0] if row and row[0] is not None else 0))
     if dialect == "sqlite":
         if "sqlite_sequence" in _tables_of(conn, dialect):
             seq = conn.execute(
@@ -322,13 +350,16 @@ def _counter(conn: Any, dialect: str, table: CopyTable) -> int:
 # -- writing -------------------------------------------------------------------------------
 
 
-def _insert(conn: Any, dialect: str, table: CopyTable) -> str:
-    names = [c for c, _ in table.columns]
+_CASTS = {"jsonb": "::jsonb", "_text": "::text[]"}
+
+
+def _insert(conn: Any, dialect: str, table: CopyTable, extra: Sequence[str] = ()) -> str:
+    names = [c for c, _ in table.columns] + list(extra)
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in names)
         return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     types = _columns_of(conn, dialect, table.name)
-    marks = ", ".join("%s::jsonb" if types.get(c) == "jsonb" else "%s" for c in names)
+    marks = ", ".join(f"%s{_CASTS.get(types.get(c, ''), '')}" for c in names)
     always = conn.execute(
         "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
         "AND table_name = %s AND identity_generation = 'ALWAYS'",
@@ -348,6 +379,9 @@ def _write_rows(conn: Any, dialect: str, sql: str, rows: list[list[Any]]) -> Non
 
 def _restore_counter(conn: Any, dialect: str, table: CopyTable, top: int) -> None:
     if top <= 0 or table.counter is None:
+        return
+    if dialect == "postgres" and table.pg_counter is not None:
+        conn.execute(table.pg_counter[1], (top,))
         return
     if dialect == "postgres":
         name = conn.execute(
@@ -394,7 +428,7 @@ def _check_source(
     todo: list[tuple[PartCopy, CopyTable]] = []
     for part in parts:
         tables = [t for t in part.tables if t.name in present]
-        holding = [t.name for t in tables if not t.seeded and _has_rows(conn, t.name)]
+        holding = [t.name for t in tables if not t.seeded and _has_rows(conn, t)]
         if holding and part.blocked:
             raise InvalidConfigError(
                 f"the source holds data of the {part.part} part (tables {', '.join(holding)}),"
@@ -427,7 +461,7 @@ def _check_destination(conn: Any, dialect: str, parts: Sequence[PartCopy], where
         t.name
         for part in parts
         for t in part.tables
-        if t.name in present and not t.seeded and _has_rows(conn, t.name)
+        if t.name in present and not t.seeded and _has_rows(conn, t)
     ]
     if holding:
         shown = ", ".join(sorted(set(holding))[:6]) + (", ..." if len(set(holding)) > 6 else "")
@@ -444,18 +478,49 @@ def _unique_tables(parts: Iterable[PartCopy]) -> list[PartCopy]:
     for part in parts:
         tables = tuple(t for t in part.tables if t.name not in seen)
         seen.update(t.name for t in tables)
-        out.append(
-            PartCopy(
-                part.part,
-                tables,
-                part.sqlite_migrations,
-                part.pg_migrations,
-                part.runs_on_postgres,
-                part.blocked,
-                part.rebuild,
-            )
-        )
+        out.append(dataclasses.replace(part, tables=tables))
     return out
+
+
+def _copy_table(
+    src: Any, src_dialect: str, dst: Any, dst_dialect: str, table: CopyTable
+) -> _Digest:
+    """Copy one table's rows in batches; the digest of what was read."""
+    digest = _Digest(table)
+    names = [c for c, _ in table.columns] + [name for name, _, _ in table.carry]
+    kinds = [k for _, k in table.columns]
+    width = len(kinds)
+    sql: str | None = None
+    extra: list[str] = []
+
+    def flush(batch: list[list[Any]]) -> None:
+        nonlocal sql, extra
+        rows = [dict(zip(names, r, strict=True)) for r in batch]
+        values = [
+            [_for_dest(v, k, dst_dialect) for v, k in zip(r[:width], kinds, strict=True)]
+            for r in batch
+        ]
+        if table.derive is not None:
+            derived = [table.derive(dst_dialect, row) for row in rows]
+            if sql is None:
+                extra = sorted(derived[0])
+            values = [v + [d[c] for c in extra] for v, d in zip(values, derived, strict=True)]
+        if sql is None:
+            sql = _insert(dst, dst_dialect, table, extra)
+        _write_rows(dst, dst_dialect, sql, values)
+        if table.fill is not None:
+            table.fill(dst, dst_dialect, rows)
+
+    batch: list[list[Any]] = []
+    for row in _rows(src, src_dialect, table, carried=True):
+        digest.add(row[:width])
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+    return digest
 
 
 def copy_between(source: Backend, dest: Backend, parts: Sequence[PartCopy]) -> CopyReport:
@@ -488,21 +553,9 @@ def copy_between(source: Backend, dest: Backend, parts: Sequence[PartCopy]) -> C
             ordered = [x for x in todo if not x[1].seeded] + [x for x in todo if x[1].seeded]
             for _, table in ordered:
                 if table.seeded:
-                    dst.execute(f"DELETE FROM {table.name}")
-                sql = _insert(dst, dst_dialect, table)
-                digest = _Digest(table)
-                batch: list[list[Any]] = []
-                kinds = [k for _, k in table.columns]
-                for row in _rows(src, src_dialect, table):
-                    digest.add(row)
-                    batch.append(
-                        [_for_dest(v, k, dst_dialect) for v, k in zip(row, kinds, strict=True)]
-                    )
-                    if len(batch) >= _BATCH:
-                        _write_rows(dst, dst_dialect, sql, batch)
-                        batch = []
-                if batch:
-                    _write_rows(dst, dst_dialect, sql, batch)
+                    where = f" WHERE {table.where}" if table.where else ""
+                    dst.execute(f"DELETE FROM {table.name}{where}")
+                digest = _copy_table(src, src_dialect, dst, dst_dialect, table)
                 source_digests[table.name] = (len(digest.rows), digest.hexdigest())
                 if table.counter is not None:
                     _restore_counter(dst, dst_dialect, table, _counter(src, src_dialect, table))

@@ -150,9 +150,6 @@ class SharedMemoryStore(DatabasePart, BaseStore):
 
     migrations = _schema.MIGRATIONS
     copy_tables = _schema.COPY_TABLES
-    copy_blocked = (
-        "its keyword index (FTS) and vector index are derived data the copy does not rebuild yet"
-    )
     requires = (changelog.MIGRATIONS,)
     pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.store._schema_pg")
     db: Any  # SQLite's `Database` or a `PostgresDatabase`

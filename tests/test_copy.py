@@ -291,3 +291,38 @@ def test_a_bad_copy_spec_is_refused() -> None:
         CopyTable("t", (("a", "float"),), key=("a",))  # type: ignore[arg-type]
     with pytest.raises(InvalidConfigError, match="bad copy spec"):
         CopyTable("t", (("a", "text"),), key=("b",))
+
+
+# Tables a copy rebuilds or leaves to the destination rather than copying (see the parts'
+# COPY_TABLES): FTS5's table and its shadow tables, and the Chroma index's applied position.
+DERIVED = {"mem_fts", "mem_index_state"}
+
+
+def test_every_table_of_every_part_is_copied_or_declared_derived() -> None:
+    """A part's new table is not silently left behind by `sharedmem copy`."""
+    from test_layers import _owned_tables
+
+    owned = {t for tables in _owned_tables().values() for t in tables}
+    copied = {t.name for part in part_specs() for t in part.tables}
+    shadow = {t for t in owned if t.startswith("mem_fts_")}
+    assert owned - copied - DERIVED - shadow == set()
+    assert copied - owned <= {"changes", "change_cursors", "change_horizon"}  # the core's log
+
+
+def test_every_postgresql_table_is_copied_or_declared_derived(postgres_db: str) -> None:
+    import psycopg
+
+    with SharedMemory.open(postgres_db, index=None) as mem:  # every part that runs there
+        for part in ("checkpointer", "store", "facts", "access", "tool_cache", "changes"):
+            getattr(mem, part).setup()
+    with psycopg.connect(postgres_db) as conn:
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        }
+    copied = {t.name for part in part_specs() for t in part.tables}
+    # mem_seq: the store's change counter, restored as such (`CopyTable.pg_counter`).
+    assert tables - copied - DERIVED == {"mem_seq", "langgraph_sharedmem_migrations"}

@@ -90,7 +90,8 @@ def cli() -> None:
     quarantine, agents, conversation, audit log, change log, index health and stats.
 
     Opens the database read-only (it is never created) except for `prune` and
-    `index verify|rebuild`. The database path can also come from $SHAREDMEM_DB.
+    `index verify|rebuild`; `copy SRC DST` reads SRC and writes only DST, an empty database.
+    The database path can also come from $SHAREDMEM_DB.
     """
 
 

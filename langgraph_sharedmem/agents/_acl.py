@@ -111,6 +111,7 @@ class AccessControl(DatabasePart):
     """Agents, users, grants and the audit log of one database (see the module docstring)."""
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
     pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.agents._schema_pg")
     db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`serialized`)

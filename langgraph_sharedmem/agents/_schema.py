@@ -25,6 +25,8 @@ from __future__ import annotations
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.agents")
 
 _WINDOW = """
@@ -241,3 +243,111 @@ SELECT a.id, e.key, e.value ->> 0, a.agent_id, a.user_id, a.run_id, e.value ->> 
        e.value ->> 2, e.value ->> 3, a.outcome, e.value ->> 4
   FROM acl_audit AS a, json_each(a.detail) AS e WHERE a.action = 'reads'
 """
+
+
+# How `sharedmem copy` moves access rules and audit (see `core.transfer`). ``acl_meta`` (the
+# grants version, seeded by the migration) comes last: the copy's own inserts bump it.
+COPY_TABLES = (
+    CopyTable(
+        "acl_agents",
+        (
+            ("id", "text"),
+            ("description", "text"),
+            ("created_at", "real"),
+            ("retired_at", "real"),
+        ),
+        key=("id",),
+    ),
+    CopyTable(
+        "acl_users",
+        (
+            ("id", "text"),
+            ("created_at", "real"),
+        ),
+        key=("id",),
+    ),
+    CopyTable(
+        "acl_user_grants",
+        (
+            ("id", "integer"),
+            ("user_id", "text"),
+            ("agent_id", "text"),
+            ("can_read", "integer"),
+            ("can_write", "integer"),
+            ("valid_from", "real"),
+            ("valid_until", "real"),
+            ("revoked_at", "real"),
+            ("granted_by", "text"),
+            ("created_at", "real"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "acl_scope_grants",
+        (
+            ("id", "integer"),
+            ("agent_id", "text"),
+            ("scope_kind", "text"),
+            ("scope_id", "text"),
+            ("can_read", "integer"),
+            ("can_write", "integer"),
+            ("valid_from", "real"),
+            ("valid_until", "real"),
+            ("revoked_at", "real"),
+            ("granted_by", "text"),
+            ("created_at", "real"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "acl_audit",
+        (
+            ("id", "integer"),
+            ("at", "real"),
+            ("agent_id", "text"),
+            ("user_id", "text"),
+            ("run_id", "text"),
+            ("action", "text"),
+            ("scope", "text"),
+            ("subject", "text"),
+            ("outcome", "text"),
+            ("detail", "text"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "acl_runs",
+        (
+            ("id", "text"),
+            ("closed_by", "text"),
+            ("created_at", "real"),
+        ),
+        key=("id",),
+    ),
+    CopyTable(
+        "acl_run_members",
+        (
+            ("run_id", "text"),
+            ("agent_id", "text"),
+            ("added_by", "text"),
+            ("added_at", "real"),
+            ("removed_at", "real"),
+        ),
+        key=(
+            "run_id",
+            "agent_id",
+        ),
+    ),
+    CopyTable(
+        "acl_meta",
+        (
+            ("name", "text"),
+            ("value", "integer"),
+        ),
+        key=("name",),
+        seeded=True,
+    ),
+)

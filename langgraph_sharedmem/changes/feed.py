@@ -59,6 +59,7 @@ class ChangeFeed(DatabasePart):
     """
 
     migrations = changelog.MIGRATIONS
+    copy_tables = changelog.COPY_TABLES
     pg_schemas = ("langgraph_sharedmem.core.changelog_pg",)
     db: Any  # SQLite's `Database`, or PostgreSQL seen through `pg_compat`
 

@@ -30,6 +30,8 @@ from typing import Any
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.checkpoint")
 
 
@@ -322,4 +324,72 @@ COLLECT_GARBAGE = (
     DELETE FROM channel_values WHERE thread_id = :thread_id AND NOT EXISTS (
         SELECT 1 FROM live AS l WHERE l.checkpoint_ns = channel_values.checkpoint_ns
         AND l.channel = channel_values.channel AND l.version = channel_values.version)""",
+)
+
+
+# How `sharedmem copy` moves checkpoints (see `core.transfer`): a channel ``version`` is a
+# raw SQLite value (int, float or text) and jsonb on PostgreSQL.
+COPY_TABLES = (
+    CopyTable(
+        "checkpoints",
+        (
+            ("thread_id", "text"),
+            ("checkpoint_ns", "text"),
+            ("checkpoint_id", "text"),
+            ("parent_checkpoint_id", "text"),
+            ("run_id", "text"),
+            ("type", "text"),
+            ("checkpoint", "bytes"),
+            ("channel_versions", "json_text"),
+            ("metadata", "json_text"),
+        ),
+        key=(
+            "thread_id",
+            "checkpoint_ns",
+            "checkpoint_id",
+        ),
+    ),
+    CopyTable(
+        "channel_values",
+        (
+            ("thread_id", "text"),
+            ("checkpoint_ns", "text"),
+            ("channel", "text"),
+            ("version", "json_scalar"),
+            ("kind", "text"),
+            ("type", "text"),
+            ("value", "bytes"),
+            ("base_version", "json_scalar"),
+            ("base_len", "integer"),
+            ("depth", "integer"),
+            ("segment_token", "bytes"),
+        ),
+        key=(
+            "thread_id",
+            "checkpoint_ns",
+            "channel",
+            "version",
+        ),
+    ),
+    CopyTable(
+        "writes",
+        (
+            ("thread_id", "text"),
+            ("checkpoint_ns", "text"),
+            ("checkpoint_id", "text"),
+            ("task_id", "text"),
+            ("idx", "integer"),
+            ("channel", "text"),
+            ("type", "text"),
+            ("value", "bytes"),
+            ("task_path", "text"),
+        ),
+        key=(
+            "thread_id",
+            "checkpoint_ns",
+            "checkpoint_id",
+            "task_id",
+            "idx",
+        ),
+    ),
 )

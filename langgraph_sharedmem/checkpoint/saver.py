@@ -122,6 +122,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     pg_schemas = (_PG,)
     db: Any  # a `Backend`: SQLite's `Database` or `PostgresDatabase`
 

@@ -4,6 +4,8 @@
     $ sharedmem facts agents.db --status quarantined --json
 
 `Inspector` is the same data as Python values. See ``docs/inspector.md``.
+`copy_database` is ``sharedmem copy SRC DST`` (a memory moved between SQLite and PostgreSQL,
+verified); see ``docs/scaling.md``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from langgraph_sharedmem.cli._app import cli, main
 
 if TYPE_CHECKING:
+    from langgraph_sharedmem.cli._copy import copy_database
     from langgraph_sharedmem.cli.inspector import Inspector, PartUnavailable
 
-__all__ = ["Inspector", "PartUnavailable", "cli", "main", "run"]
+__all__ = ["Inspector", "PartUnavailable", "cli", "copy_database", "main", "run"]
 
 
 def run() -> None:
@@ -30,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from langgraph_sharedmem.cli import inspector
 
         return getattr(inspector, name)
+    if name == "copy_database":
+        from langgraph_sharedmem.cli import _copy
+
+        return _copy.copy_database
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

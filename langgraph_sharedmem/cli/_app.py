@@ -90,7 +90,8 @@ def cli() -> None:
     quarantine, agents, conversation, audit log, change log, index health and stats.
 
     Opens the database read-only (it is never created) except for `prune` and
-    `index verify|rebuild`. The database path can also come from $SHAREDMEM_DB.
+    `index verify|rebuild`; `copy SRC DST` reads SRC and writes only DST, an empty database.
+    The database path can also come from $SHAREDMEM_DB.
     """
 
 
@@ -720,6 +721,65 @@ def import_sqlite_saver(database: str, as_json: bool, target: str, allow: tuple[
     if as_json:
         return render.emit_json(data)
     render.record(data, title="imported from SqliteSaver")
+
+
+@_command(cli, "copy", db=False)
+@click.argument("source", metavar="SRC")
+@click.argument("destination", metavar="DST")
+def copy(as_json: bool, source: str, destination: str) -> None:
+    """Copy the whole memory at SRC into DST, an empty database, and verify it.
+
+    SRC and DST are file paths, sqlite:/// URLs or postgresql:// URLs: move a SQLite file to
+    PostgreSQL and back. Every table is copied in one snapshot of SRC and one transaction on
+    DST, then compared: row counts and a SHA-256 over the rows in key order. Exits 1 if any
+    table differs. Refuses, writing nothing, a DST holding data or a SRC holding data of a
+    part DST cannot hold yet.
+    """
+    from langgraph_sharedmem.cli._copy import copy_database
+
+    report = copy_database(source, destination)
+    rows = [
+        {
+            "part": t.part,
+            "table": t.table,
+            "rows": t.source_rows if t.ok else f"{t.source_rows} -> {t.dest_rows}",
+            "hash": t.source_hash[:16] if t.ok else f"{t.source_hash[:8]} -> {t.dest_hash[:8]}",
+            "ok": "ok" if t.ok else "MISMATCH",
+        }
+        for t in report.tables
+    ]
+    if as_json:
+        render.emit_json(
+            {
+                "source": report.source,
+                "destination": report.destination,
+                "ok": report.ok,
+                "rows": report.rows,
+                "tables": [
+                    {
+                        "part": t.part,
+                        "table": t.table,
+                        "source_rows": t.source_rows,
+                        "dest_rows": t.dest_rows,
+                        "source_sha256": t.source_hash,
+                        "dest_sha256": t.dest_hash,
+                        "ok": t.ok,
+                    }
+                    for t in report.tables
+                ],
+            }
+        )
+    else:
+        render.table(
+            rows,
+            ["part", "table", "rows", "hash", "ok"],
+            title=f"{report.source} -> {report.destination}",
+        )
+    if not report.ok:
+        bad = ", ".join(t.table for t in report.tables if not t.ok)
+        raise InspectorError(f"the copy differs from the source in tables {bad}")
+    if not as_json:
+        render.say(f"copied and verified {report.rows} rows in {len(report.tables)} tables")
 
 
 @_command(cli, "studio-threads")

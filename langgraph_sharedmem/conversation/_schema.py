@@ -25,6 +25,8 @@ from typing import Any
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.conversation")
 
 
@@ -185,3 +187,60 @@ def readable_scopes(
         f"WHERE m.run = ? AND m.scope IS NOT NULL AND {term} ORDER BY m.scope",
         [run, *params],
     )
+
+
+# How `sharedmem copy` moves the conversation (see `core.transfer`); ``seq`` is kept.
+COPY_TABLES = (
+    CopyTable(
+        "conv_messages",
+        (
+            ("seq", "integer"),
+            ("run", "text"),
+            ("thread", "text"),
+            ("msg_id", "text"),
+            ("sender", "text"),
+            ("recipients", "json_text"),
+            ("visibility", "text"),
+            ("scope", "text"),
+            ("type", "text"),
+            ("message", "json_text"),
+            ("text", "text"),
+            ("tokens", "integer"),
+            ("bytes", "integer"),
+            ("created_at", "real"),
+        ),
+        key=("seq",),
+        counter="seq",
+    ),
+    CopyTable(
+        "conv_embeddings",
+        (
+            ("seq", "integer"),
+            ("model", "text"),
+            ("vector", "bytes"),
+        ),
+        key=("seq",),
+    ),
+    CopyTable(
+        "conv_summaries",
+        (
+            ("run", "text"),
+            ("thread", "text"),
+            ("viewer", "text"),
+            ("summarizer", "text"),
+            ("readable", "text"),
+            ("upto", "integer"),
+            ("messages", "integer"),
+            ("summary", "text"),
+            ("created_at", "real"),
+        ),
+        key=(
+            "run",
+            "thread",
+            "viewer",
+            "summarizer",
+            "readable",
+            "upto",
+        ),
+    ),
+)

@@ -72,6 +72,7 @@ class ConversationLog(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
 
     def __init__(

@@ -30,6 +30,8 @@ from typing import Any
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 __all__ = ["MIGRATIONS", "item_changes", "record"]
 
 MIGRATIONS = Migrations("langgraph_sharedmem.changes")
@@ -187,3 +189,35 @@ def item_changes(
         conn.execute(_INSERT, rows[0])
     else:
         conn.executemany(_INSERT, rows)
+
+
+# How `sharedmem copy` moves the log (see `core.transfer`): ``seq`` keeps its numbers, so
+# durable cursors (``change_cursors``) stay valid on the other backend.
+COPY_TABLES = (
+    CopyTable(
+        "changes",
+        (
+            ("seq", "integer"),
+            ("at", "real"),
+            ("kind", "text"),
+            ("op", "text"),
+            ("scope", "text"),
+            ("key", "text"),
+            ("author", "text"),
+            ("data", "json_text"),
+        ),
+        key=("seq",),
+        counter="seq",
+    ),
+    CopyTable(
+        "change_cursors",
+        (("name", "text"), ("seq", "integer"), ("updated_at", "real")),
+        key=("name",),
+    ),
+    CopyTable(
+        "change_horizon",
+        (("id", "integer"), ("horizon_seq", "integer"), ("horizon_at", "real")),
+        key=("id",),
+        seeded=True,
+    ),
+)

@@ -42,6 +42,7 @@ from langgraph_sharedmem.core.backend import (
 )
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.sqlite import Database, Synchronous
+from langgraph_sharedmem.core.transfer import CopyTable, PartCopy
 
 __all__ = ["DatabasePart", "pg_module", "sql_of"]
 
@@ -73,6 +74,10 @@ class DatabasePart(Closing):
     # Modules holding the part's PostgreSQL ``MIGRATIONS``: those it writes into first (the
     # change log's), its own last. Empty: the part does not run on PostgreSQL yet.
     pg_schemas: ClassVar[tuple[str, ...]] = ()
+    # How `sharedmem copy` moves the part's tables between backends (see `core.transfer`),
+    # and, while it cannot, why (a source holding the part's data is then refused).
+    copy_tables: ClassVar[tuple[CopyTable, ...]] = ()
+    copy_blocked: ClassVar[str | None] = None
     # A part that runs on PostgreSQL redeclares it: there it is what `_on_postgres` returns.
     db: Database
     is_setup: bool
@@ -142,6 +147,18 @@ class DatabasePart(Closing):
     def pg_migration_sets(cls) -> list[Any]:
         """The part's PostgreSQL migration sets, in the order they are applied."""
         return [pg_module(name).MIGRATIONS for name in cls.pg_schemas]
+
+    @classmethod
+    def copy_spec(cls, name: str) -> PartCopy:
+        """What `core.transfer.copy_between` needs to copy this part, named ``name``."""
+        return PartCopy(
+            name,
+            cls.copy_tables,
+            cls.migration_sets(),
+            cls.pg_migration_sets,
+            cls.runs_on_postgres(),
+            cls.copy_blocked,
+        )
 
     def setup(self) -> None:
         """Create or upgrade this part's tables. Idempotent, safe with several processes."""

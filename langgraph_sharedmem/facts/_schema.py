@@ -26,6 +26,8 @@ from __future__ import annotations
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.facts")
 
 _STATUS_CHECK = "CHECK (status IN ('quarantined', 'verified', 'rejected', 'superseded'))"
@@ -279,3 +281,173 @@ def _m0003(db: _SUDatabase) -> None:
             WHERE event = 'quarantined' AND source_id IS NOT NULL);
         """
     )
+
+
+# How `sharedmem copy` moves the ledger (see `core.transfer`), parents first; ids are kept
+# (claims, sources and history refer to each other by id) and their counters restored.
+# ``value`` and ``source`` stay exact text: claims are keyed by the value's hash.
+COPY_TABLES = (
+    CopyTable(
+        "facts",
+        (
+            ("id", "integer"),
+            ("scope", "text"),
+            ("subject", "text"),
+            ("attribute", "text"),
+            ("version", "integer"),
+            ("verified_claim", "integer"),
+            ("head_claim", "integer"),
+            ("open_disagreement", "integer"),
+            ("created_at", "text"),
+            ("updated_at", "text"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "fact_claims",
+        (
+            ("id", "integer"),
+            ("fact_id", "integer"),
+            ("value", "text"),
+            ("value_hash", "text"),
+            ("status", "text"),
+            ("author", "text"),
+            ("confidence", "real"),
+            ("first_seq", "integer"),
+            ("last_seq", "integer"),
+            ("created_at", "text"),
+            ("updated_at", "text"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "fact_sources",
+        (
+            ("id", "integer"),
+            ("claim_id", "integer"),
+            ("author", "text"),
+            ("source", "text"),
+            ("confidence", "real"),
+            ("created_at", "text"),
+            ("held", "integer"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "fact_history",
+        (
+            ("fact_id", "integer"),
+            ("version", "integer"),
+            ("event", "text"),
+            ("by", "text"),
+            ("claim_id", "integer"),
+            ("status", "text"),
+            ("source_id", "integer"),
+            ("verified_claim", "integer"),
+            ("disagreement_id", "integer"),
+            ("reason", "text"),
+            ("created_at", "text"),
+        ),
+        key=(
+            "fact_id",
+            "version",
+        ),
+    ),
+    CopyTable(
+        "fact_disagreements",
+        (
+            ("id", "integer"),
+            ("fact_id", "integer"),
+            ("status", "text"),
+            ("policy", "text"),
+            ("winner_claim", "integer"),
+            ("decided_by", "text"),
+            ("reason", "text"),
+            ("created_at", "text"),
+            ("decided_at", "text"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    CopyTable(
+        "fact_disagreement_claims",
+        (
+            ("disagreement_id", "integer"),
+            ("claim_id", "integer"),
+        ),
+        key=(
+            "disagreement_id",
+            "claim_id",
+        ),
+    ),
+    CopyTable(
+        "fact_claim_runs",
+        (
+            ("claim_id", "integer"),
+            ("run_id", "text"),
+        ),
+        key=("claim_id",),
+    ),
+    CopyTable(
+        "fact_lineage",
+        (
+            ("claim_id", "integer"),
+            ("parent_claim", "integer"),
+        ),
+        key=(
+            "claim_id",
+            "parent_claim",
+        ),
+    ),
+    CopyTable(
+        "fact_validators",
+        (
+            ("agent", "text"),
+            ("added_by", "text"),
+            ("added_at", "text"),
+        ),
+        key=("agent",),
+    ),
+    CopyTable(
+        "validation_log",
+        (
+            ("id", "integer"),
+            ("run_id", "text"),
+            ("thread_id", "text"),
+            ("checkpoint_id", "text"),
+            ("node", "text"),
+            ("claim_id", "integer"),
+            ("fact_version", "integer"),
+            ("validator", "text"),
+            ("outcome", "text"),
+            ("reason", "text"),
+            ("created_at", "text"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+    # SQLite's implicit rowid is the order decisions were made in; PostgreSQL names it.
+    CopyTable(
+        "validation_decisions",
+        (
+            ("rowid", "integer"),
+            ("decision_key", "text"),
+            ("claim_id", "integer"),
+            ("fact_version", "integer"),
+            ("decision", "text"),
+            ("reason", "text"),
+            ("by", "text"),
+            ("run_id", "text"),
+            ("thread_id", "text"),
+            ("checkpoint_id", "text"),
+            ("node", "text"),
+            ("version_after", "integer"),
+            ("created_at", "text"),
+        ),
+        key=("decision_key",),
+        counter="rowid",
+    ),
+)

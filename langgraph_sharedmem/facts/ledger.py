@@ -100,6 +100,7 @@ class FactLedger(LedgerValidation, DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
     pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.facts._schema_pg")
     db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`_on_postgres`)

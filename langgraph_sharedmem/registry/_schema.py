@@ -29,6 +29,7 @@ from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.agents import AccessControl
+from langgraph_sharedmem.core.transfer import CopyTable
 
 MIGRATIONS = Migrations("langgraph_sharedmem.registry")
 
@@ -155,3 +156,56 @@ INSERT INTO registry_outcomes (name, task, ok, vector, dims, at) VALUES (?, ?, ?
 OUTCOMES_AFTER = """
 SELECT id, name, task, ok, vector, dims FROM registry_outcomes WHERE id > ? ORDER BY id
 """
+
+
+# How `sharedmem copy` moves the registry (see `core.transfer`).
+COPY_TABLES = (
+    CopyTable(
+        "registry_agents",
+        (
+            ("name", "text"),
+            ("description", "text"),
+            ("capabilities", "json_text"),
+            ("tools", "json_text"),
+            ("endpoint", "text"),
+            ("graph_id", "text"),
+            ("owner", "text"),
+            ("allowed_scopes", "json_text"),
+            ("trust", "real"),
+            ("version", "text"),
+            ("metadata", "json_text"),
+            ("heartbeat_timeout", "real"),
+            ("text", "text"),
+            ("registered_at", "real"),
+            ("updated_at", "real"),
+            ("last_seen", "real"),
+            ("retired_at", "real"),
+        ),
+        key=("name",),
+    ),
+    CopyTable(
+        "registry_capabilities",
+        (
+            ("capability", "text"),
+            ("name", "text"),
+        ),
+        key=(
+            "capability",
+            "name",
+        ),
+    ),
+    CopyTable(
+        "registry_outcomes",
+        (
+            ("id", "integer"),
+            ("name", "text"),
+            ("task", "text"),
+            ("ok", "integer"),
+            ("vector", "bytes"),
+            ("dims", "integer"),
+            ("at", "real"),
+        ),
+        key=("id",),
+        counter="id",
+    ),
+)

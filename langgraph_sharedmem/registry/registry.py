@@ -96,6 +96,7 @@ class Registry(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
 
     def __init__(

@@ -149,6 +149,7 @@ class SharedMemoryStore(DatabasePart, BaseStore):
     supports_ttl = True
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
     pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.store._schema_pg")
     db: Any  # SQLite's `Database` or a `PostgresDatabase`

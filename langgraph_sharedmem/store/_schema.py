@@ -37,6 +37,8 @@ from typing import Any
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.store")
 
 
@@ -247,3 +249,98 @@ def for_dialect(dialect: str) -> ModuleType:
     from langgraph_sharedmem.store import _schema_pg
 
     return _schema_pg
+
+
+def _derive_item(dialect: str, row: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL keeps a ``jsonb`` copy of each value, which its filters read."""
+    if dialect != "postgres":
+        return {}
+    from langgraph_sharedmem.store._schema_pg import doc_text
+
+    return {"doc": doc_text(row["value"]) or row["value"]}
+
+
+def _derive_vector(dialect: str, row: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL keeps each text's FTS5 tokens beside its vector (its keyword index)."""
+    if dialect != "postgres":
+        return {}
+    from langgraph_sharedmem.store._schema_pg import fts_tokens
+
+    return {"tokens": fts_tokens(row["text"] or "")}
+
+
+def _fill_fts(conn: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
+    """SQLite's keyword index, ``mem_fts``, rebuilt for copied vectors."""
+    if dialect == "sqlite":
+        conn.executemany(INSERT_FTS, [(r["id"], r["text"] or "") for r in rows])
+
+
+# How `sharedmem copy` moves the store (see `core.transfer`). Copied: items (their exact JSON
+# text), vectors with their embeddings (so nothing is embedded again), the outbox and the
+# change counter (SQLite's ``sqlite_sequence`` row, PostgreSQL's ``mem_seq``), the embedding
+# dimensions. Rebuilt, not copied: the keyword index (``mem_fts`` from each vector's text;
+# PostgreSQL's token arrays, which read back as that text's tokens) and ``jsonb`` values.
+# Left to the destination: its store id (a Chroma collection is named after it, so a copy never
+# writes into its source's collection) and ``mem_index_state``: with no applied position, the
+# destination's Chroma index is filled from the copied vectors when the store next opens.
+COPY_TABLES = (
+    CopyTable(
+        "mem_items",
+        (
+            ("prefix", "text"),
+            ("key", "text"),
+            ("value", "text"),
+            ("created_at", "text"),
+            ("updated_at", "text"),
+            ("expires_at", "real"),
+            ("ttl_minutes", "real"),
+        ),
+        key=("prefix", "key"),
+        derive=_derive_item,
+    ),
+    CopyTable(
+        "mem_vectors",
+        (
+            ("id", "integer"),
+            ("prefix", "text"),
+            ("key", "text"),
+            ("field", "text"),
+            ("text_hash", "bytes"),
+            ("embedding", "bytes"),
+            ("seq", "integer"),
+        ),
+        key=("id",),
+        carry=(
+            (
+                "text",
+                "(SELECT f.text FROM mem_fts AS f WHERE f.rowid = mem_vectors.id)",
+                "array_to_string(tokens, ' ')",
+            ),
+        ),
+        derive=_derive_vector,
+        fill=_fill_fts,
+    ),
+    CopyTable(
+        "mem_outbox",
+        (
+            ("seq", "integer"),
+            ("op", "text"),
+            ("prefix", "text"),
+            ("key", "text"),
+            ("field", "text"),
+        ),
+        key=("seq",),
+        counter="seq",
+        pg_counter=(
+            "SELECT seq FROM mem_seq WHERE id = 1",
+            "UPDATE mem_seq SET seq = greatest(seq, %s) WHERE id = 1",
+        ),
+    ),
+    CopyTable(
+        "mem_meta",
+        (("key", "text"), ("value", "text")),
+        key=("key",),
+        seeded=True,
+        where="key != 'store_id'",
+    ),
+)

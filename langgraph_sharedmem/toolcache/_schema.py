@@ -19,6 +19,8 @@ from __future__ import annotations
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.transfer import CopyTable
+
 MIGRATIONS = Migrations("langgraph_sharedmem.toolcache")
 
 
@@ -81,3 +83,29 @@ DELETE_EXPIRED = "DELETE FROM tool_calls WHERE status != 'in_flight' AND expires
 SELECT_LEASE = "SELECT status, lease_until FROM tool_calls WHERE key = ?"
 # `claim` re-reads the row in its write transaction (PostgreSQL adds FOR UPDATE).
 CLAIM_CALL = SELECT_CALL
+
+
+# How `sharedmem copy` moves the cache (see `core.transfer`); a JSON result held as text in
+# SQLite's BLOB column becomes its UTF-8 bytes on PostgreSQL (``json.loads`` reads both).
+COPY_TABLES = (
+    CopyTable(
+        "tool_calls",
+        (
+            ("key", "text"),
+            ("tool", "text"),
+            ("args_json", "text"),
+            ("scope", "text"),
+            ("status", "text"),
+            ("result_type", "text"),
+            ("result", "bytes"),
+            ("holder", "text"),
+            ("lease_until", "real"),
+            ("created_at", "real"),
+            ("finished_at", "real"),
+            ("expires_at", "real"),
+            ("runs", "integer"),
+            ("hits", "integer"),
+        ),
+        key=("key",),
+    ),
+)

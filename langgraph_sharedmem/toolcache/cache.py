@@ -92,6 +92,7 @@ class ToolCache(DatabasePart):
     """
 
     migrations = _schema.MIGRATIONS
+    copy_tables = _schema.COPY_TABLES
     pg_schemas = ("langgraph_sharedmem.toolcache._schema_pg",)
     db: Any  # SQLite's `Database`, or PostgreSQL outside pipeline mode (`_on_postgres`)
 

@@ -74,10 +74,8 @@ class DatabasePart(Closing):
     # Modules holding the part's PostgreSQL ``MIGRATIONS``: those it writes into first (the
     # change log's), its own last. Empty: the part does not run on PostgreSQL yet.
     pg_schemas: ClassVar[tuple[str, ...]] = ()
-    # How `sharedmem copy` moves the part's tables between backends (see `core.transfer`),
-    # and, while it cannot, why (a source holding the part's data is then refused).
+    # How `sharedmem copy` moves the part's tables between backends (see `core.transfer`).
     copy_tables: ClassVar[tuple[CopyTable, ...]] = ()
-    copy_blocked: ClassVar[str | None] = None
     # A part that runs on PostgreSQL redeclares it: there it is what `_on_postgres` returns.
     db: Database
     is_setup: bool
@@ -157,7 +155,6 @@ class DatabasePart(Closing):
             cls.migration_sets(),
             cls.pg_migration_sets,
             cls.runs_on_postgres(),
-            cls.copy_blocked,
         )
 
     def setup(self) -> None:

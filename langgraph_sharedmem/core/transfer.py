@@ -110,8 +110,6 @@ class PartCopy:
         sqlite_migrations / pg_migrations: Its migration sets per backend (a callable for
             PostgreSQL's, which import psycopg).
         runs_on_postgres: Whether the part has been ported to PostgreSQL.
-        blocked: Why the part's data cannot be copied yet (None: it can); a source holding
-            its data is refused, naming the part and the reason.
         rebuild: Rebuilds the part's derived data (indexes) on the destination after the copy.
     """
 
@@ -120,7 +118,6 @@ class PartCopy:
     sqlite_migrations: tuple[Any, ...] = ()
     pg_migrations: Callable[[], Sequence[Any]] = lambda: ()
     runs_on_postgres: bool = False
-    blocked: str | None = None
     rebuild: Callable[[Backend], None] | None = None
 
     def runs_on(self, dialect: str) -> bool:
@@ -422,25 +419,20 @@ def _path(db: Any) -> str:
 def _check_source(
     conn: Any, dialect: str, parts: Sequence[PartCopy], dest_dialect: str
 ) -> list[tuple[PartCopy, CopyTable]]:
-    """The source's tables to copy; refuses unported or blocked parts holding data and
-    tables lacking a declared column."""
+    """The source's tables to copy; refuses unported parts holding data and tables lacking
+    a declared column."""
     present = _tables_of(conn, dialect)
     todo: list[tuple[PartCopy, CopyTable]] = []
     for part in parts:
         tables = [t for t in part.tables if t.name in present]
         holding = [t.name for t in tables if not t.seeded and _has_rows(conn, t)]
-        if holding and part.blocked:
-            raise InvalidConfigError(
-                f"the source holds data of the {part.part} part (tables {', '.join(holding)}),"
-                f" which cannot be copied yet: {part.blocked}. Nothing was written"
-            )
         if holding and not part.runs_on(dest_dialect):
             raise UnsupportedBackendError(
                 f"the source holds data of the {part.part} part (tables {', '.join(holding)}),"
                 f" which does not run on PostgreSQL yet: keep this memory on SQLite. "
                 "Nothing was written"
             )
-        if not part.runs_on(dest_dialect) or part.blocked:
+        if not part.runs_on(dest_dialect):
             continue
         for table in tables:
             have = _columns_of(conn, dialect, table.name)
@@ -541,7 +533,7 @@ def copy_between(source: Backend, dest: Backend, parts: Sequence[PartCopy]) -> C
             _check_destination(conn, dst_dialect, parts, report.destination)
         applied: list[Any] = []
         for part in parts:
-            if part.runs_on(dst_dialect) and not part.blocked:
+            if part.runs_on(dst_dialect):
                 for m in part.migrations_for(dst_dialect):
                     if all(m is not s for s in applied):
                         dest.migrate(m)

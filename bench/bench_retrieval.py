@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from langgraph_sharedmem import SharedMemory, WordLlamaEmbeddings  # noqa: E402
+from langgraph_sharedmem import SharedMemory, WordLlamaEmbeddings, _ranking  # noqa: E402
 from langgraph_sharedmem.registry import Registry, _rank  # noqa: E402
 from langgraph_sharedmem.registry._model import describe  # noqa: E402
 
@@ -145,16 +145,21 @@ MARGIN_CAP = 0.05
 def routing_scores(features: RoutingFeatures, weights: _rank.RouteWeights) -> np.ndarray:
     """task x candidate scores, as `_rank.score` makes them."""
     w = np.array(
-        [weights.semantic, weights.alignment, -weights.hubness, weights.capability, weights.trust]
+        [
+            weights.semantic,
+            weights.alignment,
+            -weights.hubness,
+            weights.capability,
+            weights.trust,
+            weights.outcome,
+        ]
     )
     return np.round(features.parts @ w / _rank.scale(weights), _rank.DIGITS)
 
 
-def routing_fit(features: RoutingFeatures, weights: _rank.RouteWeights) -> tuple[float, float]:
-    """(accuracy@1, mean margin) of `Registry.route`'s order: best score, ties to higher
-    trust then name (the set has no track records). The margin is the right agent's score
-    minus the best wrong one's, clipped to +-MARGIN_CAP so a few easy tasks cannot outvote
-    the close ones."""
+def routing_picks(features: RoutingFeatures, weights: _rank.RouteWeights) -> np.ndarray:
+    """The candidate `Registry.route` puts first for each task: best score, ties to higher
+    trust then name (the set has no track records)."""
     scores = routing_scores(features, weights)
     trust = features.parts[0, :, 4]
     # Rank of each candidate under (-trust, name): ties in score go to the better rank.
@@ -162,23 +167,33 @@ def routing_fit(features: RoutingFeatures, weights: _rank.RouteWeights) -> tuple
     rank[sorted(range(len(trust)), key=lambda i: (-trust[i], features.names[i]))] = np.arange(
         len(trust)
     )
+    best = scores.max(axis=1, keepdims=True)
+    return np.array(
+        [
+            min(np.flatnonzero(row == b), key=lambda i: rank[i])
+            for row, b in zip(scores, best[:, 0], strict=True)
+        ]
+    )
+
+
+def routing_fit(features: RoutingFeatures, weights: _rank.RouteWeights) -> tuple[float, float]:
+    """(accuracy@1, mean margin) of `Registry.route`'s order (`routing_picks`). The margin
+    is the right agent's score minus the best wrong one's, clipped to +-MARGIN_CAP so a few
+    easy tasks cannot outvote the close ones."""
+    scores = routing_scores(features, weights)
     rows = np.arange(len(scores))
     right = scores[rows, features.labels]
     wrong = scores.copy()
     wrong[rows, features.labels] = -np.inf
-    best_wrong = wrong.max(axis=1)
-    beaten = best_wrong == right
-    for i in np.flatnonzero(beaten):  # a tie: did the right one win it?
-        tied = np.flatnonzero(scores[i] == right[i])
-        beaten[i] = tied[np.argmin(rank[tied])] != features.labels[i]
-    correct = (right > best_wrong) | ((right == best_wrong) & ~beaten)
-    margin = np.clip(right - best_wrong, -MARGIN_CAP, MARGIN_CAP)
+    correct = routing_picks(features, weights) == features.labels
+    margin = np.clip(right - wrong.max(axis=1), -MARGIN_CAP, MARGIN_CAP)
     return float(correct.mean()), float(margin.mean())
 
 
 def tune_routing(features: RoutingFeatures) -> tuple[_rank.RouteWeights, dict[str, Any]]:
-    """The grid point with the best accuracy@1 on ``features`` (the tune half); ties go to
-    the larger mean clipped margin, then to the smaller weights (fewer, weaker parts)."""
+    """The grid point with the best accuracy@1 on ``features`` (the tune half, no history:
+    ``outcome`` 0); ties go to the larger mean clipped margin, then to the smaller weights
+    (fewer, weaker parts)."""
     best: tuple[Any, ...] | None = None
     for values in itertools.product(*GRID.values()):
         weights = _rank.RouteWeights(semantic=1.0, **dict(zip(GRID, values, strict=True)))
@@ -189,6 +204,177 @@ def tune_routing(features: RoutingFeatures) -> tuple[_rank.RouteWeights, dict[st
     assert best is not None
     (accuracy, margin, _), weights = best
     return weights, {"tune_accuracy": accuracy, "tune_margin": margin, "grid": GRID}
+
+
+# -- routing that learns from outcomes -------------------------------------------------------
+#
+# The history is made of tasks whose label is known, as a deployment would record it: each
+# task's right agent handled it well (``ok``), and when route (with no history) first sent it
+# elsewhere, that agent's failure is recorded too. Two protocols, each a cross-fit on the
+# tune half (one fold is the history, the other is scored, and back):
+#
+# * new kinds of task - folds by intent (each label's intents alternate between them): no
+#   scored task's intent is in the history, so this measures generalisation;
+# * repeats - folds within each intent (its tasks alternate): the history holds other
+#   phrasings of the same requests, as a deployment sees the same kinds of task come back.
+#
+# The outcome weight, the number of neighbours and the similarity floor are the grid point
+# with the best accuracy on repeats among those that do not lower the accuracy on new kinds
+# of task below the accuracy with no history: learn from what comes back, never at the cost
+# of what is new. On the held half: the whole tune half as the history (no held intent in
+# it), and, for repeats, the held half cross-fitted the same way with the weights fixed.
+
+OUTCOME_GRID: dict[str, tuple[float, ...]] = {
+    "outcome": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+    "neighbors": (1, 2, 3, 5, 8, 12),
+    "floor": (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+}
+UNTUNED_NEIGHBORS = 5  # the middle of the grid, when the weight is 0 (nothing to tell)
+
+
+def task_vectors(reg: Registry, tasks: list[dict[str, Any]]) -> np.ndarray:
+    """Unit vectors of the tasks, from the registry's embedder (as `record_outcome` does)."""
+    from langgraph_sharedmem.store.embedding import embed_texts, normalize
+
+    assert reg.store is not None and reg.store._spec is not None
+    spec = reg.store._spec
+    return normalize(embed_texts(spec.embeddings, [t["task"] for t in tasks], spec.dims))
+
+
+def history_of(tasks: list[dict[str, Any]], first_picks: list[str]) -> list[tuple[int, str, bool]]:
+    """(task index, agent, ok) outcomes for ``tasks``: the label handled it well; an agent
+    route first picked instead (``first_picks``) failed it."""
+    out = []
+    for i, (task, pick) in enumerate(zip(tasks, first_picks, strict=True)):
+        if pick != task["label"]:
+            out.append((i, pick, False))
+        out.append((i, task["label"], True))
+    return out
+
+
+def folds(tasks: list[dict[str, Any]]) -> np.ndarray:
+    """New kinds of task: 0 or 1 per task, each label's intents alternating between them."""
+    intents: dict[str, list[int]] = {}
+    for t in tasks:
+        seen = intents.setdefault(t["label"], [])
+        if t["intent"] not in seen:
+            seen.append(t["intent"])
+    return np.array([intents[t["label"]].index(t["intent"]) % 2 for t in tasks])
+
+
+def repeat_folds(tasks: list[dict[str, Any]]) -> np.ndarray:
+    """Repeats: 0 or 1 per task, each intent's tasks alternating between them."""
+    seen: dict[int, int] = {}
+    out = []
+    for t in tasks:
+        out.append(seen.get(t["intent"], 0) % 2)
+        seen[t["intent"]] = seen.get(t["intent"], 0) + 1
+    return np.array(out)
+
+
+def outcome_column(
+    names: list[str],
+    queries: np.ndarray,
+    past: np.ndarray,
+    history: list[tuple[int, str, bool]],
+    neighbors: int,
+    floor: float,
+) -> np.ndarray:
+    """task x candidate `_ranking.outcome_evidence`, as `Registry.route` computes it, of the
+    ``history`` (indexes into the rows of ``past``) for each row of ``queries``."""
+    if not history:
+        return np.zeros((len(queries), len(names)))
+    matrix = past[[i for i, _, _ in history]]
+    owner = np.array([names.index(a) for _, a, _ in history])
+    ok = np.array([k for _, _, k in history], dtype=bool)
+    sims = (queries @ matrix.T).astype(np.float64)
+    return np.stack(
+        [_ranking.outcome_evidence(row, owner, ok, len(names), neighbors, floor) for row in sims]
+    )
+
+
+def crossfit_columns(
+    features: RoutingFeatures,
+    tasks: list[dict[str, Any]],
+    vectors: np.ndarray,
+    fold: np.ndarray,
+    neighbors: int,
+    floor: float,
+) -> np.ndarray:
+    """The outcome column of every task, its history being the other fold's tasks."""
+    no_history = dataclasses.replace(_rank.DEFAULT_WEIGHTS, outcome=0.0)
+    picks = [features.names[j] for j in routing_picks(features, no_history)]
+    out = np.zeros((len(tasks), len(features.names)))
+    for f in (0, 1):
+        scored = np.flatnonzero(fold == f)
+        past = [i for i in range(len(tasks)) if fold[i] != f]
+        history = [
+            (past[i], a, ok)
+            for i, a, ok in history_of([tasks[j] for j in past], [picks[j] for j in past])
+        ]
+        out[scored] = outcome_column(
+            features.names, vectors[scored], vectors, history, neighbors, floor
+        )
+    return out
+
+
+def tune_outcomes(
+    features: RoutingFeatures, tasks: list[dict[str, Any]], vectors: np.ndarray
+) -> tuple[tuple[float, int, float], dict[str, Any]]:
+    """(outcome weight, neighbours, floor), the other weights at their defaults: the best
+    cross-fitted accuracy@1 on repeats among the grid points whose accuracy on new kinds of
+    task is at least that with no history; ties go to the better accuracy on new kinds,
+    then to the larger mean clipped margin on repeats, then to the smaller weight, fewer
+    neighbours and the higher floor. With a weight of 0 the neighbours and the floor change
+    nothing: they are then `UNTUNED_NEIGHBORS` and 0."""
+    no_history = dataclasses.replace(_rank.DEFAULT_WEIGHTS, outcome=0.0)
+    baseline, _ = routing_fit(features, no_history)
+    protocols = {"new": folds(tasks), "repeat": repeat_folds(tasks)}
+    best: tuple[Any, ...] | None = None
+    for neighbors, floor in itertools.product(OUTCOME_GRID["neighbors"], OUTCOME_GRID["floor"]):
+        with_column = {}
+        for name, fold in protocols.items():
+            column = crossfit_columns(features, tasks, vectors, fold, int(neighbors), floor)
+            with_column[name] = RoutingFeatures(
+                features.names, features.parts.copy(), features.labels
+            )
+            with_column[name].parts[:, :, 5] = column
+        for weight in OUTCOME_GRID["outcome"]:
+            weights = dataclasses.replace(_rank.DEFAULT_WEIGHTS, outcome=weight)
+            new, _ = routing_fit(with_column["new"], weights)
+            if new < baseline:
+                continue
+            repeat, margin = routing_fit(with_column["repeat"], weights)
+            key = (repeat, new, round(margin, 6), -weight, -neighbors, floor)
+            if best is None or key > best[0]:
+                best = (key, (weight, int(neighbors), floor))
+    assert best is not None
+    (repeat, new, _, _, _, _), picked = best
+    if picked[0] == 0:
+        picked = (0.0, UNTUNED_NEIGHBORS, 0.0)
+    return picked, {"no_history": baseline, "new_kinds": new, "repeats": repeat}
+
+
+def record_history(reg: Registry, tasks: list[dict[str, Any]]) -> list[tuple[int, str, bool]]:
+    """Record `history_of` ``tasks`` in ``reg`` (route's first picks made before any)."""
+    history = history_of(tasks, [reg.route(t["task"], k=1)[0].name for t in tasks])
+    for i, agent, ok in history:
+        reg.record_outcome(agent, tasks[i]["task"], ok=ok)
+    return history
+
+
+def held_repeats(directory: Path, held: list[dict[str, Any]]) -> list[str]:
+    """Route's first pick for each held task, the history being the other `repeat_folds`
+    half of the held tasks (recorded in a fresh registry per fold; weights fixed)."""
+    fold = repeat_folds(held)
+    out = [""] * len(held)
+    for f in (0, 1):
+        with routing_registry(directory / str(f)) as reg:
+            past = [t for t, g in zip(held, fold, strict=True) if g != f]
+            record_history(reg, past)
+            for i in np.flatnonzero(fold == f):
+                out[i] = reg.route(held[i]["task"], k=1)[0].name
+    return out
 
 
 def _cosine_router(reg: Registry, everyone: bool) -> Callable[[str], str]:
@@ -211,7 +397,7 @@ def run_routing(*, tune: bool = False) -> list[Report]:
     with tempfile.TemporaryDirectory() as tmp:
         with routing_registry(Path(tmp) / "semantic") as reg:
             systems: dict[str, Callable[[str], str]] = {
-                "default route()": lambda t: reg.route(t, k=1)[0].name,
+                "default route(), no history": lambda t: reg.route(t, k=1)[0].name,
                 "(c) previous default (0.5 cos, 0.35 capability, 0.15 trust)": lambda t: (
                     reg.route(t, k=1, weights=(0.5, 0.35, 0.15))[0].name
                 ),
@@ -220,11 +406,37 @@ def run_routing(*, tune: bool = False) -> list[Report]:
             }
             picks = {s: [fn(t["task"]) for t in held] for s, fn in systems.items()}
             notes: dict[str, Any] = {}
+            tune_set = load("routing_tune.json")
             if tune:
-                weights, info = tune_routing(routing_features(reg, load("routing_tune.json")))
-                notes["tuned weights"] = dataclasses.asdict(weights)
-                notes["tune half accuracy@1"] = round(info["tune_accuracy"], 3)
-                notes["default weights equal tuned"] = weights == _rank.DEFAULT_WEIGHTS
+                features = routing_features(reg, tune_set)
+                weights, info = tune_routing(features)
+                picked, fit = tune_outcomes(features, tune_set, task_vectors(reg, tune_set))
+                weights = dataclasses.replace(weights, outcome=picked[0])
+                notes["tuned weights"] = dataclasses.asdict(weights) | {
+                    "neighbors": picked[1],
+                    "floor": picked[2],
+                }
+                notes["tune half accuracy@1, no history"] = round(info["tune_accuracy"], 3)
+                notes["tune half cross-fitted accuracy@1, new kinds / repeats"] = (
+                    round(fit["new_kinds"], 3),
+                    round(fit["repeats"], 3),
+                )
+                notes["default weights equal tuned"] = weights == _rank.DEFAULT_WEIGHTS and picked[
+                    1:
+                ] == (_ranking.NEIGHBORS, _ranking.OUTCOME_FLOOR)
+            history = record_history(reg, tune_set)
+            notes["history"] = (
+                f"{len(history)} outcomes of the {len(tune_set)} tune tasks "
+                f"({sum(not ok for _, _, ok in history)} failures); no held intent among them"
+            )
+            picks = {
+                "default route(), history: tune half (new kinds of task)": [
+                    reg.route(t["task"], k=1)[0].name for t in held
+                ]
+            } | picks
+        picks["default route(), history: held intents' other half (repeats)"] = held_repeats(
+            Path(tmp) / "repeats", held
+        )
         with routing_registry(Path(tmp) / "keyword", index=None) as kw:
             picks["(b) keyword only (index off)"] = [kw.route(t["task"], k=1)[0].name for t in held]
     accuracy = {}

@@ -381,7 +381,10 @@ class RouteWeights:
     * ``hubness`` - subtracted times the agent's `centrality` among the agents' texts;
     * ``capability`` - the share of the capabilities the task names that the agent has: a
       lemma match is evidence, worth this much cosine, never a verdict;
-    * ``trust`` - the agent's registered trust.
+    * ``trust`` - the agent's registered trust;
+    * ``outcome`` - the agent's `outcome_evidence`: how the nearest past tasks it handled
+      went (`Registry.record_outcome`). Not part of `route_scale`, so with no outcomes
+      recorded every score is what it would be without this part.
     """
 
     semantic: float = 1.0
@@ -389,14 +392,54 @@ class RouteWeights:
     hubness: float = 0.0
     capability: float = 0.0
     trust: float = 0.0
+    outcome: float = 0.0
+
+
+# The outcome part's weight, how many past tasks it looks at and how similar one must be to
+# vote: picked together by the cross-fitting in ``bench/bench_retrieval.py``
+# (`DEFAULT_ROUTE_WEIGHTS`).
+OUTCOME_WEIGHT: Final = 2.0
+NEIGHBORS: Final = 5
+OUTCOME_FLOOR: Final = 0.4
 
 
 DEFAULT_ROUTE_WEIGHTS: Final = RouteWeights(
-    semantic=1.0, alignment=2.0, hubness=1.5, capability=0.05, trust=0.0
+    semantic=1.0, alignment=2.0, hubness=1.5, capability=0.05, trust=0.0, outcome=OUTCOME_WEIGHT
 )
 """Tuned on ``bench/data/routing_tune.json`` by ``bench/bench_retrieval.py --part routing
---tune`` (grid and tie rules there; results in docs/registry.md, "Routing"); checked by
-``tests/test_retrieval_routing.py``."""
+--tune`` (grid and tie rules there; results in docs/registry.md, "Routing"): first every
+weight but ``outcome`` with no history, then ``outcome``, `NEIGHBORS` and `OUTCOME_FLOOR`
+by two cross-fits of the tune half (one fold the history, the other scored, and back):
+the best on repeats (folds within intents) that keeps new kinds of task (folds by intent)
+at least at the accuracy with no history; checked by ``tests/test_retrieval_routing.py``."""
+
+
+def outcome_evidence(
+    similarity: np.ndarray,
+    owner: np.ndarray,
+    ok: np.ndarray,
+    candidates: int,
+    neighbors: int = NEIGHBORS,
+    floor: float = OUTCOME_FLOOR,
+) -> np.ndarray:
+    """Per candidate, in [-1, 1]: the vote of the ``neighbors`` past tasks nearest the new
+    one among those whose similarity reaches ``floor``, each counting its similarity
+    (clipped to >= 0) for the candidate that handled it, positive if it went well (``ok``),
+    negative if not, the sum divided by ``neighbors``. A far history counts little or not at
+    all (a task of a kind never seen is routed by the profiles alone), and with no past task
+    every candidate gets 0.
+
+    ``similarity[j]``: the new task's similarity to past task ``j``; ``owner[j]``: the index
+    (0..candidates-1) of the candidate that handled it; ``ok[j]``: whether it went well."""
+    out = np.zeros(candidates, dtype=np.float64)
+    if not len(similarity) or neighbors < 1:
+        return out
+    near = np.argsort(-similarity, kind="stable")[:neighbors]
+    near = near[similarity[near] >= floor]
+    vote = np.clip(similarity[near], 0.0, 1.0) * np.where(ok[near], 1.0, -1.0)
+    np.add.at(out, owner[near], vote)
+    return out / neighbors
+
 
 # Route scores equal to this many decimals are a tie: a difference below 0.01 is below what
 # the default embedder tells apart (the cosine of one text to two near-identical descriptions
@@ -408,7 +451,7 @@ def route_scale(weights: RouteWeights) -> float:
     """What `route_score` divides by: the sum of the weights that add, or 1 when they are
     negligible (only hubness counts: dividing by ~0 would blow the scores up)."""
     added = weights.semantic + weights.alignment + weights.capability + weights.trust
-    return added if added > 1e-6 * max(1.0, weights.hubness) else 1.0
+    return added if added > 1e-6 * max(1.0, weights.hubness, weights.outcome) else 1.0
 
 
 def route_score(
@@ -418,15 +461,18 @@ def route_score(
     central: float,
     capability: float,
     trust: float,
+    outcome: float = 0.0,
 ) -> float:
     """The score a route is ordered by: the weighted sum, divided by `route_scale` (so a
-    perfect match with a distinctive description scores 1), rounded to `DIGITS` decimals."""
+    perfect match with a distinctive description and no history scores 1), rounded to
+    `DIGITS` decimals."""
     parts = {
         "semantic": similarity,
         "alignment": aligned,
         "hubness": -central,
         "capability": capability,
         "trust": trust,
+        "outcome": outcome,
     }
     return round(float(fuse(parts, weights)) / route_scale(weights), DIGITS)
 
@@ -442,7 +488,10 @@ class SliceWeights:
     value is that score above the candidates' median, divided by the message's tokens
     raised to ``per_token`` (1: value per token; 0: value alone). A message whose score is
     not above the median by more than ``floor`` is never taken. A negative ``task`` weight
-    counts restating the task against a message (the agent is given the task anyway)."""
+    counts restating the task against a message (the agent is given the task anyway).
+    ``negation`` is added when the message holds a negation (`negated`): a constraint said
+    once ("don't email them directly", "cannot go live until the review is signed") binds
+    every later turn, whether or not it shares a word with it."""
 
     instruction: float = 1.0
     task: float = 0.0
@@ -451,13 +500,15 @@ class SliceWeights:
     keyword: float = 0.0
     per_token: float = 1.0
     floor: float = 0.0
+    negation: float = 0.0
 
 
 DEFAULT_SLICE_WEIGHTS: Final = SliceWeights(
-    instruction=1.0, task=-1.0, role=0.0, entity=0.5, keyword=0.0, per_token=0.0
+    instruction=1.0, task=-1.0, role=0.0, entity=0.5, keyword=0.0, per_token=0.0, negation=0.25
 )
 """Tuned on ``bench/data/slices_tune.json`` by ``bench/bench_retrieval.py --part slices
---tune`` (grid in bench/_slices.py); checked by ``tests/test_retrieval_slices.py``."""
+--tune`` (grid in bench/_slices.py: every weight but ``negation`` first, then ``negation``
+with the others fixed); checked by ``tests/test_retrieval_slices.py``."""
 
 
 def slice_scores(
@@ -468,7 +519,7 @@ def slice_scores(
 ) -> np.ndarray:
     """The fused score of each candidate (rows of ``matrix``, unit vectors): the weighted
     cosines to the ``instruction``, ``task`` and ``role`` vectors given, plus the weighted
-    ``entity`` and ``keyword`` evidence."""
+    ``entity``, ``keyword`` and ``negation`` evidence."""
     parts: dict[str, np.ndarray | float] = dict(evidence_of)
     for name, q in queries.items():
         if q is not None and len(matrix):

@@ -26,3 +26,20 @@ def register_same_name(path: str, worker: int, rounds: int, barrier: Any, result
         results.put((worker, None))
     except BaseException:
         results.put((worker, traceback.format_exc()))
+
+
+def record_outcomes(path: str, worker: int, rounds: int, barrier: Any, results: Any) -> None:
+    """Record ``rounds`` outcomes for agent "billing" from this worker; report (ids, error)."""
+    try:
+        with SharedMemory.open(path) as mem:
+            mem.registry.setup()
+            barrier.wait(timeout=120)
+            ids = [
+                mem.registry.record_outcome(
+                    "billing", f"worker {worker} task {i}: my card expired", ok=i % 3 != 0
+                )
+                for i in range(rounds)
+            ]
+        results.put((ids, None))
+    except BaseException:
+        results.put(([], traceback.format_exc()))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from bench import bench_retrieval as bench
 from bench import make_retrieval_sets
-from langgraph_sharedmem import InvalidConfigError, Registry, SharedMemory
+from langgraph_sharedmem import InvalidConfigError, Registry, SharedMemory, _ranking
 from langgraph_sharedmem.registry import _rank
 
 AGENTS = bench.load("routing_agents.json")
@@ -121,8 +121,18 @@ def test_ties_go_to_the_track_record_and_never_to_a_stale_agent(tmp_path: Path) 
 
 
 def test_held_half_accuracy_and_default_weights_are_the_tuned_ones(reg: Registry) -> None:
-    weights, info = bench.tune_routing(bench.routing_features(reg, TUNE))
-    assert weights == _rank.DEFAULT_WEIGHTS, (weights, info)
+    features = bench.routing_features(reg, TUNE)
+    weights, info = bench.tune_routing(features)
+    assert weights == dataclasses.replace(_rank.DEFAULT_WEIGHTS, outcome=0.0), (weights, info)
+    # The outcome part, cross-fitted on the tune half: best on repeats without losing
+    # accuracy on new kinds of task (intents not in the history).
+    picked, fit = bench.tune_outcomes(features, TUNE, bench.task_vectors(reg, TUNE))
+    assert picked == (
+        _rank.DEFAULT_WEIGHTS.outcome,
+        _ranking.NEIGHBORS,
+        _ranking.OUTCOME_FLOOR,
+    ), (picked, fit)
+    assert fit["new_kinds"] >= fit["no_history"] and fit["repeats"] >= 0.97, fit
     hits = sum(reg.route(t["task"], k=1)[0].name == t["label"] for t in HELD)
     cosine = bench._cosine_router(reg, everyone=False)
     plain = sum(cosine(t["task"]) == t["label"] for t in HELD)
@@ -133,6 +143,25 @@ def test_held_half_accuracy_and_default_weights_are_the_tuned_ones(reg: Registry
     fit, _ = bench.routing_fit(bench.routing_features(reg, HELD), _rank.DEFAULT_WEIGHTS)
     assert fit == pytest.approx(accuracy)
     assert json.loads(json.dumps(info["grid"]))  # the grid is plain data, documented as is
+
+
+def test_held_half_with_a_history_of_outcomes(tmp_path: Path) -> None:
+    # The tune half as the history (no held intent in it): new kinds of task.
+    with bench.routing_registry(tmp_path / "new") as reg:
+        history = bench.record_history(reg, TUNE)
+        assert sum(not ok for _, _, ok in history) >= 1  # failures are part of it
+        picks = [reg.route(t["task"], k=1)[0].name for t in HELD]
+        assert not set(picks) & STALE
+        assert not {r.name for t in HELD for r in reg.route(t["task"], k=20)} & STALE
+    new = sum(p == t["label"] for p, t in zip(picks, HELD, strict=True)) / len(HELD)
+    # Measured 0.789, below the 0.833 with no history (docs/benchmarks.md): a floor
+    # against regressions, not the goal.
+    assert new >= 0.78, new
+    # The other half of each held intent as the history: repeats.
+    repeats = bench.held_repeats(tmp_path / "repeats", HELD)
+    assert not set(repeats) & STALE
+    hits = sum(p == t["label"] for p, t in zip(repeats, HELD, strict=True)) / len(HELD)
+    assert hits >= 0.97, hits
 
 
 _NUMBERS = st.one_of(

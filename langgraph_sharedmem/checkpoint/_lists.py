@@ -74,7 +74,9 @@ def unpack(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> list[Element]:
         raise DatabaseFileError(_NOT_PAIRS)
     pairs = []
     for e in elements:  # checked and rebuilt in one pass: segments hold thousands
-        if not (isinstance(e, list) and len(e) == 2 and isinstance(e[0], str)):
+        if not (
+            isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and type(e[1]) is bytes
+        ):
             raise DatabaseFileError(_NOT_PAIRS)
         pairs.append((e[0], e[1]))
     return pairs

@@ -5,9 +5,10 @@ the run's task: its latest instruction (by default the newest message it may see
 and the task, each embedded by the log's embedder (cosine), fused with *entity evidence*:
 the names, numbers and codes the recent turns mention that the message mentions too,
 weighted by how rare they are among the candidates (a name every message repeats tells
-nothing). Messages are then taken by value per token until the budget is spent. What is left
-of the budget can hold an extractive digest (`extract`) of the messages not taken: their
-sentences that mention those entities, the offline stand-in for a model's summary.
+nothing), and whether it states a negation (a constraint binds later turns). Messages are
+then taken by value per token until the budget is spent. What is left of the budget can hold
+an extractive digest (`extract`) of the messages not taken: their sentences that mention
+those entities, the offline stand-in for a model's summary.
 
 Tokens, entities, evidence, the fused score and its weights (`SliceWeights`, tuned on
 ``bench/data/slices_tune.json``) live in the ranking core, `langgraph_sharedmem._ranking`;
@@ -30,6 +31,7 @@ from langgraph_sharedmem._ranking import (
     keywords,
     mentions,
     names_of,
+    negated,
     sentences,
 )
 
@@ -62,6 +64,7 @@ class Candidates:
     evidence: np.ndarray
     said: set[str]
     _overlap: np.ndarray | None = None
+    _negation: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -98,9 +101,17 @@ class Candidates:
             self._overlap = evidence(found, self.said)
         return self._overlap
 
+    @property
+    def negation(self) -> np.ndarray:
+        """Per candidate, 1 if it holds a negation (`_ranking.negated`), else 0."""
+        if self._negation is None:
+            self._negation = np.array([float(negated(t)) for t in self.texts])
+        return self._negation
+
     def score(self, weights: SliceWeights) -> np.ndarray:
         keyword = self.overlap if weights.keyword else None
-        return scores(self.matrix, self.queries, self.evidence, weights, keyword)  # type: ignore[arg-type]
+        negation = self.negation if weights.negation else None
+        return scores(self.matrix, self.queries, self.evidence, weights, keyword, negation)  # type: ignore[arg-type]
 
     def choose(self, budget: int, weights: SliceWeights) -> list[int]:
         """Indexes of the candidates taken within ``budget`` tokens."""
@@ -113,9 +124,14 @@ def scores(
     entity: np.ndarray,
     weights: SliceWeights,
     keyword: np.ndarray | None = None,
+    negation: np.ndarray | None = None,
 ) -> np.ndarray:
     """The fused score of each candidate (`_ranking.slice_scores`)."""
-    found = {"entity": entity} if keyword is None else {"entity": entity, "keyword": keyword}
+    found = {"entity": entity}
+    if keyword is not None:
+        found["keyword"] = keyword
+    if negation is not None:
+        found["negation"] = negation
     return _ranking.slice_scores(matrix, queries, found, weights)
 
 

@@ -74,9 +74,10 @@ class AgentMatch:
 @dataclass(frozen=True)
 class Route:
     """One candidate for a task (`Registry.route`): ``score`` is the key the routes were
-    ordered by (the weighted parts, see ``docs/registry.md``, at most 1); ``semantic_score``
-    and ``capability_score`` are two of its parts, each in [0, 1]; ``reasons`` say in words
-    where it came from."""
+    ordered by (the weighted parts, see ``docs/registry.md``); ``semantic_score`` and
+    ``capability_score`` are two of its parts, each in [0, 1], ``outcome_score`` the vote
+    of the nearest past tasks (`Registry.record_outcome`), in [-1, 1]; ``reasons`` say in
+    words where it came from."""
 
     agent: AgentProfile
     score: float
@@ -84,6 +85,7 @@ class Route:
     semantic_score: float
     trust: float
     reasons: tuple[str, ...]
+    outcome_score: float = 0.0
 
     @property
     def name(self) -> str:

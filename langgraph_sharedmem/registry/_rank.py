@@ -155,5 +155,8 @@ def reasons(
             f"{parts['similarity']:.0%} of the task's words in its description "
             "(keyword match: the store has no semantic index)"
         )
+    if weights.outcome and parts.get("outcome"):
+        side = "went well" if parts["outcome"] > 0 else "went badly"
+        out.append(f"similar past tasks it handled {side} (outcomes {parts['outcome']:+.2f})")
     out.append(f"trust {candidate.trust:.2f}")
     return tuple(out)

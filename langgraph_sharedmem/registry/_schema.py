@@ -7,6 +7,10 @@
   (``time.time()``): heartbeats are compared across processes.
 * ``registry_capabilities``: (capability, name) pairs, lower-cased, for exact lookup by an
   index instead of a scan of JSON arrays.
+* ``registry_outcomes``: tasks agents handled and whether it went well
+  (`Registry.record_outcome`), with the task's unit vector (float32 bytes and their
+  ``dims``; NULL when recorded with the index off): routing's nearest-past-task evidence.
+  ``id`` only grows (AUTOINCREMENT), so a reader catches up with ``id > last seen``.
 
 An agent is *stale* when it is not retired and its last heartbeat is older than its own
 ``heartbeat_timeout`` or, when that is NULL, the registry's ``stale_after`` (NULL: never).
@@ -60,6 +64,24 @@ def _m0001(db: _SUDatabase) -> None:
             name TEXT NOT NULL REFERENCES registry_agents (name),
             PRIMARY KEY (capability, name)
         ) WITHOUT ROWID;
+        """
+    )
+
+
+@MIGRATIONS(name="0002_registry_outcomes")
+def _m0002(db: _SUDatabase) -> None:
+    db.executescript(
+        """
+        CREATE TABLE registry_outcomes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            task TEXT NOT NULL,
+            ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+            vector BLOB,
+            dims INTEGER CHECK (dims IS NULL OR dims > 0),
+            at REAL NOT NULL
+        );
+        CREATE INDEX registry_outcomes_name ON registry_outcomes (name);
         """
     )
 
@@ -127,3 +149,9 @@ DELETE_CAPABILITIES = "DELETE FROM registry_capabilities WHERE name = ?"
 INSERT_CAPABILITY = "INSERT INTO registry_capabilities (capability, name) VALUES (?, ?)"
 TOUCH = "UPDATE registry_agents SET last_seen = ? WHERE name = ?"
 RETIRE = "UPDATE registry_agents SET retired_at = ?, updated_at = ? WHERE name = ?"
+INSERT_OUTCOME = """
+INSERT INTO registry_outcomes (name, task, ok, vector, dims, at) VALUES (?, ?, ?, ?, ?, ?)
+"""
+OUTCOMES_AFTER = """
+SELECT id, name, task, ok, vector, dims FROM registry_outcomes WHERE id > ? ORDER BY id
+"""

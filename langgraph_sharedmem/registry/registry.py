@@ -10,6 +10,7 @@
         reg.search("who can answer billing questions?")   # semantic, through the store index
         best = reg.route("refund order 42", k=2)          # ranked, with scores and reasons
         reg.who_knows("order:42")                         # authors of verified facts
+        reg.record_outcome("billing", "refund order 42")  # routing learns from outcomes
 
 One row per agent name in SQLite; registering again replaces the profile. The agent id is
 registered with `AccessControl` and its descriptive text put in the store in the same
@@ -32,6 +33,7 @@ from typing import Any, Final, Literal
 import numpy as np
 from langgraph.store.base import PutOp
 
+from langgraph_sharedmem import _ranking
 from langgraph_sharedmem.agents import AccessControl
 from langgraph_sharedmem.core import changelog
 from langgraph_sharedmem.core.part import DatabasePart
@@ -121,6 +123,7 @@ class Registry(DatabasePart):
         self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
         # name -> (text, text vector, word stems, word vectors): see `_meaning`.
         self._meanings: dict[str, tuple[str, Any, frozenset[str], Any]] = {}
+        self._history = _History()
 
     @property
     def stale_after(self) -> float | None:
@@ -265,6 +268,34 @@ class Registry(DatabasePart):
                 self.store.delete(_schema.NAMESPACE, name)
             changelog.record(conn, kind="agent", op="retire", key=name, data={"at": now})
             return True
+
+    def record_outcome(self, agent: str, task: str, *, ok: bool = True) -> int:
+        """Record that ``agent`` handled ``task`` and whether it went well (``ok``); returns
+        the outcome's id. `route` then counts the nearest past tasks as evidence for the
+        agents that handled them well and against those that did not (see
+        ``docs/registry.md``, "Learning from outcomes"). The task is embedded here, before
+        the write lock is taken; the change log records ``op="outcome"`` (without the task's
+        text: every active agent reads registry changes)."""
+        check_id("agent name", agent)
+        check_text("task", task, limit=_MAX_QUERY, empty=False)
+        if not isinstance(ok, bool):
+            raise InvalidConfigError(f"ok must be True or False, got {ok!r}")
+        self.setup()
+        vector, dims = None, None
+        spec = None if self.store is None else self.store.index_spec
+        if self.semantic and spec is not None:
+            found = normalize(embed_texts(spec.embeddings, [task], spec.dims))[0]
+            vector, dims = np.asarray(found, dtype=np.float32).tobytes(), len(found)
+        with self.db.write() as conn:
+            if conn.execute(_schema.SELECT_ROW, (agent,)).fetchone() is None:
+                raise _unknown(agent)
+            now = time.time()
+            cursor = conn.execute(_schema.INSERT_OUTCOME, (agent, task, ok, vector, dims, now))
+            outcome_id = int(cursor.lastrowid or 0)
+            changelog.record(
+                conn, kind="agent", op="outcome", key=agent, data={"id": outcome_id, "ok": ok}
+            )
+        return outcome_id
 
     def _write(
         self, conn: sqlite3.Connection, row: dict[str, Any], put_text: Callable[[], object] | None
@@ -444,6 +475,7 @@ class Registry(DatabasePart):
                 reasons=_rank.reasons(
                     c, wanted, {p: v[c.name] for p, v in parts.items()}, method, weights
                 ),
+                outcome_score=parts["outcome"][c.name],
             )
             for s, c in best
         ]
@@ -464,15 +496,28 @@ class Registry(DatabasePart):
         vocabulary = {cap for c in candidates for cap in c.capabilities}
         wanted = _rank.named_capabilities(task, vocabulary) | required
         method: Literal["semantic", "keyword"]
+        history = self._read_history()
         if self.semantic and everyone:
             # Generic descriptions are judged against every available agent, not only the
             # ones a ``require`` leaves, so the filter does not change anyone's score.
-            similarity, aligned, central = self._meaning(task, everyone)
+            similarity, aligned, central, query = self._meaning(task, everyone)
+            past = history.semantic(query)
             method = "semantic"
         else:
             similarity = {c.name: _rank.keyword_score(task, c.text) for c in candidates}
             aligned = central = dict.fromkeys(similarity, 0.0)
+            past = history.keyword(task)
             method = "keyword"
+        # Only the outcomes of available agents vote: a stale agent's history says where
+        # such tasks went, not which of the live agents should take them.
+        index = {c.name: i for i, c in enumerate(everyone)}
+        mine = [j for j, n in enumerate(past[0]) if n in index]
+        votes = _ranking.outcome_evidence(
+            past[1][mine],
+            np.array([index[past[0][j]] for j in mine], dtype=np.int64),
+            past[2][mine],
+            len(everyone),
+        )
         parts = {
             "similarity": similarity,
             "alignment": aligned,
@@ -482,6 +527,7 @@ class Registry(DatabasePart):
                 for c in candidates
             },
             "trust": {c.name: c.trust for c in candidates},
+            "outcome": {c.name: float(votes[index[c.name]]) for c in candidates},
         }
         return candidates, wanted, parts, method
 
@@ -494,11 +540,12 @@ class Registry(DatabasePart):
 
     def _meaning(
         self, task: str, everyone: builtins.list[_rank.Candidate]
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float], np.ndarray]:
         """Cosine (clipped to [0, 1]), word alignment and centrality of every agent, from the
-        store's embedder. Every agent is scored exactly: the agents' vectors are kept here per
-        text (embedded again only when a profile's text changes), the task is embedded once
-        with its words, and no index page can leave anyone out."""
+        store's embedder, and the task's unit vector. Every agent is scored exactly: the
+        agents' vectors are kept here per text (embedded again only when a profile's text
+        changes), the task is embedded once with its words, and no index page can leave
+        anyone out."""
         assert self.store is not None and self.store.index_spec is not None
         spec = self.store.index_spec
         known = self._meanings
@@ -533,7 +580,18 @@ class Registry(DatabasePart):
             dict(zip(names, cosine.tolist(), strict=True)),
             dict(zip(names, aligned.tolist(), strict=True)),
             dict(zip(names, central.tolist(), strict=True)),
+            query[0],
         )
+
+    def _read_history(self) -> _History:
+        """The outcomes recorded so far (this process keeps them, reading only new rows)."""
+        history = self._history
+        with self.db.read() as conn:
+            rows = conn.execute(_schema.OUTCOMES_AFTER, (history.last,)).fetchall()
+        if rows:
+            # Copy on write: routes in other threads keep reading the one they hold.
+            history = self._history = history.extend(rows)
+        return history
 
     def _track_records(self, names: builtins.list[str]) -> dict[str, int]:
         """How many facts each of ``names`` backs with a verified value (ties in routing)."""
@@ -689,6 +747,13 @@ class Registry(DatabasePart):
         async with embedding_ahead(None if spec is None else spec.embeddings, texts):
             return await self.db.run(self.route, task, **options)
 
+    async def arecord_outcome(self, agent: str, task: str, *, ok: bool = True) -> int:
+        """Async `record_outcome`."""
+        spec = None if self.store is None else self.store.index_spec
+        texts = [task] if spec is not None and isinstance(task, str) else []
+        async with embedding_ahead(None if spec is None else spec.embeddings, texts):
+            return await self.db.run(self.record_outcome, agent, task, ok=ok)
+
     async def awho_knows(self, subject: str, **options: Any) -> builtins.list[Expert]:
         """Async `who_knows`."""
         return await self.db.run(self.who_knows, subject, **options)
@@ -703,6 +768,62 @@ class Registry(DatabasePart):
 
     def __repr__(self) -> str:
         return f"Registry({self.db.path!r})"
+
+
+class _History:
+    """Recorded outcomes, in id order: who handled each task, the task, whether it went
+    well, and its unit vector (None: recorded with the index off, or by another embedder's
+    size). Immutable: `extend` returns a new one."""
+
+    def __init__(
+        self,
+        last: int = 0,
+        names: tuple[str, ...] = (),
+        tasks: tuple[str, ...] = (),
+        ok: tuple[bool, ...] = (),
+        vectors: tuple[np.ndarray | None, ...] = (),
+    ) -> None:
+        self.last, self.names, self.tasks, self.ok, self.vectors = last, names, tasks, ok, vectors
+        self._matrix: tuple[int, np.ndarray, list[int]] | None = None
+
+    def extend(self, rows: Sequence[tuple[Any, ...]]) -> _History:
+        vectors = [
+            None if blob is None else np.frombuffer(blob, dtype=np.float32)
+            for _, _, _, _, blob, _ in rows
+        ]
+        return _History(
+            rows[-1][0],
+            self.names + tuple(r[1] for r in rows),
+            self.tasks + tuple(r[2] for r in rows),
+            self.ok + tuple(bool(r[3]) for r in rows),
+            self.vectors + tuple(vectors),
+        )
+
+    def semantic(self, query: np.ndarray) -> tuple[builtins.list[str], np.ndarray, np.ndarray]:
+        """(names, cosine to ``query``, ok) of the outcomes with a vector of its size."""
+        dims = len(query)
+        if self._matrix is None or self._matrix[0] != dims:
+            rows = [j for j, v in enumerate(self.vectors) if v is not None and len(v) == dims]
+            matrix = (
+                np.stack([self.vectors[j] for j in rows])  # type: ignore[misc]
+                if rows
+                else np.zeros((0, dims), dtype=np.float32)
+            )
+            self._matrix = (dims, matrix, rows)
+        _, matrix, rows = self._matrix
+        return (
+            [self.names[j] for j in rows],
+            (matrix @ query).astype(np.float64),
+            np.array([self.ok[j] for j in rows], dtype=bool),
+        )
+
+    def keyword(self, task: str) -> tuple[builtins.list[str], np.ndarray, np.ndarray]:
+        """(names, keyword score of each past task for ``task``, ok), every outcome."""
+        return (
+            list(self.names),
+            np.array([_rank.keyword_score(task, t) for t in self.tasks], dtype=np.float64),
+            np.array(self.ok, dtype=bool),
+        )
 
 
 def _text_value(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,12 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.types import Command
 
 from langgraph_sharedmem import SharedMemorySaver
-from langgraph_sharedmem.errors import SharedMemoryError, UnsafeDeserializationError
+from langgraph_sharedmem.checkpoint import _lists
+from langgraph_sharedmem.errors import (
+    DatabaseFileError,
+    SharedMemoryError,
+    UnsafeDeserializationError,
+)
 from langgraph_sharedmem.serde import app_state_class
 
 CANARY = "sharedmem_canary_crafted_rows"
@@ -437,3 +442,14 @@ def test_a_one_gigabyte_bomb_is_refused_at_the_default_limit(workdir: Path) -> N
     ):
         saver.get_tuple({"configurable": {"thread_id": "typed"}})
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 600 * 1024
+
+
+@pytest.mark.parametrize(
+    "elements",
+    [[["msgpack", None]], [["msgpack", 7]], [["msgpack", "text"]], [["msgpack"]], [[1, b""]]],
+    ids=["nil", "int", "str", "short", "type-not-str"],
+)
+def test_a_list_segment_of_odd_pairs_is_refused_as_damage(elements: list[Any]) -> None:
+    # Found by a randomized run: a nil element's bytes reached len() later, a raw TypeError.
+    with pytest.raises(DatabaseFileError, match="not a list of \\[type, bytes\\] pairs"):
+        _lists.unpack(ormsgpack.packb(elements))

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         SharedMemoryError,
         ToolCallWaitTimeout,
         UnsafeDeserializationError,
+        UnsupportedBackendError,
     )
     from langgraph_sharedmem.facts import (
         Claim,
@@ -155,6 +156,7 @@ _EXPORTS: dict[str, str] = {
     "SharedMemoryError": "langgraph_sharedmem.errors",
     "ToolCallWaitTimeout": "langgraph_sharedmem.errors",
     "UnsafeDeserializationError": "langgraph_sharedmem.errors",
+    "UnsupportedBackendError": "langgraph_sharedmem.errors",
     "Claim": "langgraph_sharedmem.facts",
     "ClaimRecord": "langgraph_sharedmem.facts",
     "CustomResolver": "langgraph_sharedmem.facts",
@@ -257,6 +259,7 @@ __all__ = [
     "StrictSerializer",
     "TrustRanking",
     "UnsafeDeserializationError",
+    "UnsupportedBackendError",
     "WordLlamaEmbeddings",
     "AgentMatch",
     "AgentProfile",

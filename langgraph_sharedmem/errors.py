@@ -4,7 +4,8 @@ Few types, each built on a standard exception so callers can catch either::
 
     SharedMemoryError (Exception)
     ├── InvalidConfigError (ValueError)          a config, argument or value we cannot accept
-    ├── DatabaseFileError (OSError)              missing, unwritable, not a database, corrupt
+    │   └── UnsupportedBackendError              a part that does not run on that backend yet
+    ├── DatabaseFileError (OSError)              missing, unwritable, not ours, unreachable
     ├── SchemaVersionError (RuntimeError)        the database was written by a newer version
     ├── DatabaseBusyError (TimeoutError)         the write lock stayed taken past the timeout
     ├── UnsafeDeserializationError (ValueError)  a blob names a type not on the allowlist
@@ -12,7 +13,8 @@ Few types, each built on a standard exception so callers can catch either::
     ├── AccessDenied (PermissionError)           an agent's view asked for what no grant allows
     └── ToolCallWaitTimeout (TimeoutError)       a cached call in flight elsewhere ran too long
 
-Backend errors (``sqlite3.*``) are translated at the boundary with ``raise ... from exc``.
+Backend errors (``sqlite3.*``, ``psycopg.*``) are translated at the boundary with
+``raise ... from exc``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "SharedMemoryError",
     "ToolCallWaitTimeout",
     "UnsafeDeserializationError",
+    "UnsupportedBackendError",
 ]
 
 
@@ -55,8 +58,15 @@ class InvalidConfigError(SharedMemoryError, ValueError):
     """A config, argument or value that cannot be accepted; nothing was written."""
 
 
+class UnsupportedBackendError(InvalidConfigError):
+    """A part of the memory was opened on a backend it does not run on yet (today only the
+    checkpointer runs on PostgreSQL); nothing was created or written."""
+
+
 class DatabaseFileError(SharedMemoryError, OSError):
-    """The database file is missing, unwritable, not a SQLite database, or corrupt."""
+    """The database file is missing, unwritable, not a SQLite database, or corrupt; or the
+    PostgreSQL server cannot be reached, refuses the login, or holds another application's
+    tables."""
 
 
 class SchemaVersionError(SharedMemoryError, RuntimeError):

@@ -5,6 +5,10 @@
     with SharedMemory.open("agents.db") as mem:       # SQLite file + Chroma index beside it
         graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
 
+On PostgreSQL (``SharedMemory.open("postgresql://...")``) the parts ported so far run (each
+part says so: `DatabasePart.runs_on_postgres`); the others raise `UnsupportedBackendError`
+naming themselves (issue 15).
+
 Both parts share one `Database` (one connection, one worker thread for async calls), so a
 graph's checkpoints and its long-term memories live in the same file, and closing the
 `SharedMemory` closes everything once.
@@ -26,7 +30,12 @@ from langgraph_sharedmem.changes.as_of import MemoryAsOf, fork_run_memory
 from langgraph_sharedmem.changes.feed import ChangeFeed
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.conversation import ConversationLog
-from langgraph_sharedmem.core.backend import is_postgres_url, open_database
+from langgraph_sharedmem.core.backend import (
+    Backend,
+    is_postgres_url,
+    open_database,
+    refuse_postgres,
+)
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database, Synchronous
@@ -76,7 +85,7 @@ class SharedMemory(Closing):
     """The shared memory of a multi-agent system, on one SQLite file.
 
     Args:
-        db: The open database; `SharedMemory.open` creates it from a path.
+        db: The open database; `SharedMemory.open` creates it from a path or URL.
         index: The store's semantic index (LangGraph's ``IndexConfig``); ``"default"`` is
             `default_index()`, ``None`` turns semantic search off.
         ttl: The store's ``TTLConfig``.
@@ -92,7 +101,7 @@ class SharedMemory(Closing):
 
     def __init__(
         self,
-        db: Database | Any,
+        db: Database | Backend,
         *,
         index: IndexConfig | Literal["default"] | None = "default",
         ttl: TTLConfig | None = None,
@@ -135,20 +144,26 @@ class SharedMemory(Closing):
         *,
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
         **options: Any,
     ) -> SharedMemory:
-        """Open (creating if needed) the shared memory in the SQLite file at ``path``, or
-        in the PostgreSQL database at a ``postgresql://`` URL (there only the parts ported
-        so far run; the others raise `InvalidConfigError` naming them).
+        """Open (creating if needed) the shared memory in the SQLite file at ``path``, or in
+        the PostgreSQL database of a ``postgresql://`` URL (``pool_size`` connections; there
+        only the parts ported so far run, the others raise `UnsupportedBackendError`).
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and
         `SchemaVersionError` for a file written by a newer langgraph-sharedmem: here, not at
         first use.
         """
+        db: Database | Backend
         if is_postgres_url(path):
-            db: Any = open_database(
-                str(path), *_pg_schemas(), busy_timeout=busy_timeout, synchronous=synchronous
+            db = open_database(
+                path,
+                *_pg_schemas(),
+                busy_timeout=busy_timeout,
+                synchronous=synchronous,
+                pool_size=pool_size,
             )
         else:
             db = Database.open_checked(
@@ -184,9 +199,9 @@ class SharedMemory(Closing):
     @property
     def store(self) -> SharedMemoryStore:
         """The LangGraph store on this file (for ``compile(store=...)``)."""
-        self._check_backend("mem.store", SharedMemoryStore)
+        db = self._check_backend("mem.store", SharedMemoryStore)
         if self._store is None:
-            self._store = self._made(SharedMemoryStore(self.db, **self._store_options))
+            self._store = self._made(SharedMemoryStore(db, **self._store_options))
         return self._store
 
     @property
@@ -244,8 +259,7 @@ class SharedMemory(Closing):
     def as_of(self, when: Any) -> MemoryAsOf:
         """Facts and run-scoped memory as they were at a checkpoint (``config`` with
         ``thread_id`` and ``checkpoint_id``), a datetime, an ISO time or epoch seconds."""
-        self._check_backend("mem.as_of", MemoryAsOf)
-        return MemoryAsOf.at(self.db, when)
+        return MemoryAsOf.at(self._check_backend("mem.as_of", MemoryAsOf), when)
 
     def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
         """Copy run ``from_run``'s items and facts as of ``as_of`` into run ``to_run`` (the
@@ -266,9 +280,9 @@ class SharedMemory(Closing):
     def registry(self) -> Registry:
         """The agent registry on this file: profiles, heartbeats, lookup by name, capability
         or meaning (through the store's index), routing, and who knows what."""
-        self._check_backend("mem.registry", Registry)
+        db = self._check_backend("mem.registry", Registry)
         if self._registry is None:
-            self._registry = self._made(Registry(self.db, store=self.store, access=self.access))
+            self._registry = self._made(Registry(db, store=self.store, access=self.access))
         return self._registry
 
     def register_agent(
@@ -292,14 +306,13 @@ class SharedMemory(Closing):
         """Whether everything in ``needs`` runs on this memory's backend."""
         return self.db.dialect == "sqlite" or _on_postgres(*needs)
 
-    def _check_backend(self, feature: str, *needs: type) -> None:
-        """Refuse, by name, a feature using a part not ported to this database's backend."""
+    def _check_backend(self, feature: str, *needs: type) -> Any:
+        """The database, for a feature using the parts ``needs``; `UnsupportedBackendError`,
+        naming the feature and what runs there, if one of them is not ported to it."""
         if not self._runs(*needs):
             ported = [f"mem.{name}" for name, part in _NAMED_PARTS.items() if _on_postgres(part)]
-            raise InvalidConfigError(
-                f"{feature} does not run on PostgreSQL yet; on PostgreSQL this version offers "
-                f"{', '.join(ported)}. Use a SQLite file for the rest"
-            )
+            refuse_postgres(self.db, feature, ", ".join(ported))
+        return self.db
 
     def close(self) -> None:
         """Close every part made, newest first (a part may use an older one while it closes),

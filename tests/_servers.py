@@ -84,7 +84,9 @@ def postgres_server(*, fast: bool = True, timeout: float = 60) -> Iterator[str]:
         raise PostgresUnavailable(f"{initdb} is missing (apt-get install -y postgresql)")
     import tempfile
 
-    root = Path(tempfile.mkdtemp(prefix="sharedmem-pg-"))
+    # As root, under /tmp: the `postgres` user must reach the directory, and a TMPDIR under
+    # /root would not let it.
+    root = Path(tempfile.mkdtemp(prefix="sharedmem-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     data = root / "data"
     data.mkdir()
     if os.geteuid() == 0:

@@ -27,9 +27,17 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "memory.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def saver_conn(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
+    """What backend-neutral tests open: the test's SQLite file, or its PostgreSQL database."""
+    if request.param == "sqlite":
+        return db_path
+    return str(request.getfixturevalue("postgres_db"))
+
+
 @pytest.fixture
-def saver(db_path: Path) -> Iterator[SharedMemorySaver]:
-    with SharedMemorySaver.from_conn_string(db_path) as s:
+def saver(saver_conn: str | Path) -> Iterator[SharedMemorySaver]:
+    with SharedMemorySaver.from_conn_string(saver_conn) as s:
         yield s
 
 

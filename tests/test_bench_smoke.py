@@ -36,6 +36,34 @@ def test_checkpointer_benchmark_quick_run_agrees_with_sqlitesaver(tmp_path: Path
 
 
 @pytest.mark.slow
+def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Needs a server like the PostgreSQL tests (it starts its own, durable, from the same
+    helper): skipped where they are."""
+    data = json.loads(_run_postgres_quick(tmp_path).read_text())
+    assert data["correct"] and all(data["correct"].values()), data["correct"]
+    assert set(data["ratios"]) == {
+        "steps_per_s_1_writer",
+        "steps_per_s_8_writers",
+        "bytes_per_step",
+        "get_state",
+    }
+
+
+def _run_postgres_quick(tmp_path: Path) -> Path:
+    out = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_postgres.py"), "--quick", "--json", str(out)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    return out
+
+
+@pytest.mark.slow
 def test_tool_cache_benchmark_quick_run(tmp_path: Path) -> None:
     results = run_quick("bench_tool_cache.py", tmp_path)
     stats, shared = results["stats"], results["shared_stats"]

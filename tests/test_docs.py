@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._servers import chroma_server
+from tests._servers import chroma_server, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -47,6 +47,10 @@ def test_python_blocks_run_as_printed(page: Path, tmp_path: Path) -> None:
             # The page tells its reader to start `chroma run` first; so does the test.
             port = servers.enter_context(chroma_server(tmp_path / "chroma-server"))
             env["CHROMA_PORT"] = str(port)
+        if "DATABASE_URL" in page.read_text(encoding="utf-8"):
+            # The page reads its PostgreSQL URL from DATABASE_URL: a throwaway server here.
+            url = servers.enter_context(postgres_server())
+            env["DATABASE_URL"] = url
         done = subprocess.run(
             [sys.executable, str(script)],
             cwd=tmp_path,

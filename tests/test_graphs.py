@@ -97,12 +97,13 @@ def checkpoint_count(saver: BaseCheckpointSaver[Any], config: RunnableConfig) ->
 
 
 @pytest.fixture
-def reopen(db_path: Path) -> Iterator[Callable[..., SharedMemorySaver]]:
-    """Open further savers on the test's file (as a restarted process would); all closed after."""
+def reopen(saver_conn: str | Path) -> Iterator[Callable[..., SharedMemorySaver]]:
+    """Open further savers on the test's database (as a restarted process would); all closed
+    after."""
     opened: list[SharedMemorySaver] = []
 
     def _open(**kwargs: Any) -> SharedMemorySaver:
-        saver = SharedMemorySaver(db_path, **kwargs)
+        saver = SharedMemorySaver(saver_conn, **kwargs)
         opened.append(saver)
         return saver
 
@@ -116,10 +117,10 @@ def reopen(db_path: Path) -> Iterator[Callable[..., SharedMemorySaver]]:
 APPROVAL_QUESTION = {"question": "approve?", "request": "post v1"}
 
 
-def test_interrupt_is_visible_and_resumes_after_reopening(db_path: Path) -> None:
+def test_interrupt_is_visible_and_resumes_after_reopening(saver_conn: str | Path) -> None:
     """A run paused by interrupt() shows the interrupt in get_state and resumes from a new saver."""
     config = thread("approval")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_approval_graph().compile(checkpointer=saver)
         result = graph.invoke({"request": "post v1", "log": []}, config)
         assert [i.value for i in result["__interrupt__"]] == [APPROVAL_QUESTION]
@@ -133,7 +134,7 @@ def test_interrupt_is_visible_and_resumes_after_reopening(db_path: Path) -> None
         assert paused.interrupts == task.interrupts
         interrupt_id = paused.interrupts[0].id
 
-    with SharedMemorySaver(db_path) as saver:  # the process restarted
+    with SharedMemorySaver(saver_conn) as saver:  # the process restarted
         graph = build_approval_graph().compile(checkpointer=saver)
         assert [i.id for i in graph.get_state(config).interrupts] == [interrupt_id]
 
@@ -148,10 +149,10 @@ def test_interrupt_is_visible_and_resumes_after_reopening(db_path: Path) -> None
         assert done.next == () and done.tasks == () and done.interrupts == ()
 
 
-async def test_interrupt_and_resume_async(db_path: Path) -> None:
+async def test_interrupt_and_resume_async(saver_conn: str | Path) -> None:
     """The same pause/resume cycle through ainvoke/aget_state on an async-opened saver."""
     config = thread("approval-async")
-    async with SharedMemorySaver.from_conn_string(db_path) as saver:
+    async with SharedMemorySaver.from_conn_string(saver_conn) as saver:
         graph = build_approval_graph().compile(checkpointer=saver)
         result = await graph.ainvoke({"request": "post v2", "log": []}, config)
         assert [i.value for i in result["__interrupt__"]] == [
@@ -173,11 +174,11 @@ async def test_interrupt_and_resume_async(db_path: Path) -> None:
 
 
 def test_two_interrupts_in_one_node_resume_one_after_the_other(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """A node asking two questions shows the second after the first answer, across restarts."""
     config = thread("form")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_form_graph().compile(checkpointer=saver)
         graph.invoke({}, config)
         assert [i.value for i in graph.get_state(config).interrupts] == ["name?"]
@@ -272,11 +273,11 @@ def test_fork_with_update_state_on_an_old_checkpoint(saver: SharedMemorySaver) -
 # -- 4. subgraphs -------------------------------------------------------------------------------
 
 
-def test_subgraph_interrupt_resume_and_namespaced_checkpoints(db_path: Path) -> None:
+def test_subgraph_interrupt_resume_and_namespaced_checkpoints(saver_conn: str | Path) -> None:
     """An interrupt inside a subgraph shows with subgraphs=True and resumes after a restart."""
     config = thread("subgraph")
     question = {"question": "what about cats?"}
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_parent_graph().compile(checkpointer=saver)
         result = graph.invoke({"topic": "cats", "log": []}, config)
         assert [i.value for i in result["__interrupt__"]] == [question]
@@ -303,7 +304,7 @@ def test_subgraph_interrupt_resume_and_namespaced_checkpoints(db_path: Path) -> 
         assert len(child_checkpoints) >= 2
         assert {t.config["configurable"]["checkpoint_ns"] for t in child_checkpoints} == {child_ns}
 
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_parent_graph().compile(checkpointer=saver)
         sub_again = graph.get_state(config, subgraphs=True).tasks[0].state
         assert isinstance(sub_again, StateSnapshot)
@@ -331,11 +332,11 @@ def counter_values(n: int, limit: int = DELTA_LIMIT) -> dict[str, Any]:
 
 
 def test_delta_channel_reconstructs_after_reopen_and_matches_in_memory(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """DeltaChannel state rebuilt from stored writes is right at every step, read from the file."""
     config = thread("delta")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         build_counter_graph().compile(checkpointer=saver).invoke(counter_values(0), config)
 
     reference = build_counter_graph().compile(checkpointer=InMemorySaver())
@@ -356,11 +357,11 @@ def test_delta_channel_reconstructs_after_reopen_and_matches_in_memory(
 
 
 def test_delta_channel_parallel_writes_replay_in_live_order(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """Many tasks writing one DeltaChannel in a superstep rebuild in the order the run applied."""
     config = thread("fanout")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         live = build_fanout_graph().compile(checkpointer=saver).invoke({"items": []}, config)
     reference = build_fanout_graph().compile(checkpointer=InMemorySaver())
     assert reference.invoke({"items": []}, config) == live
@@ -373,12 +374,12 @@ def test_delta_channel_parallel_writes_replay_in_live_order(
     assert history(graph, config) == history(reference, config)
 
 
-async def test_delta_channel_async_api_after_reopen(db_path: Path) -> None:
+async def test_delta_channel_async_api_after_reopen(saver_conn: str | Path) -> None:
     """aget_state / aget_state_history rebuild DeltaChannel state like the sync API."""
     config = thread("delta-async")
-    async with SharedMemorySaver(db_path) as saver:
+    async with SharedMemorySaver(saver_conn) as saver:
         await build_counter_graph().compile(checkpointer=saver).ainvoke(counter_values(0), config)
-    async with SharedMemorySaver(db_path) as saver:
+    async with SharedMemorySaver(saver_conn) as saver:
         graph = build_counter_graph().compile(checkpointer=saver)
         assert (await graph.aget_state(config)).values == counter_values(DELTA_LIMIT)
         async for snap in graph.aget_state_history(config):
@@ -453,12 +454,12 @@ def test_prune_keep_latest_drops_history_with_an_unwritten_delta_channel(
 
 
 def test_messages_round_trip_exactly_after_reopen(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """Turns of Human/AI(tool_calls)/Tool/AI messages read back identical at every checkpoint."""
     config = thread("chat")
     turns = range(8)
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_chat_graph().compile(checkpointer=saver)
         for i in turns:
             graph.invoke({"messages": [human(i)]}, config)
@@ -517,11 +518,11 @@ def _edit_and_remove(graph: Pregel, config: RunnableConfig) -> list[RunnableConf
 
 
 def test_edited_and_removed_messages_keep_earlier_checkpoints(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """Edits (same id) and RemoveMessage show in later checkpoints; earlier ones keep old values."""
     config = thread("edits")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         marks = _edit_and_remove(build_chat_graph().compile(checkpointer=saver), config)
 
     graph = build_chat_graph().compile(checkpointer=reopen())
@@ -596,11 +597,11 @@ def _build_mixed_graph() -> StateGraph:
 
 
 def test_list_channels_of_plain_python_values_match_in_memory(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """Lists of None, bytes, sets, dates, decimals... read back like InMemorySaver, every step."""
     config = thread("mixed")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         _build_mixed_graph().compile(checkpointer=saver).invoke(
             {"items": [], "latest_copy": []}, config
         )
@@ -618,11 +619,11 @@ def test_list_channels_of_plain_python_values_match_in_memory(
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
 def test_durability_modes_store_the_final_state(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver], durability: Durability
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver], durability: Durability
 ) -> None:
     """Every durability mode leaves the right final state on disk, and LangGraph's count."""
     config = thread(f"durable-{durability}")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_chat_graph().compile(checkpointer=saver)
         for i in range(3):
             graph.invoke({"messages": [human(i)]}, config, durability=durability)
@@ -655,11 +656,11 @@ def test_exit_durability_saves_fewer_checkpoints(saver: SharedMemorySaver) -> No
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
 def test_interrupt_is_saved_in_every_durability_mode(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver], durability: Durability
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver], durability: Durability
 ) -> None:
     """A paused run is on disk when invoke returns, whatever the durability, and resumes later."""
     config = thread("durable-interrupt")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = build_approval_graph().compile(checkpointer=saver)
         graph.invoke({"request": "post v3", "log": []}, config, durability=durability)
 
@@ -680,9 +681,9 @@ CHILD_SCRIPT = textwrap.dedent(
     from _graphs import build_chat_graph, human
     from langgraph_sharedmem import SharedMemorySaver
 
-    db_path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    conn, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     config = {"configurable": {"thread_id": "shared"}}
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(conn) as saver:
         graph = build_chat_graph().compile(checkpointer=saver)
         seen = [m.id for m in graph.get_state(config).values.get("messages", [])]
         for i in range(first, last):
@@ -693,13 +694,15 @@ CHILD_SCRIPT = textwrap.dedent(
 )
 
 
-def run_child_process(db_path: Path, first_turn: int, last_turn: int) -> dict[str, list[str]]:
+def run_child_process(
+    saver_conn: str | Path, first_turn: int, last_turn: int
+) -> dict[str, list[str]]:
     """Run turns [first_turn, last_turn) of the chat graph in a fresh Python process."""
     pythonpath = [str(TESTS_DIR), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD_SCRIPT, str(db_path), str(first_turn), str(last_turn)],
+        [sys.executable, "-c", CHILD_SCRIPT, str(saver_conn), str(first_turn), str(last_turn)],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)},
-        cwd=db_path.parent,
+        cwd=TESTS_DIR,
         capture_output=True,
         text=True,
         timeout=120,
@@ -714,7 +717,7 @@ def message_ids(messages: list[AnyMessage]) -> list[str]:
 
 
 def test_thread_continued_by_another_process(
-    saver: SharedMemorySaver, db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver: SharedMemorySaver, saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """A second process sees and extends a thread; the first (still open) continues after it."""
     config = thread("shared")
@@ -722,7 +725,7 @@ def test_thread_continued_by_another_process(
     for i in range(2):
         graph.invoke({"messages": [human(i)]}, config)
 
-    child = run_child_process(db_path, 2, 4)
+    child = run_child_process(saver_conn, 2, 4)
     assert child["seen"] == message_ids(conversation(0, 1))
     assert child["after"] == message_ids(conversation(0, 1, 2, 3))
 
@@ -732,7 +735,7 @@ def test_thread_continued_by_another_process(
     assert graph.get_state(config).values["messages"] == conversation(0, 1, 2, 3, 4)
 
     # And a third process, and a fresh saver, read back every message of all three writers.
-    assert run_child_process(db_path, 5, 5)["seen"] == message_ids(conversation(0, 1, 2, 3, 4))
+    assert run_child_process(saver_conn, 5, 5)["seen"] == message_ids(conversation(0, 1, 2, 3, 4))
     fresh = build_chat_graph().compile(checkpointer=reopen())
     assert fresh.get_state(config).values["messages"] == conversation(0, 1, 2, 3, 4)
     assert history(fresh, config) == history(graph, config)
@@ -772,9 +775,12 @@ def _readable_forms(blob: bytes, depth: int = 0) -> Iterator[bytes]:
             stack.extend(item.values())
 
 
-def _stored_cells(db_path: Path) -> Iterator[tuple[str, bytes]]:
+def _stored_cells(saver_conn: str | Path) -> Iterator[tuple[str, bytes]]:
     """(table, cell) for every text/blob cell of every table in the database."""
-    conn = sqlite3.connect(db_path)
+    if isinstance(saver_conn, str) and saver_conn.startswith("postgresql://"):
+        yield from _stored_cells_postgres(saver_conn)
+        return
+    conn = sqlite3.connect(saver_conn)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
@@ -788,9 +794,30 @@ def _stored_cells(db_path: Path) -> Iterator[tuple[str, bytes]]:
         conn.close()
 
 
+def _stored_cells_postgres(url: str) -> Iterator[tuple[str, bytes]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        ]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for cell in row:
+                    if isinstance(cell, str):
+                        yield table, cell.encode()
+                    elif isinstance(cell, bytes):
+                        yield table, cell
+                    elif cell is not None:  # jsonb, read back as Python values
+                        yield table, json.dumps(cell, default=str).encode()
+
+
 @pytest.mark.parametrize("inner", ["default", "strict"])
 def test_encrypted_serializer_round_trips_and_hides_plaintext(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver], inner: str
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver], inner: str
 ) -> None:
     """With EncryptedSerializer (AES) state round-trips, and no stored cell holds the plaintext."""
     pytest.importorskip("Crypto")
@@ -804,7 +831,7 @@ def test_encrypted_serializer_round_trips_and_hides_plaintext(
         return EncryptedSerializer.from_pycryptodome_aes(key=key)
 
     config = thread("secret")
-    with SharedMemorySaver(db_path, serde=serde()) as saver:
+    with SharedMemorySaver(saver_conn, serde=serde()) as saver:
         graph = build_chat_graph().compile(checkpointer=saver)
         for i in range(3):
             graph.invoke({"messages": [human(i, SECRET)]}, config)
@@ -820,7 +847,7 @@ def test_encrypted_serializer_round_trips_and_hides_plaintext(
 
     leaks = {
         table
-        for table, cell in _stored_cells(db_path)
+        for table, cell in _stored_cells(saver_conn)
         for form in _readable_forms(cell)
         if SECRET.encode() in form
     }
@@ -906,12 +933,12 @@ def _build_cited_graph() -> StateGraph:
 
 
 def test_custom_state_types_round_trip_by_default_and_opt_out_is_strict(
-    db_path: Path, reopen: Callable[..., SharedMemorySaver]
+    saver_conn: str | Path, reopen: Callable[..., SharedMemorySaver]
 ) -> None:
     """The app's own type in state resumes with no configuration; app_types=False refuses it
     until it is allowlisted."""
     config = thread("cited")
-    with SharedMemorySaver(db_path) as saver:
+    with SharedMemorySaver(saver_conn) as saver:
         graph = _build_cited_graph().compile(checkpointer=saver)
         graph.invoke({"citations": []}, config)
         graph.invoke({"citations": [Citation("https://a.example", 1.0)]}, config)

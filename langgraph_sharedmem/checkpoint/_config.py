@@ -8,11 +8,11 @@ parameters.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from types import ModuleType
 from typing import Any, cast
 from uuid import UUID
 
@@ -71,9 +71,6 @@ def dump_metadata(metadata: Mapping[str, Any]) -> str:
         ) from exc
 
 
-_INT64 = (-(2**63), 2**63 - 1)
-
-
 def metadata_matches(metadata_json: str, filter: Mapping[str, Any] | None) -> bool:
     """Exact check of a metadata filter: each key a dotted path (as `SqliteSaver`), each
     value compared with Python ``==`` (the SQL prefilter cannot say all of that)."""
@@ -112,35 +109,14 @@ def _bindable(what: str, value: Any) -> Any:
     return value
 
 
-def _metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | None:
-    """A SQL term that keeps every row whose metadata at ``path`` equals ``value`` (and few
-    others), or None where only the Python check can decide."""
-    json_path = "$." + ".".join(path)  # parts are [a-zA-Z0-9_-]+: no quoting needed
-    if value is None:  # a missing key and JSON null both read as None
-        return "json_extract(metadata, ?) IS NULL", [json_path]
-    if isinstance(value, bool):
-        return "json_extract(metadata, ?) = ?", [json_path, int(value)]
-    if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
-        return "json_extract(metadata, ?) = ?", [json_path, value]
-    if isinstance(value, float) and math.isfinite(value):
-        return "json_extract(metadata, ?) = ?", [json_path, value]
-    if isinstance(value, str):
-        if "\x00" in value:
-            return None  # SQLite's JSON functions cut decoded text at a NUL
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return None  # stored as a \udXXX escape: json.loads reads it back, SQLite cannot
-        return "json_extract(metadata, ?) = ?", [json_path, value]
-    return None  # dicts, lists, huge ints, NaN: compared in Python
-
-
 def list_where(
     config: RunnableConfig | None,
     filter: dict[str, Any] | None,
     before: RunnableConfig | None,
+    sql: ModuleType,
 ) -> tuple[list[str], list[Any], bool]:
-    """SQL conditions for `list`; ``exact`` is False when Python must re-check the filter.
+    """SQL conditions for `list` in the dialect of ``sql`` (`_schema` or `_schema_pg`);
+    ``exact`` is False when Python must re-check the filter.
 
     Filter keys follow `SqliteSaver`: letters, digits, ``_``, ``-``, ``.``, a dot separating
     nested keys (``{"user.access-level": "admin"}``); other keys raise `InvalidConfigError`
@@ -151,13 +127,14 @@ def list_where(
     if config is not None:
         checked = _config_mapping(config, "list config")
         target = parse_target(cast(RunnableConfig, checked), what="list")
-        where.append("thread_id = ?")
+        p = sql.PARAM
+        where.append(f"thread_id = {p}")
         params.append(_bindable("thread_id", target.thread_id))
         if config["configurable"].get("checkpoint_ns") is not None:
-            where.append("checkpoint_ns = ?")
+            where.append(f"checkpoint_ns = {p}")
             params.append(_bindable("checkpoint_ns", target.checkpoint_ns))
         if target.checkpoint_id:
-            where.append("checkpoint_id = ?")
+            where.append(f"checkpoint_id = {p}")
             params.append(_bindable("checkpoint_id", target.checkpoint_id))
     before_id = None
     if before is not None:
@@ -167,13 +144,13 @@ def list_where(
             raise InvalidConfigError(
                 f"before's checkpoint_id must be a string, got {type(before_id).__name__}"
             )
-        where.append("checkpoint_id < ?")
+        where.append(f"checkpoint_id < {sql.PARAM}")
         params.append(_bindable("before's checkpoint_id", before_id))
     if filter is not None and not isinstance(filter, Mapping):
         raise InvalidConfigError(f"list filter must be a dict, got {type(filter).__name__}")
     exact = True
     for key, value in (filter or {}).items():
-        term = _metadata_term(filter_path(key), value)
+        term = sql.metadata_term(filter_path(key), value)
         if term is None:
             exact = False
         else:

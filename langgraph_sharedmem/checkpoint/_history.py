@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
-
-from langgraph_sharedmem.checkpoint import _schema
 
 DELTA_COUNTERS = "counters_since_delta_snapshot"
 
@@ -30,7 +29,12 @@ class SeedWalk:
 
 
 def walk_to_seeds(
-    conn: Any, thread_id: str, ns: str, start_id: str | None, channels: Iterable[str]
+    conn: Any,
+    sql: ModuleType,
+    thread_id: str,
+    ns: str,
+    start_id: str | None,
+    channels: Iterable[str],
 ) -> SeedWalk:
     """Walk the parent chain from ``start_id`` (itself first) until every channel has met a
     checkpoint holding a stored value of it (its seed), or the chain ends.
@@ -45,7 +49,7 @@ def walk_to_seeds(
     current = start_id
     visited: set[str] = set()
     while current is not None and remaining:
-        rows = conn.execute(_schema.SELECT_ANCESTORS, {**params, "checkpoint_id": current})
+        rows = conn.execute(sql.SELECT_ANCESTORS, {**params, "checkpoint_id": current})
         chunk, looped = [], False
         for cp, parent, versions in rows:
             if cp in visited:  # a parent chain that loops (a put under its own descendant)
@@ -59,7 +63,7 @@ def walk_to_seeds(
         stored = {
             (ch, ver)
             for ch, ver in conn.execute(
-                _schema.SELECT_STORED_PAIRS, {**params, "pairs": json.dumps(pairs)}
+                sql.SELECT_STORED_PAIRS, {**params, "pairs": json.dumps(pairs)}
             )
         }
         for checkpoint_id, _, versions in chunk:
@@ -74,32 +78,28 @@ def walk_to_seeds(
     return walk
 
 
-def needed_checkpoints(conn: Any, thread_id: str, ns: str) -> list[tuple[str, str]]:
+def needed_checkpoints(
+    conn: Any, sql: ModuleType, thread_id: str, ns: str
+) -> list[tuple[str, str]]:
     """The newest checkpoint of a namespace and the ancestors its delta channels need.
 
     A delta channel needs every ancestor back to the one holding its seed value; with no
     seed anywhere, back to the oldest ancestor holding one of its writes.
     """
-    latest = conn.execute(
-        "SELECT checkpoint_id, metadata FROM checkpoints WHERE thread_id = ? "
-        "AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
-        (thread_id, ns),
-    ).fetchone()
+    latest = conn.execute(sql.SELECT_LATEST_METADATA, (thread_id, ns)).fetchone()
     if latest is None:
         return []
     delta_channels = set(json.loads(latest[1]).get(DELTA_COUNTERS) or {})
     if not delta_channels:
         return [(ns, latest[0])]
-    walk = walk_to_seeds(conn, thread_id, ns, latest[0], delta_channels)
+    walk = walk_to_seeds(conn, sql, thread_id, ns, latest[0], delta_channels)
     needed_depth = max(walk.seed_depth.values(), default=0)
     unseeded = delta_channels - walk.seeds.keys()
     if unseeded:  # the walk reached the root: keep back to their oldest write
         written = {
             cp
             for (cp,) in conn.execute(
-                "SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = ? "
-                "AND checkpoint_ns = ? AND channel IN (SELECT value FROM json_each(?))",
-                (thread_id, ns, json.dumps(sorted(unseeded))),
+                sql.SELECT_CHECKPOINTS_WRITING, (thread_id, ns, json.dumps(sorted(unseeded)))
             )
         }
         deepest_write = [i for i, cp in enumerate(walk.path) if i > 0 and cp in written]
@@ -107,6 +107,6 @@ def needed_checkpoints(conn: Any, thread_id: str, ns: str) -> list[tuple[str, st
     return [(ns, cp) for cp in walk.path[: needed_depth + 1]]
 
 
-def collect_garbage(conn: Any, thread_id: str) -> None:
-    for sql in _schema.COLLECT_GARBAGE:
-        conn.execute(sql, {"thread_id": thread_id})
+def collect_garbage(conn: Any, sql: ModuleType, thread_id: str) -> None:
+    for statement in sql.COLLECT_GARBAGE:
+        conn.execute(statement, {"thread_id": thread_id})

@@ -14,9 +14,18 @@ Layout (one row per thing, nothing copied per checkpoint):
 
 Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
 step is never edited once released (a dead one becomes a no-op with a comment).
+
+`_schema_pg` holds the same statements, under the same names, for PostgreSQL; the saver picks
+the module by its backend's dialect. Besides SQL, both modules define `PARAM` (the
+placeholder), `version` (a channel version as a parameter), `lock_thread` (the statement
+serializing writers of one thread, if any), `inserted` (whether an insert-if-absent stored
+its row) and `metadata_term` (a list-filter prefilter).
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
@@ -71,11 +80,66 @@ def _m0001(db: _SUDatabase) -> None:
     )
 
 
+PARAM = "?"
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def version(value: Any) -> Any:
+    """A channel version as a parameter: SQLite's typeless column takes it as it is."""
+    return value
+
+
+def lock_thread(thread_id: str) -> tuple[str, tuple[Any, ...]] | None:
+    """None: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
+    return None
+
+
+def inserted(cursor: Any) -> bool:
+    """Whether an ``INSERT OR IGNORE`` stored its row."""
+    return bool(cursor.rowcount > 0)
+
+
+def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | None:
+    """A SQL term that keeps every row whose metadata at ``path`` equals ``value`` (and few
+    others), or None where only the Python check can decide."""
+    json_path = "$." + ".".join(path)  # parts are [a-zA-Z0-9_-]+: no quoting needed
+    if value is None:  # a missing key and JSON null both read as None
+        return "json_extract(metadata, ?) IS NULL", [json_path]
+    if isinstance(value, bool):
+        return "json_extract(metadata, ?) = ?", [json_path, int(value)]
+    if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    if isinstance(value, float) and math.isfinite(value):
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    if isinstance(value, str):
+        if "\x00" in value:
+            return None  # SQLite's JSON functions cut decoded text at a NUL
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # stored as a \udXXX escape: json.loads reads it back, SQLite cannot
+        return "json_extract(metadata, ?) = ?", [json_path, value]
+    return None  # dicts, lists, huge ints, NaN: compared in Python
+
+
 # Columns of a checkpoint row, in the order `_row_to_tuple` reads them.
 CHECKPOINT_COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
     "channel_versions, metadata"
 )
+
+SELECT_CHECKPOINT = f"""
+SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
+WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
+"""
+
+SELECT_LATEST_CHECKPOINT = f"""
+SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
+WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_CHECKPOINTS = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
 
 INSERT_CHECKPOINT = """
 INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
@@ -87,6 +151,17 @@ INSERT_VALUE = """
 INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
     value, base_version, base_len, depth, segment_token)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# A list segment, stored only if its base is still the row the writer extended (same token).
+INSERT_SEGMENT = """
+INSERT OR IGNORE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, segment_token)
+SELECT ?, ?, ?, ?, 'list', 'list', ?, ?, ?, ?, ?
+WHERE EXISTS (
+    SELECT 1 FROM channel_values
+    WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
+      AND segment_token = ?)
 """
 
 SELECT_LIST_ROW = """
@@ -162,6 +237,46 @@ CROSS JOIN channel_values AS v  -- CROSS: one key lookup per pair
   ON v.thread_id = :thread_id AND v.checkpoint_ns = :checkpoint_ns
  AND v.channel = json_extract(p.value, '$[0]') AND v.version = json_extract(p.value, '$[1]')
 WHERE v.kind != 'empty'
+"""
+
+SELECT_LATEST_METADATA = """
+SELECT checkpoint_id, metadata FROM checkpoints
+WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_CHECKPOINTS_WRITING = """
+SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = ? AND checkpoint_ns = ?
+  AND channel IN (SELECT value FROM json_each(?))
+"""
+
+SELECT_PARENT_OF_LATEST = """
+SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ?
+ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_PARENT_OF = """
+SELECT parent_checkpoint_id FROM checkpoints
+WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
+"""
+
+SELECT_HISTORY_WRITES = """
+SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes
+WHERE thread_id = ? AND checkpoint_ns = ?
+  AND checkpoint_id IN (SELECT value FROM json_each(?))
+  AND channel IN (SELECT value FROM json_each(?))
+"""
+
+SELECT_THREADS_OF_RUNS = """
+SELECT DISTINCT thread_id FROM checkpoints WHERE run_id IN (SELECT value FROM json_each(?))
+"""
+
+DELETE_RUNS = "DELETE FROM checkpoints WHERE run_id IN (SELECT value FROM json_each(?))"
+
+SELECT_NAMESPACES = "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ?"
+
+DELETE_CHECKPOINTS_EXCEPT = """
+DELETE FROM checkpoints WHERE thread_id = ? AND (checkpoint_ns, checkpoint_id) NOT IN (
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
 """
 
 DELETE_THREAD = (

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from langgraph_sharedmem.checkpoint import _lists, _schema
+from langgraph_sharedmem.checkpoint import _lists
 from langgraph_sharedmem.errors import DatabaseFileError
 
 ZLIB_SUFFIX = "|zlib"
@@ -74,8 +75,11 @@ class ChainReader:
     (possible only if it sorts after its child) is read by key.
     """
 
-    def __init__(self, conn: Any, limit: int = _lists.MAX_DECOMPRESSED_BYTES) -> None:
+    def __init__(
+        self, conn: Any, sql: ModuleType, limit: int = _lists.MAX_DECOMPRESSED_BYTES
+    ) -> None:
         self._conn = conn
+        self._sql = sql
         self._limit = limit
         self._links: dict[_lists.ChainKey, dict[Any, tuple[Any, int | None, bytes]]] = {}
         self._unpacked: dict[tuple[_lists.ChainKey, Any], list[_lists.Element]] = {}
@@ -117,11 +121,13 @@ class ChainReader:
             links.update(
                 (v, (b, n, blob))
                 for v, b, n, blob in self._conn.execute(
-                    _schema.SELECT_SEGMENTS_BEFORE, (*key, below)
+                    self._sql.SELECT_SEGMENTS_BEFORE, (*key, self._sql.version(below))
                 )
             )
         if version not in links:
-            row = self._conn.execute(_schema.SELECT_SEGMENT, (*key, version)).fetchone()
+            row = self._conn.execute(
+                self._sql.SELECT_SEGMENT, (*key, self._sql.version(version))
+            ).fetchone()
             if row is None:
                 thread_id, _, channel = key
                 raise DatabaseFileError(

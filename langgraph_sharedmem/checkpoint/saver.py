@@ -1,12 +1,16 @@
-"""`SharedMemorySaver`: a LangGraph checkpointer on one SQLite file, sync and async.
+"""`SharedMemorySaver`: a LangGraph checkpointer on a SQLite file or PostgreSQL, sync and async.
 
-A drop-in for `InMemorySaver`, `SqliteSaver` and `AsyncSqliteSaver`::
+A drop-in for `InMemorySaver`, `SqliteSaver`/`AsyncSqliteSaver` and
+`PostgresSaver`/`AsyncPostgresSaver`::
 
     from langgraph_sharedmem import SharedMemorySaver
 
-    with SharedMemorySaver.from_conn_string("agents.db") as saver:
+    with SharedMemorySaver.from_conn_string("agents.db") as saver:   # or "postgresql://..."
         graph = builder.compile(checkpointer=saver)
         graph.invoke(inputs, {"configurable": {"thread_id": "t1"}})
+
+The logic is written once; its SQL comes from `_schema` (SQLite) or `_schema_pg`
+(PostgreSQL), picked by the backend's ``dialect``.
 
 The async methods run the same code on the database's worker thread, so they never block the
 event loop (``langgraph dev`` rejects blocking calls) and cannot drift from the sync ones.
@@ -21,6 +25,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -58,12 +63,17 @@ from langgraph_sharedmem.checkpoint._values import (
     plain_serde,
     unpack_typed,
 )
-from langgraph_sharedmem.core.part import DatabasePart
-from langgraph_sharedmem.core.sqlite import Database, Synchronous
+from langgraph_sharedmem.core.backend import Backend
+from langgraph_sharedmem.core.part import DatabasePart, sql_of
+from langgraph_sharedmem.core.sqlite import Synchronous
 from langgraph_sharedmem.errors import DatabaseFileError, InvalidConfigError, SharedMemoryError
 from langgraph_sharedmem.serde import StrictSerializer
 
 __all__ = ["SharedMemorySaver"]
+
+
+_PG = "langgraph_sharedmem.checkpoint._schema_pg"  # the PostgreSQL SQL: needs psycopg
+
 
 _LIST_PAGE = 64
 _PRUNE_STRATEGIES = ("keep_latest", "delete")
@@ -89,11 +99,13 @@ def _corrupt_rows_named(what: str) -> Iterator[None]:
 
 
 class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
-    """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes.
+    """Checkpointer storing LangGraph checkpoints in a SQLite file shared by many processes,
+    or in PostgreSQL shared by many hosts.
 
     Args:
-        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database`
-            (shared with the other parts of a `SharedMemory`; then it is not closed here).
+        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or
+            an open backend (shared with the other parts of a `SharedMemory`; then it is
+            not closed here).
         serde: Serializer for values; defaults to a `StrictSerializer`.
         allowlist: Extra types stored values may rebuild (classes or ``(module, name)``).
         busy_timeout: Seconds to wait for another process's write lock.
@@ -101,6 +113,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         max_decompressed_bytes: Refuse to inflate a stored compressed blob beyond this
             (256 MiB): a crafted row of 1 MB could otherwise inflate to 1 GB. Larger blobs
             are written uncompressed, so what this saver writes it can always read.
+        pool_size: PostgreSQL only: connections in the pool (and async worker threads).
 
     Example:
         >>> with SharedMemorySaver.from_conn_string(":memory:") as saver:
@@ -109,16 +122,19 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     """
 
     migrations = _schema.MIGRATIONS
+    pg_schemas = (_PG,)
+    db: Any  # a `Backend`: SQLite's `Database` or `PostgresDatabase`
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Backend,
         *,
         serde: SerializerProtocol | None = None,
         allowlist: Iterable[tuple[str, ...] | type] = (),
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
         max_decompressed_bytes: int = _lists.MAX_DECOMPRESSED_BYTES,
+        pool_size: int = 8,
     ) -> None:
         if (
             not isinstance(max_decompressed_bytes, int)
@@ -135,14 +151,19 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         elif allowlist:
             serde = with_allowlist(serde, allowlist)
         super().__init__(serde=serde)
-        self._open_database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+        self._open_database(
+            conn, busy_timeout=busy_timeout, synchronous=synchronous, pool_size=pool_size
+        )
+        # The SQL of this backend's dialect; everything else is the same on both.
+        self._sql: ModuleType = sql_of(self.db, _schema, _PG)
         self._lists = _lists.ListCache()
 
     @classmethod
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
     ) -> SharedMemorySaver:
-        """Open a saver on a path or ``sqlite:///`` URL; a sync and async context manager."""
+        """Open a saver on a path, ``sqlite:///`` or ``postgresql://`` URL; a sync and async
+        context manager."""
         return cls(conn_string, **kwargs)
 
     async def asetup(self) -> None:
@@ -162,16 +183,12 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         with self.db.read() as conn:
             if target.checkpoint_id:
                 row = conn.execute(
-                    f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints "
-                    "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+                    self._sql.SELECT_CHECKPOINT,
                     (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
                 ).fetchone()
             else:
                 row = conn.execute(
-                    f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints "
-                    "WHERE thread_id = ? AND checkpoint_ns = ? "
-                    "ORDER BY checkpoint_id DESC LIMIT 1",
-                    (target.thread_id, target.checkpoint_ns),
+                    self._sql.SELECT_LATEST_CHECKPOINT, (target.thread_id, target.checkpoint_ns)
                 ).fetchone()
             if row is None:
                 return None
@@ -205,7 +222,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         collector's passes over them made the history walk 1.5x slower than SqliteSaver's.
         """
         check_limit(limit)
-        where, params, exact = list_where(config, filter, before)  # refuses odd input first
+        # Refuses odd input first.
+        where, params, exact = list_where(config, filter, before, self._sql)
         if limit is not None and limit <= 0:
             return
         self.setup()
@@ -215,13 +233,15 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             page_where = list(where)
             page_params: builtins.list[Any] = list(params)
             if cursor is not None:
-                page_where.append("(checkpoint_id, thread_id, checkpoint_ns) < (?, ?, ?)")
+                p = self._sql.PARAM
+                page_where.append(f"(checkpoint_id, thread_id, checkpoint_ns) < ({p}, {p}, {p})")
                 page_params.extend(cursor)
             size = _LIST_PAGE if remaining is None or not exact else min(_LIST_PAGE, remaining)
             sql = (
-                f"SELECT {_schema.CHECKPOINT_COLUMNS} FROM checkpoints"
+                self._sql.SELECT_CHECKPOINTS
                 + (f" WHERE {' AND '.join(page_where)}" if page_where else "")
-                + " ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC LIMIT ?"
+                + " ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC"
+                + f" LIMIT {self._sql.PARAM}"
             )
             with self.db.read() as conn:
                 rows = conn.execute(sql, (*page_params, size)).fetchall()
@@ -229,7 +249,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 if remaining is not None:
                     matching = matching[:remaining]
                     remaining -= len(matching)
-                chains = ChainReader(conn, self.max_decompressed_bytes)
+                chains = ChainReader(conn, self._sql, self.max_decompressed_bytes)
                 page = [(row, *self._fetch_related(conn, row, chains)) for row in matching]
             if page:
                 yield page
@@ -241,9 +261,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self, conn: Any, row: tuple[Any, ...], chains: ChainReader | None = None
     ) -> tuple[builtins.list[RawValue], builtins.list[Any]]:
         thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+        # Sent first: on PostgreSQL (pipeline mode) both queries then share one round trip.
+        writes = conn.execute(self._sql.SELECT_WRITES, (thread_id, ns, checkpoint_id))
         values = self._fetch_values(conn, thread_id, ns, row[6], chains)
-        writes = conn.execute(_schema.SELECT_WRITES, (thread_id, ns, checkpoint_id)).fetchall()
-        return values, writes
+        return values, writes.fetchall()
 
     def _fetch_values(
         self,
@@ -254,9 +275,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         chains: ChainReader | None = None,
     ) -> builtins.list[RawValue]:
         """Stored (still serialized) values of the channel versions in a JSON object."""
-        chains = chains or ChainReader(conn, self.max_decompressed_bytes)
+        chains = chains or ChainReader(conn, self._sql, self.max_decompressed_bytes)
         rows = conn.execute(
-            _schema.SELECT_VALUES,
+            self._sql.SELECT_VALUES,
             {"wanted": wanted_json, "thread_id": thread_id, "checkpoint_ns": ns},
         ).fetchall()
         raw: builtins.list[RawValue] = []
@@ -403,9 +424,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 raise InvalidConfigError(f"channel {channel!r}: {exc}") from exc
         run_id = md.get("run_id")
         with self.db.write() as conn:
+            self._lock_threads(conn, [target.thread_id])
             stored_lists = [self._insert_value(conn, target, p) for p in prepared]
             conn.execute(
-                _schema.INSERT_CHECKPOINT,
+                self._sql.INSERT_CHECKPOINT,
                 (
                     target.thread_id,
                     target.checkpoint_ns,
@@ -476,8 +498,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             return cached
         with self.db.read() as conn:
             row = conn.execute(
-                _schema.SELECT_LATEST_LIST_VERSION,
-                (target.thread_id, target.checkpoint_ns, channel, version),
+                self._sql.SELECT_LATEST_LIST_VERSION,
+                (target.thread_id, target.checkpoint_ns, channel, self._sql.version(version)),
             ).fetchone()
             if row is None:
                 return None
@@ -504,45 +526,44 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self, conn: Any, target: Target, p: PreparedValue
     ) -> _lists.StoredList | None:
         """Insert one prepared value inside the write transaction; return the list now stored."""
-        key = (target.thread_id, target.checkpoint_ns, p.channel, p.version)
+        version = self._sql.version
+        key = (target.thread_id, target.checkpoint_ns, p.channel, version(p.version))
         if p.stored is None:
             type_, blob = p.serialized if p.serialized else (None, None)
-            conn.execute(_schema.INSERT_VALUE, (*key, p.kind, type_, blob, None, None, 0, None))
+            conn.execute(self._sql.INSERT_VALUE, (*key, p.kind, type_, blob, None, None, 0, None))
             return None
         plan = p.plan
         assert plan is not None and p.serialized is not None
-        blob = p.serialized[1]
-        if plan.base is not None:
-            base = plan.base
-            still_there = conn.execute(
-                _schema.SELECT_LIST_ROW, (*key[:3], base.version, base.token)
-            ).fetchone()
-            if still_there is None or base.version == p.version:
-                # The base was pruned or rewritten meanwhile (perhaps by another process):
-                # store this version whole instead.
-                plan = _lists.ROOT
-                blob = _lists.pack(
-                    [self.serde.dumps_typed(e) for e in p.source or ()],
-                    self.max_decompressed_bytes,
-                )
         stored = p.stored
-        cur = conn.execute(
-            _schema.INSERT_VALUE,
-            (
-                *key,
-                "list",
-                "list",
-                blob,
-                None if plan.base is None else plan.base.version,
-                None if plan.base is None else plan.base_len,
-                plan.depth,
-                stored.token,
-            ),
-        )
-        if cur.rowcount == 0:
-            return None  # this version was already stored; don't trust our view of it
-        if plan is not p.plan:
+        if plan.base is not None and plan.base.version != p.version:
+            # One statement inserts the segment if its base is still the row we extended
+            # (one round trip on PostgreSQL, instead of a check and then an insert).
+            base_key = (*key[:3], version(plan.base.version))
+            cur = conn.execute(
+                self._sql.INSERT_SEGMENT,
+                (*key, p.serialized[1], base_key[3], plan.base_len, plan.depth, stored.token)
+                + (*base_key, plan.base.token),
+            )
+            if self._sql.inserted(cur):
+                return stored
+            if conn.execute(self._sql.SELECT_LIST_ROW, (*base_key, plan.base.token)).fetchone():
+                return None  # this version was already stored; don't trust our view of it
+        if plan.base is not None:
+            # The base was pruned or rewritten meanwhile (perhaps by another process): store
+            # this version whole instead.
+            plan = _lists.ROOT
+            blob = _lists.pack(
+                [self.serde.dumps_typed(e) for e in p.source or ()], self.max_decompressed_bytes
+            )
             stored = dataclasses.replace(stored, depth=plan.depth)
+        else:
+            blob = p.serialized[1]
+        cur = conn.execute(
+            self._sql.INSERT_VALUE,
+            (*key, "list", "list", blob, None, None, plan.depth, stored.token),
+        )
+        if not self._sql.inserted(cur):
+            return None  # this version was already stored; don't trust our view of it
         return stored
 
     def put_writes(
@@ -587,7 +608,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             for write_idx, row in rows:
                 # Regular writes are kept as first stored (a retried task must not change
                 # history); special writes (errors, interrupts, resumes) are replaced.
-                sql = _schema.UPSERT_WRITE if write_idx < 0 else _schema.INSERT_WRITE_IF_ABSENT
+                sql = self._sql.UPSERT_WRITE if write_idx < 0 else self._sql.INSERT_WRITE_IF_ABSENT
                 conn.execute(sql, row)
 
     # -- deleting, copying, pruning --------------------------------------------------------
@@ -596,7 +617,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """Delete every checkpoint, value and write of a thread."""
         self.setup()
         with self.db.write() as conn:
-            for sql in _schema.DELETE_THREAD:
+            self._lock_threads(conn, [str(thread_id)])
+            for sql in self._sql.DELETE_THREAD:
                 conn.execute(sql, (str(thread_id),))
         self._lists.clear()
 
@@ -609,19 +631,11 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             return
         self.setup()
         with self.db.write() as conn:
-            threads = [
-                t
-                for (t,) in conn.execute(
-                    "SELECT DISTINCT thread_id FROM checkpoints "
-                    "WHERE run_id IN (SELECT value FROM json_each(?))",
-                    (ids,),
-                )
-            ]
-            conn.execute(
-                "DELETE FROM checkpoints WHERE run_id IN (SELECT value FROM json_each(?))", (ids,)
-            )
+            threads = [t for (t,) in conn.execute(self._sql.SELECT_THREADS_OF_RUNS, (ids,))]
+            self._lock_threads(conn, threads)
+            conn.execute(self._sql.DELETE_RUNS, (ids,))
             for thread_id in threads:
-                _history.collect_garbage(conn, thread_id)
+                _history.collect_garbage(conn, self._sql, thread_id)
         self._lists.clear()
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
@@ -631,7 +645,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self.setup()
         params = {"source": str(source_thread_id), "target": str(target_thread_id)}
         with self.db.write() as conn:
-            for sql in _schema.COPY_THREAD:
+            self._lock_threads(conn, [params["target"]])
+            for sql in self._sql.COPY_THREAD:
                 conn.execute(sql, params)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -649,27 +664,27 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             raise InvalidConfigError("prune takes a list of thread ids, not one string")
         self.setup()
         with self.db.write() as conn:
+            self._lock_threads(conn, [str(t) for t in thread_ids])
             for thread_id in map(str, thread_ids):
                 if strategy == "delete":
-                    for sql in _schema.DELETE_THREAD:
+                    for sql in self._sql.DELETE_THREAD:
                         conn.execute(sql, (thread_id,))
                     continue
                 keep: builtins.list[tuple[str, str]] = []
-                namespaces = conn.execute(
-                    "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ?",
-                    (thread_id,),
-                ).fetchall()
+                namespaces = conn.execute(self._sql.SELECT_NAMESPACES, (thread_id,)).fetchall()
                 for (ns,) in namespaces:
-                    keep.extend(_history.needed_checkpoints(conn, thread_id, ns))
-                conn.execute(
-                    "DELETE FROM checkpoints WHERE thread_id = ? AND "
-                    "(checkpoint_ns, checkpoint_id) NOT IN (SELECT json_extract(value, '$[0]'), "
-                    "json_extract(value, '$[1]') "
-                    "FROM json_each(?))",
-                    (thread_id, json.dumps(keep)),
-                )
-                _history.collect_garbage(conn, thread_id)
+                    keep.extend(_history.needed_checkpoints(conn, self._sql, thread_id, ns))
+                conn.execute(self._sql.DELETE_CHECKPOINTS_EXCEPT, (thread_id, json.dumps(keep)))
+                _history.collect_garbage(conn, self._sql, thread_id)
         self._lists.clear()
+
+    def _lock_threads(self, conn: Any, thread_ids: Iterable[str]) -> None:
+        """Serialize with other writers of these threads (PostgreSQL; SQLite has one lock)."""
+        for thread_id in sorted(set(thread_ids)):  # one order everywhere: no deadlock
+            lock = self._sql.lock_thread(thread_id)
+            if lock is None:
+                return
+            conn.execute(*lock)
 
     # -- delta channels --------------------------------------------------------------------
 
@@ -690,18 +705,16 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             # are pending for the next step, not history.
             if target.checkpoint_id is None:
                 row = conn.execute(
-                    "SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? "
-                    "AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1",
-                    (target.thread_id, target.checkpoint_ns),
+                    self._sql.SELECT_PARENT_OF_LATEST, (target.thread_id, target.checkpoint_ns)
                 ).fetchone()
             else:
                 row = conn.execute(
-                    "SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? "
-                    "AND checkpoint_ns = ? AND checkpoint_id = ?",
+                    self._sql.SELECT_PARENT_OF,
                     (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
                 ).fetchone()
             walk = _history.walk_to_seeds(
                 conn,
+                self._sql,
                 target.thread_id,
                 target.checkpoint_ns,
                 row[0] if row else None,
@@ -709,10 +722,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             )
             path, seeds, seed_depth = walk.path, walk.seeds, walk.seed_depth
             write_rows = conn.execute(
-                "SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes "
-                "WHERE thread_id = ? AND checkpoint_ns = ? "
-                "AND checkpoint_id IN (SELECT value FROM json_each(?)) "
-                "AND channel IN (SELECT value FROM json_each(?))",
+                self._sql.SELECT_HISTORY_WRITES,
                 (
                     target.thread_id,
                     target.checkpoint_ns,

@@ -18,11 +18,11 @@ import os
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeGuard, TypeVar, runtime_checkable
 
-from langgraph_sharedmem.errors import InvalidConfigError
+from langgraph_sharedmem.errors import InvalidConfigError, UnsupportedBackendError
 
-__all__ = ["Backend", "Dialect", "is_postgres_url", "open_database"]
+__all__ = ["Backend", "Dialect", "is_postgres_url", "open_database", "refuse_postgres"]
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgres"]
@@ -37,6 +37,11 @@ class Backend(Protocol):
     @property
     def dialect(self) -> Dialect:
         """``"sqlite"`` or ``"postgres"``: which SQL the parts send."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """Where the data lives, as messages show it (a URL without its password)."""
         ...
 
     def read(self) -> AbstractContextManager[Any]:
@@ -60,9 +65,21 @@ class Backend(Protocol):
         ...
 
 
-def is_postgres_url(conn: object) -> bool:
+def is_postgres_url(conn: object) -> TypeGuard[str]:
     """Whether ``conn`` is a ``postgresql://`` or ``postgres://`` URL."""
     return isinstance(conn, str) and conn.lower().startswith(_POSTGRES_SCHEMES)
+
+
+def refuse_postgres(conn: object, part: str = "this part", offered: str = "") -> None:
+    """Raise `UnsupportedBackendError` if ``conn`` is PostgreSQL (a URL or an open backend):
+    ``part`` runs on SQLite only, until it is ported. ``offered`` says what runs there (the
+    parts know; the core does not)."""
+    if is_postgres_url(conn) or getattr(conn, "dialect", None) == "postgres":
+        raise UnsupportedBackendError(
+            f"{part} does not run on PostgreSQL yet"
+            + (f"; on PostgreSQL this version offers {offered}" if offered else "")
+            + ". Keep it on a SQLite file meanwhile (docs/scaling.md)"
+        )
 
 
 def open_database(conn: str | os.PathLike[str], *migrations: Any, **options: Any) -> Backend:

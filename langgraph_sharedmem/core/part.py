@@ -34,10 +34,14 @@ from typing import Any, ClassVar
 
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem.core.backend import Backend, is_postgres_url, open_database
+from langgraph_sharedmem.core.backend import (
+    Backend,
+    is_postgres_url,
+    open_database,
+    refuse_postgres,
+)
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.sqlite import Database, Synchronous
-from langgraph_sharedmem.errors import InvalidConfigError
 
 __all__ = ["DatabasePart", "pg_module", "sql_of"]
 
@@ -79,7 +83,10 @@ class DatabasePart(Closing):
         *,
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
     ) -> None:
+        """Open ``conn`` or share it (see the class docstring); ``pool_size`` is the number of
+        connections of a PostgreSQL pool this part opens itself."""
         if _is_postgres(conn):
             self.check_backend(conn)
             db: Any
@@ -89,6 +96,7 @@ class DatabasePart(Closing):
                     *self.pg_migration_sets(),
                     busy_timeout=busy_timeout,
                     synchronous=synchronous,
+                    pool_size=pool_size,
                 )
                 self._owns_db = True
             else:  # an open PostgreSQL backend, shared with the other parts
@@ -115,11 +123,10 @@ class DatabasePart(Closing):
 
     @classmethod
     def check_backend(cls, conn: object) -> None:
-        """Refuse, naming the part, a PostgreSQL ``conn`` when the part does not run there."""
-        if _is_postgres(conn) and not cls.runs_on_postgres():
-            raise InvalidConfigError(
-                f"{cls.__name__} does not run on PostgreSQL yet; keep it on a SQLite file"
-            )
+        """Raise `UnsupportedBackendError`, naming the part, for a PostgreSQL ``conn`` when
+        the part does not run there."""
+        if not cls.runs_on_postgres():
+            refuse_postgres(conn, cls.__name__)
 
     def _on_postgres(self, db: Any) -> Any:
         """What the part's logic reads and writes through on PostgreSQL (the backend itself,

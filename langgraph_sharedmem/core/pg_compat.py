@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from langgraph_sharedmem.core.postgres import Unpipelined
+
 __all__ = ["CompatConnection", "SerializedDatabase", "translate"]
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -156,18 +158,19 @@ def _cached_translate(
     return translate(sql, id_tables, overrides)
 
 
-class SerializedDatabase:
-    """A `PostgresDatabase` seen by one part as SQLite sees it (see the module docstring).
+class SerializedDatabase(Unpipelined):
+    """A `PostgresDatabase` seen by one part as SQLite sees it (see the module docstring);
+    its transactions run outside pipeline mode, so ``rowcount`` and the lock order are
+    SQLite's.
 
     Args:
-        db: The shared PostgreSQL backend (not closed here unless ``owns`` is true).
+        db: The shared PostgreSQL backend (closing this view closes it: a part closes it
+            only if it opened it).
         lock_key: The part's advisory lock, taken by every ``write()`` (None: writes are
             single atomic statements and need none).
         id_tables: Tables whose inserts report ``lastrowid``.
         overrides: Hand-written PostgreSQL statements by their SQLite text.
     """
-
-    dialect = "postgres"
 
     def __init__(
         self,
@@ -176,19 +179,10 @@ class SerializedDatabase:
         id_tables: frozenset[str],
         overrides: Mapping[str, str],
     ) -> None:
-        # Another part's view of the same backend: this part sees the backend itself.
-        self.inner: Any = db.inner if isinstance(db, SerializedDatabase) else db
+        super().__init__(db)
         self.lock_key = lock_key
         self._id_tables = id_tables
         self._overrides = _Frozen(overrides)
-
-    @property
-    def path(self) -> str:
-        return str(self.inner.path)
-
-    @property
-    def _closed(self) -> bool:
-        return bool(self.inner._closed)
 
     def wrap(self, conn: Any) -> CompatConnection:
         """``conn`` (psycopg's, or another part's `CompatConnection` in its transaction)
@@ -197,25 +191,13 @@ class SerializedDatabase:
         return CompatConnection(getattr(conn, "raw", conn), self._id_tables, self._overrides)
 
     @contextmanager
-    def read(self) -> Iterator[CompatConnection]:
-        with self.inner.read() as conn:
+    def read(self) -> Iterator[CompatConnection]:  # type: ignore[override]
+        with self.inner.read(pipeline=False) as conn:
             yield self.wrap(conn)
 
     @contextmanager
-    def write(self) -> Iterator[CompatConnection]:
-        with self.inner.write() as conn:
+    def write(self) -> Iterator[CompatConnection]:  # type: ignore[override]
+        with self.inner.write(pipeline=False) as conn:
             if self.lock_key is not None:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             yield self.wrap(conn)
-
-    async def run(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        return await self.inner.run(fn, *args, **kwargs)
-
-    def migrate(self, migrations: Any) -> None:
-        self.inner.migrate(migrations)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __repr__(self) -> str:
-        return f"SerializedDatabase({self.inner!r})"

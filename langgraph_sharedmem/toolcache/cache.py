@@ -93,7 +93,7 @@ class ToolCache(DatabasePart):
 
     migrations = _schema.MIGRATIONS
     pg_schemas = ("langgraph_sharedmem.toolcache._schema_pg",)
-    db: Any  # a `Backend`: SQLite's `Database` or a `PostgresDatabase`
+    db: Any  # SQLite's `Database`, or PostgreSQL outside pipeline mode (`_on_postgres`)
 
     def __init__(
         self,
@@ -113,6 +113,13 @@ class ToolCache(DatabasePart):
         self._hits = _protocol.HitBuffer()
 
     # -- the core: one call through the protocol, sync or async ---------------------------
+
+    def _on_postgres(self, db: Any) -> Any:
+        # Leases are decided on ``rowcount`` and on a key's lock held across the claim's
+        # Python: both need each statement's result at once, not pipelined.
+        from langgraph_sharedmem.core.postgres import Unpipelined
+
+        return Unpipelined(db)
 
     def _call(
         self,

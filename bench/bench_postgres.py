@@ -1,0 +1,326 @@
+"""Benchmark: SharedMemorySaver on PostgreSQL against LangGraph's PostgresSaver.
+
+Run::
+
+    python bench/bench_postgres.py [--quick] [--json OUT]
+
+Methodology
+-----------
+One throwaway PostgreSQL 15 server is started for the run (``tests/_servers.py``, the helper the
+tests use) on 127.0.0.1 with its durable defaults: fsync on, ``synchronous_commit=on``, so every
+commit waits for its WAL flush, for both savers. Every measurement gives each saver a brand-new
+database on that server, and drives the workload of ``bench_checkpointer.py`` through it: a
+loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep to an
+``add_messages`` channel, so a step is one superstep (one checkpoint).
+
+1. Throughput with 1 writer: ``threads x steps`` (4 x 100; 2 x 20 quick) run one after another
+   with ``graph.invoke`` in this process. Steps/s = total steps / wall time.
+2. Throughput with 8 writer processes: 8 spawned processes open their saver, wait on one
+   barrier, then each runs its own thread of ``steps`` (100; 20 quick) steps. Steps/s = all
+   steps / time from the barrier to the last process done.
+   Both throughputs run 3 times (1 quick), alternating the savers, each run on a new
+   database; the median run is reported and every run is in the JSON.
+3. Bytes per step: one thread of 800 steps (50 quick); the sum of ``pg_total_relation_size``
+   (table + indexes + TOAST) of the saver's tables, divided by the steps. Nothing is vacuumed.
+   The steps/s of building that thread is reported too.
+4. ``graph.get_state`` at the end of that thread: median of 20 calls after one warm-up, in the
+   process that wrote it.
+
+Correctness: the final messages of every thread are hashed and must agree between the savers.
+Ratios are ours / theirs for throughput and theirs / ours for bytes and latency, so > 1 is
+always "ours is better".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import psycopg  # noqa: E402
+from bench_checkpointer import (  # noqa: E402
+    build_graph,
+    messages_digest,
+    thread_config,
+    thread_input,
+)
+from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
+from langgraph.checkpoint.postgres import PostgresSaver  # noqa: E402
+
+from langgraph_sharedmem import SharedMemorySaver  # noqa: E402
+from tests._servers import postgres_server  # noqa: E402
+
+Kind = Literal["ours", "postgres"]
+KINDS: tuple[Kind, ...] = ("ours", "postgres")
+NAMES = {"ours": "SharedMemorySaver", "postgres": "PostgresSaver"}
+TABLES = {
+    "ours": ("checkpoints", "channel_values", "writes"),
+    "postgres": ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"),
+}
+CTX = mp.get_context("spawn")
+
+
+@dataclass(frozen=True)
+class Config:
+    threads: int
+    steps: int
+    writers: int
+    writer_steps: int
+    long_steps: int
+    repeats: int
+    runs: int
+
+
+FULL = Config(threads=4, steps=100, writers=8, writer_steps=100, long_steps=800, repeats=20, runs=3)
+QUICK = Config(threads=2, steps=20, writers=8, writer_steps=20, long_steps=50, repeats=5, runs=1)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Server:
+    """The run's PostgreSQL server: hands out a new database per measurement."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._count = 0
+
+    def new_database(self) -> str:
+        self._count += 1
+        name = f"bench_{self._count}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def open_saver(kind: Kind, url: str) -> Iterator[BaseCheckpointSaver[Any]]:
+    if kind == "ours":
+        with SharedMemorySaver.from_conn_string(url) as saver:
+            saver.setup()
+            yield saver
+    else:
+        with PostgresSaver.from_conn_string(url) as theirs:
+            theirs.setup()
+            yield theirs
+
+
+def run_thread(saver: BaseCheckpointSaver[Any], thread_id: str, steps: int) -> str:
+    graph = build_graph(saver)
+    cfg = thread_config(thread_id, steps)
+    graph.invoke(thread_input(thread_id), cfg)
+    return messages_digest(graph.get_state(cfg).values["messages"])
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+def one_writer(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    with open_saver(kind, url) as saver:
+        started = time.perf_counter()
+        digests = [run_thread(saver, f"t{i}", cfg.steps) for i in range(cfg.threads)]
+        seconds = time.perf_counter() - started
+    return {"steps_per_s": cfg.threads * cfg.steps / seconds, "digests": digests}
+
+
+def writer_process(kind: Kind, url: str, worker: int, steps: int, barrier: Any, out: Any) -> None:
+    try:
+        with open_saver(kind, url) as saver:
+            build_graph(saver)  # compile before the clock starts
+            barrier.wait()
+            digest = run_thread(saver, f"w{worker}", steps)
+        out.put((worker, time.time(), digest, None))
+    except BaseException as exc:  # reported, never swallowed: the parent fails the run
+        out.put((worker, time.time(), None, f"{type(exc).__name__}: {exc}"))
+
+
+def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    with open_saver(kind, url):
+        pass  # tables first: this measures writing, not N processes racing to create them
+    barrier, out = CTX.Barrier(cfg.writers + 1), CTX.Queue()
+    procs = [
+        CTX.Process(target=writer_process, args=(kind, url, w, cfg.writer_steps, barrier, out))
+        for w in range(cfg.writers)
+    ]
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=300)
+    started = time.time()
+    results = sorted(out.get(timeout=1800) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    errors = [err for *_, err in results if err]
+    if errors:
+        raise RuntimeError(f"{NAMES[kind]} writer failed: {errors[0]}")
+    seconds = max(done for _, done, _, _ in results) - started
+    return {
+        "steps_per_s": cfg.writers * cfg.writer_steps / seconds,
+        "digests": [d for _, _, d, _ in results],
+    }
+
+
+def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    with open_saver(kind, url) as saver:
+        started = time.perf_counter()
+        digest = run_thread(saver, "long", cfg.long_steps)
+        build_seconds = time.perf_counter() - started
+        graph = build_graph(saver)
+        config = thread_config("long", cfg.long_steps)
+        graph.get_state(config)
+        times = []
+        for _ in range(cfg.repeats):
+            started = time.perf_counter()
+            graph.get_state(config)
+            times.append(time.perf_counter() - started)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        (size,) = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)",
+            (list(TABLES[kind]),),
+        ).fetchone()
+    return {
+        "bytes": int(size),
+        "bytes_per_step": int(size) / cfg.long_steps,
+        "get_state_ms": statistics.median(times) * 1000,
+        "steps_per_s": cfg.long_steps / build_seconds,
+        "digest": digest,
+    }
+
+
+def measure(cfg: Config, server: Server) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name, fn in (("one_writer", one_writer), ("many_writers", many_writers)):
+        runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        for run in range(cfg.runs):
+            for kind in KINDS if run % 2 == 0 else KINDS[::-1]:
+                log(f"{name}, run {run + 1}/{cfg.runs}: {NAMES[kind]}")
+                runs[kind].append(fn(kind, server.new_database(), cfg))
+        results[name] = {}
+        for kind in KINDS:
+            ordered = sorted(runs[kind], key=lambda r: r["steps_per_s"])
+            median = dict(ordered[len(ordered) // 2])
+            median["all_steps_per_s"] = [r["steps_per_s"] for r in runs[kind]]
+            median["all_digests_agree"] = all(r["digests"] == median["digests"] for r in ordered)
+            results[name][kind] = median
+    results["long_thread"] = {}
+    for kind in KINDS:
+        log(f"long thread of {cfg.long_steps} steps: {NAMES[kind]}")
+        results["long_thread"][kind] = long_thread(kind, server.new_database(), cfg)
+    return results
+
+
+def correctness(r: dict[str, Any]) -> dict[str, bool]:
+    return {
+        "every_run": all(
+            r[name][kind]["all_digests_agree"]
+            for name in ("one_writer", "many_writers")
+            for kind in KINDS
+        ),
+        "one_writer": r["one_writer"]["ours"]["digests"] == r["one_writer"]["postgres"]["digests"],
+        "many_writers": r["many_writers"]["ours"]["digests"]
+        == r["many_writers"]["postgres"]["digests"],
+        "long_thread": r["long_thread"]["ours"]["digest"] == r["long_thread"]["postgres"]["digest"],
+    }
+
+
+def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
+    ours, theirs = r["long_thread"]["ours"], r["long_thread"]["postgres"]
+    ratios = {
+        "steps_per_s_1_writer": r["one_writer"]["ours"]["steps_per_s"]
+        / r["one_writer"]["postgres"]["steps_per_s"],
+        f"steps_per_s_{cfg.writers}_writers": r["many_writers"]["ours"]["steps_per_s"]
+        / r["many_writers"]["postgres"]["steps_per_s"],
+        "bytes_per_step": theirs["bytes_per_step"] / ours["bytes_per_step"],
+        "get_state": theirs["get_state_ms"] / ours["get_state_ms"],
+    }
+    rows = [
+        (
+            f"steps/s, 1 writer ({cfg.threads} x {cfg.steps} steps)",
+            f"{r['one_writer']['ours']['steps_per_s']:.0f}",
+            f"{r['one_writer']['postgres']['steps_per_s']:.0f}",
+            f"{ratios['steps_per_s_1_writer']:.2f}x",
+        ),
+        (
+            f"steps/s, {cfg.writers} writer processes ({cfg.writer_steps} steps each)",
+            f"{r['many_writers']['ours']['steps_per_s']:.0f}",
+            f"{r['many_writers']['postgres']['steps_per_s']:.0f}",
+            f"{ratios[f'steps_per_s_{cfg.writers}_writers']:.2f}x",
+        ),
+        (
+            f"steps/s, 1 writer, one {cfg.long_steps}-step thread",
+            f"{ours['steps_per_s']:.0f}",
+            f"{theirs['steps_per_s']:.0f}",
+            f"{ours['steps_per_s'] / theirs['steps_per_s']:.2f}x",
+        ),
+        (
+            f"bytes per step @ {cfg.long_steps} steps",
+            f"{ours['bytes_per_step']:,.0f}",
+            f"{theirs['bytes_per_step']:,.0f}",
+            f"1/{ratios['bytes_per_step']:.0f}",
+        ),
+        (
+            f"get_state ms @ {cfg.long_steps} steps (median of {cfg.repeats})",
+            f"{ours['get_state_ms']:.2f}",
+            f"{theirs['get_state_ms']:.2f}",
+            f"{ratios['get_state']:.2f}x faster",
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    header = ("measure", NAMES["ours"], NAMES["postgres"], "ours vs theirs")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    lines = [
+        " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "-+-".join("-" * w for w in widths),
+        *(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows),
+    ]
+    return lines, ratios
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    parser.add_argument("--json", metavar="OUT", type=Path, help="write all numbers here")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    with postgres_server(fast=False) as url:  # durable: fsync on, as in production
+        with psycopg.connect(url) as conn:
+            server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        results = measure(cfg, Server(url))
+    checks = correctness(results)
+    lines, ratios = render(cfg, results)
+    print(
+        f"PostgreSQL {server_version} on 127.0.0.1 (fsync on); langgraph-checkpoint-postgres "
+        f"{version('langgraph-checkpoint-postgres')}, psycopg {version('psycopg')}"
+    )
+    print("\n".join(lines))
+    print(f"correctness (same final messages): {checks}")
+    if args.json:
+        for section in ("one_writer", "many_writers"):
+            for kind in KINDS:
+                results[section][kind].pop("digests")
+        args.json.write_text(
+            json.dumps(
+                {"config": cfg.__dict__, "results": results, "ratios": ratios, "correct": checks},
+                indent=2,
+            )
+        )
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""Checkpointer tables and SQL on PostgreSQL: the statements of `_schema`, same names.
+
+The layout is SQLite's (see `_schema`): one row per checkpoint, one per channel version, list
+segments, pending writes. What differs:
+
+* ``%s`` / ``%(name)s`` placeholders; ``ON CONFLICT`` for ``INSERT OR IGNORE/REPLACE``;
+* blobs are ``bytea``; ``channel_versions`` and ``metadata`` are ``jsonb`` (read back as text
+  so the saver decodes them as on SQLite); a channel ``version`` is ``jsonb`` too, because
+  LangGraph versions may be strings, ints or floats and must compare as such, as SQLite's
+  typeless column does; the saver passes versions through `version` (JSON text);
+* key columns use the "C" collation: byte order, as SQLite's, whatever the database's locale
+  (``ORDER BY task_path`` decides the order LangGraph replays writes in);
+* a recursive CTE cannot ``LIMIT`` its recursive term here, so the ancestor walk counts levels;
+* `LOCK_THREAD`: writers that rewrite a thread's history (put, prune, delete, copy) hold the
+  thread's advisory transaction lock, so a new list segment never loses its base to a
+  concurrent prune in another process. Writes to different threads never wait for each other.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from langgraph_sharedmem.core.postgres import PostgresMigrations, advisory_key
+
+PARAM = "%s"
+
+_KEY = 'text COLLATE "C" NOT NULL'
+
+MIGRATIONS = PostgresMigrations(
+    "langgraph_sharedmem.checkpoint",
+    [
+        (
+            "0001_checkpoint_tables",
+            (
+                f"""CREATE TABLE checkpoints (
+                    thread_id {_KEY},
+                    checkpoint_ns {_KEY},
+                    checkpoint_id {_KEY},
+                    parent_checkpoint_id text COLLATE "C",
+                    run_id text,
+                    type text NOT NULL,
+                    checkpoint bytea NOT NULL,
+                    channel_versions jsonb NOT NULL,
+                    metadata jsonb NOT NULL,
+                    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+                )""",
+                "CREATE INDEX checkpoints_run_id ON checkpoints (run_id) WHERE run_id IS NOT NULL",
+                f"""CREATE TABLE channel_values (
+                    thread_id {_KEY},
+                    checkpoint_ns {_KEY},
+                    channel {_KEY},
+                    version jsonb NOT NULL,
+                    kind text NOT NULL CHECK (kind IN ('value', 'empty', 'list')),
+                    type text,
+                    value bytea,
+                    base_version jsonb,
+                    base_len integer,
+                    depth integer NOT NULL DEFAULT 0,
+                    segment_token bytea,
+                    PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+                )""",
+                f"""CREATE TABLE writes (
+                    thread_id {_KEY},
+                    checkpoint_ns {_KEY},
+                    checkpoint_id {_KEY},
+                    task_id {_KEY},
+                    idx integer NOT NULL,
+                    channel text NOT NULL,
+                    type text,
+                    value bytea,
+                    task_path text COLLATE "C" NOT NULL DEFAULT '',
+                    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+                )""",
+            ),
+        ),
+    ],
+    tables=("checkpoints", "channel_values", "writes"),
+)
+
+
+def version(value: Any) -> str | None:
+    """A channel version as a ``jsonb`` parameter (None stays SQL NULL)."""
+    return None if value is None else json.dumps(value)
+
+
+def lock_thread(thread_id: str) -> tuple[str, tuple[int]] | None:
+    """The statement taking a thread's write lock (key: ``advisory_key("checkpoint", id)``)."""
+    return "SELECT pg_advisory_xact_lock(%s)", (advisory_key("checkpoint", thread_id),)
+
+
+def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | None:
+    """A prefilter keeping every row whose metadata at ``path`` equals ``value`` (and maybe
+    a few others: the saver re-checks in Python), or None where only Python can decide.
+
+    ``@>`` containment uses jsonb equality: exact for strings, numeric for numbers. Booleans
+    and None are left to Python (``True == 1``; a missing key reads as None).
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        if "\x00" in value:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    elif not (isinstance(value, int | float) and math.isfinite(value)):
+        return None
+    nested: Any = value
+    for key in reversed(path):
+        nested = {key: nested}
+    return "metadata @> %s::jsonb", [json.dumps(nested)]
+
+
+CHECKPOINT_COLUMNS = (
+    "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+    "channel_versions::text, metadata::text"
+)
+
+SELECT_CHECKPOINT = f"""
+SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
+WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+"""
+
+SELECT_LATEST_CHECKPOINT = f"""
+SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
+WHERE thread_id = %s AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_CHECKPOINTS = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
+
+INSERT_CHECKPOINT = """
+INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
+    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+    parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
+    type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
+    channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata
+"""
+
+INSERT_VALUE = """
+INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, segment_token)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s::jsonb, %s, %s, %s)
+ON CONFLICT DO NOTHING
+RETURNING 1
+"""
+
+
+def inserted(cursor: Any) -> bool:
+    """Whether an ``INSERT ... RETURNING 1`` stored its row (in pipeline mode, psycopg
+    knows no ``rowcount`` until results are read; reading this one is the round trip)."""
+    return cursor.fetchone() is not None
+
+
+INSERT_SEGMENT = """
+INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+    value, base_version, base_len, depth, segment_token)
+SELECT %s, %s, %s, %s::jsonb, 'list', 'list', %s::bytea, %s::jsonb, %s::integer, %s::integer,
+    %s::bytea
+WHERE EXISTS (
+    SELECT 1 FROM channel_values
+    WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s::jsonb
+      AND kind = 'list' AND segment_token = %s)
+ON CONFLICT DO NOTHING
+RETURNING 1
+"""
+
+SELECT_LIST_ROW = """
+SELECT depth FROM channel_values
+WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s::jsonb
+  AND kind = 'list' AND segment_token = %s
+"""
+
+SELECT_LATEST_LIST_VERSION = """
+SELECT version, depth, segment_token FROM channel_values
+WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND kind = 'list'
+  AND version < %s::jsonb
+ORDER BY version DESC LIMIT 1
+"""
+
+SELECT_VALUES = """
+SELECT v.channel, v.version, v.kind, v.type, v.value, v.base_version, v.base_len, v.depth,
+    v.segment_token
+FROM jsonb_each(%(wanted)s::jsonb) AS w
+JOIN channel_values AS v
+  ON v.thread_id = %(thread_id)s AND v.checkpoint_ns = %(checkpoint_ns)s
+ AND v.channel = w.key AND v.version = w.value
+"""
+
+SELECT_SEGMENTS_BEFORE = """
+SELECT version, base_version, base_len, value FROM channel_values
+WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND kind = 'list'
+  AND version < %s::jsonb
+"""
+
+SELECT_SEGMENT = """
+SELECT version, base_version, base_len, value FROM channel_values
+WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s::jsonb
+  AND kind = 'list'
+"""
+
+SELECT_WRITES = """
+SELECT task_id, channel, type, value, task_path, idx FROM writes
+WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+ORDER BY task_path, task_id, idx
+"""
+
+UPSERT_WRITE = """
+INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+    type, value, task_path)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
+    channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value,
+    task_path = EXCLUDED.task_path
+"""
+
+INSERT_WRITE_IF_ABSENT = """
+INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+    type, value, task_path)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT DO NOTHING
+"""
+
+SELECT_ANCESTORS = """
+WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl) AS (
+    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, 0 FROM checkpoints
+    WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+      AND checkpoint_id = %(checkpoint_id)s
+    UNION ALL
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, c.lvl + 1
+    FROM chain AS c JOIN checkpoints AS p
+      ON p.thread_id = %(thread_id)s AND p.checkpoint_ns = %(checkpoint_ns)s
+     AND p.checkpoint_id = c.parent_checkpoint_id
+    WHERE c.lvl + 1 < %(limit)s
+)
+SELECT checkpoint_id, parent_checkpoint_id, channel_versions::text FROM chain ORDER BY lvl
+"""
+
+SELECT_STORED_PAIRS = """
+SELECT v.channel, v.version
+FROM jsonb_array_elements(%(pairs)s::jsonb) AS p
+JOIN channel_values AS v
+  ON v.thread_id = %(thread_id)s AND v.checkpoint_ns = %(checkpoint_ns)s
+ AND v.channel = p.value ->> 0 AND v.version = p.value -> 1
+WHERE v.kind <> 'empty'
+"""
+
+SELECT_LATEST_METADATA = """
+SELECT checkpoint_id, metadata::text FROM checkpoints
+WHERE thread_id = %s AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_CHECKPOINTS_WRITING = """
+SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = %s AND checkpoint_ns = %s
+  AND channel IN (SELECT jsonb_array_elements_text(%s::jsonb))
+"""
+
+SELECT_PARENT_OF_LATEST = """
+SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
+ORDER BY checkpoint_id DESC LIMIT 1
+"""
+
+SELECT_PARENT_OF = """
+SELECT parent_checkpoint_id FROM checkpoints
+WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+"""
+
+SELECT_HISTORY_WRITES = """
+SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes
+WHERE thread_id = %s AND checkpoint_ns = %s
+  AND checkpoint_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+  AND channel IN (SELECT jsonb_array_elements_text(%s::jsonb))
+"""
+
+SELECT_THREADS_OF_RUNS = """
+SELECT DISTINCT thread_id FROM checkpoints
+WHERE run_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+"""
+
+DELETE_RUNS = """
+DELETE FROM checkpoints WHERE run_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+"""
+
+SELECT_NAMESPACES = "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = %s"
+
+DELETE_CHECKPOINTS_EXCEPT = """
+DELETE FROM checkpoints WHERE thread_id = %s AND (checkpoint_ns, checkpoint_id) NOT IN (
+    SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(%s::jsonb) AS k)
+"""
+
+DELETE_THREAD = (
+    "DELETE FROM checkpoints WHERE thread_id = %s",
+    "DELETE FROM channel_values WHERE thread_id = %s",
+    "DELETE FROM writes WHERE thread_id = %s",
+)
+
+COPY_THREAD = (
+    """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
+        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+    SELECT %(target)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, type,
+        checkpoint, channel_versions, metadata
+    FROM checkpoints WHERE thread_id = %(source)s
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
+        type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
+        channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata""",
+    """INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind,
+        type, value, base_version, base_len, depth, segment_token)
+    SELECT %(target)s, checkpoint_ns, channel, version, kind, type, value, base_version,
+        base_len, depth, segment_token
+    FROM channel_values WHERE thread_id = %(source)s
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET
+        kind = EXCLUDED.kind, type = EXCLUDED.type, value = EXCLUDED.value,
+        base_version = EXCLUDED.base_version, base_len = EXCLUDED.base_len,
+        depth = EXCLUDED.depth, segment_token = EXCLUDED.segment_token""",
+    """INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,
+        channel, type, value, task_path)
+    SELECT %(target)s, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,
+        task_path
+    FROM writes WHERE thread_id = %(source)s
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
+        channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value,
+        task_path = EXCLUDED.task_path""",
+)
+
+COLLECT_GARBAGE = (
+    """DELETE FROM writes WHERE thread_id = %(thread_id)s AND NOT EXISTS (
+        SELECT 1 FROM checkpoints AS c WHERE c.thread_id = writes.thread_id
+        AND c.checkpoint_ns = writes.checkpoint_ns AND c.checkpoint_id = writes.checkpoint_id)""",
+    """WITH RECURSIVE live (checkpoint_ns, channel, version) AS (
+        SELECT c.checkpoint_ns, j.key COLLATE "C", j.value
+        FROM checkpoints AS c, jsonb_each(c.channel_versions) AS j
+        WHERE c.thread_id = %(thread_id)s
+        UNION
+        SELECT v.checkpoint_ns, v.channel, v.base_version
+        FROM live AS l JOIN channel_values AS v
+          ON v.thread_id = %(thread_id)s AND v.checkpoint_ns = l.checkpoint_ns
+         AND v.channel = l.channel AND v.version = l.version
+        WHERE v.base_version IS NOT NULL
+    )
+    DELETE FROM channel_values WHERE thread_id = %(thread_id)s AND NOT EXISTS (
+        SELECT 1 FROM live AS l WHERE l.checkpoint_ns = channel_values.checkpoint_ns
+        AND l.channel = channel_values.channel AND l.version = channel_values.version)""",
+)

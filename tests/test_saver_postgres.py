@@ -1,0 +1,177 @@
+"""The checkpointer on PostgreSQL: what differs from SQLite, and several writer processes.
+
+The backend-neutral saver tests (tests/test_graphs.py, test_saver_errors.py, ...) and the
+conformance suite already run on both backends through the ``saver``/``saver_conn`` fixtures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from langgraph_sharedmem import DatabaseFileError, InvalidConfigError, SharedMemorySaver
+from tests._graphs import build_chat_graph, human
+from tests._pg_workers import put_chains
+from tests._spawn import run_together
+
+
+def test_several_processes_writing_the_same_threads_lose_nothing(postgres_db: str) -> None:
+    workers, steps, threads = 4, 12, ["a", "b", "c"]
+    outcomes = run_together(put_chains, [(postgres_db, w, steps, threads) for w in range(workers)])
+    assert outcomes == ["ok"] * workers
+    with SharedMemorySaver(postgres_db) as saver:
+        for thread in threads:
+            tuples = list(saver.list({"configurable": {"thread_id": thread}}))
+            assert len(tuples) == workers * steps
+            for t in tuples:
+                w, i = t.metadata["worker"], t.metadata["step"]  # type: ignore[typeddict-item]
+                assert t.checkpoint["channel_values"]["messages"] == [
+                    f"w{w}-{j}" for j in range(i + 1)
+                ]
+                assert [(c, v) for _, c, v in t.pending_writes or []] == [
+                    ("messages", f"pending-{w}-{i}")
+                ]
+    with psycopg.connect(postgres_db) as conn:
+        recorded = conn.execute(
+            "SELECT count(*) FROM langgraph_sharedmem_migrations "
+            "WHERE migration_set = 'langgraph_sharedmem.checkpoint'"
+        ).fetchone()
+    assert recorded == (1,)
+
+
+async def test_async_methods_on_postgres(postgres_db: str) -> None:
+    async with SharedMemorySaver.from_conn_string(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "async"}}
+        await graph.ainvoke({"messages": [human(0)]}, config)  # type: ignore[arg-type]
+        await graph.ainvoke({"messages": [human(1)]}, config)  # type: ignore[arg-type]
+        state = await graph.aget_state(config)  # type: ignore[arg-type]
+        assert len(state.values["messages"]) == 8
+        assert len([s async for s in graph.aget_state_history(config)]) > 2  # type: ignore[arg-type]
+
+
+def test_values_postgres_cannot_hold_are_refused_clearly(postgres_db: str) -> None:
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        with pytest.raises(InvalidConfigError, match="NUL"):
+            graph.invoke({"messages": [human(0)]}, {"configurable": {"thread_id": "a\x00b"}})
+        with pytest.raises(InvalidConfigError, match="PostgreSQL cannot store"):
+            graph.invoke(
+                {"messages": [human(0)]},
+                # SQLite keeps a lone surrogate (test_saver_errors.py); jsonb cannot.
+                {"configurable": {"thread_id": "t"}, "metadata": {"note": "\ud800"}},
+            )
+
+
+def test_a_database_of_langgraphs_postgres_saver_is_refused(postgres_db: str) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(postgres_db) as theirs:
+        theirs.setup()
+    with pytest.raises(DatabaseFileError, match=r"tables \['checkpoints'\]"):
+        SharedMemorySaver(postgres_db)
+
+
+def test_an_unreachable_server_names_the_url_without_password() -> None:
+    with pytest.raises(DatabaseFileError, match="cannot connect to PostgreSQL") as caught:
+        SharedMemorySaver.from_conn_string(
+            "postgresql://agent:hunter2@127.0.0.1:1/memory", busy_timeout=1
+        )
+    assert "hunter2" not in str(caught.value) and "agent:***@127.0.0.1:1" in str(caught.value)
+
+
+def test_shared_memory_on_postgres_gives_a_checkpointer(postgres_db: str) -> None:
+    from langgraph_sharedmem import SharedMemory
+
+    with SharedMemory.open(postgres_db, pool_size=2) as mem:
+        graph = build_chat_graph().compile(checkpointer=mem.checkpointer)
+        config = {"configurable": {"thread_id": "mem"}}
+        graph.invoke({"messages": [human(0)]}, config)  # type: ignore[arg-type]
+        assert len(graph.get_state(config).values["messages"]) == 4  # type: ignore[arg-type]
+        assert "postgresql://postgres@127.0.0.1" in repr(mem)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        ("mem.store", lambda mem: mem.store),
+        ("mem.conversation", lambda mem: mem.conversation),
+        ("mem.registry", lambda mem: mem.registry),
+        ("mem.registry", lambda mem: mem.register_agent("a")),
+        ("mem.agent", lambda mem: mem.agent("a")),
+        ("mem.as_of", lambda mem: mem.as_of(0)),
+        ("mem.fork_run_memory", lambda mem: mem.fork_run_memory("r1", "r2", as_of=0)),
+    ],
+    ids=lambda u: u[0],
+)
+def test_parts_not_ported_yet_say_so_on_postgres(postgres_db: str, use: Any) -> None:
+    from langgraph_sharedmem import SharedMemory, UnsupportedBackendError
+
+    part, call = use
+    with SharedMemory.open(postgres_db, pool_size=2) as mem:
+        with pytest.raises(
+            UnsupportedBackendError, match=f"{part} does not run on PostgreSQL"
+        ) as e:
+            call(mem)
+        assert isinstance(UnsupportedBackendError("x"), InvalidConfigError)
+        # What does run there is read from the parts themselves.
+        assert "mem.checkpointer, mem.facts, mem.access, mem.tool_cache, mem.changes" in str(
+            e.value
+        )
+
+
+def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
+    from langgraph_sharedmem import (
+        AccessControl,
+        ChangeFeed,
+        ConversationLog,
+        FactLedger,
+        Registry,
+        SharedMemoryStore,
+        ToolCache,
+        UnsupportedBackendError,
+    )
+    from langgraph_sharedmem.core.postgres import PostgresDatabase
+
+    for part in (SharedMemoryStore, Registry, ConversationLog):
+        with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
+            part(postgres_db)
+    with PostgresDatabase(postgres_db, pool_size=1) as db:
+        for part in (SharedMemoryStore, Registry, ConversationLog):
+            with pytest.raises(UnsupportedBackendError, match=f"{part.__name__} does not run"):
+                part(db)  # type: ignore[arg-type]
+        # The ported ones open on it.
+        for ported in (SharedMemorySaver, FactLedger, ToolCache, AccessControl, ChangeFeed):
+            ported(db).setup()  # type: ignore[arg-type]
+
+
+def _write_in_child(saver: SharedMemorySaver, results: Any) -> None:
+    try:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        graph.invoke({"messages": [human(0)]}, {"configurable": {"thread_id": "child"}})
+        results.put("ok")
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_a_forked_child_uses_its_own_connections(postgres_db: str) -> None:
+    """A child forked with an open saver gets a pool of its own; the parent's sessions,
+    whose sockets it inherited, keep working."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        parent = {"configurable": {"thread_id": "parent"}}
+        graph.invoke({"messages": [human(0)]}, parent)  # type: ignore[arg-type]
+        results = ctx.Queue()
+        child = ctx.Process(target=_write_in_child, args=(saver, results))
+        child.start()
+        assert results.get(timeout=60) == "ok"
+        child.join(timeout=60)
+        graph.invoke({"messages": [human(1)]}, parent)  # type: ignore[arg-type]
+        assert len(graph.get_state(parent).values["messages"]) == 8  # type: ignore[arg-type]
+        in_child = graph.get_state({"configurable": {"thread_id": "child"}})  # type: ignore[arg-type]
+        assert len(in_child.values["messages"]) == 4

@@ -29,7 +29,7 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
 
         assert square(3) == square(3) == 9 and calls == [3]
         with pytest.raises(InvalidConfigError, match="mem.store does not run on PostgreSQL"):
-            mem.store
+            _ = mem.store
     # Reopened: everything is still there, and the schema is not created twice.
     with SharedMemory.open(postgres_db) as mem:
         assert mem.facts.get("app", "acme", "plan").version == 1  # type: ignore[union-attr]

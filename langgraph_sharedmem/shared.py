@@ -273,7 +273,7 @@ class SharedMemory(Closing):
         """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
         defaults, the user's memory, the agent's private memory and the run, as far as its
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
-        self._check_backend("mem.agent", AccessControl, SharedMemoryStore, FactLedger)
+        self._check_backend("mem.agent", AgentView, AccessControl, SharedMemoryStore, FactLedger)
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
     @property

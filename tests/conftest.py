@@ -7,6 +7,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -39,6 +40,28 @@ def saver_conn(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
 def saver(saver_conn: str | Path) -> Iterator[SharedMemorySaver]:
     with SharedMemorySaver.from_conn_string(saver_conn) as s:
         yield s
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_conn(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
+    """What backend-neutral store tests open: the test's SQLite file or PostgreSQL database."""
+    if request.param == "sqlite":
+        return db_path
+    return str(request.getfixturevalue("postgres_db"))
+
+
+@pytest.fixture
+def open_store(store_conn: str | Path, tmp_path: Path) -> Any:
+    """``open_store(**options)``: a `SharedMemoryStore` on the test's backend. On PostgreSQL
+    the Chroma index is a directory of the test (the store's default there is none)."""
+    from langgraph_sharedmem import SharedMemoryStore
+
+    def open_(**options: Any) -> SharedMemoryStore:
+        if isinstance(store_conn, str) and "chroma" not in options:
+            options["chroma"] = str(tmp_path / "chroma")
+        return SharedMemoryStore(store_conn, **options)
+
+    return open_
 
 
 # Why PostgreSQL tests were skipped, if they were: said again in the terminal summary.

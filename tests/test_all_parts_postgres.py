@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from langgraph_sharedmem import ConversationLog, SharedMemory, SharedMemoryStore
+from langgraph_sharedmem import ConversationLog, SharedMemory
 from tests import _conversation_workers, _registry_workers
 from tests._spawn import run_together
 
@@ -71,19 +70,6 @@ def test_every_part_on_one_postgresql_database(postgres_db: str) -> None:
         assert [m.content for m in graph.get_state(config).values["messages"]] == ["hi", "ok"]
         assert [m.content for m in log.messages("t9")] == ["hi", "ok"]
         assert mem.as_of(config).fact("app", "order:42", "status").value == "refunded"  # type: ignore[union-attr]
-
-
-def test_a_template_team_runs_on_postgresql(postgres_db: str) -> None:
-    if not SharedMemoryStore.runs_on_postgres():
-        pytest.skip("the templates need the store on PostgreSQL (branch pg-store), not here yet")
-    from tests.test_templates import config, customer_team
-
-    with SharedMemory.open(postgres_db) as mem:
-        calls: list[int] = []
-        graph, _ = customer_team(mem, calls)
-        out = graph.invoke({"messages": [HumanMessage("charged twice for order 42")]}, config())
-        assert out["messages"][-1].content.startswith("final: ")
-        assert len(calls) == 1  # the shared tool cache ran the lookup once for every agent
 
 
 def test_processes_registering_one_name_make_one_row(postgres_db: str) -> None:

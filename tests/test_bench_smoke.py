@@ -51,6 +51,26 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
     }
 
 
+@pytest.mark.slow
+def test_postgres_store_benchmark_quick_run_agrees_with_postgresstore(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    out = tmp_path / "store.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_postgres_store.py"), "--quick"]
+        + ["--json", str(out)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+    )
+    data = json.loads(out.read_text())
+    assert data["puts"]["same_filtered_results"]
+    assert data["puts"]["reads"]["ours"]["range_filters_wrong"] == "0/20"
+    assert data["semantic"]["scoped_exact"]["recall_at_10"] == 1.0
+    assert data["semantic"]["unscoped_chroma_ann"]["recall_at_10"] >= 0.95
+
+
 def _run_postgres_quick(tmp_path: Path) -> Path:
     out = tmp_path / "bench.json"
     subprocess.run(

@@ -52,7 +52,7 @@ def mem(db_path: Path) -> Iterator[SharedMemory]:
 
 @pytest.fixture
 def any_mem(backend_url: str) -> Iterator[SharedMemory]:
-    """`mem` on both backends (on PostgreSQL without the store: keyword lookups)."""
+    """`mem` on both backends."""
     with SharedMemory.open(backend_url) as m:
         for name, profile in TEAM.items():
             m.registry.register(name, **profile)  # type: ignore[arg-type]
@@ -116,7 +116,8 @@ def test_profile_round_trips_and_registers_with_access_control(db_path: Path) ->
         assert item is not None and "Invoices and refunds." in item.value["text"]
 
 
-def test_semantic_lookup_finds_the_billing_agent(mem: SharedMemory) -> None:
+def test_semantic_lookup_finds_the_billing_agent(any_mem: SharedMemory) -> None:
+    mem = any_mem
     assert mem.registry.semantic
     found = mem.registry.search("who can answer billing questions?", k=2)
     assert found[0].agent.name == "finance_desk"
@@ -237,7 +238,8 @@ def test_stale_agents_are_left_out_and_reported(mem: SharedMemory, db_path: Path
         reg.heartbeat("ghost")
 
 
-def test_route_ranks_with_scores_and_reasons(mem: SharedMemory) -> None:
+def test_route_ranks_with_scores_and_reasons(any_mem: SharedMemory) -> None:
+    mem = any_mem
     reg = mem.registry
     routes = reg.route("I was charged twice, please refund one payment", k=4)
     assert routes[0].name == "finance_desk"
@@ -452,7 +454,8 @@ def test_standalone_registry_opens_its_own_store(tmp_path: Path) -> None:
         assert mem.registry.search("invoice problem", k=1)[0].agent.name == "finance_desk"
 
 
-def test_capabilities_are_named_by_words_not_by_stopwords(mem: SharedMemory) -> None:
+def test_capabilities_are_named_by_words_not_by_stopwords(any_mem: SharedMemory) -> None:
+    mem = any_mem
     reg = mem.registry
     reg.register("helpdesk", description="Laptops, VPN and passwords.", capabilities=["it"])
     reg.register("tracker", description="Follows orders.", capabilities=["order-tracking"])

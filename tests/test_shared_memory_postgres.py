@@ -1,11 +1,10 @@
-"""`SharedMemory.open("postgresql://...")`: the ported parts work together on one database,
-the others refuse by name."""
+"""`SharedMemory.open("postgresql://...")`: the parts work together on one database."""
 
 from __future__ import annotations
 
-import pytest
+from langchain_core.messages import HumanMessage
 
-from langgraph_sharedmem import InvalidConfigError, SharedMemory
+from langgraph_sharedmem import SharedMemory
 
 
 def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db: str) -> None:
@@ -20,6 +19,11 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
                 "acme/plan",
                 change.version,
             )
+            # The store logs into the same change log (core.changelog_pg), in commit order.
+            mem.store.put(("notes", "u1"), "n1", {"text": "refund sent"})
+            [item] = sub.poll(timeout=5)
+            assert (item.kind, item.op, item.key) == ("item", "put", "notes.u1/n1")
+            assert item.seq > seen.seq
         calls: list[int] = []
 
         @mem.tool_cache.cached(scope="app")
@@ -28,8 +32,11 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
             return x * x
 
         assert square(3) == square(3) == 9 and calls == [3]
-        with pytest.raises(InvalidConfigError, match="mem.store does not run on PostgreSQL"):
-            _ = mem.store
+        # The registry and the conversation on the same database, with the store's index.
+        mem.register_agent("billing", description="Invoices and refunds", capabilities=["billing"])
+        assert mem.registry.search("who handles invoices?", k=1)[0].agent.name == "billing"
+        mem.conversation.append(HumanMessage("hi"), run="r1", sender="user")
+        assert [m.content for m in mem.conversation.messages("r1")] == ["hi"]
     # Reopened: everything is still there, and the schema is not created twice.
     with SharedMemory.open(postgres_db) as mem:
         assert mem.facts.get("app", "acme", "plan").version == 1  # type: ignore[union-attr]

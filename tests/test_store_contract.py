@@ -1,4 +1,5 @@
-"""The BaseStore contract on real SQLite files (and a real Chroma directory beside them)."""
+"""The BaseStore contract on real SQLite files and real PostgreSQL databases (each with a
+real Chroma directory)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from tests._store_workers import toy_embed, toy_index
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
-    with SharedMemoryStore(tmp_path / "s.db", index=toy_index()) as s:
+def store(open_store: Any) -> Any:
+    with open_store(index=toy_index()) as s:
         yield s
 
 
@@ -98,14 +99,14 @@ def test_semantic_search_scores_and_fields(store: SharedMemoryStore) -> None:
     assert {r.key for r in top} == {"dogs", "title"}
 
 
-def test_unchanged_text_is_not_embedded_again(tmp_path: Path) -> None:
+def test_unchanged_text_is_not_embedded_again(open_store: Any) -> None:
     calls: list[int] = []
 
     def counting(texts: list[str]) -> list[list[float]]:
         calls.append(len(texts))
         return toy_embed(texts)
 
-    with SharedMemoryStore(tmp_path / "e.db", index=toy_index(embed=counting)) as s:
+    with open_store(index=toy_index(embed=counting)) as s:
         s.put(("a",), "k", {"text": "same text", "other": 1})
         s.put(("a",), "k", {"text": "same text", "other": 2})
         assert sum(calls) == 1
@@ -115,16 +116,16 @@ def test_unchanged_text_is_not_embedded_again(tmp_path: Path) -> None:
         assert sum(calls) == 2
 
 
-def test_hybrid_finds_exact_ids(tmp_path: Path) -> None:
+def test_hybrid_finds_exact_ids(open_store: Any) -> None:
     def blind(texts: list[str]) -> list[list[float]]:
         return [[1.0] + [0.0] * 31 for _ in texts]  # every text looks the same
 
-    with SharedMemoryStore(tmp_path / "h.db", index=toy_index(embed=blind)) as s:
+    with open_store(index=toy_index(embed=blind)) as s:
         for i in range(40):
             s.put(("inv",), f"i{i}", {"text": f"invoice number INV-{1000 + i} paid"})
         top = s.search(("inv",), query="INV-1017", limit=3)
         assert top[0].key == "i17"
-    with SharedMemoryStore(tmp_path / "h2.db", index=toy_index(embed=blind, hybrid=False)) as s:
+    with open_store(index=toy_index(embed=blind, hybrid=False)) as s:
         for i in range(40):
             s.put(("inv",), f"i{i}", {"text": f"invoice number INV-{1000 + i} paid"})
         assert len(s.search(("inv",), query="INV-1017", limit=3)) == 3
@@ -162,10 +163,8 @@ def test_batch_reads_see_state_before_puts(store: SharedMemoryStore) -> None:
     assert store.batch([GetOp(("b",), "k")])[0].value == {"text": "v"}
 
 
-def test_ttl_expiry_refresh_and_sweep(tmp_path: Path) -> None:
-    with SharedMemoryStore(
-        tmp_path / "t.db", index=toy_index(), ttl={"default_ttl": 0.02}
-    ) as s:  # 1.2 seconds
+def test_ttl_expiry_refresh_and_sweep(open_store: Any) -> None:
+    with open_store(index=toy_index(), ttl={"default_ttl": 0.02}) as s:  # 1.2 seconds
         s.put(("t",), "k", {"text": "short lived"})
         s.put(("t",), "keep", {"text": "forever"}, ttl=None)
         assert s.get(("t",), "k") is not None
@@ -181,13 +180,11 @@ def test_ttl_expiry_refresh_and_sweep(tmp_path: Path) -> None:
         assert s.verify_index().ok
 
 
-async def test_async_api(tmp_path: Path) -> None:
+async def test_async_api(open_store: Any) -> None:
     async def aembed(texts: list[str]) -> list[list[float]]:
         return toy_embed(texts)
 
-    async with SharedMemoryStore.from_conn_string(
-        tmp_path / "a.db", index=toy_index(embed=aembed)
-    ) as s:
+    async with open_store(index=toy_index(embed=aembed)) as s:
         await s.aput(("a",), "k", {"text": "async hello world"})
         assert (await s.aget(("a",), "k")).value == {"text": "async hello world"}
         found = await s.asearch(("a",), query="hello world")
@@ -198,8 +195,8 @@ async def test_async_api(tmp_path: Path) -> None:
         assert (await s.averify_index()).ok
 
 
-def test_default_wordllama_embedder_offline(tmp_path: Path) -> None:
-    with SharedMemoryStore(tmp_path / "w.db", index={"dims": 256, "fields": ["text"]}) as s:
+def test_default_wordllama_embedder_offline(open_store: Any) -> None:
+    with open_store(index={"dims": 256, "fields": ["text"]}) as s:
         s.put(("w",), "1", {"text": "The cat sat on the mat"})
         s.put(("w",), "2", {"text": "Quarterly revenue grew by ten percent"})
         top = s.search(("w",), query="a kitten resting on a rug", limit=1)
@@ -221,14 +218,10 @@ def _cosine(query: str, text: str) -> float:
     return float(q @ v / np.linalg.norm(q) / np.linalg.norm(v))
 
 
-def test_put_rereads_vectors_another_process_changed_meanwhile(tmp_path: Path) -> None:
+def test_put_rereads_vectors_another_process_changed_meanwhile(open_store: Any) -> None:
     """The vectors read before the write lock are reused only if nothing changed since:
     here another store rewrites the item between that read and the write."""
-    path = tmp_path / "race.db"
-    with (
-        SharedMemoryStore(path, index=toy_index()) as a,
-        SharedMemoryStore(path, index=toy_index()) as b,
-    ):
+    with open_store(index=toy_index()) as a, open_store(index=toy_index()) as b:
         a.put(("r",), "k", {"text": "alpha beta"})
         a.setup()
         work = a._plan([PutOp(("r",), "k", {"text": "alpha beta"})])
@@ -245,14 +238,14 @@ def test_put_rereads_vectors_another_process_changed_meanwhile(tmp_path: Path) -
         assert a.verify_index().ok
 
 
-def test_term_counts_follow_changes(tmp_path: Path) -> None:
+def test_term_counts_follow_changes(open_store: Any) -> None:
     """Remembered keyword counts (the idf of the ranking bonus) follow every change."""
     terms = _search.TermCounts()
-    with SharedMemoryStore(tmp_path / "t.db", index=toy_index()) as s:
+    with open_store(index=toy_index()) as s:
 
         def rare(word: str) -> dict[str, int]:
             with s.db.read() as conn:
-                seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                seq = conn.execute(_schema.sql_of(conn).CURRENT_SEQ).fetchone()[0]
                 return terms.rare(conn, word, seq, 250)  # words rare in <= 5 texts
 
         s.put(("t",), "0", {"text": "zeta one"})
@@ -265,13 +258,9 @@ def test_term_counts_follow_changes(tmp_path: Path) -> None:
             assert rare("zeta") == ({"zeta": 7 - i} if 0 < 7 - i <= 5 else {}), i
 
 
-def test_scoped_search_sees_other_stores_writes(tmp_path: Path) -> None:
+def test_scoped_search_sees_other_stores_writes(open_store: Any) -> None:
     """A scope's rows are remembered per process; another process's put must show up."""
-    path = tmp_path / "scope.db"
-    with (
-        SharedMemoryStore(path, index=toy_index()) as a,
-        SharedMemoryStore(path, index=toy_index()) as b,
-    ):
+    with open_store(index=toy_index()) as a, open_store(index=toy_index()) as b:
         a.put(("app", "u1", "x"), "k1", {"text": "first note"})
         assert [r.key for r in a.search(("app", "u1"), query="note")] == ["k1"]
         b.put(("app", "u1", "y"), "k2", {"text": "second note"})
@@ -280,12 +269,11 @@ def test_scoped_search_sees_other_stores_writes(tmp_path: Path) -> None:
         assert [r.key for r in a.search(("app", "u1"), query="note")] == ["k2"]
 
 
-def test_reopen_keeps_items_and_index(tmp_path: Path) -> None:
-    path = tmp_path / "r.db"
-    with SharedMemoryStore(path, index=toy_index()) as s:
+def test_reopen_keeps_items_and_index(open_store: Any) -> None:
+    with open_store(index=toy_index()) as s:
         for i in range(20):
             s.put(("r",), str(i), {"text": f"note {i}"})
-    with SharedMemoryStore(path, index=toy_index()) as s:
+    with open_store(index=toy_index()) as s:
         assert s.get(("r",), "3").value == {"text": "note 3"}
         report = s.verify_index()
         assert report.ok and report.checked == 20
@@ -293,7 +281,7 @@ def test_reopen_keeps_items_and_index(tmp_path: Path) -> None:
         assert s.verify_index().ok
 
 
-def test_graph_uses_store(tmp_path: Path) -> None:
+def test_graph_uses_store(open_store: Any) -> None:
     from typing import TypedDict
 
     from _graphs import linear_graph
@@ -315,7 +303,7 @@ def test_graph_uses_store(tmp_path: Path) -> None:
         return {"recalled": [h.value["text"] for h in hits]}
 
     builder = linear_graph(State, ("remember", remember), ("recall", recall))
-    with SharedMemoryStore(tmp_path / "g.db", index=toy_index()) as s:
+    with open_store(index=toy_index()) as s:
         graph = builder.compile(store=s)
         graph.invoke({"user": "u1", "fact": "likes green tea", "recalled": []})
         out = graph.invoke({"user": "u1", "fact": "plays chess", "recalled": []})

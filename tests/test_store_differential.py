@@ -102,14 +102,29 @@ def _as_set(items: list[Any]) -> set[Any]:
     return {(i.namespace, i.key, repr(sorted(i.value.items()))) for i in items}
 
 
+def _fresh(store_conn: str | Path) -> str | Path:
+    """A new file per example on SQLite; on PostgreSQL the test's database, emptied by
+    `_empty` (a database per example would cost more than the example)."""
+    if isinstance(store_conn, Path):
+        return store_conn.parent / f"diff{next(_files)}.db"
+    return store_conn
+
+
+def _empty(store: SharedMemoryStore) -> None:
+    if store.db.dialect == "postgres":
+        store.setup()
+        with store.db.write() as conn:
+            conn.execute("TRUNCATE mem_items, mem_vectors, mem_outbox")
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ops=st.lists(op, min_size=1, max_size=25))
-def test_matches_in_memory_store(tmp_path: Path, ops: list[Any]) -> None:
+def test_matches_in_memory_store(store_conn: str | Path, ops: list[Any]) -> None:
     mem = InMemoryStore(index=toy_index())
-    path = tmp_path / f"diff{next(_files)}.db"
-    with SharedMemoryStore(path, index=toy_index(hybrid=False), chroma=None) as ours:
+    with SharedMemoryStore(_fresh(store_conn), index=toy_index(hybrid=False), chroma=None) as ours:
+        _empty(ours)
         for o in ops:
             kind = o[0]
             if kind == "put":

@@ -32,7 +32,9 @@ from typing import Any
 from langgraph.store.base import Item, PutOp
 
 from langgraph_sharedmem.changes import _query
+from langgraph_sharedmem.core import changelog
 from langgraph_sharedmem.core.backend import Backend
+from langgraph_sharedmem.core.part import pg_module
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, check_id, namespace
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
@@ -92,6 +94,11 @@ class MemoryAsOf:
     @classmethod
     def at(cls, db: Database | Backend, when: Any) -> MemoryAsOf:
         backend = getattr(db, "inner", db)  # a part's view of PostgreSQL: the backend itself
+        # The change log may not exist yet (nothing written): create it, as its writers do.
+        if backend.dialect == "sqlite":
+            backend.migrate(changelog.MIGRATIONS)
+        else:
+            backend.migrate(pg_module("langgraph_sharedmem.core.changelog_pg").MIGRATIONS)
         return cls(_readable(backend), moment(backend, when))
 
     @classmethod

@@ -1,6 +1,7 @@
-"""`SharedMemoryStore`: LangGraph's `BaseStore` on one SQLite file, with a Chroma index.
+"""`SharedMemoryStore`: LangGraph's `BaseStore` on one SQLite file or PostgreSQL, with a Chroma
+index.
 
-A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
+A drop-in for `InMemoryStore`, `SqliteStore` and `PostgresStore`, sync and async::
 
     from langgraph_sharedmem import SharedMemoryStore
 
@@ -9,8 +10,9 @@ A drop-in for `InMemoryStore` and `SqliteStore`, sync and async::
 
 Without ``embed`` the index uses the offline WordLlama model; nothing touches the network.
 SQLite holds the items, their embeddings and a change log (outbox); Chroma is an index derived
-from them, applied when writes pause and replayed on open (see `_index`). How the parts fit:
-``docs/store.md``.
+from them, applied when writes pause and replayed on open (see `_index`). On PostgreSQL
+(a ``postgresql://`` URL) the same logic runs with the SQL of `_schema_pg` and `_filters_pg`
+(docs/scaling.md). How the parts fit: ``docs/store.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from langgraph.store.base import (
 )
 
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database, Synchronous
 from langgraph_sharedmem.errors import InvalidConfigError
@@ -115,22 +118,26 @@ class _Work:
 
 
 class SharedMemoryStore(DatabasePart, BaseStore):
-    """LangGraph store on a SQLite file that many agent processes share.
+    """LangGraph store on a SQLite file that many agent processes share, or on PostgreSQL
+    that processes on many hosts share.
 
     Args:
-        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, or an open `Database`
-            (shared with the other parts of a `SharedMemory`; then it is not closed here).
+        conn: A file path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or
+            an open backend (shared with the other parts of a `SharedMemory`; then it is
+            not closed here).
         index: LangGraph's `IndexConfig` (``dims``, ``embed``, ``fields``) to enable semantic
             search; ``embed`` may be omitted for the offline WordLlama embedder. Extra keys:
             ``hybrid`` (default True: the query's rare ids, codes and names add a bonus to
             the cosine, see `langgraph_sharedmem._ranking`) and ``ann_threshold``
             (candidates above which Chroma proposes them instead of an exact scan; 200k).
         ttl: LangGraph's `TTLConfig`. Expired items are never returned, even before a sweep.
-        chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``), a
-            directory path, a ``chromadb`` client such as ``chromadb.HttpClient(...)``, or
-            ``None`` for no Chroma (exact search only).
+        chroma: ``"embedded"`` (default: a persistent directory ``<db path>.chroma``; on
+            PostgreSQL, none: exact search), a directory path, a ``chromadb`` client such as
+            ``chromadb.HttpClient(...)`` (what several hosts share), or ``None`` for no
+            Chroma (exact search only).
         busy_timeout: Seconds to wait for another process's write lock.
         synchronous: SQLite ``synchronous`` pragma.
+        pool_size: PostgreSQL only: connections in the pool (and async worker threads).
 
     Example:
         >>> with SharedMemoryStore.from_conn_string(":memory:") as store:
@@ -143,16 +150,19 @@ class SharedMemoryStore(DatabasePart, BaseStore):
 
     migrations = _schema.MIGRATIONS
     requires = (changelog.MIGRATIONS,)
+    pg_schemas = ("langgraph_sharedmem.core.changelog_pg", "langgraph_sharedmem.store._schema_pg")
+    db: Any  # SQLite's `Database` or a `PostgresDatabase`
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         index: IndexConfig | None = None,
         ttl: TTLConfig | None = None,
         chroma: Any = "embedded",
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "NORMAL",
+        pool_size: int = 8,
     ) -> None:
         if ttl is not None:
             unknown = set(ttl) - _TTL_KEYS
@@ -166,7 +176,11 @@ class SharedMemoryStore(DatabasePart, BaseStore):
         # LangGraph's stores expose their embedder (None without an index) as ``embeddings``.
         self.embeddings = self._spec.embeddings if self._spec else None
         self.ttl_config = ttl
-        self._open_database(conn, busy_timeout=busy_timeout, synchronous=synchronous)
+        self._open_database(
+            conn, busy_timeout=busy_timeout, synchronous=synchronous, pool_size=pool_size
+        )
+        # The SQL of this backend's dialect; the logic is the same on both.
+        self._sql = _schema.for_dialect(self.db.dialect)
         self._chroma_option = chroma
         self._cache = VectorCache(self._spec.dims) if self._spec else None
         self._terms = _search.TermCounts()
@@ -179,7 +193,8 @@ class SharedMemoryStore(DatabasePart, BaseStore):
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
     ) -> SharedMemoryStore:
-        """Open a store on a path or ``sqlite:///`` URL; a sync and async context manager."""
+        """Open a store on a path, ``sqlite:///`` or ``postgresql://`` URL; a sync and async
+        context manager."""
         return cls(conn_string, **kwargs)
 
     from_path = from_conn_string
@@ -198,11 +213,11 @@ class SharedMemoryStore(DatabasePart, BaseStore):
     def _set_up(self) -> None:
         """Check the index's dimensions against the file and start the index."""
         with self.db.write() as conn:
-            store_id = conn.execute(_schema.GET_META, ("store_id",)).fetchone()[0]
+            store_id = conn.execute(self._sql.GET_META, ("store_id",)).fetchone()[0]
             if self._spec is not None:
-                row = conn.execute(_schema.GET_META, ("dims",)).fetchone()
+                row = conn.execute(self._sql.GET_META, ("dims",)).fetchone()
                 if row is None:
-                    conn.execute(_schema.SET_META, ("dims", str(self._spec.dims)))
+                    conn.execute(self._sql.SET_META, ("dims", str(self._spec.dims)))
                 elif int(row[0]) != self._spec.dims:
                     raise InvalidConfigError(
                         f"database {self.db.path!r} holds {row[0]}-dimension embeddings; "
@@ -218,8 +233,9 @@ class SharedMemoryStore(DatabasePart, BaseStore):
             return None
         if isinstance(option, (str, os.PathLike)):
             if option == "embedded":
-                if self.db.is_memory:
-                    return None  # nothing to persist beside; exact search serves it
+                if self.db.is_memory or self.db.dialect == "postgres":
+                    # Nothing to persist beside (a server is no directory): exact search.
+                    return None
                 path = f"{self.db.path}.chroma"
             else:
                 path = os.fspath(option)
@@ -474,7 +490,7 @@ class SharedMemoryStore(DatabasePart, BaseStore):
         nothing changed since the last search)."""
         if self._spec is None or self._cache is None:
             return None
-        seq, floor, expired = conn.execute(_schema.SNAPSHOT, (moment,)).fetchone()
+        seq, floor, expired = conn.execute(self._sql.SNAPSHOT, (moment,)).fetchone()
         self._cache.refresh(conn, seq, int(floor))
         return _search.Semantic(
             spec=self._spec,

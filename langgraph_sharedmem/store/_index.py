@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -105,11 +106,14 @@ class ChromaIndex:
     """One Chroma collection mirroring ``mem_vectors``, written under the lease."""
 
     def __init__(
-        self, db: Database, *, store_id: str, dims: int, client: Any, path: str | None
+        self, db: Database | Any, *, store_id: str, dims: int, client: Any, path: str | None
     ) -> None:
         if (client is None) == (path is None):
             raise ValueError("ChromaIndex takes either a client or an embedded directory path")
         self.db = db
+        self._sql = _schema.for_dialect(db.dialect)  # SQL of the backend's dialect
+        # This module's own statements, or their PostgreSQL twins in `_schema_pg`.
+        self._vec_sql = self._sql if db.dialect == "postgres" else sys.modules[__name__]
         self.dims = dims
         self.collection_name = f"lgsm_{store_id}"
         self.embedded = client is None
@@ -135,7 +139,7 @@ class ChromaIndex:
         SQLite and the vector cache, and `_search` scans exactly whatever Chroma has not
         applied yet; `flush_index` / `verify_index` apply synchronously when asked."""
         with self.db.write() as conn:
-            conn.execute(_schema.ENSURE_INDEX_STATE, (STATE_NAME,))
+            conn.execute(self._sql.ENSURE_INDEX_STATE, (STATE_NAME,))
         with self._lock:  # the first process to open stays the writer, as before
             self._take_lease()
         self._wake.set()
@@ -173,7 +177,7 @@ class ChromaIndex:
             if self._leased_until:
                 try:
                     with self.db.write() as conn:
-                        conn.execute(_schema.RELEASE_LEASE, (STATE_NAME, self.holder))
+                        conn.execute(self._sql.RELEASE_LEASE, (STATE_NAME, self.holder))
                 except Exception:  # closing anyway; the lease simply expires
                     logger.warning("could not release the index lease", exc_info=True)
             self._drop()
@@ -210,8 +214,8 @@ class ChromaIndex:
     def _positions(self) -> tuple[int, int]:
         """The newest ``seq`` and the applied one."""
         with self.db.read() as conn:
-            current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
-            row = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()
+            current = conn.execute(self._sql.CURRENT_SEQ).fetchone()[0]
+            row = conn.execute(self._sql.INDEX_STATE, (STATE_NAME,)).fetchone()
         return current, row[0] if row else 0
 
     def _apply_logged(self, max_batches: int | None = None, batch: int = BATCH) -> int:
@@ -232,19 +236,25 @@ class ChromaIndex:
     def _take_lease(self) -> bool:
         now = time.time()
         with self.db.write() as conn:
-            row = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()
+            row = conn.execute(self._sql.INDEX_STATE, (STATE_NAME,)).fetchone()
             if row and row[1] and row[1] != self.holder and _dead_local(row[1]):
                 # The holder crashed on this machine: no need to wait for its lease to lapse.
-                conn.execute(_schema.RELEASE_LEASE, (STATE_NAME, row[1]))
-            got = conn.execute(
-                _schema.TAKE_LEASE,
-                {"me": self.holder, "until": now + LEASE_SECONDS, "name": STATE_NAME, "now": now},
-            ).rowcount
+                conn.execute(self._sql.RELEASE_LEASE, (STATE_NAME, row[1]))
+            until = now + LEASE_SECONDS
+            lease = {"me": self.holder, "until": until, "name": STATE_NAME, "now": now}
+            got = self._changed(conn.execute(self._sql.TAKE_LEASE, lease))
         if got:
             self._leased_until = now + LEASE_SECONDS
         else:
             self._lost()
         return bool(got)
+
+    def _changed(self, cursor: Any) -> bool:
+        """Whether an UPDATE changed a row (PostgreSQL's statements say so by RETURNING:
+        in pipeline mode a rowcount is unknown until a result is read)."""
+        if self.db.dialect == "postgres":
+            return cursor.fetchone() is not None
+        return bool(cursor.rowcount)
 
     def _lost(self) -> None:
         if self._leased_until:
@@ -298,16 +308,16 @@ class ChromaIndex:
             while not (self._stop.is_set() and done) and batches != max_batches:
                 batches += 1
                 with self.db.read() as conn:
-                    applied = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
-                    current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                    applied = conn.execute(self._sql.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
+                    current = conn.execute(self._sql.CURRENT_SEQ).fetchone()[0]
                     if applied >= current:
                         break
                     upto = min(current, applied + batch)
                     keys = conn.execute(
-                        _schema.PENDING_KEYS, {"lo": applied, "hi": upto}
+                        self._sql.PENDING_KEYS, {"lo": applied, "hi": upto}
                     ).fetchall()
                     rows = conn.execute(
-                        SELECT_CURRENT_VECTORS, (json.dumps(keys, ensure_ascii=True),)
+                        self._vec_sql.SELECT_CURRENT_VECTORS, (json.dumps(keys, ensure_ascii=True),)
                     ).fetchall()
                 if time.time() > self._leased_until - LEASE_SECONDS / 2 and not self._take_lease():
                     return done
@@ -315,9 +325,9 @@ class ChromaIndex:
                     col = self.collection()
                 self._sync(col, keys, rows)
                 with self.db.write() as conn:
-                    if not conn.execute(
-                        _schema.SET_APPLIED, (upto, STATE_NAME, self.holder)
-                    ).rowcount:
+                    if not self._changed(
+                        conn.execute(self._sql.SET_APPLIED, (upto, STATE_NAME, self.holder))
+                    ):
                         self._lost()
                         return done
                 done += len(keys)
@@ -339,12 +349,12 @@ class ChromaIndex:
 
     def _prune(self) -> None:
         with self.db.write() as conn:
-            applied = conn.execute(_schema.MIN_APPLIED).fetchone()[0] or 0
-            current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+            applied = conn.execute(self._sql.MIN_APPLIED).fetchone()[0] or 0
+            current = conn.execute(self._sql.CURRENT_SEQ).fetchone()[0]
             floor = min(applied, current - OUTBOX_RETAIN)
-            if floor > int(conn.execute(_schema.GET_META, ("log_floor",)).fetchone()[0]):
-                conn.execute(_schema.PRUNE_OUTBOX, (floor,))
-                conn.execute(_schema.SET_META, ("log_floor", str(floor)))
+            if floor > int(conn.execute(self._sql.GET_META, ("log_floor",)).fetchone()[0]):
+                conn.execute(self._sql.PRUNE_OUTBOX, (floor,))
+                conn.execute(self._sql.SET_META, ("log_floor", str(floor)))
 
     # -- querying --------------------------------------------------------------------------
 
@@ -370,15 +380,15 @@ class ChromaIndex:
                 return report
             col = self.collection()
             with self.db.read() as conn:
-                applied = conn.execute(_schema.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
-                current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+                applied = conn.execute(self._sql.INDEX_STATE, (STATE_NAME,)).fetchone()[0]
+                current = conn.execute(self._sql.CURRENT_SEQ).fetchone()[0]
                 truth = {
                     (p, k, f): (h.hex(), seq)
-                    for p, k, f, h, seq in conn.execute(SELECT_VECTOR_HASHES)
+                    for p, k, f, h, seq in conn.execute(self._vec_sql.SELECT_VECTOR_HASHES)
                 }
                 moving = {
                     tuple(r)
-                    for r in conn.execute(_schema.PENDING_KEYS, {"lo": applied, "hi": current})
+                    for r in conn.execute(self._sql.PENDING_KEYS, {"lo": applied, "hi": current})
                 }
             seen: dict[tuple[str, str, str], str] = {}
             offset = 0
@@ -411,12 +421,12 @@ class ChromaIndex:
             self._collection = None
             col = self.collection()
             with self.db.read() as conn:
-                current = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
-                rows = conn.execute(SELECT_ALL_VECTOR_ROWS).fetchall()
+                current = conn.execute(self._sql.CURRENT_SEQ).fetchone()[0]
+                rows = conn.execute(self._vec_sql.SELECT_ALL_VECTOR_ROWS).fetchall()
             for start in range(0, len(rows), BATCH):
                 self._sync(col, [], rows[start : start + BATCH])
                 self._take_lease()
             with self.db.write() as conn:
-                conn.execute(_schema.RESET_APPLIED, (current, STATE_NAME, self.holder))
+                conn.execute(self._sql.RESET_APPLIED, (current, STATE_NAME, self.holder))
             self.last_error = None
             return len(rows)

@@ -22,9 +22,17 @@ Layout:
 * ``mem_index_state``: per index, the highest ``seq`` applied and the lease (holder, expiry)
   that makes one process at a time the writer of an embedded Chroma directory.
 * ``mem_meta``: store-wide constants (store id, embedding dimensions).
+
+`_schema_pg` holds the same statements, under the same names, for PostgreSQL; the store's
+logic picks the module by the connection (`sql_of`) or the backend's dialect (`for_dialect`).
 """
 
 from __future__ import annotations
+
+import sqlite3
+import sys
+from types import ModuleType
+from typing import Any
 
 from sqlite_utils import Database as _SUDatabase
 from sqlite_utils.migrations import Migrations
@@ -204,3 +212,38 @@ SELECT prefix, key, field FROM mem_vectors WHERE seq > :lo AND seq <= :hi
 """
 MIN_APPLIED = "SELECT min(applied_seq) FROM mem_index_state"
 PRUNE_OUTBOX = "DELETE FROM mem_outbox WHERE seq <= ?"
+
+# `_search`'s statements; ``{where}`` is the search's scope (`_search._scope`).
+SEARCH_ITEMS = f"""
+SELECT {ITEM_COLUMNS} FROM mem_items AS i WHERE {{where}}
+ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?
+"""
+SEARCH_UNVECTORED = f"""
+SELECT {ITEM_COLUMNS} FROM mem_items AS i WHERE {{where}} AND NOT EXISTS
+(SELECT 1 FROM mem_vectors AS v WHERE v.prefix = i.prefix AND v.key = i.key)
+ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?
+"""
+SCOPE_ITEMS = "SELECT i.prefix, i.key FROM mem_items AS i WHERE {where}"
+LIVE = "(i.expires_at IS NULL OR i.expires_at > ?)"
+IN_PREFIX = "(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))"
+
+DIALECT = "sqlite"
+
+
+def sql_of(conn: Any) -> ModuleType:
+    """The SQL of ``conn``'s dialect: this module for SQLite, `_schema_pg` for PostgreSQL
+    (imported on first use: it needs psycopg, which SQLite users may lack)."""
+    if isinstance(conn, sqlite3.Connection):
+        return sys.modules[__name__]
+    from langgraph_sharedmem.store import _schema_pg
+
+    return _schema_pg
+
+
+def for_dialect(dialect: str) -> ModuleType:
+    """The SQL of a backend's ``dialect``."""
+    if dialect == "sqlite":
+        return sys.modules[__name__]
+    from langgraph_sharedmem.store import _schema_pg
+
+    return _schema_pg

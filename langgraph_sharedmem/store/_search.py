@@ -81,8 +81,11 @@ class TermCounts:
             count, drift = known[0], seq - known[1]
             if drift == 0 or count - drift > limit:
                 return count  # exact, or common then and still common
-        # A token is one \w+ run, so quoting makes it a valid FTS5 string.
-        count = conn.execute(_COUNT, (f'"{word}"', self._cap)).fetchone()[0]
+        if isinstance(conn, sqlite3.Connection):
+            # A token is one \w+ run, so quoting makes it a valid FTS5 string.
+            count = conn.execute(_COUNT, (f'"{word}"', self._cap)).fetchone()[0]
+        else:
+            count = _schema.sql_of(conn).count_token(conn, word, self._cap)
         if len(self._counts) >= self.MAX_WORDS:
             self._counts.clear()
         self._counts[word] = (count, seq)
@@ -115,7 +118,7 @@ def _search_item(row: Any, score: float | None = None) -> SearchItem:
 
 def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[Item | None, bool]:
     """The live item and whether it has a TTL to refresh."""
-    row = conn.execute(_schema.GET_ITEM, (prefix, key)).fetchone()
+    row = conn.execute(_schema.sql_of(conn).GET_ITEM, (prefix, key)).fetchone()
     if row is None or (row[3] is not None and row[3] <= now):
         return None, False
     value, created, updated, _, ttl = row
@@ -129,14 +132,14 @@ def get(conn: sqlite3.Connection, prefix: str, key: str, now: float) -> tuple[It
     return item, ttl is not None
 
 
-def _scope(op: SearchOp, filter_sql: Sql, now: float, any_expired: bool) -> Sql:
+def _scope(op: SearchOp, filter_sql: Sql, now: float, any_expired: bool, sql: Any = _schema) -> Sql:
     # Without an expired item the TTL test holds for every row; skipping it saves ~6% of a
     # filtered scan.
-    parts = ["(i.expires_at IS NULL OR i.expires_at > ?)"] if any_expired else []
+    parts = [sql.LIVE] if any_expired else []
     params: list[Any] = [now] if any_expired else []
     if op.namespace_prefix:
         exact, lo, hi = prefix_range(op.namespace_prefix)
-        parts.append("(i.prefix = ? OR (i.prefix >= ? AND i.prefix < ?))")
+        parts.append(sql.IN_PREFIX)
         params += [exact, lo, hi]
     parts.append(filter_sql[0])
     return " AND ".join(parts), [*params, *filter_sql[1]]
@@ -211,17 +214,21 @@ def _search(
 ) -> tuple[list[SearchItem], list[ItemId]]:
     limit, offset = check_count("limit", op.limit), check_count("offset", op.offset)
     assert limit is not None and offset is not None
+    sql = _schema.sql_of(conn)
+    if sql.DIALECT == "postgres":
+        # `check_search` compiled (and so checked) the filter for SQLite; jsonb's differs.
+        from langgraph_sharedmem.store._filters_pg import compile_filter_pg
+
+        filter_sql = compile_filter_pg(op.filter)
     any_expired = (
         semantic.any_expired
         if semantic is not None
-        else conn.execute(_schema.ANY_EXPIRED, (now,)).fetchone() is not None
+        else conn.execute(sql.ANY_EXPIRED, (now,)).fetchone() is not None
     )
-    where, params = _scope(op, filter_sql, now, any_expired)
+    where, params = _scope(op, filter_sql, now, any_expired, sql)
     if query is None or semantic is None:
         rows = conn.execute(
-            f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} "
-            "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            sql.SEARCH_ITEMS.format(where=where), [*params, limit, offset]
         ).fetchall()
         return [_search_item(r) for r in rows], _with_ttl(rows)
 
@@ -245,10 +252,7 @@ def _search(
         # scored one, as in InMemoryStore.
         skip = max(0, offset - len(ranked))
         rest = conn.execute(
-            f"SELECT {_schema.ITEM_COLUMNS} FROM mem_items AS i WHERE {where} AND NOT EXISTS "
-            "(SELECT 1 FROM mem_vectors AS v WHERE v.prefix = i.prefix AND v.key = i.key) "
-            "ORDER BY i.updated_at DESC, i.prefix, i.key LIMIT ? OFFSET ?",
-            [*params, limit - len(results), skip],
+            sql.SEARCH_UNVECTORED.format(where=where), [*params, limit - len(results), skip]
         ).fetchall()
         results += [_search_item(r) for r in rest]
         found += rest
@@ -274,9 +278,7 @@ def _vector_ranking(
     if op.filter or semantic.any_expired:
         allowed = {
             (p, k)
-            for p, k in conn.execute(
-                f"SELECT i.prefix, i.key FROM mem_items AS i WHERE {where}", params
-            )
+            for p, k in conn.execute(_schema.sql_of(conn).SCOPE_ITEMS.format(where=where), params)
         }
         rows = cache.rows_of(allowed)
     elif op.namespace_prefix:
@@ -310,7 +312,7 @@ def _ann(
     ids = chroma.query(query, min(max(4 * need + 16, 100), max(cache.n, 1)))
     if ids is None:
         return None
-    applied = conn.execute(_schema.INDEX_STATE, ("chroma",)).fetchone()[0]
+    applied = conn.execute(_schema.sql_of(conn).INDEX_STATE, ("chroma",)).fetchone()[0]
     n = cache.n
     fresh = np.flatnonzero((cache.seqs[:n] > applied) & cache.alive[:n])
     rows = np.union1d(np.asarray(cache.vector_rows(ids), dtype=np.int64), fresh)
@@ -338,6 +340,9 @@ def _with_keywords(
     # the thousands of rows a common word matches costs more than the whole vector search.
     matches: dict[str, list[ItemId]] = {}
     for token in rare:
+        if not isinstance(conn, sqlite3.Connection):
+            matches[token] = _schema.sql_of(conn).token_items(conn, token, where, params)
+            continue
         matches[token] = [
             (p, k)
             for p, k in conn.execute(
@@ -364,7 +369,7 @@ def _fetch(conn: sqlite3.Connection, items: list[ItemId]) -> dict[ItemId, Any]:
     if not items:
         return {}
     rows = conn.execute(
-        _schema.SELECT_ITEMS_BY_PAIRS, (json.dumps(items, ensure_ascii=True),)
+        _schema.sql_of(conn).SELECT_ITEMS_BY_PAIRS, (json.dumps(items, ensure_ascii=True),)
     ).fetchall()
     return {(r[0], r[1]): r for r in rows}
 
@@ -401,10 +406,11 @@ def list_namespaces(
                 exact = ".".join(literal)
                 lo, hi = exact, exact + "/"
             break
-    prefixes = [p for (p,) in conn.execute(_schema.SELECT_PREFIXES, {"lo": lo, "hi": hi})]
-    if conn.execute(_schema.ANY_EXPIRED, (now,)).fetchone():
+    sql = _schema.sql_of(conn)
+    prefixes = [p for (p,) in conn.execute(sql.SELECT_PREFIXES, {"lo": lo, "hi": hi})]
+    if conn.execute(sql.ANY_EXPIRED, (now,)).fetchone():
         prefixes = [
-            p for p in prefixes if conn.execute(_schema.PREFIX_HAS_LIVE_ITEM, (p, now)).fetchone()
+            p for p in prefixes if conn.execute(sql.PREFIX_HAS_LIVE_ITEM, (p, now)).fetchone()
         ]
     namespaces = [prefix_to_ns(p) for p in prefixes]
     namespaces = [ns for ns in namespaces if all(_matches(c, ns) for c in conditions)]

@@ -53,13 +53,14 @@ class VectorCache:
     def refresh(self, conn: sqlite3.Connection, current_seq: int, log_floor: int) -> None:
         if self.seq == current_seq:
             return
+        sql = _schema.sql_of(conn)
         if self.seq < 0 or self.seq < log_floor or current_seq < self.seq:
             self._clear()
-            self._add_rows(conn.execute(_schema.SELECT_ALL_VECTORS).fetchall())
+            self._add_rows(conn.execute(sql.SELECT_ALL_VECTORS).fetchall())
         else:
-            for prefix, key, field in conn.execute(_schema.SELECT_DELETES_SINCE, (self.seq,)):
+            for prefix, key, field in conn.execute(sql.SELECT_DELETES_SINCE, (self.seq,)):
                 self._remove((prefix, key, field))
-            self._add_rows(conn.execute(_schema.SELECT_VECTORS_SINCE, (self.seq,)).fetchall())
+            self._add_rows(conn.execute(sql.SELECT_VECTORS_SINCE, (self.seq,)).fetchall())
         self.seq = current_seq
         self._scopes.clear()
         if self.dead > 1000 and self.dead > self.live:

@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from langgraph.store.base import PutOp
 
 from langgraph_sharedmem.core import changelog
@@ -101,8 +102,9 @@ def known_vectors(conn: sqlite3.Connection, plans: list[PutPlan]) -> Known:
     """The stored vectors of these items, in one read transaction of the caller."""
     if not any(p.texts for p in plans):
         return Known()
-    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
-    found = conn.execute(_schema.SELECT_VECTORS_BY_PAIRS, (_pairs(plans),)).fetchall()
+    sql = _schema.sql_of(conn)
+    seq = conn.execute(sql.CURRENT_SEQ).fetchone()[0]
+    found = conn.execute(sql.SELECT_VECTORS_BY_PAIRS, (_pairs(plans),)).fetchall()
     return Known(
         seq=seq,
         rows=[(vid, p, k, f, h) for vid, p, k, f, h, _ in found],
@@ -132,32 +134,36 @@ def write_puts(
     """Write the plans; ``embeddings`` maps every text hash to float32 bytes. True if any
     vector changed (the index has something to apply). ``known`` is reused instead of
     reading the vectors again when no change has committed since it was read."""
-    upserts, deletes = [], []
-    for p in plans:
-        if p.value is None:
-            deletes.append((p.prefix, p.key))
-        else:
-            expires = None if p.ttl is None else now + p.ttl * 60.0
-            upserts.append((p.prefix, p.key, p.value, stamp, stamp, expires, p.ttl))
-    changelog.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
-    if deletes:
-        conn.executemany(_schema.DELETE_ITEM, deletes)
-    if upserts:
-        conn.executemany(_schema.UPSERT_ITEM, upserts)
+    sql = _schema.sql_of(conn)
+    if sql.DIALECT == "postgres":
+        _write_items_pg(conn, plans, stamp, now)
+    else:
+        upserts, deletes = [], []
+        for p in plans:
+            if p.value is None:
+                deletes.append((p.prefix, p.key))
+            else:
+                expires = None if p.ttl is None else now + p.ttl * 60.0
+                upserts.append((p.prefix, p.key, p.value, stamp, stamp, expires, p.ttl))
+        changelog.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
+        if deletes:
+            conn.executemany(_schema.DELETE_ITEM, deletes)
+        if upserts:
+            conn.executemany(_schema.UPSERT_ITEM, upserts)
 
-    seq = conn.execute(_schema.CURRENT_SEQ).fetchone()[0]
+    seq = conn.execute(sql.CURRENT_SEQ).fetchone()[0]
     # Every vector change takes a new seq, so an unchanged seq means the vectors read before
     # the lock are still the stored ones: no need to read them again under it.
     stored = (
         known.rows
         if known is not None and known.rows is not None and known.seq == seq
-        else conn.execute(_schema.SELECT_VECTOR_HASHES_BY_PAIRS, (_pairs(plans),)).fetchall()
+        else conn.execute(sql.SELECT_VECTOR_HASHES_BY_PAIRS, (_pairs(plans),)).fetchall()
     )
     current: dict[VectorId, tuple[int, bytes]] = {(p, k, f): (vid, h) for vid, p, k, f, h in stored}
     by_item: dict[tuple[str, str], list[VectorId]] = {}
     for vid in current:
         by_item.setdefault((vid[0], vid[1]), []).append(vid)
-    next_id = conn.execute(_schema.MAX_VECTOR_ID).fetchone()[0]
+    next_id = conn.execute(sql.MAX_VECTOR_ID).fetchone()[0]
     vec_rows: list[tuple[int, str, str, str, bytes, bytes, int]] = []
     fts_deletes: list[tuple[int]] = []
     fts_inserts: list[tuple[int, str]] = []
@@ -183,6 +189,20 @@ def write_puts(
             seq += 1
             vec_rows.append((row_id, p.prefix, p.key, f, h, embeddings[h], seq))
             fts_inserts.append((row_id, text.encode("utf-8", "replace").decode("utf-8")))
+    if sql.DIALECT == "postgres":
+        # No FTS5 table: a vector row carries its text's tokens (see `_schema_pg`).
+        if gone_ids:
+            conn.cursor().executemany(sql.DELETE_VECTOR, gone_ids)
+        if vec_rows:
+            texts = dict(fts_inserts)
+            conn.cursor().executemany(
+                sql.UPSERT_VECTOR, [(*r, sql.fts_tokens(texts[r[0]])) for r in vec_rows]
+            )
+        if outbox:
+            conn.cursor().executemany(sql.INSERT_OUTBOX, outbox)
+        if vec_rows or outbox:
+            conn.execute(sql.BUMP_SEQ, (seq,))
+        return bool(outbox or vec_rows)
     if gone_ids:
         conn.executemany(_schema.DELETE_VECTOR, gone_ids)
         conn.executemany(_schema.DELETE_FTS, gone_ids)
@@ -199,14 +219,56 @@ def write_puts(
 
 def refresh_ttls(conn: sqlite3.Connection, items: list[tuple[str, str]], now: float) -> None:
     if items:
-        conn.executemany(_schema.REFRESH_TTL, [(now, p, k) for p, k in items])
+        # A cursor's executemany: psycopg's connections have none.
+        conn.cursor().executemany(_schema.sql_of(conn).REFRESH_TTL, [(now, p, k) for p, k in items])
 
 
 def sweep(conn: sqlite3.Connection, now: float, limit: int = 10_000) -> int:
     """Delete up to ``limit`` expired items with their vectors, logging the vector deletes."""
-    expired = conn.execute(_schema.SELECT_EXPIRED, (now, limit)).fetchall()
+    sql = _schema.sql_of(conn)
+    if sql.DIALECT == "postgres":
+        # Chosen under the store's write lock, as SQLite's sweep is under its write lock:
+        # two sweepers never pick the same items.
+        conn.execute(sql.TAKE_WRITE_LOCK, (sql.WRITE_LOCK,))
+    expired = conn.execute(sql.SELECT_EXPIRED, (now, limit)).fetchall()
     if not expired:
         return 0
     plans = [PutPlan(p, k, None, None) for p, k in expired]
     write_puts(conn, plans, {}, stamp="", now=now)
     return len(expired)
+
+
+def _write_items_pg(conn: Any, plans: list[PutPlan], stamp: str, now: float) -> None:
+    """PostgreSQL: take the store's write lock (seq numbers in commit order, see
+    `_schema_pg`), log the changes, and write the items in one statement each way."""
+    from langgraph_sharedmem.store import _schema_pg
+
+    conn.execute(_schema_pg.TAKE_WRITE_LOCK, (_schema_pg.WRITE_LOCK,))
+    changelog.item_changes(conn, [(p.prefix, p.key, p.value) for p in plans], now)
+    gone = [[p.prefix, p.key] for p in plans if p.value is None]
+    kept = [
+        [
+            p.prefix,
+            p.key,
+            p.value,
+            _schema_pg.doc_text(p.value),
+            stamp,
+            None if p.ttl is None else now + p.ttl * 60.0,
+            p.ttl,
+        ]
+        for p in plans
+        if p.value is not None
+    ]
+    if gone:
+        conn.execute(_schema_pg.DELETE_ITEMS, (orjson.dumps(gone).decode(),))
+    if kept:
+        conn.execute(_schema_pg.UPSERT_ITEMS, (_rows_json(kept),))
+
+
+def _rows_json(rows: list[list[Any]]) -> str:
+    """JSON of rows holding checked strings (orjson refuses lone surrogates; the stored JSON
+    text of a value holds none, but a ttl may be -inf, which JSON spells as null)."""
+    try:
+        return orjson.dumps(rows).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(rows, ensure_ascii=True)

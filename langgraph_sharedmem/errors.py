@@ -59,8 +59,9 @@ class InvalidConfigError(SharedMemoryError, ValueError):
 
 
 class UnsupportedBackendError(InvalidConfigError):
-    """A part of the memory was opened on a backend it does not run on yet (today only the
-    checkpointer runs on PostgreSQL); nothing was created or written."""
+    """A part of the memory was opened on a backend it does not run on yet (on PostgreSQL:
+    the registry, conversation, agent views and as-of reads); nothing was created or
+    written. The message names the part and, from `SharedMemory`, what does run there."""
 
 
 class DatabaseFileError(SharedMemoryError, OSError):

@@ -60,7 +60,8 @@ class ConversationLog(DatabasePart):
     """The shared conversation history of a database (see the module docstring).
 
     Args:
-        conn: A path, ``":memory:"`` or an open `Database` (shared with a `SharedMemory`).
+        conn: A path, ``":memory:"``, a ``postgresql://`` URL or an open database (shared
+            with a `SharedMemory`).
         access: Agents' grants; given, a ``viewer`` must be a registered, active agent, and
             messages appended with ``scope=`` reach only viewers that may read that scope.
         embeddings: For `relevant`: ``"default"`` (the offline WordLlama model), any LangChain

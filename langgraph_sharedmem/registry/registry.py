@@ -12,7 +12,7 @@
         reg.who_knows("order:42")                         # authors of verified facts
         reg.record_outcome("billing", "refund order 42")  # routing learns from outcomes
 
-One row per agent name in SQLite; registering again replaces the profile. The agent id is
+One row per agent name in the database; registering again replaces the profile. The agent id is
 registered with `AccessControl` and its descriptive text put in the store in the same
 transaction, so the registry, the access rules and the semantic index never disagree. How it
 ranks and what is logged: ``docs/registry.md``.
@@ -85,8 +85,8 @@ class Registry(DatabasePart):
     """The agent registry of one database (see the module docstring).
 
     Args:
-        conn: A path, ``sqlite:///`` URL, or an open `Database` (shared with a `SharedMemory`,
-            then not closed here).
+        conn: A path, a ``sqlite:///`` or ``postgresql://`` URL, or an open database
+            (shared with a `SharedMemory`, then not closed here).
         store: The store holding each agent's descriptive text for semantic lookup. Opened
             here (offline WordLlama index) when ``conn`` is a path; with a `Database` and no
             store, lookups match keywords only.

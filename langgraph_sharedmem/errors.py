@@ -59,9 +59,9 @@ class InvalidConfigError(SharedMemoryError, ValueError):
 
 
 class UnsupportedBackendError(InvalidConfigError):
-    """A part of the memory was opened on a backend it does not run on yet (on PostgreSQL:
-    the registry, conversation, agent views and as-of reads); nothing was created or
-    written. The message names the part and, from `SharedMemory`, what does run there."""
+    """A part of the memory was opened on a backend it does not run on (every part of this
+    version runs on SQLite and PostgreSQL; a part added later may not); nothing was created
+    or written. The message names the part and, from `SharedMemory`, what does run there."""
 
 
 class DatabaseFileError(SharedMemoryError, OSError):

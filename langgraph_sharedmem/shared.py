@@ -264,7 +264,7 @@ class SharedMemory(Closing):
     def fork_run_memory(self, from_run: str, to_run: str, *, as_of: Any) -> int:
         """Copy run ``from_run``'s items and facts as of ``as_of`` into run ``to_run`` (the
         fork's own run memory); returns how many were copied."""
-        self._check_backend("mem.fork_run_memory", MemoryAsOf)
+        self._check_backend("mem.fork_run_memory", MemoryAsOf, SharedMemoryStore, FactLedger)
         return fork_run_memory(self.store, self.facts, from_run, to_run, as_of=as_of)
 
     def agent(
@@ -273,8 +273,6 @@ class SharedMemory(Closing):
         """The view of agent ``agent_id`` acting for ``user_id`` in ``run_id``: the app
         defaults, the user's memory, the agent's private memory and the run, as far as its
         grants allow. Unknown (unregistered) agents and users raise `InvalidConfigError`."""
-        # The view's own logic (checks and audit inside the store's transactions) is not
-        # tested on PostgreSQL yet, so it is not offered there even with its parts.
         self._check_backend("mem.agent", AgentView, AccessControl, SharedMemoryStore, FactLedger)
         return AgentView(self.access, self.store, self.facts, agent_id, user=user_id, run=run_id)
 
@@ -284,7 +282,9 @@ class SharedMemory(Closing):
         or meaning (through the store's index), routing, and who knows what."""
         db = self._check_backend("mem.registry", Registry)
         if self._registry is None:
-            self._registry = self._made(Registry(db, store=self.store, access=self.access))
+            # Without the store (not on this backend), lookups match keywords.
+            store = self.store if self._runs(SharedMemoryStore) else None
+            self._registry = self._made(Registry(db, store=store, access=self.access))
         return self._registry
 
     def register_agent(

@@ -12,14 +12,25 @@ import pytest
 from langgraph_sharedmem import AccessDenied, InvalidConfigError, SharedMemory
 
 
-@pytest.fixture
-def mem(db_path: Path) -> Iterator[SharedMemory]:
-    with SharedMemory.open(db_path, index=None) as m:
+def _opened(conn: str | Path) -> Iterator[SharedMemory]:
+    with SharedMemory.open(conn, index=None) as m:
         for agent in ("billing", "support"):
             m.register_agent(agent)
         m.register_user("u1")
         m.register_user("u2")
         yield m
+
+
+@pytest.fixture
+def mem(backend_url: str) -> Iterator[SharedMemory]:
+    """On both backends (agent views on PostgreSQL too)."""
+    yield from _opened(backend_url)
+
+
+@pytest.fixture
+def file_mem(db_path: Path) -> Iterator[SharedMemory]:
+    """On a SQLite file, for tests reading its tables directly."""
+    yield from _opened(db_path)
 
 
 def _tables(path: Path) -> dict[str, list[tuple]]:
@@ -101,13 +112,11 @@ def test_scope_grants_reach_other_agents_private_memory_and_wildcards(mem: Share
     assert billing.recall("policy").value == {"refunds": "30 days"}
 
 
-def test_revocation_by_another_process_reaches_reads_and_writes(
-    mem: SharedMemory, db_path: Path
-) -> None:
+def test_revocation_by_another_process_reaches_reads_and_writes(mem: SharedMemory) -> None:
     mem.access.grant_user("u1", "support", read=True, write=True)
     support = mem.agent("support", user_id="u1")
     support.remember("note", {"x": 1}, scope="user")
-    with SharedMemory.open(db_path, index=None) as other:  # another connection
+    with SharedMemory.open(mem.db.path, index=None) as other:  # another connection
         other.access.revoke_user("u1", "support")
     with pytest.raises(AccessDenied):  # writes check inside their own transaction
         support.remember("note", {"x": 2}, scope="user")
@@ -163,8 +172,9 @@ def test_audit_log_records_reads_writes_and_denials(mem: SharedMemory) -> None:
 
 
 def test_bad_input_is_refused_naming_the_problem_and_writes_nothing(
-    mem: SharedMemory, db_path: Path
+    file_mem: SharedMemory, db_path: Path
 ) -> None:
+    mem = file_mem
     mem.access.grant_user("u1", "billing", write=True)
     v = mem.agent("billing", user_id="u1", run_id="r1")
     mem.access.audit_log.flush()

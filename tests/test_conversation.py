@@ -38,8 +38,8 @@ SCALE = float(os.environ.get("SHAREDMEM_STRESS_SCALE", "1"))
 
 
 @pytest.fixture
-def log(db_path: Path) -> Any:
-    with ConversationLog(db_path) as c:
+def log(backend_url: str) -> Any:
+    with ConversationLog(backend_url) as c:
         yield c
 
 
@@ -492,12 +492,13 @@ async def test_async_twins(db_path: Path) -> None:
             log.summary("r", upto=1)
 
 
-def test_two_processes_append_to_one_run(db_path: Path) -> None:
+def test_two_processes_append_to_one_run(backend_url: str) -> None:
     n = int(40 * SCALE)
-    ConversationLog(db_path, embeddings=None).setup()
-    outcomes = run_together(workers.agent_process, [(str(db_path), a, n) for a in ("p1", "p2")])
+    with ConversationLog(backend_url, embeddings=None) as log:
+        log.setup()
+    outcomes = run_together(workers.agent_process, [(backend_url, a, n) for a in ("p1", "p2")])
     assert [o[2] for o in outcomes] == [None, None], [o[2] for o in outcomes]
-    with ConversationLog(db_path, embeddings=None) as log:
+    with ConversationLog(backend_url, embeddings=None) as log:
         stored = list(log.iter_messages("r1"))
     assert len(stored) == 2 * n
     assert sorted(s.seq for s in stored) == sorted(s for o in outcomes for s in o[1])

@@ -4,6 +4,7 @@ verified by counts and hashes, and read back the same through the parts; refusal
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +71,11 @@ def _build(path: Path) -> float:
         draft.invoke({"topic": "bees", "log": []}, FORK)
         before_edit = next(s for s in draft.get_state_history(FORK) if s.next == ("edit",))
         draft.invoke(None, draft.update_state(before_edit.config, {"draft": "about wasps"}))
+        mem.registry.register(
+            "billing", description="Billing desk: invoices and payments", capabilities=["billing"]
+        )
+        mem.conversation.append(HumanMessage("my card expired"), run="r1", sender="user")
+        mem.conversation.append(HumanMessage("updating it now"), run="r1", sender="billing")
         with mem.changes.subscribe("audit", start="earliest") as sub:
             seen = sub.poll(timeout=5)
             assert seen
@@ -88,6 +94,8 @@ def _reads(mem: SharedMemory) -> dict[str, Any]:
         "audit": [(e.action, e.agent, e.outcome) for e in acl.audit()],
         "changes": [(c.seq, c.kind, c.op, c.key, c.data) for c in mem.changes.read(0)],
         "stats": mem.tool_cache.shared_stats(),
+        "agents": [(a.name, a.description, a.capabilities) for a in mem.registry.agents()],
+        "messages": [(m.content, m.name) for m in mem.conversation.messages("r1")],
     }
     if mem.db.dialect == "sqlite" or SharedMemorySaver.runs_on_postgres():
         chat = build_chat_graph().compile(checkpointer=mem.checkpointer)
@@ -182,11 +190,18 @@ def test_copy_refuses_a_part_the_destination_does_not_run_naming_it(
     with _open(source) as mem:
         mem.facts.assert_fact("app", "acme", "plan", "pro", author="billing")
         mem.conversation.append(HumanMessage("hello"), run="r1", sender="user")
-    unported = {p.part for p in part_specs() if not p.runs_on_postgres}
-    if "conversation" not in unported:
-        pytest.skip("the conversation runs on PostgreSQL now")
-    with pytest.raises(UnsupportedBackendError, match="conversation part.*conv_messages"):
-        copy_database(source, postgres_db)
+    # Every part runs on PostgreSQL today; the refusal guards parts added later, so the
+    # conversation's spec plays one here.
+    specs = [
+        dataclasses.replace(p, runs_on_postgres=False) if p.part == "conversation" else p
+        for p in part_specs()
+    ]
+    with (
+        open_database(source, read_only=True) as src,
+        open_database(postgres_db) as dst,
+        pytest.raises(UnsupportedBackendError, match="conversation part.*conv_messages"),
+    ):
+        copy_between(src, dst, specs)
     with _open(postgres_db) as mem:  # nothing was written, not even the schema
         assert mem.changes.read(0) == [] and mem.facts.list("app") == []
     # SQLite holds every part the copy can move: the same memory copies to another file.

@@ -50,6 +50,15 @@ def mem(db_path: Path) -> Iterator[SharedMemory]:
         yield m
 
 
+@pytest.fixture
+def any_mem(backend_url: str) -> Iterator[SharedMemory]:
+    """`mem` on both backends."""
+    with SharedMemory.open(backend_url) as m:
+        for name, profile in TEAM.items():
+            m.registry.register(name, **profile)  # type: ignore[arg-type]
+        yield m
+
+
 def _rows(path: Path, sql: str, *params: object) -> list[tuple]:
     conn = sqlite3.connect(path)
     try:
@@ -107,7 +116,8 @@ def test_profile_round_trips_and_registers_with_access_control(db_path: Path) ->
         assert item is not None and "Invoices and refunds." in item.value["text"]
 
 
-def test_semantic_lookup_finds_the_billing_agent(mem: SharedMemory) -> None:
+def test_semantic_lookup_finds_the_billing_agent(any_mem: SharedMemory) -> None:
+    mem = any_mem
     assert mem.registry.semantic
     found = mem.registry.search("who can answer billing questions?", k=2)
     assert found[0].agent.name == "finance_desk"
@@ -137,7 +147,8 @@ def test_keyword_fallback_when_the_store_has_no_index(tmp_path: Path) -> None:
         assert [m.agent.name for m in bare.search("invoice refund")] == ["finance_desk"]
 
 
-def test_lookup_by_capability_is_exact_and_case_insensitive(mem: SharedMemory) -> None:
+def test_lookup_by_capability_is_exact_and_case_insensitive(any_mem: SharedMemory) -> None:
+    mem = any_mem
     assert [a.name for a in mem.registry.find("Billing")] == ["finance_desk"]
     assert [a.name for a in mem.registry.find("order-tracking")] == ["courier"]
     assert mem.registry.find("bill") == []
@@ -227,7 +238,8 @@ def test_stale_agents_are_left_out_and_reported(mem: SharedMemory, db_path: Path
         reg.heartbeat("ghost")
 
 
-def test_route_ranks_with_scores_and_reasons(mem: SharedMemory) -> None:
+def test_route_ranks_with_scores_and_reasons(any_mem: SharedMemory) -> None:
+    mem = any_mem
     reg = mem.registry
     routes = reg.route("I was charged twice, please refund one payment", k=4)
     assert routes[0].name == "finance_desk"
@@ -292,7 +304,8 @@ def test_retired_agents_leave_lookups_routing_and_access(mem: SharedMemory, db_p
     assert [a.name for a in reg.find("shipping")] == ["courier"]
 
 
-def test_who_knows_counts_authors_of_verified_facts(mem: SharedMemory) -> None:
+def test_who_knows_counts_authors_of_verified_facts(any_mem: SharedMemory) -> None:
+    mem = any_mem
     facts = mem.facts
     order = ("user", "c7")
     facts.assert_fact(order, "order:42", "status", "shipped", author="courier")
@@ -319,19 +332,18 @@ def test_who_knows_counts_authors_of_verified_facts(mem: SharedMemory) -> None:
     assert mem.registry.who_knows("nothing") == []
 
 
-def test_who_knows_ignores_restatements_from_quarantine(mem: SharedMemory) -> None:
+def test_who_knows_ignores_restatements_from_quarantine(any_mem: SharedMemory) -> None:
+    mem = any_mem
     # An agent restating a verified value from quarantine joins its sources; that must not
     # make it an expert (nor win it routing's track-record tie-break).
     facts = mem.facts
     facts.assert_fact("app", "order:7", "status", "shipped", author="courier")
-    facts.assert_fact(
-        "app", "order:7", "status", "shipped", author="mallory", status="quarantined"
-    )
+    facts.assert_fact("app", "order:7", "status", "shipped", author="mallory", status="quarantined")
     assert [e.agent for e in mem.registry.who_knows("order:7")] == ["courier"]
 
 
-def test_who_knows_before_any_fact_exists(tmp_path: Path) -> None:
-    with Registry(tmp_path / "r.db") as reg:
+def test_who_knows_before_any_fact_exists(backend_url: str) -> None:
+    with Registry(backend_url) as reg:
         assert reg.who_knows("order:1") == []
 
 
@@ -376,7 +388,8 @@ def test_bad_profiles_are_refused_and_nothing_is_written(
     assert {t: _rows(db_path, f"SELECT * FROM {t}") for t in tables} == before
 
 
-def test_bad_lookups_are_refused(mem: SharedMemory) -> None:
+def test_bad_lookups_are_refused(any_mem: SharedMemory) -> None:
+    mem = any_mem
     reg = mem.registry
     for call, words in [
         (lambda: reg.search(""), "query must not be empty"),
@@ -441,7 +454,8 @@ def test_standalone_registry_opens_its_own_store(tmp_path: Path) -> None:
         assert mem.registry.search("invoice problem", k=1)[0].agent.name == "finance_desk"
 
 
-def test_capabilities_are_named_by_words_not_by_stopwords(mem: SharedMemory) -> None:
+def test_capabilities_are_named_by_words_not_by_stopwords(any_mem: SharedMemory) -> None:
+    mem = any_mem
     reg = mem.registry
     reg.register("helpdesk", description="Laptops, VPN and passwords.", capabilities=["it"])
     reg.register("tracker", description="Follows orders.", capabilities=["order-tracking"])

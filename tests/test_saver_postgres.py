@@ -96,31 +96,24 @@ def test_shared_memory_on_postgres_gives_a_checkpointer(postgres_db: str) -> Non
 @pytest.mark.parametrize(
     "use",
     [
-        ("mem.conversation", lambda mem: mem.conversation),
-        ("mem.registry", lambda mem: mem.registry),
+        ("mem.store", lambda mem: mem.store),
         ("mem.registry", lambda mem: mem.register_agent("a")),
-        ("mem.agent", lambda mem: mem.agent("a")),
-        ("mem.as_of", lambda mem: mem.as_of(0)),
+        ("mem.conversation", lambda mem: mem.conversation.messages("r1")),
+        ("mem.agent", lambda mem: (mem.register_agent("a"), mem.agent("a"))),
+        ("mem.as_of", lambda mem: mem.as_of(0).facts("app")),
         ("mem.fork_run_memory", lambda mem: mem.fork_run_memory("r1", "r2", as_of=0)),
     ],
     ids=lambda u: u[0],
 )
-def test_parts_not_ported_yet_say_so_on_postgres(postgres_db: str, use: Any) -> None:
-    from langgraph_sharedmem import SharedMemory, UnsupportedBackendError
+def test_every_feature_runs_on_postgres(postgres_db: str, use: Any) -> None:
+    from langgraph_sharedmem import SharedMemory
 
-    part, call = use
-    with SharedMemory.open(postgres_db, pool_size=2) as mem:
-        with pytest.raises(
-            UnsupportedBackendError, match=f"{part} does not run on PostgreSQL"
-        ) as e:
-            call(mem)
-        assert isinstance(UnsupportedBackendError("x"), InvalidConfigError)
-        # What does run there is read from the parts themselves.
-        ported = "mem.checkpointer, mem.store, mem.facts, mem.access, mem.tool_cache, mem.changes"
-        assert f"on PostgreSQL this version offers {ported}." in str(e.value)
+    _, call = use
+    with SharedMemory.open(postgres_db, pool_size=2, index=None) as mem:
+        call(mem)
 
 
-def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
+def test_parts_opened_directly_on_postgres(postgres_db: str) -> None:
     from langgraph_sharedmem import (
         AccessControl,
         ChangeFeed,
@@ -131,18 +124,18 @@ def test_parts_opened_directly_on_postgres_say_so(postgres_db: str) -> None:
         ToolCache,
         UnsupportedBackendError,
     )
+    from langgraph_sharedmem.core.part import DatabasePart
     from langgraph_sharedmem.core.postgres import PostgresDatabase
 
-    for part in (Registry, ConversationLog):
-        with pytest.raises(UnsupportedBackendError, match="does not run on PostgreSQL yet"):
-            part(postgres_db)
+    class Unported(DatabasePart):  # a part with no PostgreSQL schema
+        def __init__(self, conn: Any) -> None:
+            self._open_database(conn)
+
+    with pytest.raises(UnsupportedBackendError, match="Unported does not run on PostgreSQL"):
+        Unported(postgres_db)
     with PostgresDatabase(postgres_db, pool_size=1) as db:
-        for part in (Registry, ConversationLog):
-            with pytest.raises(UnsupportedBackendError, match=f"{part.__name__} does not run"):
-                part(db)  # type: ignore[arg-type]
-        # The ported ones open on it.
         ported = (SharedMemorySaver, SharedMemoryStore, FactLedger, ToolCache, AccessControl)
-        for part in (*ported, ChangeFeed):
+        for part in (*ported, ChangeFeed, Registry, ConversationLog):
             part(db).setup()  # type: ignore[arg-type]
 
 

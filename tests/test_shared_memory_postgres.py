@@ -1,11 +1,10 @@
-"""`SharedMemory.open("postgresql://...")`: the ported parts work together on one database,
-the others refuse by name."""
+"""`SharedMemory.open("postgresql://...")`: the parts work together on one database."""
 
 from __future__ import annotations
 
-import pytest
+from langchain_core.messages import HumanMessage
 
-from langgraph_sharedmem import InvalidConfigError, SharedMemory
+from langgraph_sharedmem import SharedMemory
 
 
 def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db: str) -> None:
@@ -33,9 +32,11 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
             return x * x
 
         assert square(3) == square(3) == 9 and calls == [3]
-        for part in ("registry", "conversation"):
-            with pytest.raises(InvalidConfigError, match=f"mem.{part} does not run on PostgreSQL"):
-                getattr(mem, part)
+        # The registry and the conversation on the same database, with the store's index.
+        mem.register_agent("billing", description="Invoices and refunds", capabilities=["billing"])
+        assert mem.registry.search("who handles invoices?", k=1)[0].agent.name == "billing"
+        mem.conversation.append(HumanMessage("hi"), run="r1", sender="user")
+        assert [m.content for m in mem.conversation.messages("r1")] == ["hi"]
     # Reopened: everything is still there, and the schema is not created twice.
     with SharedMemory.open(postgres_db) as mem:
         assert mem.facts.get("app", "acme", "plan").version == 1  # type: ignore[union-attr]

@@ -30,8 +30,8 @@ ORDER = "order:42"
 
 
 @pytest.fixture
-def mem(db_path: Path) -> Iterator[SharedMemory]:
-    with SharedMemory.open(db_path) as m:
+def mem(backend_url: str) -> Iterator[SharedMemory]:
+    with SharedMemory.open(backend_url) as m:
         yield m
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -23,8 +22,8 @@ from langgraph_sharedmem.facts import Scope
 
 
 @pytest.fixture
-def mem(db_path: Path) -> Iterator[SharedMemory]:
-    with SharedMemory.open(db_path) as m:
+def mem(backend_url: str) -> Iterator[SharedMemory]:
+    with SharedMemory.open(backend_url) as m:
         for agent in ("billing", "support"):
             m.register_agent(agent)
         m.register_user("u1")

@@ -52,6 +52,13 @@ class AgentView:
     make one per node call or per run. Sync methods and async twins (``a``-prefixed).
     """
 
+    @classmethod
+    def runs_on_postgres(cls) -> bool:
+        """A view runs wherever its parts do: on PostgreSQL a guarded write is one transaction
+        holding the access-control lock, with the store's write nested in it (a savepoint),
+        so a revocation committed before it is seen, as under SQLite's write lock."""
+        return True
+
     def __init__(
         self,
         access: AccessControl,

@@ -32,6 +32,9 @@ from typing import Any
 from langgraph.store.base import Item, PutOp
 
 from langgraph_sharedmem.changes import _query
+from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
+from langgraph_sharedmem.core.part import pg_module
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, check_id, namespace
 from langgraph_sharedmem.errors import CursorExpiredError, InvalidConfigError
@@ -57,7 +60,7 @@ def _from_iso(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def moment(db: Database, when: Any) -> datetime:
+def moment(db: Database | Backend, when: Any) -> datetime:
     """The UTC moment ``when`` names: a checkpoint config (its ``ts``, via the
     checkpointer on ``db``), a `datetime`, an ISO 8601 string or epoch seconds."""
     if isinstance(when, datetime):
@@ -89,8 +92,20 @@ class MemoryAsOf:
     moment: datetime
 
     @classmethod
-    def at(cls, db: Database, when: Any) -> MemoryAsOf:
-        return cls(db, moment(db, when))
+    def at(cls, db: Database | Backend, when: Any) -> MemoryAsOf:
+        backend = getattr(db, "inner", db)  # a part's view of PostgreSQL: the backend itself
+        # The change log may not exist yet (nothing written): create it, as its writers do.
+        if backend.dialect == "sqlite":
+            backend.migrate(changelog.MIGRATIONS)
+        else:
+            backend.migrate(pg_module("langgraph_sharedmem.core.changelog_pg").MIGRATIONS)
+        return cls(_readable(backend), moment(backend, when))
+
+    @classmethod
+    def runs_on_postgres(cls) -> bool:
+        """As-of reads run on PostgreSQL: they read the change log and the ledger, both
+        there (the log's statements translated as the feed's are)."""
+        return True
 
     @property
     def ts(self) -> str:
@@ -162,6 +177,16 @@ class MemoryAsOf:
             (i for i in self.items(run_id, collection) if i.key == key and i.namespace == ns),
             None,
         )
+
+
+def _readable(db: Any) -> Any:
+    """``db``, on PostgreSQL seen as the change feed sees it (`changes._query_pg`)."""
+    if db.dialect == "sqlite":
+        return db
+    from langgraph_sharedmem.changes import _query_pg
+    from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+    return SerializedDatabase(db, None, frozenset(), _query_pg.OVERRIDES)
 
 
 def fork_run_memory(

@@ -60,7 +60,8 @@ class ConversationLog(DatabasePart):
     """The shared conversation history of a database (see the module docstring).
 
     Args:
-        conn: A path, ``":memory:"`` or an open `Database` (shared with a `SharedMemory`).
+        conn: A path, ``":memory:"``, a ``postgresql://`` URL or an open database (shared
+            with a `SharedMemory`).
         access: Agents' grants; given, a ``viewer`` must be a registered, active agent, and
             messages appended with ``scope=`` reach only viewers that may read that scope.
         embeddings: For `relevant`: ``"default"`` (the offline WordLlama model), any LangChain
@@ -74,6 +75,11 @@ class ConversationLog(DatabasePart):
     migrations = _schema.MIGRATIONS
     copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
+    pg_schemas = (
+        "langgraph_sharedmem.core.changelog_pg",
+        "langgraph_sharedmem.conversation._schema_pg",
+    )
+    db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`_on_postgres`)
 
     def __init__(
         self,
@@ -93,7 +99,9 @@ class ConversationLog(DatabasePart):
         if token_counter is not None and not callable(token_counter):
             raise InvalidConfigError(f"token_counter must be callable, got {token_counter!r}")
         self._open_database(conn)
-        if access is not None and access.db is not self.db:
+        if access is not None and getattr(access.db, "inner", access.db) is not getattr(
+            self.db, "inner", self.db
+        ):
             raise InvalidConfigError("access must be on the same Database as the log")
         self.access = access
         self._embeddings_option = embeddings
@@ -102,6 +110,16 @@ class ConversationLog(DatabasePart):
         self.summarizer: Adapted | None = as_summarizer(summarizer)
         self.slice_weights: _select.SliceWeights = _select.DEFAULT_WEIGHTS
         """How a budgeted `context` scores older messages (the tuned defaults)."""
+
+    def _on_postgres(self, db: Any) -> Any:
+        """The log's SQLite logic on PostgreSQL (`conversation._schema_pg`): appends serialize
+        on one advisory lock, so messages commit in ``seq`` order on every host."""
+        from langgraph_sharedmem.conversation import _schema_pg
+        from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+        return SerializedDatabase(
+            db, _schema_pg.CONVERSATION_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES
+        )
 
     # -- embeddings ------------------------------------------------------------------------
 
@@ -219,6 +237,10 @@ class ConversationLog(DatabasePart):
         rows = []
         for message in messages:
             kind, data, text = _model.encode(message)
+            # ``text`` only feeds relevance and summaries (the message is rebuilt from
+            # ``data``, where JSON escapes it): a NUL means nothing there, and PostgreSQL's
+            # text cannot hold one.
+            text = text.replace("\x00", "")
             author = _sender_of(message, sender)
             tokens = self.token_counter(message)
             if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:

@@ -78,8 +78,9 @@ def translate(
         for i, pg_text in enumerate(fragments):
             pg = pg.replace(f"\x00{i}\x00", pg_text)
     match = _INSERT_INTO.match(pg)
-    returns_id = bool(match and match.group(1) in id_tables and "RETURNING" not in pg.upper())
-    if returns_id:
+    returns_id = bool(match and match.group(1) in id_tables)
+    # An override may return a key not named ``id`` (``RETURNING seq``): read back the same.
+    if returns_id and "RETURNING" not in pg.upper():
         pg = pg.rstrip().rstrip(";") + " RETURNING id"
     return pg, returns_id
 
@@ -97,6 +98,10 @@ class CompatCursor:
     @property
     def rowcount(self) -> int:
         return int(self._cursor.rowcount)
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -117,8 +122,9 @@ class CompatConnection:
 
     def __init__(self, raw: Any, id_tables: frozenset[str], overrides: Mapping[str, str]) -> None:
         self.raw = raw
+        frozen = overrides if isinstance(overrides, _Frozen) else _Frozen(overrides)
         self._translate = functools.partial(
-            _cached_translate, id_tables=id_tables, overrides=_Frozen(overrides)
+            _cached_translate, id_tables=id_tables, overrides=frozen
         )
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> CompatCursor:
@@ -127,9 +133,9 @@ class CompatConnection:
         return CompatCursor(self.raw.execute(pg, params), returns_id)
 
     def executemany(self, sql: str, rows: Sequence[Any]) -> CompatCursor:
-        pg, _ = self._translate(sql)
-        if pg.endswith(" RETURNING id"):
-            pg = pg[: -len(" RETURNING id")]
+        pg, returns_id = self._translate(sql)
+        if returns_id:
+            pg = re.sub(r"\s+RETURNING\s+\w+\s*$", "", pg, flags=re.IGNORECASE)
         cursor = self.raw.cursor()
         cursor.executemany(pg, rows)
         return CompatCursor(cursor, False)

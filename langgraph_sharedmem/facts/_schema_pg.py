@@ -15,7 +15,7 @@ identity column, the insertion order SQLite's implicit rowid gives.
 from __future__ import annotations
 
 from langgraph_sharedmem.core.postgres import PostgresMigrations
-from langgraph_sharedmem.facts import _schema
+from langgraph_sharedmem.facts import _schema, queries
 
 # pg_advisory_xact_lock key every ledger write holds ("SHMEM" + 3).
 FACTS_LOCK = 0x53484D454D0003
@@ -189,5 +189,39 @@ UPDATE fact_claims SET confidence = greatest(confidence, %(confidence)s),
     first_seq = CASE WHEN first_seq = 0 THEN %(seq)s ELSE first_seq END,
     last_seq = %(seq)s, updated_at = %(now)s
 WHERE id = %(id)s
+""",
+}
+
+# The reads `facts.queries` offers other parts (who knows what, track records, facts as of a
+# moment), on PostgreSQL. The ledger's tables may not exist yet; ``held`` always does here.
+_TABLES_LIST = "'facts', 'fact_claims', 'fact_sources', 'fact_history'"
+QUERY_OVERRIDES: dict[str, str] = {
+    queries._LEDGER_TABLES: f"""
+SELECT count(*) FROM pg_catalog.pg_tables
+WHERE schemaname = current_schema() AND tablename IN ({_TABLES_LIST})
+""",
+    queries._HAS_HELD: "SELECT 1",
+    queries._WHO_KNOWS.format(trusted=queries._TRUSTED_SOURCES): """
+SELECT s.author, count(DISTINCT f.id),
+    (SELECT json_agg(a ORDER BY a)::text FROM unnest(array_agg(DISTINCT f.attribute)) AS a),
+    max(s.created_at)
+FROM facts AS f
+JOIN fact_claims AS c ON c.fact_id = f.id AND c.status = 'verified'
+JOIN fact_sources AS s ON s.claim_id = c.id
+WHERE f.subject = %(subject)s
+    AND (%(scope)s::text IS NULL OR f.scope = %(scope)s::text)
+    AND (%(attribute)s::text IS NULL OR f.attribute = %(attribute)s::text)
+    AND s.held = 0
+GROUP BY s.author
+ORDER BY count(DISTINCT f.id) DESC, max(s.created_at) DESC, s.author
+""",
+    queries._TRACK_RECORDS.format(trusted=queries._TRUSTED_SOURCES): """
+SELECT s.author, count(DISTINCT f.id)
+FROM fact_sources AS s
+JOIN fact_claims AS c ON c.id = s.claim_id AND c.status = 'verified'
+JOIN facts AS f ON f.id = c.fact_id
+WHERE s.author = ANY(ARRAY(SELECT jsonb_array_elements_text(%(names)s::jsonb)))
+    AND s.held = 0
+GROUP BY s.author
 """,
 }

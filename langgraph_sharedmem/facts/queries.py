@@ -9,6 +9,7 @@ naming the ledger's tables stays in this part.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -81,9 +82,29 @@ c.author, c.confidence, c.updated_at
 """
 
 
+def _ledger(conn: Any) -> Any:
+    """``conn`` taking the ledger's statements: on PostgreSQL (a psycopg connection or another
+    part's `CompatConnection`), translated with the ledger's `_schema_pg`."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn
+    from langgraph_sharedmem.core.pg_compat import CompatConnection
+    from langgraph_sharedmem.facts import _schema_pg
+
+    return CompatConnection(getattr(conn, "raw", conn), _schema_pg.ID_TABLES, _pg_overrides())
+
+
+@functools.cache
+def _pg_overrides() -> Any:
+    """One mapping for every wrap (translations are cached by its identity)."""
+    from langgraph_sharedmem.core.pg_compat import _Frozen
+    from langgraph_sharedmem.facts import _schema_pg
+
+    return _Frozen(_schema_pg.OVERRIDES | _schema_pg.QUERY_OVERRIDES)
+
+
 def has_ledger(conn: sqlite3.Connection) -> bool:
     """Whether the ledger's tables exist in this file (a fact was ever written)."""
-    return bool(conn.execute(_LEDGER_TABLES).fetchone()[0] == 4)
+    return bool(_ledger(conn).execute(_LEDGER_TABLES).fetchone()[0] == 4)
 
 
 def _trusted(conn: sqlite3.Connection, template: str) -> str:
@@ -99,6 +120,7 @@ def who_knows(
     ``subject`` (``scope``: a `Scope.key`), most facts first."""
     if not has_ledger(conn):
         return []
+    conn = _ledger(conn)
     params = {"subject": subject, "scope": scope, "attribute": attribute}
     return [
         (author, count, json.loads(attributes), last)
@@ -112,6 +134,7 @@ def track_records(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, i
     """How many facts each of ``names`` backs with a verified value, any subject."""
     if not has_ledger(conn):
         return {}
+    conn = _ledger(conn)
     rows = conn.execute(_trusted(conn, _TRACK_RECORDS), {"names": json.dumps(list(names))})
     return dict(rows.fetchall())
 
@@ -123,6 +146,7 @@ def facts_as_of(
     text the ledger stores): their verified value then; facts with none then are left out."""
     if not has_ledger(conn):
         return []
+    conn = _ledger(conn)
     sql = _FACTS_AT.format(subject="" if subject is None else "AND f.subject = :subject")
     rows = conn.execute(sql, {"ts": ts, "scope": scope.key, "subject": subject}).fetchall()
     claim_rows = [conn.execute(_schema.SELECT_CLAIM, (r[5],)).fetchone() for r in rows]

@@ -12,7 +12,7 @@
         reg.who_knows("order:42")                         # authors of verified facts
         reg.record_outcome("billing", "refund order 42")  # routing learns from outcomes
 
-One row per agent name in SQLite; registering again replaces the profile. The agent id is
+One row per agent name in the database; registering again replaces the profile. The agent id is
 registered with `AccessControl` and its descriptive text put in the store in the same
 transaction, so the registry, the access rules and the semantic index never disagree. How it
 ranks and what is logged: ``docs/registry.md``.
@@ -36,6 +36,7 @@ from langgraph.store.base import PutOp
 from langgraph_sharedmem import _ranking
 from langgraph_sharedmem.agents import AccessControl
 from langgraph_sharedmem.core import changelog
+from langgraph_sharedmem.core.backend import Backend
 from langgraph_sharedmem.core.part import DatabasePart
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.core.values import Scope, check_id, check_name
@@ -84,8 +85,8 @@ class Registry(DatabasePart):
     """The agent registry of one database (see the module docstring).
 
     Args:
-        conn: A path, ``sqlite:///`` URL, or an open `Database` (shared with a `SharedMemory`,
-            then not closed here).
+        conn: A path, a ``sqlite:///`` or ``postgresql://`` URL, or an open database
+            (shared with a `SharedMemory`, then not closed here).
         store: The store holding each agent's descriptive text for semantic lookup. Opened
             here (offline WordLlama index) when ``conn`` is a path; with a `Database` and no
             store, lookups match keywords only.
@@ -98,10 +99,16 @@ class Registry(DatabasePart):
     migrations = _schema.MIGRATIONS
     copy_tables = _schema.COPY_TABLES
     requires = (changelog.MIGRATIONS,)
+    pg_schemas = (
+        "langgraph_sharedmem.core.changelog_pg",
+        "langgraph_sharedmem.agents._schema_pg",
+        "langgraph_sharedmem.registry._schema_pg",
+    )
+    db: Any  # SQLite's `Database`, or PostgreSQL seen as SQLite (`_on_postgres`)
 
     def __init__(
         self,
-        conn: str | os.PathLike[str] | Database,
+        conn: str | os.PathLike[str] | Database | Backend,
         *,
         store: SharedMemoryStore | None = None,
         access: AccessControl | None = None,
@@ -110,14 +117,15 @@ class Registry(DatabasePart):
         self.stale_after = stale_after
         self._open_database(conn)
         for part, what in ((store, "store"), (access, "access")):
-            if part is not None and part.db is not self.db:
+            if part is not None and _backend(part.db) is not _backend(self.db):
                 raise InvalidConfigError(f"{what} must use the registry's Database {self.db!r}")
         self._owned: list[DatabasePart] = []
         if access is None:
             access = AccessControl(self.db)
             self._owned.append(access)
-        if store is None and self._owns_db:
-            store = SharedMemoryStore(self.db, index=default_index())
+        on_sqlite = self.db.dialect == "sqlite"
+        if store is None and self._owns_db and (on_sqlite or SharedMemoryStore.runs_on_postgres()):
+            store = SharedMemoryStore(_backend(self.db), index=default_index())
             self._owned.append(store)
         self.access = access
         self.store = store
@@ -125,6 +133,16 @@ class Registry(DatabasePart):
         # name -> (text, text vector, word stems, word vectors): see `_meaning`.
         self._meanings: dict[str, tuple[str, Any, frozenset[str], Any]] = {}
         self._history = _History()
+
+    def _on_postgres(self, db: Any) -> Any:
+        """The registry's SQLite logic on PostgreSQL (`registry._schema_pg`): its writes
+        serialize on one advisory lock, as ``BEGIN IMMEDIATE`` serializes them on SQLite."""
+        from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+        from langgraph_sharedmem.registry import _schema_pg
+
+        return SerializedDatabase(
+            db, _schema_pg.REGISTRY_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES
+        )
 
     @property
     def stale_after(self) -> float | None:
@@ -830,6 +848,11 @@ class _History:
 def _text_value(row: Mapping[str, Any]) -> dict[str, Any]:
     """The store item holding an agent's indexed text."""
     return {"text": row["text"], "name": row["name"], "capabilities": _loads(row["capabilities"])}
+
+
+def _backend(db: Any) -> Any:
+    """The backend under a part's view of it (PostgreSQL parts each see it their way)."""
+    return getattr(db, "inner", db)
 
 
 def _unknown(name: str) -> InvalidConfigError:

@@ -166,6 +166,17 @@ def _namespace_json(prefix: str) -> tuple[str | None, str, bool]:
     return scope, head, scope is not None and scope.startswith('["run"')
 
 
+def item_change(item: tuple[str, str, str | None]) -> tuple[str, str | None, str, str]:
+    """``(op, scope, key, data)`` of the log row for one store write ``(prefix, key,
+    value_json or None)``, on either backend."""
+    prefix, key, value = item
+    scope, head, is_run = _namespace_json(prefix)
+    data = head + _encode(key)
+    if value is not None and is_run:
+        data += ',"value":' + value
+    return ("delete" if value is None else "put"), scope, f"{prefix}/{key}", data + "}"
+
+
 def item_changes(
     conn: sqlite3.Connection, items: list[tuple[str, str, str | None]], at: float
 ) -> None:
@@ -177,14 +188,9 @@ def item_changes(
     if not isinstance(conn, sqlite3.Connection):
         _pg().item_changes(conn, items, at)
         return
-    rows = []
-    for prefix, key, value in items:
-        scope, head, is_run = _namespace_json(prefix)
-        data = head + _encode(key)
-        if value is not None and is_run:
-            data += ',"value":' + value
-        op = "delete" if value is None else "put"
-        rows.append((at, "item", op, scope, f"{prefix}/{key}", None, data + "}"))
+    rows = [
+        (at, "item", op, scope, key, None, data) for op, scope, key, data in map(item_change, items)
+    ]
     if len(rows) == 1:  # the common case; executemany costs more for one row
         conn.execute(_INSERT, rows[0])
     else:

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from langgraph_sharedmem.core.changelog import _encode, _namespace_json
+from langgraph_sharedmem.core.changelog import _encode, item_change
 from langgraph_sharedmem.core.postgres import PostgresMigrations
 
 __all__ = ["LOG_LOCK", "MIGRATIONS", "NOTIFY_CHANNEL", "item_changes", "record"]
@@ -127,14 +127,7 @@ def item_changes(conn: Any, items: list[tuple[str, str, str | None]], at: float)
     """Log store writes, as `core.changelog.item_changes` does on SQLite."""
     if not items:
         return
-    rows = []
-    for prefix, key, value in items:
-        scope, head, is_run = _namespace_json(prefix)
-        data = head + _encode(key)
-        if value is not None and is_run:
-            data += ',"value":' + value
-        op = "delete" if value is None else "put"
-        rows.append([op, scope, f"{prefix}/{key}", data + "}"])
+    rows = [list(row) for row in map(item_change, items)]
     conn = getattr(conn, "raw", conn)
     conn.execute(_INSERT_ITEMS, (LOG_LOCK, NOTIFY_CHANNEL, at or time.time(), _json(rows)))
 

@@ -29,9 +29,6 @@ hold (a NUL character in text) raises `InvalidConfigError`.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import hashlib
 import os
 import threading
@@ -44,6 +41,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langgraph_sharedmem.core.backend import refuse_postgres
 from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.workers import WorkerThreads
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
@@ -119,7 +117,7 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-class PostgresDatabase(Closing):
+class PostgresDatabase(WorkerThreads, Closing):
     """A PostgreSQL database shared by the parts of the memory, through a connection pool.
 
     Args:
@@ -327,6 +325,12 @@ class PostgresDatabase(Closing):
         if self._closed:
             raise DatabaseFileError(f"database {self.path} is closed")
 
+    # The async calls (`WorkerThreads.run`) get one thread per pooled connection.
+    _thread_name_prefix = "langgraph-sharedmem-pg"
+
+    def _worker_count(self) -> int:
+        return self._pool_size
+
     # -- migrations ------------------------------------------------------------------------
 
     def check(self, migrations: Iterable[PostgresMigrations]) -> None:
@@ -410,32 +414,12 @@ class PostgresDatabase(Closing):
                     (migrations.name, name),
                 )
 
-    # -- async -----------------------------------------------------------------------------
-
-    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` on a worker thread, without blocking the event loop."""
-        self._check_open()
-        if self._executor is None:
-            with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=self._pool_size, thread_name_prefix="langgraph-sharedmem-pg"
-                    )
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
-
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the pool and stop the worker threads. Safe to call twice."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if not self._close_workers():
+            return
         if self._pid == os.getpid():
             self.pool.close()
 

@@ -25,9 +25,6 @@ falls behind.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import logging
 import os
 import shlex
@@ -45,6 +42,7 @@ from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.core.backend import refuse_postgres
 from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.workers import WorkerThreads
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
     DatabaseFileError,
@@ -120,7 +118,7 @@ def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
     return text
 
 
-class Database(Closing):
+class Database(WorkerThreads, Closing):
     """One SQLite database file shared by the checkpointer, the store and the memory layers.
 
     Args:
@@ -430,32 +428,12 @@ class Database(Closing):
                 "not know. Upgrade langgraph-sharedmem to open it."
             )
 
-    # -- async -----------------------------------------------------------------------------
-
-    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` on the worker thread, without blocking the event loop."""
-        self._check_open()
-        if self._executor is None:
-            with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=1, thread_name_prefix="langgraph-sharedmem"
-                    )
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
-
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the connection and stop the worker thread. Safe to call twice."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if not self._close_workers():
+            return
         if self._checkpoints is not None:
             self._checkpoints.stop()  # first: the last connection to close checkpoints the rest
         with self._lock:

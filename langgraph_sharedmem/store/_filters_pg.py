@@ -1,10 +1,11 @@
 """Compile a search filter to a PostgreSQL condition on ``mem_items.doc`` (jsonb).
 
-The twin of `_filters` (read its docstring for the filter language): same operators, same
-checks and errors (the key rule of `SqliteStore`, depth and size limits, NUL and lone
-surrogates refused), same answers -- the differential tests run both against `InMemoryStore`.
-Nothing from the filter enters SQL text: a node is ``doc -> %s -> %s ...`` with its path's
-parts as parameters, values are parameters.
+The PostgreSQL dialect of `_filters` (read its docstring for the filter language): that
+module's one walker validates the filter and raises its errors (the key rule of `SqliteStore`,
+depth and size limits, NUL and lone surrogates refused) for both backends; this one spells its
+tests in jsonb, with the same answers -- the differential tests run both against
+`InMemoryStore`. Nothing from the filter enters SQL text: a node is ``doc -> %s -> %s ...``
+with its path's parts as parameters, values are parameters.
 
 How SQLite's semantics map onto jsonb:
 
@@ -29,22 +30,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from langgraph_sharedmem._filter_keys import filter_path
 from langgraph_sharedmem.errors import InvalidConfigError
-from langgraph_sharedmem.store._filters import (
-    _CHUNK,
-    _FIELD_OPS,
-    MAX_FILTER_PARAMS,
-    _deeper,
-    _label,
-    _text,
-)
+from langgraph_sharedmem.store._filters import Dialect, Sql, compile_filter
 
 __all__ = ["compile_filter_pg"]
-
-_ORDER = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-Sql = tuple[str, list[Any]]
 
 
 class _Node:
@@ -101,80 +90,6 @@ class _Node:
         return _Node(self.column, (*self.path, part))
 
 
-def compile_filter_pg(filter: Mapping[str, Any] | None, column: str = "i.doc") -> Sql:
-    """``(sql, params)`` true for rows whose jsonb ``column`` matches ``filter``."""
-    if not filter:
-        return "true", []
-    if not isinstance(filter, Mapping):
-        raise InvalidConfigError(f"filter must be a dict, got {type(filter).__name__}")
-    sql, params = _all(_top(filter, column, 0))
-    if len(params) > MAX_FILTER_PARAMS:
-        raise InvalidConfigError(
-            f"filter is too large: it needs {len(params)} SQL parameters, over "
-            f"{MAX_FILTER_PARAMS}; use $in with a list instead of many $or terms"
-        )
-    return sql, params
-
-
-def _top(filter: Mapping[str, Any], column: str, depth: int) -> list[Sql]:
-    depth = _deeper(depth)
-    parts: list[Sql] = []
-    for key, wanted in filter.items():
-        if key in ("$and", "$or"):
-            if not isinstance(wanted, (list, tuple)) or not all(
-                isinstance(f, Mapping) for f in wanted
-            ):
-                raise InvalidConfigError(f"filter {key!r} takes a list of filter dicts")
-            subs = [_all(_top(f, column, depth)) for f in wanted]
-            parts.append(_all(subs) if key == "$and" else _any(subs))
-        elif key == "$not":
-            if not isinstance(wanted, Mapping):
-                raise InvalidConfigError("filter '$not' takes a filter dict")
-            parts.append(_negate(_all(_top(wanted, column, depth))))
-        elif isinstance(key, str) and key.startswith("$"):
-            raise InvalidConfigError(
-                f"unknown filter operator {key!r} at the top level; use $and, $or or $not, "
-                "or a field name"
-            )
-        else:
-            parts += _match(_Node(column, filter_path(key)), wanted, depth)
-    return parts
-
-
-def _match(node: _Node, wanted: Any, depth: int) -> list[Sql]:
-    depth = _deeper(depth)
-    if isinstance(wanted, Mapping):
-        if any(isinstance(k, str) and k.startswith("$") for k in wanted):
-            return [_operator(node, op, arg, depth) for op, arg in wanted.items()]
-        type_sql, type_params = node.type()
-        parts = [(f"coalesce({type_sql} = 'object', false)", type_params)]
-        for k, v in wanted.items():
-            parts += _match(node.child(_label(k)), v, depth)
-        return parts
-    if isinstance(wanted, (list, tuple)):
-        return _sequence(node, wanted, _match, depth)
-    return [_scalar_eq(node, wanted)]
-
-
-def _operator(node: _Node, op: Any, arg: Any, depth: int) -> Sql:
-    if op not in _FIELD_OPS:
-        raise InvalidConfigError(
-            f"unknown filter operator {op!r}; supported: {', '.join(sorted(_FIELD_OPS))}"
-        )
-    if op == "$eq":
-        return _all(_equal(node, arg, depth))
-    if op == "$ne":
-        return _negate(_all(_equal(node, arg, depth)))
-    if op in ("$in", "$nin"):
-        if not isinstance(arg, (list, tuple)):
-            raise InvalidConfigError(f"filter operator {op!r} takes a list, got {arg!r}")
-        found = _one_of(node, arg, depth)
-        return found if op == "$in" else _negate(found)
-    if op == "$contains":
-        return _contains(node, arg)
-    return _order(node, _ORDER[op], op, arg)
-
-
 def _numeric_text(value: Any) -> str:
     """A number as ``numeric`` input text (exact for ints of any size; floats as Python
     writes them, which numeric reads back to the same decimal)."""
@@ -190,134 +105,102 @@ def _numeric_text(value: Any) -> str:
     raise InvalidConfigError(f"expected a number in the filter, got {value!r}")
 
 
-def _one_of(node: _Node, values: Any, depth: int) -> Sql:
-    texts: list[str] = []
-    numbers: list[str] = []
-    has_null = False
-    parts: list[Sql] = []
-    for v in values:
-        if isinstance(v, (Mapping, list, tuple)):
-            parts.append(_all(_equal(node, v, depth)))
-        elif v is None:
-            has_null = True
-        elif isinstance(v, str):
-            texts.append(_text(v))
-        elif isinstance(v, (int, float)):
-            if isinstance(v, float) and not math.isfinite(v):
-                continue  # no stored number is NaN or infinite
-            numbers.append(_numeric_text(v))
-        else:
-            raise InvalidConfigError(
-                f"filter values must be JSON (str, number, bool, None, list, dict), got "
-                f"{type(v).__name__}"
-            )
-    if has_null:
-        parts.append(node.is_none())
-    if texts:
-        sql, params = node.text()
-        parts.append((f"coalesce({sql} = ANY(%s::text[]), false)", [*params, texts]))
-    if numbers:
-        sql, params = node.num()
-        parts.append((f"coalesce({sql} = ANY(%s::numeric[]), false)", [*params, numbers]))
-    return _any(parts)
+class _Postgres(Dialect):
+    """jsonb operators on a jsonb column; every term is coalesced to true or false except
+    where NULL already reads as false."""
 
+    TRUE = "true"
+    FALSE = "false"
 
-def _order(node: _Node, sign: str, op: str, arg: Any) -> Sql:
-    if isinstance(arg, (int, float)):  # bool included, as float(True) in InMemoryStore
-        sql, params = node.num()
-        return f"coalesce({sql} {sign} %s::numeric, false)", [*params, _numeric_text(arg)]
-    if isinstance(arg, str):
-        sql, params = node.text()
-        return f"coalesce({sql} {sign} %s, false)", [*params, _text(arg)]
-    raise InvalidConfigError(
-        f"filter operator {op!r} compares numbers or strings, got {type(arg).__name__}"
-    )
+    def root(self, column: str, path: tuple[str | int, ...]) -> _Node:
+        return _Node(column, path)
 
+    def negate(self, part: Sql) -> Sql:
+        # Terms are true, false or NULL; NOT of an unknown must hold, as on SQLite.
+        return f"(({part[0]}) IS NOT TRUE)", part[1]
 
-def _contains(node: _Node, arg: Any) -> Sql:
-    if isinstance(arg, (Mapping, list, tuple)):
-        raise InvalidConfigError("filter operator '$contains' takes a string, number or bool")
-    j, p = node.json()
-    element, element_params = _element_eq(_Node("e.value", ()), arg)
-    in_array = (
-        f"CASE WHEN jsonb_typeof({j}) = 'array' THEN EXISTS "
-        f"(SELECT 1 FROM jsonb_array_elements({j}) AS e WHERE {element})"
-    )
-    params = [*p, *p, *element_params]
-    if isinstance(arg, str):
-        s, sp = node.text()
-        return (
-            f"coalesce({in_array} WHEN strpos({s}, %s) > 0 THEN true ELSE false END, false)",
-            [*params, *sp, arg],
-        )
-    return f"coalesce({in_array} ELSE false END, false)", params
+    def is_object(self, node: _Node) -> list[Sql]:
+        type_sql, type_params = node.type()
+        return [(f"coalesce({type_sql} = 'object', false)", type_params)]
 
+    def _size(self, node: _Node, kind: str, size: int) -> list[Sql]:
+        count_sql, count_params = node.length(kind)
+        return [(f"coalesce({count_sql} = %s, false)", [*count_params, size])]
 
-def _element_eq(node: _Node, arg: Any) -> Sql:
-    if arg is None:
-        j, p = node.json()
-        return f"jsonb_typeof({j}) = 'null'", p
-    return _scalar_eq(node, arg)
+    def object_size(self, node: _Node, size: int) -> list[Sql]:
+        return self._size(node, "object", size)
 
+    def array_size(self, node: _Node, size: int) -> list[Sql]:
+        return self._size(node, "array", size)
 
-def _equal(node: _Node, wanted: Any, depth: int) -> list[Sql]:
-    depth = _deeper(depth)
-    if isinstance(wanted, Mapping):
-        count_sql, count_params = node.length("object")
-        parts: list[Sql] = [(f"coalesce({count_sql} = %s, false)", [*count_params, len(wanted)])]
-        for k, v in wanted.items():
-            child = node.child(_label(k))
-            j, p = child.json()
-            parts.append((f"({j} IS NOT NULL)", p))
-            parts += _equal(child, v, depth)
-        return parts
-    if isinstance(wanted, (list, tuple)):
-        return _sequence(node, wanted, _equal, depth)
-    return [_scalar_eq(node, wanted)]
+    def has_key(self, child: _Node) -> Sql:
+        j, p = child.json()
+        return f"({j} IS NOT NULL)", p
 
-
-def _sequence(node: _Node, wanted: Any, each: Any, depth: int) -> list[Sql]:
-    count_sql, count_params = node.length("array")
-    parts: list[Sql] = [(f"coalesce({count_sql} = %s, false)", [*count_params, len(wanted)])]
-    for i, v in enumerate(wanted):
-        parts += each(node.child(i), v, depth)
-    return parts
-
-
-def _scalar_eq(node: _Node, wanted: Any) -> Sql:
-    if wanted is None:  # missing and JSON null both read as None
+    def eq_none(self, node: _Node) -> Sql:
         return node.is_none()
-    if isinstance(wanted, str):
+
+    def eq_text(self, node: _Node, text: str) -> Sql:
         # jsonb equality of two strings is byte equality: the typed comparison, one lookup.
         j, params = node.json()
-        return f"coalesce({j} = %s::jsonb, false)", [*params, json.dumps(_text(wanted))]
-    if isinstance(wanted, (int, float)):
-        if isinstance(wanted, float) and not math.isfinite(wanted):
+        return f"coalesce({j} = %s::jsonb, false)", [*params, json.dumps(text)]
+
+    def eq_number(self, node: _Node, number: int | float) -> Sql:
+        if isinstance(number, float) and not math.isfinite(number):
             return "false", []
         sql, params = node.num()
-        return f"coalesce({sql} = %s::numeric, false)", [*params, _numeric_text(wanted)]
-    raise InvalidConfigError(
-        f"filter values must be JSON (str, number, bool, None, list, dict), got "
-        f"{type(wanted).__name__}"
-    )
+        return f"coalesce({sql} = %s::numeric, false)", [*params, _numeric_text(number)]
+
+    def one_of(
+        self, node: _Node, has_null: bool, texts: list[str], numbers: list[int | float]
+    ) -> list[Sql]:
+        parts: list[Sql] = []
+        if has_null:
+            parts.append(node.is_none())
+        if texts:
+            sql, params = node.text()
+            parts.append((f"coalesce({sql} = ANY(%s::text[]), false)", [*params, texts]))
+        if numbers:
+            sql, params = node.num()
+            members = [_numeric_text(n) for n in numbers]
+            parts.append((f"coalesce({sql} = ANY(%s::numeric[]), false)", [*params, members]))
+        return parts
+
+    def order_number(self, node: _Node, sign: str, number: int | float) -> Sql:
+        sql, params = node.num()
+        return f"coalesce({sql} {sign} %s::numeric, false)", [*params, _numeric_text(number)]
+
+    def order_text(self, node: _Node, sign: str, text: str) -> Sql:
+        sql, params = node.text()
+        return f"coalesce({sql} {sign} %s, false)", [*params, text]
+
+    def contains(self, node: _Node, arg: str | int | float | None) -> Sql:
+        j, p = node.json()
+        e = _Node("e.value", ())
+        if arg is None:
+            ej, ep = e.json()
+            element, element_params = f"jsonb_typeof({ej}) = 'null'", ep
+        elif isinstance(arg, str):
+            element, element_params = self.eq_text(e, arg)
+        else:
+            element, element_params = self.eq_number(e, arg)
+        in_array = (
+            f"CASE WHEN jsonb_typeof({j}) = 'array' THEN EXISTS "
+            f"(SELECT 1 FROM jsonb_array_elements({j}) AS e WHERE {element})"
+        )
+        params = [*p, *p, *element_params]
+        if isinstance(arg, str):
+            s, sp = node.text()
+            return (
+                f"coalesce({in_array} WHEN strpos({s}, %s) > 0 THEN true ELSE false END, false)",
+                [*params, *sp, arg],
+            )
+        return f"coalesce({in_array} ELSE false END, false)", params
 
 
-def _join(parts: list[Sql], op: str) -> Sql:
-    if len(parts) == 1:
-        return parts[0]
-    while len(parts) > _CHUNK:
-        parts = [_join(parts[i : i + _CHUNK], op) for i in range(0, len(parts), _CHUNK)]
-    return "(" + f" {op} ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+POSTGRES: Dialect = _Postgres()
 
 
-def _all(parts: list[Sql]) -> Sql:
-    return _join(parts, "AND") if parts else ("true", [])
-
-
-def _any(parts: list[Sql]) -> Sql:
-    return _join(parts, "OR") if parts else ("false", [])
-
-
-def _negate(part: Sql) -> Sql:
-    # Terms are true, false or NULL; NOT of an unknown must hold, as on SQLite.
-    return f"(({part[0]}) IS NOT TRUE)", part[1]
+def compile_filter_pg(filter: Mapping[str, Any] | None, column: str = "i.doc") -> Sql:
+    """``(sql, params)`` true for rows whose jsonb ``column`` matches ``filter``."""
+    return compile_filter(filter, column, POSTGRES)

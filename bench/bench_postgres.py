@@ -94,13 +94,14 @@ def log(message: str) -> None:
 class Server:
     """The run's PostgreSQL server: hands out a new database per measurement."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "bench") -> None:
         self.url = url
+        self.prefix = prefix
         self._count = 0
 
     def new_database(self) -> str:
         self._count += 1
-        name = f"bench_{self._count}"
+        name = f"{self.prefix}_{self._count}"
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url.rsplit("/", 1)[0] + "/" + name

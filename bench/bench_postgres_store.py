@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import numpy as np  # noqa: E402
-import psycopg  # noqa: E402
+from bench_postgres import Server, log  # noqa: E402
 from langgraph.store.base import PutOp  # noqa: E402
 from langgraph.store.postgres import PostgresStore  # noqa: E402
 
@@ -73,23 +73,6 @@ class Config:
 
 FULL = Config(items=20_000, sem_items=20_000, runs=3, reads=200, queries=100)
 QUICK = Config(items=1_000, sem_items=1_000, runs=1, reads=20, queries=10)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-class Server:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._count = 0
-
-    def new_database(self) -> str:
-        self._count += 1
-        name = f"bench_store_{self._count}"
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.url.rsplit("/", 1)[0] + "/" + name
 
 
 def text_of(rng: random.Random) -> str:
@@ -281,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per Chroma request
     cfg = QUICK if args.quick else FULL
     with postgres_server(fast=False) as url:
-        server = Server(url)
+        server = Server(url, prefix="bench_store")
         puts = batch_put(cfg, server)
         sem = semantic(cfg, server)
     ratios = {

@@ -170,10 +170,13 @@ SELECT_DELETES_SINCE = """
 SELECT prefix, key, field FROM mem_outbox WHERE seq > %s AND op = 'delete' ORDER BY seq
 """
 
+# Whether any item has expired is asked as min(expires_at): an index lookup. Asked as
+# EXISTS or a LIMIT 1, the planner (without statistics on a young table) chose a scan of
+# every item, 1.3 ms at 20k items on each search.
 SNAPSHOT = """
 SELECT (SELECT seq FROM mem_seq WHERE id = 1),
        (SELECT value FROM mem_meta WHERE key = 'log_floor'),
-       EXISTS (SELECT 1 FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= %s)
+       coalesce((SELECT min(expires_at) FROM mem_items) <= %s, false)
 """
 
 GET_META = "SELECT value FROM mem_meta WHERE key = %s"
@@ -183,9 +186,13 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
 
 SELECT_EXPIRED = """
-SELECT prefix, key FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= %s LIMIT %s
+SELECT prefix, key FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= %s
+ORDER BY expires_at LIMIT %s
 """
-ANY_EXPIRED = "SELECT 1 FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= %s LIMIT 1"
+ANY_EXPIRED = """
+SELECT 1 FROM mem_items WHERE expires_at IS NOT NULL AND expires_at <= %s
+ORDER BY expires_at LIMIT 1
+"""
 
 SELECT_PREFIXES = """
 WITH RECURSIVE p (x) AS (

@@ -252,19 +252,36 @@ def writer(
 # -- the parent ------------------------------------------------------------------------------
 
 
-def postgres_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL server's processes (all of them)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+def _proc_cpu(pid: int, children: bool) -> float:
+    """CPU seconds of process ``pid`` (and of its reaped children when ``children``)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0  # gone meanwhile: its time is in its parent's reaped children now
+    fields = text.rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(url: str) -> int:
+    """The pid of the server behind ``url``: the parent of one of its backends."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        (backend,) = conn.execute("SELECT pg_backend_pid()").fetchone()  # type: ignore[misc]
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds used so far by this server: the postmaster, its reaped backends and its
+    live ones (other PostgreSQL servers on the machine are not counted)."""
+    total = _proc_cpu(postmaster, children=True)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue  # gone meanwhile
-        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-        if name == "postgres":
-            # utime, stime, and the reaped children's (backends that have exited)
-            total += sum(int(x) for x in fields[11:15]) / tick
+            continue
+        if int(fields[1]) == postmaster:
+            total += _proc_cpu(int(stat.parent.name), children=False)
     return total
 
 
@@ -361,11 +378,12 @@ def run_cell(target: str, procs: int, threads: int, rounds: int) -> dict[str, An
     if sampler:
         sampler.start()
     busy0, total0 = cpu_times()
-    server0 = postgres_cpu() if sampler else 0.0
+    postmaster = postmaster_pid(target) if sampler else 0
+    server0 = server_cpu(postmaster) if sampler else 0.0
     started = time.time()
     results = [out.get(timeout=1800) for _ in workers]
     busy1, total1 = cpu_times()
-    server1 = postgres_cpu() if sampler else 0.0
+    server1 = server_cpu(postmaster) if sampler else 0.0
     if sampler:
         sampler.stop.set()
         sampler.join()
@@ -419,15 +437,20 @@ def run_cell(target: str, procs: int, threads: int, rounds: int) -> dict[str, An
 
 
 def bottleneck(cell: dict[str, Any]) -> str:
-    """The limiting resource: CPU when the cores are >= 85% busy; the write lock when the
+    """The limiting resource: CPU when the cores are >= 85% busy (naming its biggest user:
+    the writer processes, the server or other work on the machine); the write lock when the
     writers wait for it >= 25% of their time (both are named when both hold: on an
     oversubscribed machine a lock holder that is descheduled makes the others wait); else
     WAL flushes (PostgreSQL backends in IO); else round trips (processes mostly waiting on
     the network or the other side)."""
     locked = cell["lock_wait"] >= 0.25
     if cell["machine_cpu"] >= 0.85:
-        side = "client" if cell["client_cpu"] >= cell["server_cpu"] else "server"
-        return f"CPU ({side})" + (" + write lock" if locked else "")
+        users = {
+            "client": cell["client_cpu"],
+            "server": cell["server_cpu"],
+            "other work": cell["machine_cpu"] - cell["client_cpu"] - cell["server_cpu"],
+        }
+        return f"CPU ({max(users, key=users.__getitem__)})" + (" + write lock" if locked else "")
     if locked:
         return "write lock"
     if cell.get("pg_backends", {}).get("io", 0) >= 0.25:
@@ -521,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cells = measure(cfg, procs, url, Path(tmp))
         else:
             cells = measure(cfg, procs, None, Path(tmp))
-    load = os.getloadavg()[0]
+    load = os.getloadavg()[0]  # other helpers share this machine: said, not hidden
     print(f"load average {load:.1f} at the end (other work on the machine counts in machine CPU)")
     print(
         f"{procs} writer processes on {os.cpu_count()} cores, {cfg.rounds} rounds of "

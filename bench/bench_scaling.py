@@ -266,9 +266,9 @@ def postmaster_pid(url: str) -> int:
     """The pid of the server behind ``url``: the parent of one of its backends."""
     import psycopg
 
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url) as conn:  # read while the backend lives: it exits on close
         (backend,) = conn.execute("SELECT pg_backend_pid()").fetchone()  # type: ignore[misc]
-    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def server_cpu(postmaster: int) -> float:
@@ -373,6 +373,18 @@ def run_cell(target: str, procs: int, threads: int, rounds: int) -> dict[str, An
     ]
     for p in workers:
         p.start()
+    try:
+        return _measure_cell(target, procs, rounds, workers, barrier, out)
+    finally:
+        for p in workers:  # a failed cell must not leave writers retrying a stopped server
+            if p.is_alive():
+                p.terminate()
+            p.join(timeout=60)
+
+
+def _measure_cell(
+    target: str, procs: int, rounds: int, workers: list[Any], barrier: Any, out: Any
+) -> dict[str, Any]:
     barrier.wait(timeout=600)
     sampler = PgSampler(target) if target.startswith("postgresql://") else None
     if sampler:

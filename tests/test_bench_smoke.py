@@ -147,3 +147,15 @@ def test_store_benchmark_quick_run_finds_what_it_stored(tmp_path: Path) -> None:
     if result.get("SqliteStore"):  # only with the bench extra (pysqlite3 for sqlite-vec)
         assert len(result["put_rounds"]) == 3
         assert all(min(r.values()) > 0 for r in result["put_rounds"])
+
+
+@pytest.mark.slow
+def test_scaling_benchmark_quick_run_loses_no_increment(tmp_path: Path, postgres_url: str) -> None:
+    """Both backends, a tiny grid (~10 s); the script exits non-zero on a lost increment."""
+    cells = run_quick("bench_scaling.py", tmp_path)["cells"]
+    assert [c["backend"] for c in cells] == ["sqlite", "postgres"]
+    for cell in cells:
+        assert cell["lost_increments"] == 0
+        assert cell["ops"] == 4 * 10 * 6 and cell["ops_per_s"] > 0
+        assert cell["bottleneck"]
+        assert set(cell["latency"]) == {"turn", "put", "search", "fact", "tool"}

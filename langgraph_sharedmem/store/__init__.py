@@ -449,7 +449,7 @@ class SharedMemoryStore(DatabasePart, BaseStore):
                 check_namespace(op.namespace)
                 check_key(op.key)
             elif isinstance(op, SearchOp):
-                work.filters[n] = _search.check_search(op)
+                work.filters[n] = _search.check_search(op, self.db.dialect)
                 if op.query and self._spec is not None:
                     work.queries[op.query] = None
             elif isinstance(op, ListNamespacesOp):

@@ -150,9 +150,9 @@ def _scope(op: SearchOp, filter_sql: Sql, now: float, any_expired: bool, sql: An
 _TOO_COMPLEX = ("parser stack overflow", "expression tree is too large", "too many sql variables")
 
 
-def check_search(op: SearchOp) -> Sql:
+def check_search(op: SearchOp, dialect: str = "sqlite") -> Sql:
     """Refuse a search's odd arguments before any work (`InvalidConfigError` naming them);
-    the filter's SQL, compiled once here for the search to use."""
+    the filter's SQL for the store's backend, compiled once here for the search to use."""
     check_namespace(op.namespace_prefix)
     check_count("limit", op.limit)
     check_count("offset", op.offset)
@@ -162,6 +162,10 @@ def check_search(op: SearchOp) -> Sql:
                 f"search query must be a string, got {type(op.query).__name__}"
             )
         check_text("search query", op.query)
+    if dialect == "postgres":
+        from langgraph_sharedmem.store._filters_pg import compile_filter_pg
+
+        return compile_filter_pg(op.filter)
     return compile_filter(op.filter)
 
 
@@ -215,11 +219,6 @@ def _search(
     limit, offset = check_count("limit", op.limit), check_count("offset", op.offset)
     assert limit is not None and offset is not None
     sql = _schema.sql_of(conn)
-    if sql.DIALECT == "postgres":
-        # `check_search` compiled (and so checked) the filter for SQLite; jsonb's differs.
-        from langgraph_sharedmem.store._filters_pg import compile_filter_pg
-
-        filter_sql = compile_filter_pg(op.filter)
     any_expired = (
         semantic.any_expired
         if semantic is not None

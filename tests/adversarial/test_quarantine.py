@@ -300,10 +300,11 @@ def test_the_issue_repro_stays_closed(tmp_path: Path) -> None:
         assert {cl.value for cl in open_.claims} == {"basic", "premium", "FREE"}
 
 
-def test_quarantined_writers_race_readers(tmp_path: Path) -> None:
+def test_quarantined_writers_race_readers(backend_url: str) -> None:
     """Quarantined writer processes assert and dispute while a trusted one keeps updating the
-    facts; reader processes never see a value only quarantined claims hold."""
-    path = str(tmp_path / "agents.db")
+    facts; reader processes never see a value only quarantined claims hold (on SQLite and on
+    PostgreSQL, where the ledger runs under its advisory lock)."""
+    path = backend_url
     workers.prepare(path)
     seconds = race_seconds(2)
     roles = [("trusted", 0), ("attacker", 1), ("attacker", 2), ("reader", 3), ("reader", 4)]

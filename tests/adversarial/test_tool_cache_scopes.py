@@ -305,13 +305,14 @@ def test_template_team_never_serves_one_customers_order_to_another(
 # -- processes racing on one file --------------------------------------------------------------
 
 
-def test_racing_processes_never_get_another_users_result(tmp_path: Path) -> None:
+def test_racing_processes_never_get_another_users_result(tmp_path: Path, backend_url: str) -> None:
     """Four processes (cust-a in runs t1 and t2, cust-b twice in t1 — the same thread id as
-    cust-a's) call a user-scoped and a run-scoped tool on the same fresh key every 50 ms."""
+    cust-a's) call a user-scoped and a run-scoped tool on the same fresh key every 50 ms, on
+    SQLite and on PostgreSQL (where claims lock per key)."""
     from tests._spawn import run_together
     from tests.adversarial._tool_cache_workers import racer
 
-    db, logs = str(tmp_path / "cache.db"), tmp_path
+    db, logs = backend_url, tmp_path
     seconds = race_seconds(2)
     who = [("cust-a", "t1"), ("cust-a", "t2"), ("cust-b", "t1"), ("cust-b", "t1")]
     outcomes = run_together(racer, [(db, str(logs), u, r, seconds) for u, r in who])

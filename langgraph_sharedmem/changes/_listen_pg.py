@@ -11,11 +11,14 @@ re-reads the log from its cursor, which finds every change committed while it wa
 `Listener.version` plays the part SQLite's ``PRAGMA data_version`` plays there: a number that
 moves when another connection committed. `Listener.wait` blocks on the socket until a
 notification arrives or the timeout ends, so an idle subscriber costs no queries at all and a
-busy one is woken within the notification's round trip.
+busy one is woken within the notification's round trip. `Listener.wait_async` does the same
+for an event loop: it parks on the socket's readability (``loop.add_reader``), holding no
+thread while it waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 
@@ -85,6 +88,35 @@ class Listener:
         """Block until a notification arrives or ``seconds`` pass."""
         with self._lock:
             self._drain(seconds)
+
+    async def wait_async(self, seconds: float) -> None:
+        """`wait` on the running event loop: until the socket has a notification to read or
+        ``seconds`` pass, without a thread."""
+        before = self._version
+        conn = self._conn
+        if self._closed or conn is None or conn.closed:
+            await asyncio.to_thread(self.wait, 0)  # reconnecting blocks: off the loop
+            return
+        if self.version() != before:  # already queued
+            return
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+
+        def wake() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        try:
+            fd = conn.fileno()
+            loop.add_reader(fd, wake)
+        except (psycopg.Error, NotImplementedError):  # gone meanwhile; a loop without readers
+            await asyncio.to_thread(self.wait, seconds)
+            return
+        try:
+            await asyncio.wait([readable], timeout=seconds)
+        finally:
+            loop.remove_reader(fd)
+        self.version()  # take what arrived (or notice a lost connection)
 
     def close(self) -> None:
         self._closed = True

@@ -19,6 +19,7 @@ and a cursor below it raises `CursorExpiredError` instead of skipping what was p
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import sqlite3
 import time
@@ -411,6 +412,13 @@ class ChangeFeed(DatabasePart):
             conn.wait(seconds)  # type: ignore[attr-defined]
         else:
             time.sleep(seconds)
+
+    async def aidle(self, conn: sqlite3.Connection, seconds: float) -> None:
+        """Async `idle`: on PostgreSQL a notification ends it early, as in `idle`."""
+        if self.db.dialect == "postgres":
+            await conn.wait_async(seconds)  # type: ignore[attr-defined]
+        else:
+            await asyncio.sleep(seconds)
 
     def __repr__(self) -> str:
         return f"ChangeFeed({self.db.path!r})"

@@ -15,7 +15,6 @@ a re-delivery apart.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
@@ -248,7 +247,7 @@ class Subscription(Closing):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
-            await asyncio.sleep(interval if left is None else min(interval, left))
+            await self.feed.aidle(self._conn, interval if left is None else min(interval, left))
             interval = min(interval * 2, self.max_poll_interval)
         return True
 

@@ -47,6 +47,11 @@ WHERE thread_id = ? AND checkpoint_ns = ? GROUP BY checkpoint_id
 """
 
 
+def _json(value: Any) -> Any:
+    """A JSON column's value: text on SQLite, already decoded from ``jsonb`` on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def checkpoint_time(checkpoint_id: str) -> str | None:
     """When a checkpoint was made, from its id (LangGraph ids are time-ordered UUIDv6)."""
     try:
@@ -65,7 +70,7 @@ def threads(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     out = []
     for thread_id, count, namespaces, latest in conn.execute(SELECT_THREADS, (limit,)):
         root = conn.execute(SELECT_LATEST_ROOT, (thread_id,)).fetchone()
-        metadata = json.loads(root[1]) if root else {}
+        metadata = _json(root[1]) if root else {}
         out.append(
             {
                 "thread_id": thread_id,
@@ -85,16 +90,16 @@ def history(conn: sqlite3.Connection, thread_id: str, ns: str, limit: int) -> li
     rows = conn.execute(SELECT_HISTORY, (thread_id, ns, limit)).fetchall()
     if not rows:
         return []
-    versions = {r[0]: json.loads(r[3]) for r in rows}
+    versions = {r[0]: _json(r[3]) for r in rows}
     oldest_parent = rows[-1][1]
     if oldest_parent and oldest_parent not in versions:
         found = conn.execute(SELECT_VERSIONS, (thread_id, ns, oldest_parent)).fetchone()
         if found:
-            versions[oldest_parent] = json.loads(found[0])
+            versions[oldest_parent] = _json(found[0])
     writes = dict(conn.execute(COUNT_WRITES, (thread_id, ns)).fetchall())
     out = []
     for checkpoint_id, parent, run_id, _versions, metadata_text in rows:
-        metadata = json.loads(metadata_text)
+        metadata = _json(metadata_text)
         mine = versions[checkpoint_id]
         before = versions.get(parent, {}) if parent else {}
         changed = sorted(ch for ch, v in mine.items() if before.get(ch) != v)

@@ -1,5 +1,5 @@
-"""Read-only SQL of the inspector over what no part owns: the change log (the core's) and
-table counts (names from ``sqlite_master``). What the parts own is read through their
+"""Read-only SQL of the inspector over what no part owns: the change log (the core's), table
+counts and sizes (names from the database's catalogue). What the parts own is read through their
 ``queries`` modules. Values reach SQL only as parameters."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from langgraph_sharedmem.core.values import Scope
 
-__all__ = ["changes", "table_counts"]
+__all__ = ["changes", "schema_bytes", "table_counts"]
 
 
 def changes(
@@ -43,15 +43,21 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
 
-def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Rows per table, FTS shadow tables and SQLite's own left out."""
-    tables = [
-        name
-        for (name,) in conn.execute(
+def table_counts(conn: Any, dialect: str = "sqlite") -> dict[str, int]:
+    """Rows per table of the database (on PostgreSQL: of its current schema), FTS shadow
+    tables and SQLite's own left out."""
+    if dialect == "postgres":
+        listing = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name"
+        )
+    else:
+        listing = (
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"
         )
-    ]
+    tables = [name for (name,) in conn.execute(listing)]
     virtual = {
         t for t in tables if t.endswith(("_data", "_idx", "_docsize", "_config", "_content"))
     }
@@ -62,3 +68,13 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
         quoted = '"' + table.replace('"', '""') + '"'
         out[table] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
     return out
+
+
+def schema_bytes(conn: Any) -> int:
+    """Bytes of the current PostgreSQL schema's tables, with their indexes and TOAST."""
+    row = conn.execute(
+        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class AS c "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+    ).fetchone()
+    return int(row[0])

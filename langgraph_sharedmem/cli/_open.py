@@ -5,6 +5,9 @@ file succeeds; neither is what someone inspecting ``agents.db`` wants. So the in
 in order: the path exists and is a non-empty file, SQLite can read it, it records
 langgraph-sharedmem schema steps, and none of them is newer than this package knows. Each
 failure is a `DatabaseFileError` or `SchemaVersionError` with a one-line message.
+
+A ``postgresql://`` URL gets the same checks on its schema, and a read-only open is one the
+server enforces (every transaction ``READ ONLY``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
+from langgraph_sharedmem.core.backend import Backend, is_postgres_url
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import DatabaseFileError
 
@@ -28,37 +33,55 @@ _PREFIX = "langgraph_sharedmem."
 
 @dataclass(frozen=True)
 class Part:
-    """One part of the shared memory: its name here and the module holding its migrations."""
+    """One part of the shared memory: its name here and the modules holding its migrations
+    (SQLite's, and PostgreSQL's)."""
 
     name: str
     module: str
+    pg_module: str
     attribute: str = "MIGRATIONS"
 
 
 # Parts built later (registry, conversation) are listed too: when their module is
 # not importable in this install they are reported as "not available", never as an error.
 PARTS: tuple[Part, ...] = (
-    Part("checkpoints", "langgraph_sharedmem.checkpoint._schema"),
-    Part("store", "langgraph_sharedmem.store._schema"),
-    Part("facts", "langgraph_sharedmem.facts._schema"),
-    Part("access", "langgraph_sharedmem.agents._schema"),
-    Part("tool_cache", "langgraph_sharedmem.toolcache._schema"),
-    Part("changes", "langgraph_sharedmem.core.changelog"),
-    Part("registry", "langgraph_sharedmem.registry._schema"),
-    Part("conversation", "langgraph_sharedmem.conversation._schema"),
+    Part(
+        "checkpoints",
+        "langgraph_sharedmem.checkpoint._schema",
+        "langgraph_sharedmem.checkpoint._schema_pg",
+    ),
+    Part("store", "langgraph_sharedmem.store._schema", "langgraph_sharedmem.store._schema_pg"),
+    Part("facts", "langgraph_sharedmem.facts._schema", "langgraph_sharedmem.facts._schema_pg"),
+    Part("access", "langgraph_sharedmem.agents._schema", "langgraph_sharedmem.agents._schema_pg"),
+    Part(
+        "tool_cache",
+        "langgraph_sharedmem.toolcache._schema",
+        "langgraph_sharedmem.toolcache._schema_pg",
+    ),
+    Part("changes", "langgraph_sharedmem.core.changelog", "langgraph_sharedmem.core.changelog_pg"),
+    Part(
+        "registry",
+        "langgraph_sharedmem.registry._schema",
+        "langgraph_sharedmem.registry._schema_pg",
+    ),
+    Part(
+        "conversation",
+        "langgraph_sharedmem.conversation._schema",
+        "langgraph_sharedmem.conversation._schema_pg",
+    ),
 )
 
 
-def known_parts() -> dict[str, Migrations]:
-    """Migration sets of the parts importable in this install, by migration-set name."""
-    found: dict[str, Migrations] = {}
+def known_parts(dialect: str = "sqlite") -> dict[str, Any]:
+    """Migration sets (of ``dialect``) of the parts importable in this install, by name."""
+    found: dict[str, Any] = {}
     for part in PARTS:
         try:
-            module = importlib.import_module(part.module)
+            module = importlib.import_module(part.module if dialect == "sqlite" else part.pg_module)
         except ImportError:
             continue
         migrations = getattr(module, part.attribute, None)
-        if isinstance(migrations, Migrations):
+        if migrations is not None and hasattr(migrations, "name"):
             found[migrations.name] = migrations
     return found
 
@@ -71,15 +94,20 @@ def part_name(migration_set: str) -> str:
     return migration_set.removeprefix(_PREFIX)
 
 
-def recorded_steps(db: Database) -> dict[str, list[str]]:
-    """Schema steps recorded in the file, by migration set, in the order applied."""
+def recorded_steps(db: Backend) -> dict[str, list[str]]:
+    """Schema steps recorded in the database, by migration set, in the order applied."""
+    if db.dialect == "postgres":
+        from langgraph_sharedmem.core.postgres import MIGRATIONS_TABLE as table
+
+        exists = "SELECT to_regclass(%s) IS NOT NULL"
+    else:
+        table = _MIGRATIONS_TABLE
+        exists = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
     with db.read() as conn:
-        if not conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_MIGRATIONS_TABLE,)
-        ).fetchone():
+        if not conn.execute(exists, (table,)).fetchone()[0]:
             return {}
         rows = conn.execute(
-            f"SELECT migration_set, name FROM {_MIGRATIONS_TABLE} ORDER BY applied_at, name"
+            f"SELECT migration_set, name FROM {table} ORDER BY applied_at, name"
         ).fetchall()
     steps: dict[str, list[str]] = {}
     for migration_set, name in rows:
@@ -87,9 +115,12 @@ def recorded_steps(db: Database) -> dict[str, list[str]]:
     return steps
 
 
-def open_database(path: str | os.PathLike[str], *, writable: bool = False) -> Database:
-    """Open an existing langgraph-sharedmem database, read-only unless ``writable``."""
-    text = os.fspath(path)
+def open_database(target: str | os.PathLike[str], *, writable: bool = False) -> Backend:
+    """Open an existing langgraph-sharedmem database (a file, or a ``postgresql://`` URL),
+    read-only unless ``writable``."""
+    if is_postgres_url(target):
+        return _open_postgres(str(target), writable=writable)
+    text = os.fspath(target)
     file = Path(text)
     if not file.exists():
         raise DatabaseFileError(f"cannot open {text!r}: no such file (nothing was created)")
@@ -102,6 +133,24 @@ def open_database(path: str | os.PathLike[str], *, writable: bool = False) -> Da
     db = Database(text, read_only=not writable)
     try:
         _check_schema(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _open_postgres(url: str, *, writable: bool) -> Backend:
+    from langgraph_sharedmem.core.postgres import PostgresDatabase
+
+    # A few connections: the inspector reads one part at a time.
+    db = PostgresDatabase(url, read_only=not writable, pool_size=2)
+    try:
+        db.check(known_parts("postgres").values())  # another application's tables; newer steps
+        if not any(name.startswith(_PREFIX) for name in recorded_steps(db)):
+            raise DatabaseFileError(
+                f"cannot open {db.path}: its schema holds no langgraph-sharedmem database "
+                "(no langgraph-sharedmem schema is recorded in it; mind search_path)"
+            )
     except BaseException:
         db.close()
         raise

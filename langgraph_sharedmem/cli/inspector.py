@@ -6,17 +6,19 @@
         ins.threads()                            # [{"thread_id": ..., "checkpoints": 3, ...}]
         ins.facts(status="quarantined")
 
-Every method returns JSON-compatible data (what ``--json`` prints). The database is opened
-read-only unless ``writable=True``, which only `prune`, `verify_index` and `rebuild_index`
-need. A part whose tables are not in the file (nothing was ever written by it) reads as empty;
-a part this install does not have raises `PartUnavailable`.
+Every method returns JSON-compatible data (what ``--json`` prints). The database (a file, or
+a ``postgresql://`` URL) is opened read-only unless ``writable=True``, which only `prune`,
+`verify_index` and `rebuild_index` need. A part whose tables are not in the database
+(nothing was ever written by it) reads as empty; a part this install does not have raises
+`PartUnavailable`.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +118,12 @@ class Inspector(Closing):
     """Read a langgraph-sharedmem database (see the module docstring).
 
     Args:
-        path: The database file; it must exist.
+        path: The database file (it must exist), or a ``postgresql://`` URL.
         writable: Open for writing (pruning, index repair). Default read-only.
         allowlist: Extra types checkpoint values may rebuild, as for `SharedMemorySaver`.
         chroma: Where the vector index is, for `verify_index` / `rebuild_index`:
-            ``"embedded"`` (``<path>.chroma``), a directory, or a ``chromadb`` client.
+            ``"embedded"`` (``<path>.chroma``), a directory, or a ``chromadb`` client
+            (on PostgreSQL, the Chroma server's ``HttpClient``).
     """
 
     def __init__(
@@ -134,11 +137,14 @@ class Inspector(Closing):
         self.path = os.fspath(path)
         self.writable = writable
         self.db = open_database(self.path, writable=writable)
+        if self.db.dialect == "postgres":
+            self.path = self.db.path  # the URL without its password, for messages
         self._allowlist = tuple(allowlist)
         self._chroma = chroma
         self._saver: SharedMemorySaver | None = None
         self._facts: FactLedger | None = None
         self._access: AccessControl | None = None
+        self._compat: Any = None
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -163,21 +169,16 @@ class Inspector(Closing):
         if self._access is None:
             self._access = AccessControl(self.db)
             if not self.writable:
-                self._access.audit_log = _UnrecordedAudit(self.db)
+                # Through the part's own view of the database (on PostgreSQL, its dialect).
+                self._access.audit_log = _UnrecordedAudit(self._access.db)
         return self._access
 
     # -- the whole file --------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """File sizes, schema parts and row counts."""
-        files = {}
-        for suffix in ("", "-wal", "-shm"):
-            file = Path(self.path + suffix)
-            files["db" + suffix.replace("-", "_")] = file.stat().st_size if file.exists() else 0
-        chroma = Path(self.path + ".chroma")
-        if chroma.is_dir():
-            files["chroma_dir"] = sum(f.stat().st_size for f in chroma.rglob("*") if f.is_file())
-        known = known_parts()
+        """File sizes (on PostgreSQL: the tables' bytes), schema parts and row counts."""
+        files = self._sizes()
+        known = known_parts(self.db.dialect)
         parts = [
             {
                 "part": part_name(name),
@@ -188,17 +189,51 @@ class Inspector(Closing):
             }
             for name, steps in sorted(recorded_steps(self.db).items())
         ]
-        with self.db.read() as conn:
-            tables = _memory.table_counts(conn)
+        with self._read() as conn:
+            tables = _memory.table_counts(conn, self.db.dialect)
             out: dict[str, Any] = {"path": self.path, "files": files, "parts": parts}
             if "checkpoints" in tables:
                 out["threads"] = checkpoint_queries.count_threads(conn)
-            if "fact_claims" in tables:
-                out.update(fact_queries.status_counts(conn))
             if "mem_index_state" in tables:
-                out["index"] = store_queries.index_state(conn)
+                out["index"] = store_queries.index_state(conn, self.db.dialect)
+        if "fact_claims" in tables:
+            with self._read(self.ledger) as conn:
+                out.update(fact_queries.status_counts(conn))
         out["tables"] = tables
         return out
+
+    def _sizes(self) -> dict[str, int]:
+        if self.db.dialect == "postgres":
+            with self._read() as conn:
+                return {"tables_bytes": _memory.schema_bytes(conn)}
+        files = {}
+        for suffix in ("", "-wal", "-shm"):
+            file = Path(self.path + suffix)
+            files["db" + suffix.replace("-", "_")] = file.stat().st_size if file.exists() else 0
+        chroma = Path(self.path + ".chroma")
+        if chroma.is_dir():
+            files["chroma_dir"] = sum(f.stat().st_size for f in chroma.rglob("*") if f.is_file())
+        return files
+
+    @contextmanager
+    def _read(self, part: Any = None) -> Iterator[Any]:
+        """One read snapshot taking the parts' SQLite-dialect reads (their ``queries``
+        modules): on PostgreSQL through ``part``'s own view of the database, or a plain
+        translating one."""
+        if self.db.dialect == "sqlite":
+            with self.db.read() as conn:
+                yield conn
+            return
+        if part is not None:
+            with part.db.read() as conn:
+                yield conn
+            return
+        if self._compat is None:
+            from langgraph_sharedmem.core.pg_compat import SerializedDatabase
+
+            self._compat = SerializedDatabase(self.db, None, frozenset(), {})
+        with self._compat.read() as conn:
+            yield conn
 
     # -- threads and checkpoints -----------------------------------------------------------
 
@@ -206,14 +241,14 @@ class Inspector(Closing):
         """Threads, most recently checkpointed first."""
         if not self.has("checkpoints"):
             return []
-        with self.db.read() as conn:
+        with self._read() as conn:
             return checkpoint_queries.threads(conn, _limit(limit))
 
     def history(self, thread_id: str, *, ns: str = "", limit: int = 100) -> list[dict[str, Any]]:
         """A thread's checkpoints, newest first, with the channels each one changed."""
         if not self.has("checkpoints"):
             return []
-        with self.db.read() as conn:
+        with self._read() as conn:
             return checkpoint_queries.history(conn, thread_id, ns, _limit(limit))
 
     def checkpoint(
@@ -236,14 +271,14 @@ class Inspector(Closing):
         """Store items under a namespace prefix (``"sharedmem.user.u1"``), newest first."""
         if not self.has("store"):
             return []
-        with self.db.read() as conn:
+        with self._read() as conn:
             return store_queries.items(conn, prefix=prefix, limit=_limit(limit))
 
     def index_status(self) -> dict[str, Any]:
         """The vector index as SQLite records it (no Chroma access)."""
         self._need("store", "a store")
-        with self.db.read() as conn:
-            return store_queries.index_state(conn)
+        with self._read() as conn:
+            return store_queries.index_state(conn, self.db.dialect)
 
     def verify_index(self) -> dict[str, Any]:
         """Apply pending index changes, then compare Chroma with SQLite (needs ``writable``)."""
@@ -280,6 +315,11 @@ class Inspector(Closing):
         status = self.index_status()
         if status["dims"] is None:
             raise InvalidConfigError(f"{self.path!r}: this store has no semantic index")
+        if self.db.dialect == "postgres" and self._chroma == "embedded":
+            raise InvalidConfigError(
+                f"{self.path}: on PostgreSQL the vector index is a Chroma server; say which "
+                "(--chroma-url http://host:port, or chroma=chromadb.HttpClient(...))"
+            )
         return SharedMemoryStore(
             self.db, index={"dims": status["dims"], "fields": ["$"]}, chroma=self._chroma
         )
@@ -302,7 +342,7 @@ class Inspector(Closing):
             )
         if not self.has("facts"):
             return []
-        with self.db.read() as conn:
+        with self._read(self.ledger) as conn:
             return fact_queries.listing(
                 conn,
                 scope=_scope(scope),
@@ -354,7 +394,7 @@ class Inspector(Closing):
                     "filtering the quarantine by run needs the validation part, which is not "
                     "available in this install of langgraph-sharedmem"
                 )
-            with self.db.read() as conn:
+            with self._read(self.ledger) as conn:
                 return fact_queries.quarantined(conn, scope=_scope(scope), limit=_limit(limit))
         scopes = None if scope is None else [_scope(scope)]
         return [_pending_row(r) for r in pending(run=run, scopes=scopes)][: _limit(limit)]
@@ -416,10 +456,10 @@ class Inspector(Closing):
 
     def runs(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Runs with conversation history, most recent first: messages, senders, last time."""
-        _import("langgraph_sharedmem.conversation", "conversation history")
+        module = _import("langgraph_sharedmem.conversation", "conversation history")
         if not self.has("conversation"):
             return []
-        with self.db.read() as conn:
+        with module.ConversationLog(self.db, embeddings=None) as log, self._read(log) as conn:
             return conversation_queries.runs(conn, limit=_limit(limit))
 
     def audit(
@@ -455,7 +495,7 @@ class Inspector(Closing):
         """The change log after ``after``, in commit order."""
         if not self.has("changes"):
             return []
-        with self.db.read() as conn:
+        with self._read() as conn:
             return _memory.changes(conn, after=after, kind=kind, limit=_limit(limit))
 
     # -- pruning ---------------------------------------------------------------------------
@@ -472,7 +512,7 @@ class Inspector(Closing):
         self._need_writable("pruning")
         if not self.has("checkpoints"):
             return {"threads": 0, "checkpoints_before": 0, "checkpoints_after": 0}
-        with self.db.read() as conn:
+        with self._read() as conn:
             if thread_ids is None:
                 thread_ids = checkpoint_queries.thread_ids(conn)
             before = checkpoint_queries.count_checkpoints(conn)
@@ -480,7 +520,7 @@ class Inspector(Closing):
             self.saver.prune([thread_id], strategy=strategy)
             if progress is not None:
                 progress(1)
-        with self.db.read() as conn:
+        with self._read() as conn:
             after = checkpoint_queries.count_checkpoints(conn)
         return {
             "threads": len(thread_ids),
@@ -491,7 +531,7 @@ class Inspector(Closing):
     def count_threads(self) -> int:
         if not self.has("checkpoints"):
             return 0
-        with self.db.read() as conn:
+        with self._read() as conn:
             return checkpoint_queries.count_threads(conn)
 
     # -- helpers ---------------------------------------------------------------------------

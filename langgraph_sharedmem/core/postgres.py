@@ -129,6 +129,8 @@ class PostgresDatabase(WorkerThreads, Closing):
         synchronous: ``"OFF"`` commits without waiting for the WAL flush
             (``synchronous_commit=off``: a server crash may lose the last commits, never
             corrupt); any other value keeps the server's durable default.
+        read_only: Every transaction is read-only (``default_transaction_read_only``): the
+            server refuses any write, as a read-only SQLite open does.
     """
 
     dialect: ClassVar[Literal["postgres"]] = "postgres"
@@ -143,6 +145,7 @@ class PostgresDatabase(WorkerThreads, Closing):
         busy_timeout: float = 30.0,
         connect_timeout: float = 10.0,
         synchronous: str = "NORMAL",
+        read_only: bool = False,
     ) -> None:
         if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
             raise InvalidConfigError(f"pool_size must be an int >= 1, got {pool_size!r}")
@@ -154,6 +157,9 @@ class PostgresDatabase(WorkerThreads, Closing):
         self._settings = {"lock_timeout": f"{int(busy_timeout * 1000)}ms"}
         if str(synchronous).upper() == "OFF":
             self._settings["synchronous_commit"] = "off"
+        self.read_only = read_only
+        if read_only:
+            self._settings["default_transaction_read_only"] = "on"
         self._local = threading.local()
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -257,6 +263,8 @@ class PostgresDatabase(WorkerThreads, Closing):
             with current.transaction():  # psycopg makes it a savepoint
                 yield current
             return
+        if self.read_only:
+            raise DatabaseFileError(f"database {self.path} was opened read-only")
         with self._transaction("BEGIN", False, pipeline) as conn:
             yield conn
 
@@ -392,8 +400,14 @@ class PostgresDatabase(WorkerThreads, Closing):
         with self.read() as conn:
             applied = self._applied(conn).get(migrations.name, set())
         self._check_known(migrations, applied)
-        if applied >= {name for name, _ in migrations.steps}:
+        missing = {name for name, _ in migrations.steps} - applied
+        if not missing:
             return
+        if self.read_only:
+            raise SchemaVersionError(
+                f"database {self.path} lacks schema steps {sorted(missing)} of "
+                f"{migrations.name!r}; open it writable once to upgrade it"
+            )
         with self.write() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(

@@ -33,12 +33,18 @@ def items(conn: sqlite3.Connection, *, prefix: str | None, limit: int) -> list[d
     ]
 
 
-def index_state(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The vector index as SQLite records it: vectors, newest change, what Chroma applied."""
+# The newest index change: SQLite numbers the outbox itself; PostgreSQL keeps a counter row.
+_CURRENT_SEQ = {
+    "sqlite": "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'mem_outbox'), 0)",
+    "postgres": "SELECT seq FROM mem_seq WHERE id = 1",
+}
+
+
+def index_state(conn: sqlite3.Connection, dialect: str = "sqlite") -> dict[str, Any]:
+    """The vector index as the database records it: vectors, newest change, what Chroma
+    applied."""
     meta = dict(conn.execute("SELECT key, value FROM mem_meta").fetchall())
-    current = conn.execute(
-        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'mem_outbox'), 0)"
-    ).fetchone()[0]
+    current = conn.execute(_CURRENT_SEQ[dialect]).fetchone()[0]
     vectors = conn.execute("SELECT count(*) FROM mem_vectors").fetchone()[0]
     indexes = [
         {

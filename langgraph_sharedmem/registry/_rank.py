@@ -119,6 +119,7 @@ class Candidate:
     trust: float
     text: str
     stale: bool = False
+    description: str = ""
 
 
 def order(score: float, candidate: Candidate, track_record: int) -> tuple[Any, ...]:

@@ -14,7 +14,8 @@ Routing: the real `Registry` on a real SQLite file with the default offline Word
 embedder. Baselines: (a) plain WordLlama cosine between the task and each available agent's
 indexed text (name, description, capabilities; (a') the same over every profile, stale ones
 too), (b) the registry's own keyword-only mode (index off: the share of the task's words in
-the agent's text), (c) the score `route` used before issue 14.
+the agent's text), (c) the weights `route` used before issue 14 (0.5 cosine, 0.35 capability,
+0.15 trust), over today's parts (the description's cosine since this round).
 
 Store: the real `SharedMemoryStore` with the default index; nDCG@10, recall@10 against exact
 cosine on paraphrase queries and exact-token rank 1 of the default ranking

@@ -586,9 +586,7 @@ class Registry(DatabasePart):
         known = self._meanings
         missing = self._unembedded(everyone)
         if missing:
-            about = [
-                c.description if _rank.content_words(c.description) else c.text for c in missing
-            ]
+            about = [_rank.about(c) for c in missing]
             word_lists = [_rank.content_words(a) for a in about]
             flat = [c.text for c in missing] + about + [w for ws in word_lists for w in ws]
             vectors = normalize(embed_texts(spec.embeddings, flat, spec.dims))
@@ -784,10 +782,12 @@ class Registry(DatabasePart):
         texts: builtins.list[str] = []
         spec = None if self.store is None else self.store.index_spec
         if spec is not None and isinstance(task, str):  # else route's own check says why
-            texts = [task, *_rank.content_words(task)]
+            # What `_meaning` embeds, so that it finds every vector ready.
+            texts = [task, *_ranking.clause_words(task, _ranking.NEGATED_WEIGHT)[0]]
             candidates, _ = await self.db.run(self._candidates, True)
             for c in self._unembedded(candidates):
-                texts += [c.text, *_rank.content_words(c.text)]
+                about = _rank.about(c)
+                texts += [c.text, about, *_rank.content_words(about)]
         async with embedding_ahead(None if spec is None else spec.embeddings, texts):
             return await self.db.run(self.route, task, **options)
 

@@ -14,7 +14,8 @@ Routing: the real `Registry` on a real SQLite file with the default offline Word
 embedder. Baselines: (a) plain WordLlama cosine between the task and each available agent's
 indexed text (name, description, capabilities; (a') the same over every profile, stale ones
 too), (b) the registry's own keyword-only mode (index off: the share of the task's words in
-the agent's text), (c) the score `route` used before issue 14.
+the agent's text), (c) the weights `route` used before issue 14 (0.5 cosine, 0.35 capability,
+0.15 trust), over today's parts (the description's cosine since this round).
 
 Store: the real `SharedMemoryStore` with the default index; nDCG@10, recall@10 against exact
 cosine on paraphrase queries and exact-token rank 1 of the default ranking
@@ -116,11 +117,17 @@ class RoutingFeatures:
     labels: np.ndarray
 
 
-def routing_features(reg: Registry, tasks: list[dict[str, Any]]) -> RoutingFeatures:
+def routing_features(
+    reg: Registry,
+    tasks: list[dict[str, Any]],
+    negated_weight: float = _ranking.NEGATED_WEIGHT,
+) -> RoutingFeatures:
     rows = []
     names: list[str] = []
     for task in tasks:
-        candidates, _, parts, _ = reg._route_parts(task["task"], set(), False)
+        candidates, _, parts, _ = reg._route_parts(
+            task["task"], set(), False, negated_weight=negated_weight
+        )
         if not names:
             names = [c.name for c in candidates]
         assert [c.name for c in candidates] == names
@@ -204,6 +211,28 @@ def tune_routing(features: RoutingFeatures) -> tuple[_rank.RouteWeights, dict[st
     assert best is not None
     (accuracy, margin, _), weights = best
     return weights, {"tune_accuracy": accuracy, "tune_margin": margin, "grid": GRID}
+
+
+# How much a word of a negated clause counts in the alignment (`_ranking.NEGATED_WEIGHT`):
+# 1 is no discount, 0 drops the word.
+NEGATED_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def tune_negation(
+    reg: Registry, tasks: list[dict[str, Any]]
+) -> tuple[float, _rank.RouteWeights, dict[str, Any]]:
+    """(negated weight, weights) together: for each value of `NEGATED_GRID`, `tune_routing`
+    on the features it gives; the best accuracy@1 wins, ties to the larger mean clipped
+    margin, then to the value nearer 1 (the smaller change to the words' votes)."""
+    best: tuple[Any, ...] | None = None
+    for value in NEGATED_GRID:
+        weights, info = tune_routing(routing_features(reg, tasks, value))
+        key = (info["tune_accuracy"], round(info["tune_margin"], 6), value)
+        if best is None or key > best[0]:
+            best = (key, value, weights, info)
+    assert best is not None
+    _, value, weights, info = best
+    return value, weights, info | {"negated_grid": NEGATED_GRID}
 
 
 # -- routing that learns from outcomes -------------------------------------------------------
@@ -408,22 +437,25 @@ def run_routing(*, tune: bool = False) -> list[Report]:
             notes: dict[str, Any] = {}
             tune_set = load("routing_tune.json")
             if tune:
-                features = routing_features(reg, tune_set)
-                weights, info = tune_routing(features)
+                negated, weights, info = tune_negation(reg, tune_set)
+                features = routing_features(reg, tune_set, negated)
                 picked, fit = tune_outcomes(features, tune_set, task_vectors(reg, tune_set))
                 weights = dataclasses.replace(weights, outcome=picked[0])
                 notes["tuned weights"] = dataclasses.asdict(weights) | {
                     "neighbors": picked[1],
                     "floor": picked[2],
+                    "negated_weight": negated,
                 }
                 notes["tune half accuracy@1, no history"] = round(info["tune_accuracy"], 3)
                 notes["tune half cross-fitted accuracy@1, new kinds / repeats"] = (
                     round(fit["new_kinds"], 3),
                     round(fit["repeats"], 3),
                 )
-                notes["default weights equal tuned"] = weights == _rank.DEFAULT_WEIGHTS and picked[
-                    1:
-                ] == (_ranking.NEIGHBORS, _ranking.OUTCOME_FLOOR)
+                notes["default weights equal tuned"] = (
+                    weights == _rank.DEFAULT_WEIGHTS
+                    and picked[1:] == (_ranking.NEIGHBORS, _ranking.OUTCOME_FLOOR)
+                    and negated == _ranking.NEGATED_WEIGHT
+                )
             history = record_history(reg, tune_set)
             notes["history"] = (
                 f"{len(history)} outcomes of the {len(tune_set)} tune tasks "

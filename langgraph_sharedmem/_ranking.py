@@ -246,21 +246,54 @@ def named_in(said: Sequence[str], texts: Sequence[str]) -> set[str]:
 
 
 def alignment(
-    query_vectors: np.ndarray, query_weights: np.ndarray, text_vectors: Sequence[np.ndarray]
+    query_vectors: np.ndarray,
+    query_weights: np.ndarray,
+    text_vectors: Sequence[np.ndarray],
+    discount: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per text: the ``query_weights``-weighted mean, over the query's words, of each word's
     best cosine to one of the text's words (rows unit length). Paraphrases meet here ("erase"
     and "deleting", "money back" and "refunds") without sharing a lemma, which a whole-text
-    cosine dilutes."""
+    cosine dilutes. ``discount`` (per query word, default 1) scales a word's vote but not
+    its share of the mean: a word of a negated clause (`clause_words`) counts less."""
     out = np.zeros(len(text_vectors), dtype=np.float32)
     total = float(query_weights.sum())
     if not len(query_vectors) or total <= 0:
         return out
+    votes = query_weights if discount is None else query_weights * discount
     for i, words_of_text in enumerate(text_vectors):
         if len(words_of_text):
             best = (query_vectors @ words_of_text.T).max(axis=1)
-            out[i] = float(best @ query_weights) / total
+            out[i] = float(best @ votes) / total
     return out
+
+
+# A clause ends at punctuation or at "but": "I don't want a voucher, I want the money back"
+# is two clauses, and only the first is negated.
+_CLAUSE: Final = re.compile(r"[,.;:!?]*\s+but\s+|[,.;:!?]+(?:\s+|$)", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """``text`` cut into clauses (at punctuation followed by a space, and at "but"); a
+    decimal point or an id such as "A-1.2" does not cut."""
+    return [c for c in _CLAUSE.split(text) if c.strip()]
+
+
+def clause_words(text: str, negated_weight: float) -> tuple[list[str], list[float]]:
+    """The `content_words` of ``text`` (negation words left out: they say what is not
+    wanted, not what is), each with ``negated_weight`` if every clause it occurs in is
+    `negated` and some other clause is not, else 1. "I don't want a voucher, I want the
+    money back": "voucher" says what the task is not about, and so counts less than
+    "money"; in "my headphones will not charge" every word is what the task is about."""
+    weight: dict[str, float] = {}
+    for clause in clauses(text):
+        w = negated_weight if negated(clause) else 1.0
+        for word in content_words(clause):
+            if word not in NEGATIONS:
+                weight[word] = max(w, weight.get(word, w))
+    if weight and max(weight.values()) < 1.0:
+        weight = dict.fromkeys(weight, 1.0)
+    return list(weight), list(weight.values())
 
 
 def centrality(vectors: np.ndarray) -> np.ndarray:
@@ -375,9 +408,11 @@ class RouteWeights:
     """How much each part of a route's score counts (`route_score`). Not normalised: scaling
     all of them changes no order, only the numbers ``min_score`` is compared with.
 
-    * ``semantic`` - cosine of the task and the agent's text;
-    * ``alignment`` - how close the task's words are to the agent's words (`alignment`,
-      each task word weighted by its `idf` over the agents' texts);
+    * ``semantic`` - cosine of the task and the agent's description (its whole text when
+      it has none);
+    * ``alignment`` - how close the task's words are to the description's words
+      (`alignment`, each task word weighted by its `idf` over the agents' texts, and by
+      `NEGATED_WEIGHT` when only a negated clause holds it: `clause_words`);
     * ``hubness`` - subtracted times the agent's `centrality` among the agents' texts;
     * ``capability`` - the share of the capabilities the task names that the agent has: a
       lemma match is evidence, worth this much cosine, never a verdict;
@@ -399,19 +434,23 @@ class RouteWeights:
 # vote: picked together by the cross-fitting in ``bench/bench_retrieval.py``
 # (`DEFAULT_ROUTE_WEIGHTS`).
 OUTCOME_WEIGHT: Final = 2.0
-NEIGHBORS: Final = 5
+NEIGHBORS: Final = 8
 OUTCOME_FLOOR: Final = 0.4
+# How much a task word counts in the alignment when it only occurs in negated clauses
+# (`clause_words`): picked with `DEFAULT_ROUTE_WEIGHTS` on the tune half.
+NEGATED_WEIGHT: Final = 0.25
 
 
 DEFAULT_ROUTE_WEIGHTS: Final = RouteWeights(
-    semantic=1.0, alignment=2.0, hubness=1.5, capability=0.05, trust=0.0, outcome=OUTCOME_WEIGHT
+    semantic=1.0, alignment=2.0, hubness=0.5, capability=0.02, trust=0.0, outcome=OUTCOME_WEIGHT
 )
 """Tuned on ``bench/data/routing_tune.json`` by ``bench/bench_retrieval.py --part routing
 --tune`` (grid and tie rules there; results in docs/registry.md, "Routing"): first every
-weight but ``outcome`` with no history, then ``outcome``, `NEIGHBORS` and `OUTCOME_FLOOR`
-by two cross-fits of the tune half (one fold the history, the other scored, and back):
-the best on repeats (folds within intents) that keeps new kinds of task (folds by intent)
-at least at the accuracy with no history; checked by ``tests/test_retrieval_routing.py``."""
+weight but ``outcome`` with no history, together with `NEGATED_WEIGHT`, then ``outcome``,
+`NEIGHBORS` and `OUTCOME_FLOOR` by two cross-fits of the tune half (one fold the history,
+the other scored, and back): the best on repeats (folds within intents) that keeps new
+kinds of task (folds by intent) at least at the accuracy with no history; checked by
+``tests/test_retrieval_routing.py``."""
 
 
 def outcome_evidence(

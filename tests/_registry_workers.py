@@ -29,14 +29,15 @@ def register_same_name(path: str, worker: int, rounds: int, barrier: Any, result
 
 
 def record_outcomes(path: str, worker: int, rounds: int, barrier: Any, results: Any) -> None:
-    """Record ``rounds`` outcomes for agent "billing" from this worker; report (ids, error)."""
+    """Record ``rounds`` outcomes for agent "billing" from this worker (every fourth one a
+    failure); report (ids, error)."""
     try:
         with SharedMemory.open(path) as mem:
             mem.registry.setup()
             barrier.wait(timeout=120)
             ids = [
                 mem.registry.record_outcome(
-                    "billing", f"worker {worker} task {i}: my card expired", ok=i % 3 != 0
+                    "billing", f"worker {worker} task {i}: my card expired", ok=i % 4 != 3
                 )
                 for i in range(rounds)
             ]

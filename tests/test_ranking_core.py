@@ -71,6 +71,32 @@ def test_evidence_counts_rare_tokens_more() -> None:
     assert _ranking.idf(4, 4) > 0  # a token every text holds still counts a little
 
 
+def test_clause_words_discount_only_what_a_contrast_negates() -> None:
+    words, weights = _ranking.clause_words(
+        "I don't want a voucher, I want the money back on my card.", 0.25
+    )
+    got = dict(zip(words, weights, strict=True))
+    assert got["voucher"] == 0.25 and got["money"] == got["card"] == 1.0
+    assert "not" not in got and "no" not in got  # negations say what is not wanted
+    # A word in both an affirmed and a negated clause counts fully.
+    words, weights = _ranking.clause_words("not the card, the card's PIN", 0.0)
+    assert weights[words.index("card")] == 1.0
+    # With no affirmed clause nothing is discounted: the negated clause is the task.
+    words, weights = _ranking.clause_words("My headphones will not charge anymore.", 0.0)
+    assert words == ["headphones", "charge", "anymore"] and weights == [1.0, 1.0, 1.0]
+    assert _ranking.clauses("Version 2.1 crashes, but 2.0 works") == [
+        "Version 2.1 crashes",
+        "2.0 works",
+    ]
+    assert _ranking.clause_words("", 0.5) == ([], [])
+    # The discount scales a word's vote, not its share of the mean.
+    q = np.eye(2, dtype=np.float32)
+    texts = [np.eye(2, dtype=np.float32)[:1]]
+    idf = np.ones(2, dtype=np.float32)
+    assert _ranking.alignment(q, idf, texts)[0] == pytest.approx(0.5)
+    assert _ranking.alignment(q, idf, texts, np.array([0.5, 1.0]))[0] == pytest.approx(0.25)
+
+
 def test_route_score_is_the_weighted_sum_scaled() -> None:
     w = _ranking.RouteWeights(semantic=1.0, alignment=2.0, hubness=1.0, capability=1.0)
     assert _ranking.route_score(w, 0.5, 0.25, 0.1, 1.0, 0.9) == round(

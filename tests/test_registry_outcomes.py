@@ -58,6 +58,8 @@ def _routes(reg: Registry, task: str, **options: object) -> list[tuple[str, floa
 
 def test_outcomes_move_a_task_to_the_agent_that_handled_it(mem: SharedMemory) -> None:
     reg = mem.registry
+    far = "The laptop screen flickers after the last driver update."
+    far_before = _routes(reg, far, weights=LEARN)
     before = reg.route(TASK, k=3, weights=LEARN)
     assert all(r.outcome_score == 0 for r in before)
     first = before[0].name
@@ -72,9 +74,9 @@ def test_outcomes_move_a_task_to_the_agent_that_handled_it(mem: SharedMemory) ->
     assert any("past tasks" in reason for reason in after[other].reasons)
     scores = [r.score for r in reg.route(TASK, k=3, weights=LEARN)]
     assert scores == sorted(scores, reverse=True)
-    # An unrelated task is not pulled along by a single far outcome.
-    far = "The laptop screen flickers after the last driver update."
-    assert reg.route(far, k=1, weights=LEARN)[0].name == "tech_support"
+    # An unrelated task is not pulled along by a far outcome: its route is what it was.
+    assert _routes(reg, far, weights=LEARN) == far_before
+    assert all(r.outcome_score == 0 for r in reg.route(far, k=3, weights=LEARN))
 
 
 def test_with_no_history_routing_is_exactly_what_it_was(tmp_path: Path) -> None:

@@ -31,9 +31,10 @@ TUNE = bench.load("routing_tune.json")
 HELD = bench.load("routing_held.json")
 STALE = {a["name"] for a in AGENTS if a.get("stale")}
 LIVE = {a["name"] for a in AGENTS if not a.get("stale")}
-# Measured on the held half (docs/registry.md, "Routing"); the goal of 0.97 is not
-# reached with the offline embedder, so this is a floor against regressions, not the goal.
-HELD_FLOOR = 0.82
+# Measured 0.844 on the held half (docs/benchmarks.md, "Routing"); the goal of 0.97
+# is not reached with the offline embedder, so this is a floor against regressions, not the
+# goal.
+HELD_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,16 @@ def test_a_shared_verb_does_not_steal_the_task(reg: Registry) -> None:
         reg.route("My laptop won't return from sleep and the screen is cracked.", k=1)[0].name
         == "tech_support"
     )
+
+
+def test_what_a_task_declines_does_not_route_it(reg: Registry) -> None:
+    # "voucher" names loyalty's capability, but the task turns it down for money back.
+    task = "I don't want a voucher, I want the money back for the broken kettle."
+    routes = {r.name: r for r in reg.route(task, k=11)}
+    assert reg.route(task, k=1)[0].name == "refunds"
+    assert routes["loyalty"].capability_score == 1.0
+    # Said plainly, the same word routes to the agent it names.
+    assert reg.route("Can I pay for my order with a gift voucher?", k=1)[0].name == "loyalty"
 
 
 def test_the_score_returned_is_the_score_ordered_by(reg: Registry) -> None:
@@ -121,9 +132,10 @@ def test_ties_go_to_the_track_record_and_never_to_a_stale_agent(tmp_path: Path) 
 
 
 def test_held_half_accuracy_and_default_weights_are_the_tuned_ones(reg: Registry) -> None:
-    features = bench.routing_features(reg, TUNE)
-    weights, info = bench.tune_routing(features)
+    negated, weights, info = bench.tune_negation(reg, TUNE)
     assert weights == dataclasses.replace(_rank.DEFAULT_WEIGHTS, outcome=0.0), (weights, info)
+    assert negated == _ranking.NEGATED_WEIGHT, (negated, info)
+    features = bench.routing_features(reg, TUNE)
     # The outcome part, cross-fitted on the tune half: best on repeats without losing
     # accuracy on new kinds of task (intents not in the history).
     picked, fit = bench.tune_outcomes(features, TUNE, bench.task_vectors(reg, TUNE))
@@ -154,9 +166,9 @@ def test_held_half_with_a_history_of_outcomes(tmp_path: Path) -> None:
         assert not set(picks) & STALE
         assert not {r.name for t in HELD for r in reg.route(t["task"], k=20)} & STALE
     new = sum(p == t["label"] for p, t in zip(picks, HELD, strict=True)) / len(HELD)
-    # Measured 0.789, below the 0.833 with no history (docs/benchmarks.md): a floor
-    # against regressions, not the goal.
-    assert new >= 0.78, new
+    # Measured 0.856, above the 0.844 with no history (docs/benchmarks.md): a history of
+    # other kinds of task does not cost accuracy on a new kind.
+    assert new >= HELD_FLOOR, new
     # The other half of each held intent as the history: repeats.
     repeats = bench.held_repeats(tmp_path / "repeats", HELD)
     assert not set(repeats) & STALE

@@ -34,6 +34,7 @@ __all__ = [
     "DIGITS",
     "Candidate",
     "RouteWeights",
+    "about",
     "alignment",
     "centrality",
     "check_weights",
@@ -119,6 +120,13 @@ class Candidate:
     trust: float
     text: str
     stale: bool = False
+    description: str = ""
+
+
+def about(candidate: Candidate) -> str:
+    """The text an agent's meaning is read from in routing: its description, or its whole
+    text when the description has no content words."""
+    return candidate.description if content_words(candidate.description) else candidate.text
 
 
 def order(score: float, candidate: Candidate, track_record: int) -> tuple[Any, ...]:

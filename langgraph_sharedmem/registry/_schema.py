@@ -124,7 +124,8 @@ WHERE_NAMES = "WHERE r.name IN (SELECT value FROM json_each(:names))"
 ORDER = " ORDER BY r.name"
 # Every agent with an item in the store (not retired here): retired in AccessControl? stale?
 CANDIDATES = f"""
-SELECT r.name, r.updated_at, r.capabilities, r.trust, r.text, a.retired_at IS NOT NULL,
+SELECT r.name, r.updated_at, r.capabilities, r.trust, r.text, r.description,
+    a.retired_at IS NOT NULL,
     {_STALE}
 FROM registry_agents AS r LEFT JOIN ({AccessControl.AGENT_ROWS}) AS a ON a.id = r.name
 WHERE r.retired_at IS NULL

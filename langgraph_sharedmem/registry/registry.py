@@ -130,8 +130,9 @@ class Registry(DatabasePart):
         self.access = access
         self.store = store
         self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
-        # name -> (text, text vector, word stems, word vectors): see `_meaning`.
-        self._meanings: dict[str, tuple[str, Any, frozenset[str], Any]] = {}
+        # name -> (text, text vector, word stems, description vector, description's word
+        # vectors): see `_meaning`.
+        self._meanings: dict[str, tuple[str, Any, frozenset[str], Any, Any]] = {}
         self._history = _History()
 
     def _on_postgres(self, db: Any) -> Any:
@@ -453,12 +454,13 @@ class Registry(DatabasePart):
         """The best available agents for ``task``, best first, each with its score and the
         reasons for it. ``score`` is what the order is made by: the `RouteWeights` sum
         (defaults chosen on a labelled set, see ``docs/registry.md``) of the cosine of task
-        and description, how near the task's words are to the agent's, minus how generic
-        the description is, plus the share of the capabilities the task names (or
-        ``require`` lists) the agent has, plus trust. Equal scores go to a live agent, then
-        to the one backing more verified facts, then to higher trust. Agents lacking a
-        ``require``d capability are left out; so are stale and retired ones, and scores
-        below ``min_score`` (None: no floor; a generic description can score below 0)."""
+        and description, how near the task's words are to the description's (a word only a
+        negated clause holds, "not a voucher", counts less), minus how generic the agent
+        is, plus the share of the capabilities the task names (or ``require`` lists) the
+        agent has, plus trust. Equal scores go to a live agent, then to the one backing more
+        verified facts, then to higher trust. Agents lacking a ``require``d capability are
+        left out; so are stale and retired ones, and scores below ``min_score`` (None: no
+        floor; a generic description can score below 0)."""
         check_text("task", task, limit=_MAX_QUERY, empty=False)
         k = _check_k(k)
         if isinstance(require, str):
@@ -500,7 +502,12 @@ class Registry(DatabasePart):
         ]
 
     def _route_parts(
-        self, task: str, required: set[str], include_stale: bool
+        self,
+        task: str,
+        required: set[str],
+        include_stale: bool,
+        *,
+        negated_weight: float = _ranking.NEGATED_WEIGHT,
     ) -> tuple[
         builtins.list[_rank.Candidate],
         set[str],
@@ -509,7 +516,8 @@ class Registry(DatabasePart):
     ]:
         """The candidates for ``task`` and each one's parts of the score, by part (in
         `_rank.score`'s argument order) and name; also the capabilities the task wants and
-        the method. The tuning in ``bench/bench_retrieval.py`` scores these same parts."""
+        the method. The tuning in ``bench/bench_retrieval.py`` scores these same parts (and
+        picks ``negated_weight``, `_ranking.NEGATED_WEIGHT`, with them)."""
         everyone, _ = self._candidates(include_stale)
         candidates = [c for c in everyone if required <= c.capabilities]
         vocabulary = {cap for c in candidates for cap in c.capabilities}
@@ -519,7 +527,7 @@ class Registry(DatabasePart):
         if self.semantic and everyone:
             # Generic descriptions are judged against every available agent, not only the
             # ones a ``require`` leaves, so the filter does not change anyone's score.
-            similarity, aligned, central, query = self._meaning(task, everyone)
+            similarity, aligned, central, query = self._meaning(task, everyone, negated_weight)
             past = history.semantic(query)
             method = "semantic"
         else:
@@ -558,41 +566,54 @@ class Registry(DatabasePart):
         return [c for c in everyone if c.name not in known or known[c.name][0] != c.text]
 
     def _meaning(
-        self, task: str, everyone: builtins.list[_rank.Candidate]
+        self,
+        task: str,
+        everyone: builtins.list[_rank.Candidate],
+        negated_weight: float = _ranking.NEGATED_WEIGHT,
     ) -> tuple[dict[str, float], dict[str, float], dict[str, float], np.ndarray]:
-        """Cosine (clipped to [0, 1]), word alignment and centrality of every agent, from the
-        store's embedder, and the task's unit vector. Every agent is scored exactly: the
-        agents' vectors are kept here per text (embedded again only when a profile's text
-        changes), the task is embedded once with its words, and no index page can leave
-        anyone out."""
+        """Cosine (clipped to [0, 1]) of the task and each agent's description, how near the
+        task's words are to the description's words, and each agent's centrality among the
+        agents' whole texts, from the store's embedder; and the task's unit vector.
+
+        The description is what an agent does: its name and capability list repeat keywords
+        the capability part already counts, and in a whole-text vector they pull every task
+        that shares one of them (an agent without a description is represented by its whole
+        text). Every agent is scored exactly: the agents' vectors are kept here per text
+        (embedded again only when a profile's text changes), the task is embedded once with
+        its words, and no index page can leave anyone out."""
         assert self.store is not None and self.store.index_spec is not None
         spec = self.store.index_spec
         known = self._meanings
         missing = self._unembedded(everyone)
         if missing:
-            word_lists = [_rank.content_words(c.text) for c in missing]
-            flat = [c.text for c in missing] + [w for ws in word_lists for w in ws]
+            about = [_rank.about(c) for c in missing]
+            word_lists = [_rank.content_words(a) for a in about]
+            flat = [c.text for c in missing] + about + [w for ws in word_lists for w in ws]
             vectors = normalize(embed_texts(spec.embeddings, flat, spec.dims))
             # Copy on write: routes in other threads keep reading the dict they hold.
             live = {c.name for c in everyone}
             keep = len(known) <= 2 * len(everyone) + 16  # else forget retired agents
             known = {n: v for n, v in known.items() if keep or n in live}
-            at = len(missing)
+            n = len(missing)
+            at = 2 * n
             for i, (c, ws) in enumerate(zip(missing, word_lists, strict=True)):
-                stems = frozenset(_rank.stem(w) for w in ws)
-                known[c.name] = (c.text, vectors[i], stems, vectors[at : at + len(ws)])
+                stems = frozenset(_rank.stem(w) for w in _rank.content_words(c.text))
+                words = vectors[at : at + len(ws)]
+                known[c.name] = (c.text, vectors[i], stems, vectors[n + i], words)
                 at += len(ws)
             self._meanings = known
         entries = [known[c.name] for c in everyone]
-        task_words = _rank.content_words(task)
+        task_words, discount = _ranking.clause_words(task, negated_weight)
         query = normalize(embed_texts(spec.embeddings, [task, *task_words], spec.dims))
         texts = np.stack([e[1] for e in entries])
         frequency = Counter(s for e in entries for s in e[2])
         idf = np.array(
             [_rank.idf(w, frequency, len(entries)) for w in task_words], dtype=np.float32
         )
-        cosine = np.clip(texts @ query[0], 0.0, 1.0)
-        aligned = _rank.alignment(query[1:], idf, [e[3] for e in entries])
+        cosine = np.clip(np.stack([e[3] for e in entries]) @ query[0], 0.0, 1.0)
+        aligned = _rank.alignment(
+            query[1:], idf, [e[4] for e in entries], np.array(discount, dtype=np.float32)
+        )
         central = _rank.centrality(texts)
         names = [c.name for c in everyone]
         return (
@@ -659,13 +680,15 @@ class Registry(DatabasePart):
             rows = conn.execute(_schema.CANDIDATES, self._params()).fetchall()
         found = []
         parsed = self._capabilities
-        for name, updated_at, caps, trust, text, acl_retired, stale in rows:
+        for name, updated_at, caps, trust, text, description, acl_retired, stale in rows:
             if acl_retired or (stale and not include_stale):
                 continue
             known = parsed.get(name)
             if known is None or known[0] != updated_at:  # parse a profile once per change
                 known = parsed[name] = (updated_at, frozenset(_loads(caps)))
-            found.append(_rank.Candidate(name, known[1], trust, text, bool(stale)))
+            found.append(
+                _rank.Candidate(name, known[1], trust, text, bool(stale), description or "")
+            )
         return found, len(rows)
 
     def _profiles(self, names: builtins.list[str]) -> dict[str, AgentProfile]:
@@ -759,10 +782,12 @@ class Registry(DatabasePart):
         texts: builtins.list[str] = []
         spec = None if self.store is None else self.store.index_spec
         if spec is not None and isinstance(task, str):  # else route's own check says why
-            texts = [task, *_rank.content_words(task)]
+            # What `_meaning` embeds, so that it finds every vector ready.
+            texts = [task, *_ranking.clause_words(task, _ranking.NEGATED_WEIGHT)[0]]
             candidates, _ = await self.db.run(self._candidates, True)
             for c in self._unembedded(candidates):
-                texts += [c.text, *_rank.content_words(c.text)]
+                about = _rank.about(c)
+                texts += [c.text, about, *_rank.content_words(about)]
         async with embedding_ahead(None if spec is None else spec.embeddings, texts):
             return await self.db.run(self.route, task, **options)
 

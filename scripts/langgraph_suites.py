@@ -15,6 +15,11 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   only the tests that take one of those fixtures run.
 * ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
   themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
+* ``graph-postgres``: the ``graph`` suite with our saver and store on PostgreSQL: one
+  throwaway server (``tests/_servers.py``, or the one named by
+  ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh schema per test;
+  the store does exact vector search there (no Chroma). ``--sample K`` runs about 1 in K
+  of its tests, picked by a hash of the test id (the same ones on every run).
 * ``conformance``: langgraph-checkpoint-conformance with every capability.
 
 A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
@@ -27,6 +32,7 @@ Usage::
     python scripts/langgraph_suites.py saver store     # some suites
     python scripts/langgraph_suites.py --baseline      # also LangGraph's own backends
     python scripts/langgraph_suites.py graph -- -k interrupt   # after --: to pytest
+    python scripts/langgraph_suites.py graph-postgres --sample 4  # a fixed quarter of it
 
 The same file is the pytest plugin the runs load (``-p langgraph_suites``).
 """
@@ -47,6 +53,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +67,9 @@ ENV_BACKEND = "LANGGRAPH_SUITES_BACKEND"  # "sharedmem" or "langgraph"
 ENV_BASELINE = "LANGGRAPH_SUITES_BASELINE"  # "1": graph fixtures also keep LangGraph's params
 ENV_RESULTS = "LANGGRAPH_SUITES_RESULTS"  # JSON-lines file of test outcomes
 ENV_SUITE = "LANGGRAPH_SUITES_SUITE"
+ENV_POSTGRES = "LANGGRAPH_SUITES_POSTGRES_URL"  # a server to use instead of starting one
+ENV_PG_DATABASE = "LANGGRAPH_SUITES_PG_DATABASE"  # the run's database on that server
+ENV_SAMPLE = "LANGGRAPH_SUITES_SAMPLE"  # "K": run the tests whose id hashes to 0 mod K
 
 OURS = "sharedmem"
 
@@ -91,6 +101,13 @@ class Suite:
     # suite's own class unchanged; "inmemory" is InMemorySaver/InMemoryStore opened the way
     # the suite opens its class.
     references: tuple[str, ...] = ("langgraph", "inmemory")
+    # Our backend on PostgreSQL instead of SQLite files.
+    postgres: bool = False
+
+    @property
+    def graph(self) -> bool:
+        """Runs the graph tests that take the checkpointer/store fixtures."""
+        return self.name in ("graph", "graph-postgres")
 
 
 SQLITE_SAVER_FILES = (
@@ -136,9 +153,14 @@ SUITES: dict[str, Suite] = {
         timeout=180,
         references=("langgraph",),
     ),
+    "graph-postgres": Suite(
+        "graph-postgres", "langgraph", ("tests",), timeout=180, references=(), postgres=True
+    ),
 }
 
-DEFAULT_SUITES = ("conformance", "saver", "store", "memory", "graph", "graph-inline")
+DEFAULT_SUITES = (
+    "conformance", "saver", "store", "memory", "graph", "graph-inline", "graph-postgres",
+)  # fmt: skip
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
 # run with our backend and must fail (strict xfail): if one starts passing, its entry goes.
@@ -157,6 +179,11 @@ _PER_VERSION = (
 _ASYNC_TTL = (
     "AsyncSqliteStore's sweep_ttl()/start_ttl_sweeper()/stop_ttl_sweeper() are coroutines; "
     "SharedMemoryStore serves sync and async callers with sync ones plus asweep_ttl()"
+)
+_AGENT_ACTION = (
+    "keeps LangChain's AgentAction (a library class) in a TypedDict state: the strict "
+    "serializer loads library classes only when listed (allowlist=[AgentAction]); "
+    "LangGraph itself allows it only under LANGGRAPH_STRICT_MSGPACK, from the schema"
 )
 EXPECTED_FAILURES: dict[str, str] = {
     # -- saver (langgraph-checkpoint-sqlite tests/test_sqlite.py, test_aiosqlite.py, ...)
@@ -188,10 +215,10 @@ EXPECTED_FAILURES: dict[str, str] = {
         "cut text at NUL, so no answer would be exact; LangGraph's test expects 0 results"
     ),
     # -- graph (langgraph tests/ through the checkpointer fixtures)
-    "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": (
-        "keeps LangChain's AgentAction (a library class) in a TypedDict state: the strict "
-        "serializer loads library classes only when listed (allowlist=[AgentAction]); "
-        "LangGraph itself allows it only under LANGGRAPH_STRICT_MSGPACK, from the schema"
+    "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": _AGENT_ACTION,
+    # -- graph-postgres (the same tests, ours on PostgreSQL)
+    "graph-postgres::tests/test_large_cases_async.py::test_conditional_graph_state*": (
+        _AGENT_ACTION
     ),
     # -- memory (langgraph-checkpoint tests/test_memory.py, test_store.py)
     "memory::tests/test_memory.py::TestMemorySaver::test_combined_metadata": _WRITES,
@@ -336,17 +363,52 @@ def _rebinding(kind: str) -> Any:
     return {"saver": SharedMemorySaver, "store": store, "async_store": async_store}[kind]
 
 
+_SCHEMAS = iter(range(1, 1 << 62))
+
+
+@contextlib.contextmanager
+def _fresh_schema() -> Iterator[str]:
+    """The URL of a new, empty schema in the run's PostgreSQL database, dropped after.
+
+    A schema per test is as empty as the SQLite runs' fresh file and much cheaper than a
+    database; ``search_path`` in the URL's options puts every table of ours there.
+    """
+    import psycopg
+
+    url = os.environ[ENV_PG_DATABASE]
+    schema = f"t{os.getpid()}_{next(_SCHEMAS)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     """Fixtures replacing langgraph's checkpointer/store fixtures in its tests/conftest.py.
 
     Their parameter names stay (``sqlite``, ``memory``, ...) when the baseline is asked for;
-    ``sharedmem`` is ours: a `SharedMemorySaver`/`SharedMemoryStore` on a fresh SQLite file.
+    ``sharedmem`` is ours: a `SharedMemorySaver`/`SharedMemoryStore` on a fresh SQLite file,
+    or in a fresh PostgreSQL schema when the runner named a database (``graph-postgres``).
     """
     import pytest
 
     from langgraph_sharedmem import SharedMemorySaver, SharedMemoryStore
 
     baseline = os.environ.get(ENV_BASELINE) == "1"
+    postgres = bool(os.environ.get(ENV_PG_DATABASE))
+
+    @contextlib.contextmanager
+    def where(tmp_path: Path, name: str) -> Iterator[Any]:
+        """Where ours opens, and its options: a file, or a fresh schema with a small pool
+        (two connections are what a graph run uses; LangGraph's tests open hundreds)."""
+        if not postgres:
+            yield tmp_path / name, {}
+            return
+        with _fresh_schema() as url:
+            yield url, {"pool_size": 2}
 
     def params(name: str) -> list[str]:
         return [OURS, *GRAPH_BASELINE[name]] if baseline else [OURS]
@@ -358,7 +420,10 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("sync_checkpointer"))
     def sync_checkpointer(request: Any, tmp_path: Path) -> Iterator[Any]:
         if request.param == OURS:
-            with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
+            with (
+                where(tmp_path, "checkpoints.db") as (conn, options),
+                SharedMemorySaver(conn, **options) as saver,
+            ):
                 yield saver
         else:
             with their_cm(request.param) as saver:
@@ -367,8 +432,9 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("async_checkpointer"))
     async def async_checkpointer(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
         if request.param == OURS:
-            async with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
-                yield saver
+            with where(tmp_path, "checkpoints.db") as (conn, options):
+                async with SharedMemorySaver(conn, **options) as saver:
+                    yield saver
         elif request.param == "memory":
             with their_cm(request.param) as saver:
                 yield saver
@@ -379,7 +445,10 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("sync_store"))
     def sync_store(request: Any, tmp_path: Path) -> Iterator[Any]:
         if request.param == OURS:
-            with SharedMemoryStore(tmp_path / "store.db") as store:
+            with (
+                where(tmp_path, "store.db") as (conn, options),
+                SharedMemoryStore(conn, **options) as store,
+            ):
                 store.setup()
                 yield store
         else:
@@ -389,9 +458,10 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("async_store"))
     async def async_store(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
         if request.param == OURS:
-            async with SharedMemoryStore(tmp_path / "store.db") as store:
-                await store.asetup()
-                yield store
+            with where(tmp_path, "store.db") as (conn, options):
+                async with SharedMemoryStore(conn, **options) as store:
+                    await store.asetup()
+                    yield store
         else:
             with their_cm(request.param) as store:
                 yield store
@@ -421,7 +491,8 @@ def _lookup(table: dict[str, str], key: str) -> str | None:
 
 def _backend_of(item: Any) -> str:
     """Which backend a test exercises: ours whenever one of its fixtures is ours."""
-    if os.environ.get(ENV_SUITE) != "graph":
+    suite = SUITES.get(os.environ.get(ENV_SUITE, ""))
+    if suite is None or not suite.graph:
         return os.environ.get(ENV_BACKEND, OURS)
     params = getattr(getattr(item, "callspec", None), "params", {})
     names = [params[f] for f in GRAPH_FIXTURES if f in params]
@@ -437,6 +508,13 @@ def _record(entry: dict[str, Any]) -> None:
         entry["backend"] = _BACKENDS.get(entry["nodeid"], os.environ.get(ENV_BACKEND, OURS))
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
+
+
+def _sampled(nodeid: str) -> bool:
+    """In a ``--sample K`` run: whether this test is one of the 1 in K that run (a hash of
+    its id, so the same tests on every run and machine)."""
+    k = int(os.environ.get(ENV_SAMPLE) or 1)
+    return k <= 1 or zlib.crc32(nodeid.encode()) % k == 0
 
 
 def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
@@ -455,8 +533,11 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         key = _suite_key(item)
         backend = _BACKENDS[item.nodeid] = _backend_of(item)
         takes_fixture = bool(set(GRAPH_FIXTURES) & set(item.fixturenames))
-        if suite.name == "graph" and not takes_fixture:
+        if suite.graph and not takes_fixture:
             drop.append(item)  # never meets a saver or store
+            continue
+        if not _sampled(item.nodeid):
+            drop.append(item)
             continue
         if suite.name == "graph-inline" and (
             takes_fixture or "InMemorySaver" not in vars(item.module)
@@ -566,7 +647,43 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not_a
 UNEXPECTED = ("failed", "error", "xpassed")
 
 
-def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -> Run:
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new database for one run on $LANGGRAPH_SUITES_POSTGRES_URL's server, or else on a
+    throwaway server started here (``tests/_servers.py``); dropped after the run."""
+    import psycopg
+
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get(ENV_POSTGRES)
+        if not server:
+            sys.path.insert(0, str(REPO))
+            from tests._servers import postgres_server
+
+            server = stack.enter_context(postgres_server())
+        name = f"lg_suites_{os.getpid()}_{time.monotonic_ns()}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield server.rsplit("/", 1)[0] + "/" + name
+        finally:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def run_suite(
+    suite: Suite, backend: str, *, baseline: bool, extra: list[str], sample: int = 1
+) -> Run:
+    if suite.postgres:
+        with postgres_database() as database:
+            return _run_suite(
+                suite, backend, baseline=baseline, extra=extra, sample=sample, database=database
+            )
+    return _run_suite(suite, backend, baseline=baseline, extra=extra, sample=sample, database="")
+
+
+def _run_suite(
+    suite: Suite, backend: str, *, baseline: bool, extra: list[str], sample: int, database: str
+) -> Run:
     root = sdist_root(suite.dist)
     out = CACHE / "runs"
     out.mkdir(parents=True, exist_ok=True)
@@ -577,6 +694,8 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
             ENV_SUITE: suite.name,
             ENV_BACKEND: backend,
             ENV_BASELINE: "1" if baseline else "0",
+            ENV_PG_DATABASE: database,
+            ENV_SAMPLE: str(sample),
             "NO_DOCKER": "true",
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO / "scripts"), str(REPO), env.get("PYTHONPATH", "")]
@@ -603,7 +722,8 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
         results = []
         if results_path.exists():
             results = [json.loads(line) for line in results_path.read_text().splitlines()]
-    return Run(suite.name, backend, seconds, proc.returncode, results, log, bool(extra))
+    selected = bool(extra) or sample > 1
+    return Run(suite.name, backend, seconds, proc.returncode, results, log, selected)
 
 
 def run_conformance(backend: str) -> Run:
@@ -696,6 +816,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--baseline", action="store_true", help="also run LangGraph's backends")
     parser.add_argument("--json", type=Path, help="write every outcome here as JSON")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run about 1 in K tests of each suite, the same ones every run (default 1: all)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # handed to pytest
     args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if extra else 0)])
@@ -705,12 +832,19 @@ def main(argv: list[str] | None = None) -> int:
         if name == "conformance":
             backends = [OURS, "langgraph"] if args.baseline else [OURS]
             new = [run_conformance(backend) for backend in backends]
-        elif SUITES[name].name == "graph":
-            # LangGraph's backends join as fixture parameters beside ours: one run.
-            new = [run_suite(SUITES[name], OURS, baseline=args.baseline, extra=extra)]
+        elif SUITES[name].graph:
+            # LangGraph's backends join as fixture parameters beside ours: one run (their
+            # PostgreSQL parameters want docker, so graph-postgres runs ours alone).
+            baseline = args.baseline and not SUITES[name].postgres
+            new = [
+                run_suite(SUITES[name], OURS, baseline=baseline, extra=extra, sample=args.sample)
+            ]
         else:
             backends = [OURS, *SUITES[name].references] if args.baseline else [OURS]
-            new = [run_suite(SUITES[name], b, baseline=False, extra=extra) for b in backends]
+            new = [
+                run_suite(SUITES[name], b, baseline=False, extra=extra, sample=args.sample)
+                for b in backends
+            ]
         runs += new
         print(summarize(new), flush=True)
 

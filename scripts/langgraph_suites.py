@@ -15,11 +15,14 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   only the tests that take one of those fixtures run.
 * ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
   themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
-* ``graph-postgres``: the ``graph`` suite with our saver and store on PostgreSQL: one
-  throwaway server (``tests/_servers.py``, or the one named by
-  ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh schema per test;
-  the store does exact vector search there (no Chroma). ``--sample K`` runs about 1 in K
-  of its tests, picked by a hash of the test id (the same ones on every run).
+* ``saver-postgres``, ``store-postgres``, ``memory-postgres``, ``graph-postgres``: those
+  suites with our saver and store on PostgreSQL: one throwaway server (``tests/_servers.py``,
+  or the one named by ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh
+  schema per test (per SQLite file, where a test names one); the store does exact vector
+  search there (no Chroma). Their SQLite suite's expected failures hold for them too.
+
+``--sample K`` runs about 1 in K tests of a suite, picked by a hash of the test id (the same
+ones on every run).
 * ``conformance``: langgraph-checkpoint-conformance with every capability.
 
 A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
@@ -42,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import fnmatch
 import importlib.metadata
@@ -101,13 +105,18 @@ class Suite:
     # suite's own class unchanged; "inmemory" is InMemorySaver/InMemoryStore opened the way
     # the suite opens its class.
     references: tuple[str, ...] = ("langgraph", "inmemory")
-    # Our backend on PostgreSQL instead of SQLite files.
-    postgres: bool = False
+    # The SQLite suite this one runs again with our backend on PostgreSQL: its expected
+    # failures and not-applicable tests hold here too.
+    postgres_of: str = ""
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.postgres_of)
 
     @property
     def graph(self) -> bool:
         """Runs the graph tests that take the checkpointer/store fixtures."""
-        return self.name in ("graph", "graph-postgres")
+        return "graph" in (self.name, self.postgres_of)
 
 
 SQLITE_SAVER_FILES = (
@@ -153,13 +162,16 @@ SUITES: dict[str, Suite] = {
         timeout=180,
         references=("langgraph",),
     ),
-    "graph-postgres": Suite(
-        "graph-postgres", "langgraph", ("tests",), timeout=180, references=(), postgres=True
-    ),
 }
+# The same tests with ours on PostgreSQL: one server, a database per run, a schema per test.
+for _name in ("saver", "store", "memory", "graph"):
+    SUITES[f"{_name}-postgres"] = dataclasses.replace(
+        SUITES[_name], name=f"{_name}-postgres", references=(), postgres_of=_name
+    )
 
 DEFAULT_SUITES = (
-    "conformance", "saver", "store", "memory", "graph", "graph-inline", "graph-postgres",
+    "conformance", "saver", "store", "memory", "graph", "graph-inline",
+    "saver-postgres", "store-postgres", "memory-postgres", "graph-postgres",
 )  # fmt: skip
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
@@ -214,12 +226,14 @@ EXPECTED_FAILURES: dict[str, str] = {
         "a NUL character in a filter value raises InvalidConfigError: SQLite's JSON functions "
         "cut text at NUL, so no answer would be exact; LangGraph's test expects 0 results"
     ),
+    # -- store-postgres (the same tests, ours on PostgreSQL; its other entries are store's)
+    "store-postgres::tests/test_store.py::test_sql_injection_filter_values*": (
+        "a NUL character in a filter value raises InvalidConfigError, as on SQLite: "
+        "PostgreSQL's jsonb cannot hold NUL (stored documents keep U+FFFD there), so no "
+        "answer would be exact; LangGraph's test expects 0 results"
+    ),
     # -- graph (langgraph tests/ through the checkpointer fixtures)
     "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": _AGENT_ACTION,
-    # -- graph-postgres (the same tests, ours on PostgreSQL)
-    "graph-postgres::tests/test_large_cases_async.py::test_conditional_graph_state*": (
-        _AGENT_ACTION
-    ),
     # -- memory (langgraph-checkpoint tests/test_memory.py, test_store.py)
     "memory::tests/test_memory.py::TestMemorySaver::test_combined_metadata": _WRITES,
     "memory::tests/test_memory.py::TestMemorySaver::test_search": _WRITES,
@@ -285,10 +299,53 @@ class _Awaitable:
         return iter(())
 
 
-def _store_classes() -> tuple[type, type]:
-    from langgraph_sharedmem import SharedMemoryStore
+_PG_TARGETS: dict[str, str] = {}  # a SQLite target their test named -> our schema's URL
 
-    class AsyncSetupStore(SharedMemoryStore):
+
+def _postgres_target(target: Any) -> Any:
+    """Where ours opens on PostgreSQL when LangGraph's test names a SQLite target: a new
+    schema for ``":memory:"``, the same schema again for the same file (their tests reopen
+    a file to see what persisted). Schemas go with the run's database."""
+    import psycopg
+
+    if not isinstance(target, (str, os.PathLike)):
+        return target
+    key = os.fspath(target)
+    if key == ":memory:" or key not in _PG_TARGETS:
+        url = os.environ[ENV_PG_DATABASE]
+        schema = f"t{os.getpid()}_{next(_SCHEMAS)}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        _PG_TARGETS[key] = f"{url}?options=-csearch_path%3D{schema}"
+    return _PG_TARGETS[key]
+
+
+def _ours(name: str) -> type:
+    """Our class ``name``; in a ``-postgres`` suite, opening PostgreSQL wherever a test
+    names a SQLite file or ``":memory:"``."""
+    import langgraph_sharedmem
+
+    cls: type = getattr(langgraph_sharedmem, name)
+    if not os.environ.get(ENV_PG_DATABASE):
+        return cls
+
+    class OnPostgres(cls):  # type: ignore[valid-type,misc]
+        def __init__(self, conn: Any, **kwargs: Any) -> None:
+            # Two connections are what one test uses; LangGraph's suites open hundreds.
+            super().__init__(_postgres_target(conn), **{"pool_size": 2, **kwargs})
+
+        @classmethod
+        def from_conn_string(cls, conn_string: Any, **kwargs: Any) -> Any:
+            return cls(conn_string, **kwargs)
+
+    OnPostgres.__name__ = OnPostgres.__qualname__ = name
+    return OnPostgres
+
+
+def _store_classes() -> tuple[type, type]:
+    SharedMemoryStore = _ours("SharedMemoryStore")
+
+    class AsyncSetupStore(SharedMemoryStore):  # type: ignore[valid-type,misc]
         # AsyncSqliteStore's tests `await store.setup()`; ours is sync (asetup is the async
         # twin), so the result is made awaitable rather than changing what setup is.
         def setup(self) -> Any:  # type: ignore[override]
@@ -329,9 +386,9 @@ def _inmemory_store_class() -> type:
 
 
 def _inline_saver_class() -> type:
-    from langgraph_sharedmem import SharedMemorySaver
+    SharedMemorySaver = _ours("SharedMemorySaver")
 
-    class NoArgSharedMemorySaver(SharedMemorySaver):
+    class NoArgSharedMemorySaver(SharedMemorySaver):  # type: ignore[valid-type,misc]
         # Their tests call InMemorySaver() with no arguments (or serde=...).
         def __init__(self, *, serde: Any = None, **kwargs: Any) -> None:
             super().__init__(":memory:", serde=serde)
@@ -340,9 +397,9 @@ def _inline_saver_class() -> type:
 
 
 def _inline_store_class() -> type:
-    from langgraph_sharedmem import SharedMemoryStore
+    SharedMemoryStore = _ours("SharedMemoryStore")
 
-    class NoArgSharedMemoryStore(SharedMemoryStore):
+    class NoArgSharedMemoryStore(SharedMemoryStore):  # type: ignore[valid-type,misc]
         # Their tests call InMemoryStore() or InMemoryStore(index=...).
         def __init__(self, *, index: Any = None, **kwargs: Any) -> None:
             super().__init__(":memory:", index=index, **kwargs)
@@ -357,10 +414,8 @@ def _rebinding(kind: str) -> Any:
         return _inline_store_class()
     if os.environ.get(ENV_BACKEND) == "inmemory":
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
-    from langgraph_sharedmem import SharedMemorySaver
-
     store, async_store = _store_classes()
-    return {"saver": SharedMemorySaver, "store": store, "async_store": async_store}[kind]
+    return {"saver": _ours("SharedMemorySaver"), "store": store, "async_store": async_store}[kind]
 
 
 _SCHEMAS = iter(range(1, 1 << 62))
@@ -478,14 +533,21 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
 # The pytest plugin (loaded in the runs with -p langgraph_suites)
 
 
-def _suite_key(item: Any) -> str:
-    return f"{os.environ.get(ENV_SUITE, '?')}::{item.nodeid}"
+def _suite_keys(item: Any) -> list[str]:
+    """The keys the two tables know a test by: its suite's, and its SQLite twin's."""
+    name = os.environ.get(ENV_SUITE, "?")
+    suite = SUITES.get(name)
+    names = [name, suite.postgres_of] if suite and suite.postgres else [name]
+    return [f"{n}::{item.nodeid}" for n in names]
 
 
-def _lookup(table: dict[str, str], key: str) -> str | None:
-    for pattern, reason in table.items():
-        if fnmatch.fnmatchcase(key, pattern):
-            return reason
+def _lookup(table: dict[str, str], keys: list[str]) -> str | None:
+    """The reason of the first pattern matching the first key that any pattern matches (a
+    ``-postgres`` suite's own entry before its SQLite twin's)."""
+    for key in keys:
+        for pattern, reason in table.items():
+            if fnmatch.fnmatchcase(key, pattern):
+                return reason
     return None
 
 
@@ -530,7 +592,7 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
                     setattr(module, name, _rebinding(kind))
     keep, drop = [], []
     for item in items:
-        key = _suite_key(item)
+        keys = _suite_keys(item)
         backend = _BACKENDS[item.nodeid] = _backend_of(item)
         takes_fixture = bool(set(GRAPH_FIXTURES) & set(item.fixturenames))
         if suite.graph and not takes_fixture:
@@ -544,13 +606,13 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         ):
             drop.append(item)  # the graph suite runs it, or it builds no InMemorySaver
             continue
-        reason = _lookup(NOT_APPLICABLE, key) if backend == OURS else None
+        reason = _lookup(NOT_APPLICABLE, keys) if backend == OURS else None
         if reason:
             drop.append(item)
             _record({"nodeid": item.nodeid, "outcome": "not_applicable", "message": reason})
             continue
         keep.append(item)
-        reason = _lookup(EXPECTED_FAILURES, key) if backend == OURS else None
+        reason = _lookup(EXPECTED_FAILURES, keys) if backend == OURS else None
         if reason:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
     if drop:

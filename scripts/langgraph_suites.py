@@ -15,15 +15,16 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   only the tests that take one of those fixtures run.
 * ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
   themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
-* ``saver-postgres``, ``store-postgres``, ``memory-postgres``, ``graph-postgres``: those
-  suites with our saver and store on PostgreSQL: one throwaway server (``tests/_servers.py``,
-  or the one named by ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh
-  schema per test (per SQLite file, where a test names one); the store does exact vector
-  search there (no Chroma). Their SQLite suite's expected failures hold for them too.
+* ``saver-postgres``, ``store-postgres``, ``memory-postgres``, ``graph-postgres``,
+  ``graph-inline-postgres``: those suites with our saver and store on PostgreSQL: one
+  throwaway server (``tests/_servers.py``, or the one named by
+  ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh schema per test
+  (per SQLite file, where a test names one); the store does exact vector search there (no
+  Chroma). Their SQLite suite's expected failures hold for them too.
+* ``conformance``: langgraph-checkpoint-conformance with every capability.
 
 ``--sample K`` runs about 1 in K tests of a suite, picked by a hash of the test id (the same
 ones on every run).
-* ``conformance``: langgraph-checkpoint-conformance with every capability.
 
 A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
 must fail: strict xfail) or ``NOT_APPLICABLE`` (not run), each with its reason. Anything else
@@ -164,7 +165,7 @@ SUITES: dict[str, Suite] = {
     ),
 }
 # The same tests with ours on PostgreSQL: one server, a database per run, a schema per test.
-for _name in ("saver", "store", "memory", "graph"):
+for _name in ("saver", "store", "memory", "graph", "graph-inline"):
     SUITES[f"{_name}-postgres"] = dataclasses.replace(
         SUITES[_name], name=f"{_name}-postgres", references=(), postgres_of=_name
     )
@@ -172,6 +173,7 @@ for _name in ("saver", "store", "memory", "graph"):
 DEFAULT_SUITES = (
     "conformance", "saver", "store", "memory", "graph", "graph-inline",
     "saver-postgres", "store-postgres", "memory-postgres", "graph-postgres",
+    "graph-inline-postgres",
 )  # fmt: skip
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
@@ -601,7 +603,7 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
         if not _sampled(item.nodeid):
             drop.append(item)
             continue
-        if suite.name == "graph-inline" and (
+        if "graph-inline" in (suite.name, suite.postgres_of) and (
             takes_fixture or "InMemorySaver" not in vars(item.module)
         ):
             drop.append(item)  # the graph suite runs it, or it builds no InMemorySaver

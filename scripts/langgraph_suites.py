@@ -86,6 +86,14 @@ GRAPH_BASELINE = {
     "sync_store": ("in_memory",),
     "async_store": ("in_memory",),
 }
+# Under graph-postgres: LangGraph's PostgresSaver/PostgresStore on the same server (their
+# fixtures make a database per test on DEFAULT_POSTGRES_URI, pointed at the run's server).
+GRAPH_BASELINE_POSTGRES = {
+    "sync_checkpointer": ("postgres",),
+    "async_checkpointer": ("postgres_aio",),
+    "sync_store": ("postgres",),
+    "async_store": ("postgres_aio",),
+}
 CONFTEST_HOOK = (
     "\n# Added by langgraph-sharedmem's scripts/langgraph_suites.py: our saver and store join\n"
     "# the checkpointer/store fixtures.\n"
@@ -467,12 +475,20 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
         with _fresh_schema() as url:
             yield url, {"pool_size": 2}
 
-    def params(name: str) -> list[str]:
-        return [OURS, *GRAPH_BASELINE[name]] if baseline else [OURS]
+    if baseline and postgres:
+        # Their PostgreSQL fixtures read the server from these modules' constant.
+        server = os.environ[ENV_PG_DATABASE].rsplit("/", 1)[0] + "/"
+        for module in ("tests.conftest_checkpointer", "tests.conftest_store"):
+            sys.modules[module].DEFAULT_POSTGRES_URI = server  # type: ignore[attr-defined]
+    theirs = GRAPH_BASELINE_POSTGRES if postgres else GRAPH_BASELINE
 
-    def their_cm(param: str) -> Any:
+    def params(name: str) -> list[str]:
+        return [OURS, *theirs[name]] if baseline else [OURS]
+
+    def their_cm(param: str, kind: str = "checkpointer") -> Any:
         # Their fixture bodies dispatch on the parameter to these context managers.
-        return conftest["_store_memory" if param == "in_memory" else f"_checkpointer_{param}"]()
+        name = "memory" if param == "in_memory" else param
+        return conftest[f"_{kind}_{name}"]()
 
     @pytest.fixture(params=params("sync_checkpointer"))
     def sync_checkpointer(request: Any, tmp_path: Path) -> Iterator[Any]:
@@ -509,7 +525,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
                 store.setup()
                 yield store
         else:
-            with their_cm(request.param) as store:
+            with their_cm(request.param, "store") as store:
                 yield store
 
     @pytest.fixture(params=params("async_store"))
@@ -519,8 +535,11 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
                 async with SharedMemoryStore(conn, **options) as store:
                     await store.asetup()
                     yield store
+        elif request.param == "in_memory":
+            with their_cm(request.param, "store") as store:
+                yield store
         else:
-            with their_cm(request.param) as store:
+            async with their_cm(request.param, "store") as store:
                 yield store
 
     return {
@@ -897,11 +916,11 @@ def main(argv: list[str] | None = None) -> int:
             backends = [OURS, "langgraph"] if args.baseline else [OURS]
             new = [run_conformance(backend) for backend in backends]
         elif SUITES[name].graph:
-            # LangGraph's backends join as fixture parameters beside ours: one run (their
-            # PostgreSQL parameters want docker, so graph-postgres runs ours alone).
-            baseline = args.baseline and not SUITES[name].postgres
+            # LangGraph's backends join as fixture parameters beside ours: one run.
             new = [
-                run_suite(SUITES[name], OURS, baseline=baseline, extra=extra, sample=args.sample)
+                run_suite(
+                    SUITES[name], OURS, baseline=args.baseline, extra=extra, sample=args.sample
+                )
             ]
         else:
             backends = [OURS, *SUITES[name].references] if args.baseline else [OURS]

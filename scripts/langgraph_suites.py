@@ -50,6 +50,7 @@ import dataclasses
 import fcntl
 import fnmatch
 import importlib.metadata
+import itertools
 import json
 import os
 import shutil
@@ -309,6 +310,7 @@ class _Awaitable:
         return iter(())
 
 
+_SCHEMAS = itertools.count(1)  # schema names, with the pid: unique in the run's database
 _PG_TARGETS: dict[str, str] = {}  # a SQLite target their test named -> our schema's URL
 
 
@@ -426,9 +428,6 @@ def _rebinding(kind: str) -> Any:
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
     store, async_store = _store_classes()
     return {"saver": _ours("SharedMemorySaver"), "store": store, "async_store": async_store}[kind]
-
-
-_SCHEMAS = iter(range(1, 1 << 62))
 
 
 @contextlib.contextmanager

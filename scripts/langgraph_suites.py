@@ -15,7 +15,16 @@ unpacks them, and runs their tests with our saver and store put where theirs wer
   only the tests that take one of those fixtures run.
 * ``graph-inline``: the other graph tests of modules that build ``InMemorySaver()``
   themselves, with that name bound to a `SharedMemorySaver` on ``":memory:"``.
+* ``saver-postgres``, ``store-postgres``, ``memory-postgres``, ``graph-postgres``,
+  ``graph-inline-postgres``: those suites with our saver and store on PostgreSQL: one
+  throwaway server (``tests/_servers.py``, or the one named by
+  ``$LANGGRAPH_SUITES_POSTGRES_URL``), one database per run and a fresh schema per test
+  (per SQLite file, where a test names one); the store does exact vector search there (no
+  Chroma). Their SQLite suite's expected failures hold for them too.
 * ``conformance``: langgraph-checkpoint-conformance with every capability.
+
+``--sample K`` runs about 1 in K tests of a suite, picked by a hash of the test id (the same
+ones on every run).
 
 A test that asserts a LangGraph-internal detail is listed in ``EXPECTED_FAILURES`` (run, and
 must fail: strict xfail) or ``NOT_APPLICABLE`` (not run), each with its reason. Anything else
@@ -27,6 +36,7 @@ Usage::
     python scripts/langgraph_suites.py saver store     # some suites
     python scripts/langgraph_suites.py --baseline      # also LangGraph's own backends
     python scripts/langgraph_suites.py graph -- -k interrupt   # after --: to pytest
+    python scripts/langgraph_suites.py graph-postgres --sample 4  # a fixed quarter of it
 
 The same file is the pytest plugin the runs load (``-p langgraph_suites``).
 """
@@ -36,9 +46,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import fnmatch
 import importlib.metadata
+import itertools
 import json
 import os
 import shutil
@@ -47,6 +59,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +73,9 @@ ENV_BACKEND = "LANGGRAPH_SUITES_BACKEND"  # "sharedmem" or "langgraph"
 ENV_BASELINE = "LANGGRAPH_SUITES_BASELINE"  # "1": graph fixtures also keep LangGraph's params
 ENV_RESULTS = "LANGGRAPH_SUITES_RESULTS"  # JSON-lines file of test outcomes
 ENV_SUITE = "LANGGRAPH_SUITES_SUITE"
+ENV_POSTGRES = "LANGGRAPH_SUITES_POSTGRES_URL"  # a server to use instead of starting one
+ENV_PG_DATABASE = "LANGGRAPH_SUITES_PG_DATABASE"  # the run's database on that server
+ENV_SAMPLE = "LANGGRAPH_SUITES_SAMPLE"  # "K": run the tests whose id hashes to 0 mod K
 
 OURS = "sharedmem"
 
@@ -70,6 +86,14 @@ GRAPH_BASELINE = {
     "async_checkpointer": ("memory", "sqlite_aio"),
     "sync_store": ("in_memory",),
     "async_store": ("in_memory",),
+}
+# Under graph-postgres: LangGraph's PostgresSaver/PostgresStore on the same server (their
+# fixtures make a database per test on DEFAULT_POSTGRES_URI, pointed at the run's server).
+GRAPH_BASELINE_POSTGRES = {
+    "sync_checkpointer": ("postgres",),
+    "async_checkpointer": ("postgres_aio",),
+    "sync_store": ("postgres",),
+    "async_store": ("postgres_aio",),
 }
 CONFTEST_HOOK = (
     "\n# Added by langgraph-sharedmem's scripts/langgraph_suites.py: our saver and store join\n"
@@ -91,6 +115,18 @@ class Suite:
     # suite's own class unchanged; "inmemory" is InMemorySaver/InMemoryStore opened the way
     # the suite opens its class.
     references: tuple[str, ...] = ("langgraph", "inmemory")
+    # The SQLite suite this one runs again with our backend on PostgreSQL: its expected
+    # failures and not-applicable tests hold here too.
+    postgres_of: str = ""
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.postgres_of)
+
+    @property
+    def graph(self) -> bool:
+        """Runs the graph tests that take the checkpointer/store fixtures."""
+        return "graph" in (self.name, self.postgres_of)
 
 
 SQLITE_SAVER_FILES = (
@@ -137,8 +173,17 @@ SUITES: dict[str, Suite] = {
         references=("langgraph",),
     ),
 }
+# The same tests with ours on PostgreSQL: one server, a database per run, a schema per test.
+for _name in ("saver", "store", "memory", "graph", "graph-inline"):
+    SUITES[f"{_name}-postgres"] = dataclasses.replace(
+        SUITES[_name], name=f"{_name}-postgres", references=(), postgres_of=_name
+    )
 
-DEFAULT_SUITES = ("conformance", "saver", "store", "memory", "graph", "graph-inline")
+DEFAULT_SUITES = (
+    "conformance", "saver", "store", "memory", "graph", "graph-inline",
+    "saver-postgres", "store-postgres", "memory-postgres", "graph-postgres",
+    "graph-inline-postgres",
+)  # fmt: skip
 
 # Tests that assert a detail of the class they were written for, not of the interface. They
 # run with our backend and must fail (strict xfail): if one starts passing, its entry goes.
@@ -157,6 +202,11 @@ _PER_VERSION = (
 _ASYNC_TTL = (
     "AsyncSqliteStore's sweep_ttl()/start_ttl_sweeper()/stop_ttl_sweeper() are coroutines; "
     "SharedMemoryStore serves sync and async callers with sync ones plus asweep_ttl()"
+)
+_AGENT_ACTION = (
+    "keeps LangChain's AgentAction (a library class) in a TypedDict state: the strict "
+    "serializer loads library classes only when listed (allowlist=[AgentAction]); "
+    "LangGraph itself allows it only under LANGGRAPH_STRICT_MSGPACK, from the schema"
 )
 EXPECTED_FAILURES: dict[str, str] = {
     # -- saver (langgraph-checkpoint-sqlite tests/test_sqlite.py, test_aiosqlite.py, ...)
@@ -187,12 +237,14 @@ EXPECTED_FAILURES: dict[str, str] = {
         "a NUL character in a filter value raises InvalidConfigError: SQLite's JSON functions "
         "cut text at NUL, so no answer would be exact; LangGraph's test expects 0 results"
     ),
-    # -- graph (langgraph tests/ through the checkpointer fixtures)
-    "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": (
-        "keeps LangChain's AgentAction (a library class) in a TypedDict state: the strict "
-        "serializer loads library classes only when listed (allowlist=[AgentAction]); "
-        "LangGraph itself allows it only under LANGGRAPH_STRICT_MSGPACK, from the schema"
+    # -- store-postgres (the same tests, ours on PostgreSQL; its other entries are store's)
+    "store-postgres::tests/test_store.py::test_sql_injection_filter_values*": (
+        "a NUL character in a filter value raises InvalidConfigError, as on SQLite: "
+        "PostgreSQL's jsonb cannot hold NUL (stored documents keep U+FFFD there), so no "
+        "answer would be exact; LangGraph's test expects 0 results"
     ),
+    # -- graph (langgraph tests/ through the checkpointer fixtures)
+    "graph::tests/test_large_cases_async.py::test_conditional_graph_state*": _AGENT_ACTION,
     # -- memory (langgraph-checkpoint tests/test_memory.py, test_store.py)
     "memory::tests/test_memory.py::TestMemorySaver::test_combined_metadata": _WRITES,
     "memory::tests/test_memory.py::TestMemorySaver::test_search": _WRITES,
@@ -258,10 +310,54 @@ class _Awaitable:
         return iter(())
 
 
-def _store_classes() -> tuple[type, type]:
-    from langgraph_sharedmem import SharedMemoryStore
+_SCHEMAS = itertools.count(1)  # schema names, with the pid: unique in the run's database
+_PG_TARGETS: dict[str, str] = {}  # a SQLite target their test named -> our schema's URL
 
-    class AsyncSetupStore(SharedMemoryStore):
+
+def _postgres_target(target: Any) -> Any:
+    """Where ours opens on PostgreSQL when LangGraph's test names a SQLite target: a new
+    schema for ``":memory:"``, the same schema again for the same file (their tests reopen
+    a file to see what persisted). Schemas go with the run's database."""
+    import psycopg
+
+    if not isinstance(target, (str, os.PathLike)):
+        return target
+    key = os.fspath(target)
+    if key == ":memory:" or key not in _PG_TARGETS:
+        url = os.environ[ENV_PG_DATABASE]
+        schema = f"t{os.getpid()}_{next(_SCHEMAS)}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        _PG_TARGETS[key] = f"{url}?options=-csearch_path%3D{schema}"
+    return _PG_TARGETS[key]
+
+
+def _ours(name: str) -> type:
+    """Our class ``name``; in a ``-postgres`` suite, opening PostgreSQL wherever a test
+    names a SQLite file or ``":memory:"``."""
+    import langgraph_sharedmem
+
+    cls: type = getattr(langgraph_sharedmem, name)
+    if not os.environ.get(ENV_PG_DATABASE):
+        return cls
+
+    class OnPostgres(cls):  # type: ignore[valid-type,misc]
+        def __init__(self, conn: Any, **kwargs: Any) -> None:
+            # Two connections are what one test uses; LangGraph's suites open hundreds.
+            super().__init__(_postgres_target(conn), **{"pool_size": 2, **kwargs})
+
+        @classmethod
+        def from_conn_string(cls, conn_string: Any, **kwargs: Any) -> Any:
+            return cls(conn_string, **kwargs)
+
+    OnPostgres.__name__ = OnPostgres.__qualname__ = name
+    return OnPostgres
+
+
+def _store_classes() -> tuple[type, type]:
+    SharedMemoryStore = _ours("SharedMemoryStore")
+
+    class AsyncSetupStore(SharedMemoryStore):  # type: ignore[valid-type,misc]
         # AsyncSqliteStore's tests `await store.setup()`; ours is sync (asetup is the async
         # twin), so the result is made awaitable rather than changing what setup is.
         def setup(self) -> Any:  # type: ignore[override]
@@ -302,9 +398,9 @@ def _inmemory_store_class() -> type:
 
 
 def _inline_saver_class() -> type:
-    from langgraph_sharedmem import SharedMemorySaver
+    SharedMemorySaver = _ours("SharedMemorySaver")
 
-    class NoArgSharedMemorySaver(SharedMemorySaver):
+    class NoArgSharedMemorySaver(SharedMemorySaver):  # type: ignore[valid-type,misc]
         # Their tests call InMemorySaver() with no arguments (or serde=...).
         def __init__(self, *, serde: Any = None, **kwargs: Any) -> None:
             super().__init__(":memory:", serde=serde)
@@ -313,9 +409,9 @@ def _inline_saver_class() -> type:
 
 
 def _inline_store_class() -> type:
-    from langgraph_sharedmem import SharedMemoryStore
+    SharedMemoryStore = _ours("SharedMemoryStore")
 
-    class NoArgSharedMemoryStore(SharedMemoryStore):
+    class NoArgSharedMemoryStore(SharedMemoryStore):  # type: ignore[valid-type,misc]
         # Their tests call InMemoryStore() or InMemoryStore(index=...).
         def __init__(self, *, index: Any = None, **kwargs: Any) -> None:
             super().__init__(":memory:", index=index, **kwargs)
@@ -330,35 +426,76 @@ def _rebinding(kind: str) -> Any:
         return _inline_store_class()
     if os.environ.get(ENV_BACKEND) == "inmemory":
         return _inmemory_saver_class() if kind == "saver" else _inmemory_store_class()
-    from langgraph_sharedmem import SharedMemorySaver
-
     store, async_store = _store_classes()
-    return {"saver": SharedMemorySaver, "store": store, "async_store": async_store}[kind]
+    return {"saver": _ours("SharedMemorySaver"), "store": store, "async_store": async_store}[kind]
+
+
+@contextlib.contextmanager
+def _fresh_schema() -> Iterator[str]:
+    """The URL of a new, empty schema in the run's PostgreSQL database, dropped after.
+
+    A schema per test is as empty as the SQLite runs' fresh file and much cheaper than a
+    database; ``search_path`` in the URL's options puts every table of ours there.
+    """
+    import psycopg
+
+    url = os.environ[ENV_PG_DATABASE]
+    schema = f"t{os.getpid()}_{next(_SCHEMAS)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     """Fixtures replacing langgraph's checkpointer/store fixtures in its tests/conftest.py.
 
     Their parameter names stay (``sqlite``, ``memory``, ...) when the baseline is asked for;
-    ``sharedmem`` is ours: a `SharedMemorySaver`/`SharedMemoryStore` on a fresh SQLite file.
+    ``sharedmem`` is ours: a `SharedMemorySaver`/`SharedMemoryStore` on a fresh SQLite file,
+    or in a fresh PostgreSQL schema when the runner named a database (``graph-postgres``).
     """
     import pytest
 
     from langgraph_sharedmem import SharedMemorySaver, SharedMemoryStore
 
     baseline = os.environ.get(ENV_BASELINE) == "1"
+    postgres = bool(os.environ.get(ENV_PG_DATABASE))
+
+    @contextlib.contextmanager
+    def where(tmp_path: Path, name: str) -> Iterator[Any]:
+        """Where ours opens, and its options: a file, or a fresh schema with a small pool
+        (two connections are what a graph run uses; LangGraph's tests open hundreds)."""
+        if not postgres:
+            yield tmp_path / name, {}
+            return
+        with _fresh_schema() as url:
+            yield url, {"pool_size": 2}
+
+    if baseline and postgres:
+        # Their PostgreSQL fixtures read the server from these modules' constant.
+        server = os.environ[ENV_PG_DATABASE].rsplit("/", 1)[0] + "/"
+        for module in ("tests.conftest_checkpointer", "tests.conftest_store"):
+            sys.modules[module].DEFAULT_POSTGRES_URI = server  # type: ignore[attr-defined]
+    theirs = GRAPH_BASELINE_POSTGRES if postgres else GRAPH_BASELINE
 
     def params(name: str) -> list[str]:
-        return [OURS, *GRAPH_BASELINE[name]] if baseline else [OURS]
+        return [OURS, *theirs[name]] if baseline else [OURS]
 
-    def their_cm(param: str) -> Any:
+    def their_cm(param: str, kind: str = "checkpointer") -> Any:
         # Their fixture bodies dispatch on the parameter to these context managers.
-        return conftest["_store_memory" if param == "in_memory" else f"_checkpointer_{param}"]()
+        name = "memory" if param == "in_memory" else param
+        return conftest[f"_{kind}_{name}"]()
 
     @pytest.fixture(params=params("sync_checkpointer"))
     def sync_checkpointer(request: Any, tmp_path: Path) -> Iterator[Any]:
         if request.param == OURS:
-            with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
+            with (
+                where(tmp_path, "checkpoints.db") as (conn, options),
+                SharedMemorySaver(conn, **options) as saver,
+            ):
                 yield saver
         else:
             with their_cm(request.param) as saver:
@@ -367,8 +504,9 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("async_checkpointer"))
     async def async_checkpointer(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
         if request.param == OURS:
-            async with SharedMemorySaver(tmp_path / "checkpoints.db") as saver:
-                yield saver
+            with where(tmp_path, "checkpoints.db") as (conn, options):
+                async with SharedMemorySaver(conn, **options) as saver:
+                    yield saver
         elif request.param == "memory":
             with their_cm(request.param) as saver:
                 yield saver
@@ -379,21 +517,28 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
     @pytest.fixture(params=params("sync_store"))
     def sync_store(request: Any, tmp_path: Path) -> Iterator[Any]:
         if request.param == OURS:
-            with SharedMemoryStore(tmp_path / "store.db") as store:
+            with (
+                where(tmp_path, "store.db") as (conn, options),
+                SharedMemoryStore(conn, **options) as store,
+            ):
                 store.setup()
                 yield store
         else:
-            with their_cm(request.param) as store:
+            with their_cm(request.param, "store") as store:
                 yield store
 
     @pytest.fixture(params=params("async_store"))
     async def async_store(request: Any, tmp_path: Path) -> AsyncIterator[Any]:
         if request.param == OURS:
-            async with SharedMemoryStore(tmp_path / "store.db") as store:
-                await store.asetup()
+            with where(tmp_path, "store.db") as (conn, options):
+                async with SharedMemoryStore(conn, **options) as store:
+                    await store.asetup()
+                    yield store
+        elif request.param == "in_memory":
+            with their_cm(request.param, "store") as store:
                 yield store
         else:
-            with their_cm(request.param) as store:
+            async with their_cm(request.param, "store") as store:
                 yield store
 
     return {
@@ -408,20 +553,28 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
 # The pytest plugin (loaded in the runs with -p langgraph_suites)
 
 
-def _suite_key(item: Any) -> str:
-    return f"{os.environ.get(ENV_SUITE, '?')}::{item.nodeid}"
+def _suite_keys(item: Any) -> list[str]:
+    """The keys the two tables know a test by: its suite's, and its SQLite twin's."""
+    name = os.environ.get(ENV_SUITE, "?")
+    suite = SUITES.get(name)
+    names = [name, suite.postgres_of] if suite and suite.postgres else [name]
+    return [f"{n}::{item.nodeid}" for n in names]
 
 
-def _lookup(table: dict[str, str], key: str) -> str | None:
-    for pattern, reason in table.items():
-        if fnmatch.fnmatchcase(key, pattern):
-            return reason
+def _lookup(table: dict[str, str], keys: list[str]) -> str | None:
+    """The reason of the first pattern matching the first key that any pattern matches (a
+    ``-postgres`` suite's own entry before its SQLite twin's)."""
+    for key in keys:
+        for pattern, reason in table.items():
+            if fnmatch.fnmatchcase(key, pattern):
+                return reason
     return None
 
 
 def _backend_of(item: Any) -> str:
     """Which backend a test exercises: ours whenever one of its fixtures is ours."""
-    if os.environ.get(ENV_SUITE) != "graph":
+    suite = SUITES.get(os.environ.get(ENV_SUITE, ""))
+    if suite is None or not suite.graph:
         return os.environ.get(ENV_BACKEND, OURS)
     params = getattr(getattr(item, "callspec", None), "params", {})
     names = [params[f] for f in GRAPH_FIXTURES if f in params]
@@ -439,6 +592,13 @@ def _record(entry: dict[str, Any]) -> None:
             f.write(json.dumps(entry) + "\n")
 
 
+def _sampled(nodeid: str) -> bool:
+    """In a ``--sample K`` run: whether this test is one of the 1 in K that run (a hash of
+    its id, so the same tests on every run and machine)."""
+    k = int(os.environ.get(ENV_SAMPLE) or 1)
+    return k <= 1 or zlib.crc32(nodeid.encode()) % k == 0
+
+
 def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
     import pytest
 
@@ -452,24 +612,27 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -
                     setattr(module, name, _rebinding(kind))
     keep, drop = [], []
     for item in items:
-        key = _suite_key(item)
+        keys = _suite_keys(item)
         backend = _BACKENDS[item.nodeid] = _backend_of(item)
         takes_fixture = bool(set(GRAPH_FIXTURES) & set(item.fixturenames))
-        if suite.name == "graph" and not takes_fixture:
+        if suite.graph and not takes_fixture:
             drop.append(item)  # never meets a saver or store
             continue
-        if suite.name == "graph-inline" and (
+        if not _sampled(item.nodeid):
+            drop.append(item)
+            continue
+        if "graph-inline" in (suite.name, suite.postgres_of) and (
             takes_fixture or "InMemorySaver" not in vars(item.module)
         ):
             drop.append(item)  # the graph suite runs it, or it builds no InMemorySaver
             continue
-        reason = _lookup(NOT_APPLICABLE, key) if backend == OURS else None
+        reason = _lookup(NOT_APPLICABLE, keys) if backend == OURS else None
         if reason:
             drop.append(item)
             _record({"nodeid": item.nodeid, "outcome": "not_applicable", "message": reason})
             continue
         keep.append(item)
-        reason = _lookup(EXPECTED_FAILURES, key) if backend == OURS else None
+        reason = _lookup(EXPECTED_FAILURES, keys) if backend == OURS else None
         if reason:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
     if drop:
@@ -566,7 +729,43 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not_a
 UNEXPECTED = ("failed", "error", "xpassed")
 
 
-def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -> Run:
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new database for one run on $LANGGRAPH_SUITES_POSTGRES_URL's server, or else on a
+    throwaway server started here (``tests/_servers.py``); dropped after the run."""
+    import psycopg
+
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get(ENV_POSTGRES)
+        if not server:
+            sys.path.insert(0, str(REPO))
+            from tests._servers import postgres_server
+
+            server = stack.enter_context(postgres_server())
+        name = f"lg_suites_{os.getpid()}_{time.monotonic_ns()}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield server.rsplit("/", 1)[0] + "/" + name
+        finally:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def run_suite(
+    suite: Suite, backend: str, *, baseline: bool, extra: list[str], sample: int = 1
+) -> Run:
+    if suite.postgres:
+        with postgres_database() as database:
+            return _run_suite(
+                suite, backend, baseline=baseline, extra=extra, sample=sample, database=database
+            )
+    return _run_suite(suite, backend, baseline=baseline, extra=extra, sample=sample, database="")
+
+
+def _run_suite(
+    suite: Suite, backend: str, *, baseline: bool, extra: list[str], sample: int, database: str
+) -> Run:
     root = sdist_root(suite.dist)
     out = CACHE / "runs"
     out.mkdir(parents=True, exist_ok=True)
@@ -577,6 +776,8 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
             ENV_SUITE: suite.name,
             ENV_BACKEND: backend,
             ENV_BASELINE: "1" if baseline else "0",
+            ENV_PG_DATABASE: database,
+            ENV_SAMPLE: str(sample),
             "NO_DOCKER": "true",
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO / "scripts"), str(REPO), env.get("PYTHONPATH", "")]
@@ -603,7 +804,8 @@ def run_suite(suite: Suite, backend: str, *, baseline: bool, extra: list[str]) -
         results = []
         if results_path.exists():
             results = [json.loads(line) for line in results_path.read_text().splitlines()]
-    return Run(suite.name, backend, seconds, proc.returncode, results, log, bool(extra))
+    selected = bool(extra) or sample > 1
+    return Run(suite.name, backend, seconds, proc.returncode, results, log, selected)
 
 
 def run_conformance(backend: str) -> Run:
@@ -696,6 +898,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--baseline", action="store_true", help="also run LangGraph's backends")
     parser.add_argument("--json", type=Path, help="write every outcome here as JSON")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run about 1 in K tests of each suite, the same ones every run (default 1: all)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # handed to pytest
     args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if extra else 0)])
@@ -705,12 +914,19 @@ def main(argv: list[str] | None = None) -> int:
         if name == "conformance":
             backends = [OURS, "langgraph"] if args.baseline else [OURS]
             new = [run_conformance(backend) for backend in backends]
-        elif SUITES[name].name == "graph":
+        elif SUITES[name].graph:
             # LangGraph's backends join as fixture parameters beside ours: one run.
-            new = [run_suite(SUITES[name], OURS, baseline=args.baseline, extra=extra)]
+            new = [
+                run_suite(
+                    SUITES[name], OURS, baseline=args.baseline, extra=extra, sample=args.sample
+                )
+            ]
         else:
             backends = [OURS, *SUITES[name].references] if args.baseline else [OURS]
-            new = [run_suite(SUITES[name], b, baseline=False, extra=extra) for b in backends]
+            new = [
+                run_suite(SUITES[name], b, baseline=False, extra=extra, sample=args.sample)
+                for b in backends
+            ]
         runs += new
         print(summarize(new), flush=True)
 

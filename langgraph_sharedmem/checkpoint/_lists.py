@@ -35,6 +35,7 @@ from typing import Any
 
 import ormsgpack
 
+from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 from langgraph_sharedmem.errors import DatabaseFileError, UnsafeDeserializationError
 
 Element = tuple[str, bytes]
@@ -86,7 +87,7 @@ _NOT_PAIRS = "a stored list segment is not a list of [type, bytes] pairs"
 
 
 _ARRAY_FIRST_BYTES = frozenset(bytes((b,)) for b in (*range(0x90, 0xA0), 0xDC, 0xDD))
-COMPRESS_MIN_BYTES = 200
+COMPRESS_MIN_BYTES = 64
 
 
 def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
@@ -97,7 +98,10 @@ def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """
     if len(blob) < COMPRESS_MIN_BYTES or len(blob) > limit:
         return blob
-    packed = zlib.compress(blob, 6)
+    # With the preset dictionary of LangGraph's framing (`_zdict`): the stream's header
+    # names it, so `inflate` knows which one to use.
+    deflater = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    packed = deflater.compress(blob) + deflater.flush()
     return packed if len(packed) <= len(blob) - len(blob) // 8 else blob
 
 
@@ -106,7 +110,7 @@ def inflate(blob: bytes, limit: int) -> bytes:
 
     A crafted row of 1 MB can otherwise inflate to about 1 GB.
     """
-    inflater = zlib.decompressobj()
+    inflater = _inflater(blob)
     try:
         out = inflater.decompress(blob, limit + 1)
     except zlib.error as exc:
@@ -122,6 +126,19 @@ def inflate(blob: bytes, limit: int) -> bytes:
     return out
 
 
+def _inflater(blob: bytes) -> Any:
+    """A decompressor for a stored zlib stream, with the preset dictionary its header names."""
+    if len(blob) >= 6 and blob[1] & _FDICT:
+        if int.from_bytes(blob[2:6], "big") != DICTIONARY_ID:
+            raise DatabaseFileError(
+                "a stored compressed value needs a preset dictionary this version does not "
+                "know (written by a newer langgraph-sharedmem, or damaged)"
+            )
+        return zlib.decompressobj(zdict=DICTIONARY)
+    return zlib.decompressobj()
+
+
+_FDICT = 0x20  # FLG bit of a zlib header: a preset dictionary's id follows (RFC 1950)
 _MSGPACK_NIL = b"\xc0"
 
 
@@ -171,8 +188,9 @@ class StoredList:
     is_stored_form: bool
     snapshots: tuple[Any, ...] = ()
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
+        """Bytes this entry weighs in the cache (asked on every put: computed once)."""
         raw = sum(len(data) for _, data in self.plain)
         return raw * 6 if self.snapshots else raw * 2  # copies and `joined` weigh too
 

@@ -19,7 +19,8 @@ step is never edited once released (a dead one becomes a no-op with a comment).
 the module by its backend's dialect. Besides SQL, both modules define `PARAM` (the
 placeholder), `version` (a channel version as a parameter), `lock_thread` (the statement
 serializing writers of one thread, if any), `inserted` (whether an insert-if-absent stored
-its row) and `metadata_term` (a list-filter prefilter).
+its row), `metadata_term` (a list-filter prefilter) and `PUT_CHECKPOINT`/`PUT_WRITES` (a
+checkpoint or a task's writes in one statement, where a round trip costs; None here).
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def version(value: Any) -> Any:
 def lock_thread(thread_id: str) -> tuple[str, tuple[Any, ...]] | None:
     """None: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
     return None
+
+
+# The one-round-trip writes of `_schema_pg`: none here, where a transaction costs no round
+# trip; the saver then runs the statements below in one write transaction.
+PUT_CHECKPOINT = None
+PUT_WRITES = None
 
 
 def inserted(cursor: Any) -> bool:

@@ -424,23 +424,23 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             except InvalidConfigError as exc:
                 raise InvalidConfigError(f"channel {channel!r}: {exc}") from exc
         run_id = md.get("run_id")
-        with self.db.write() as conn:
-            self._lock_threads(conn, [target.thread_id])
-            stored_lists = [self._insert_value(conn, target, p) for p in prepared]
-            conn.execute(
-                self._sql.INSERT_CHECKPOINT,
-                (
-                    target.thread_id,
-                    target.checkpoint_ns,
-                    checkpoint["id"],
-                    target.checkpoint_id,
-                    None if run_id is None else str(run_id),
-                    type_,
-                    blob,
-                    versions_json,
-                    md_json,
-                ),
-            )
+        row = (
+            target.thread_id,
+            target.checkpoint_ns,
+            checkpoint["id"],
+            target.checkpoint_id,
+            None if run_id is None else str(run_id),
+            type_,
+            blob,
+            versions_json,
+            md_json,
+        )
+        stored_lists = self._put_in_one_statement(target, row, prepared)
+        if stored_lists is None:
+            with self.db.write() as conn:
+                self._lock_threads(conn, [target.thread_id])
+                stored_lists = [self._insert_value(conn, target, p) for p in prepared]
+                conn.execute(self._sql.INSERT_CHECKPOINT, row)
         for p, stored in zip(prepared, stored_lists, strict=True):
             if p.kind == "list":
                 key = (target.thread_id, target.checkpoint_ns, p.channel)
@@ -522,6 +522,48 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         )
         self._lists.set(key, stored)
         return stored
+
+    def _put_in_one_statement(
+        self, target: Target, row: tuple[Any, ...], prepared: builtins.list[PreparedValue]
+    ) -> builtins.list[_lists.StoredList | None] | None:
+        """Store a checkpoint with one statement where the backend has one (PostgreSQL:
+        `_schema_pg.PUT_CHECKPOINT`) and return the lists now stored, as `_insert_value` does;
+        None when it must be stored statement by statement instead: no such statement, a list
+        re-stored at its base's version, or a base pruned or rewritten meanwhile (then the
+        statement wrote nothing)."""
+        sql = self._sql.PUT_CHECKPOINT
+        if sql is None:
+            return None
+        rows: builtins.list[dict[str, Any]] = []
+        for p in prepared:
+            plan = p.plan
+            value: dict[str, Any]
+            if p.stored is None:
+                type_, blob = p.serialized if p.serialized else (None, None)
+                value = {"kind": p.kind, "type": type_, "value": blob, "depth": 0}
+            elif plan is None or p.serialized is None:
+                raise AssertionError("a list value is prepared with its plan")
+            elif plan.base is None:
+                value = {"kind": "list", "type": "list", "value": p.serialized[1]}
+                value.update(depth=plan.depth, token=p.stored.token)
+            elif plan.base.version != p.version:
+                value = {"kind": "list", "type": "list", "value": p.serialized[1]}
+                value.update(depth=plan.depth, token=p.stored.token)
+                value.update(base_version=plan.base.version, base_len=plan.base_len)
+                value.update(base_token=plan.base.token)
+            else:
+                return None
+            rows.append({"channel": p.channel, "version": p.version, **value})
+        [(status,)] = self.db.statement(
+            sql,
+            (self._sql.thread_lock_key(target.thread_id), *row, self._sql.rows_json(rows)),
+        )
+        if -1 in status:
+            return None
+        return [
+            p.stored if p.stored is not None and done == 1 else None
+            for p, done in zip(prepared, status, strict=True)
+        ]
 
     def _insert_value(
         self, conn: Any, target: Target, p: PreparedValue
@@ -605,6 +647,26 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     ),
                 )
             )
+        if self._sql.PUT_WRITES is not None:
+            # One statement; a special write given twice keeps the last, as below.
+            last = dict(rows)
+            self.db.statement(
+                self._sql.PUT_WRITES,
+                (
+                    target.thread_id,
+                    target.checkpoint_ns,
+                    target.checkpoint_id,
+                    task_id,
+                    task_path,
+                    self._sql.rows_json(
+                        [
+                            {"idx": idx, "channel": r[5], "type": r[6], "value": r[7]}
+                            for idx, r in last.items()
+                        ]
+                    ),
+                ),
+            )
+            return
         with self.db.write() as conn:
             for write_idx, row in rows:
                 # Regular writes are kept as first stored (a retried task must not change

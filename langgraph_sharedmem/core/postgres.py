@@ -268,6 +268,24 @@ class PostgresDatabase(WorkerThreads, Closing):
         with self._transaction("BEGIN", False, pipeline) as conn:
             yield conn
 
+    def statement(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement as its own transaction and return its rows: one round trip, no
+        ``BEGIN``/``COMMIT`` of its own (the pooled connections are in autocommit). Inside a
+        ``write()`` block it runs in that block's transaction instead."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            if getattr(self._local, "read_only", False):
+                raise RuntimeError("a write statement inside read(): open a write() instead")
+            cursor = current.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+        with self._connection() as conn:
+            try:
+                cursor = conn.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+            except BaseException as exc:
+                self._raise_translated(exc)
+                raise  # unreachable: _raise_translated always raises
+
     def unpipelined(self) -> Unpipelined:
         """This database with transactions outside pipeline mode (see `Unpipelined`)."""
         return Unpipelined(self)
@@ -475,6 +493,9 @@ class Unpipelined:
     def write(self) -> Iterator[Any]:
         with self.inner.write(pipeline=False) as conn:
             yield conn
+
+    def statement(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.inner.statement(sql, params)
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await self.inner.run(fn, *args, **kwargs)

@@ -1,0 +1,109 @@
+"""Stored blobs: compressed with a preset dictionary, and the older plain-zlib blobs still read.
+
+The format is the same on both backends (the blobs are bytes either way), so SQLite files
+stand in for both here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+
+from langgraph_sharedmem import DatabaseFileError, SharedMemorySaver
+from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
+
+TEXT = "The quarterly report lists every open ticket and who owns it. " * 6
+
+
+class Chat(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def _graph(saver: SharedMemorySaver) -> Any:
+    def reply(state: Chat) -> dict[str, Any]:
+        return {"messages": [AIMessage(f"{TEXT} step {len(state['messages'])}")]}
+
+    builder = StateGraph(Chat)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    builder.add_conditional_edges("reply", lambda s: END if len(s["messages"]) >= 6 else "reply")
+    return builder.compile(checkpointer=saver)
+
+
+CONFIG = {"configurable": {"thread_id": "t"}}
+
+
+def _write(path: Path) -> list[Any]:
+    with SharedMemorySaver(path) as saver:
+        graph = _graph(saver)
+        graph.invoke({"messages": [HumanMessage(TEXT)]}, CONFIG)
+        return graph.get_state(CONFIG).values["messages"]
+
+
+def _blobs(path: Path) -> list[tuple[str, str, bytes]]:
+    with sqlite3.connect(path) as conn:
+        return [
+            (table, column, blob)
+            for table, column in (
+                ("checkpoints", "checkpoint"),
+                ("channel_values", "value"),
+                ("writes", "value"),
+            )
+            for (blob,) in conn.execute(f"SELECT {column} FROM {table}")
+            if isinstance(blob, bytes) and blob[:1] == b"\x78"  # a zlib stream
+        ]
+
+
+def _rewrite(path: Path, recompress: Any) -> int:
+    """Replace every stored zlib blob by ``recompress(plain bytes)``; returns how many."""
+    blobs = _blobs(path)
+    with sqlite3.connect(path) as conn:
+        for table, column, blob in blobs:
+            plain = zlib.decompressobj(zdict=DICTIONARY).decompress(blob)
+            conn.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (recompress(plain), blob)
+            )
+    return len(blobs)
+
+
+def test_blobs_use_the_preset_dictionary_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    messages = _write(path)
+    blobs = _blobs(path)
+    assert blobs, "messages of this size are stored compressed"
+    for _table, _column, blob in blobs:
+        assert blob[1] & 0x20 and int.from_bytes(blob[2:6], "big") == DICTIONARY_ID
+    with SharedMemorySaver(path) as saver:
+        assert _graph(saver).get_state(CONFIG).values["messages"] == messages
+
+
+def test_blobs_written_without_the_dictionary_still_read(tmp_path: Path) -> None:
+    """Files written before the dictionary existed hold plain zlib streams."""
+    path = tmp_path / "m.db"
+    messages = _write(path)
+    assert _rewrite(path, lambda plain: zlib.compress(plain, 6)) > 0
+    assert all(not blob[1] & 0x20 for _t, _c, blob in _blobs(path))
+    with SharedMemorySaver(path) as saver:
+        graph = _graph(saver)
+        assert graph.get_state(CONFIG).values["messages"] == messages
+        assert len(list(graph.get_state_history(CONFIG))) == 7
+
+
+def test_a_blob_naming_an_unknown_dictionary_is_refused_as_damage(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    _write(path)
+
+    def other_dictionary(plain: bytes) -> bytes:
+        deflater = zlib.compressobj(zdict=b"not the saver's dictionary")
+        return deflater.compress(plain) + deflater.flush()
+
+    _rewrite(path, other_dictionary)
+    with SharedMemorySaver(path) as saver, pytest.raises(DatabaseFileError, match="dictionary"):
+        saver.get_tuple(CONFIG)

@@ -83,6 +83,15 @@ def _m0001(db: _SUDatabase) -> None:
     )
 
 
+@MIGRATIONS(name="0002_zlib_preset_dictionary")
+def _m0002(db: _SUDatabase) -> None:
+    """No table changes: blobs may now be compressed with `_zdict`'s preset dictionary.
+
+    Recorded so that a langgraph-sharedmem from before it refuses the file as written by a
+    newer version (`SchemaVersionError`) instead of reporting those blobs as damaged.
+    """
+
+
 PARAM = "?"
 
 _INT64 = (-(2**63), 2**63 - 1)

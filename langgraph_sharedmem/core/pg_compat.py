@@ -102,6 +102,10 @@ class CompatCursor:
 
     @property
     def rowcount(self) -> int:
+        conn = self._cursor.connection
+        if conn.pgconn.pipeline_status:  # in pipeline mode the count comes with the result
+            with conn.pipeline() as pipeline:
+                pipeline.sync()
         return int(self._cursor.rowcount)
 
     @property
@@ -181,8 +185,8 @@ def _cached_translate(
 
 class SerializedDatabase(Unpipelined):
     """A `PostgresDatabase` seen by one part as SQLite sees it (see the module docstring);
-    its transactions run outside pipeline mode, so ``rowcount`` and the lock order are
-    SQLite's.
+    its ``read()`` and (unless ``pipeline``) ``write()`` transactions run outside pipeline
+    mode, so every statement waits for its result, as on SQLite.
 
     Args:
         db: The shared PostgreSQL backend (closing this view closes it: a part closes it
@@ -191,6 +195,9 @@ class SerializedDatabase(Unpipelined):
             single atomic statements and need none).
         id_tables: Tables whose inserts report ``lastrowid``.
         overrides: Hand-written PostgreSQL statements by their SQLite text.
+        pipeline: Run ``write()`` in pipeline mode too (``write_keyed`` always does): for
+            logic that reads results only where it needs them (``rowcount`` then costs a
+            round trip of its own).
     """
 
     def __init__(
@@ -199,9 +206,12 @@ class SerializedDatabase(Unpipelined):
         lock_key: int | None,
         id_tables: frozenset[str],
         overrides: Mapping[str, str],
+        *,
+        pipeline: bool = False,
     ) -> None:
         super().__init__(db)
         self.lock_key = lock_key
+        self._pipeline = pipeline
         self._id_tables = id_tables
         self._overrides = _Frozen(overrides)
 
@@ -219,7 +229,7 @@ class SerializedDatabase(Unpipelined):
 
     @contextmanager
     def write(self) -> Iterator[CompatConnection]:  # type: ignore[override]
-        with self.inner.write(pipeline=False) as conn:
+        with self.inner.write(pipeline=self._pipeline) as conn:
             if self.lock_key is not None:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             yield self.wrap(conn)

@@ -131,7 +131,7 @@ class FactLedger(LedgerValidation, DatabasePart):
         from langgraph_sharedmem.facts import _schema_pg
 
         return SerializedDatabase(
-            db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES
+            db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES, pipeline=True
         )
 
     def _write_one(self) -> AbstractContextManager[Any]:

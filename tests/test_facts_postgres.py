@@ -100,3 +100,18 @@ def test_a_fact_write_waits_only_for_writers_of_that_fact(postgres_db: str) -> N
             "updated",
             "rejected",
         ]
+
+
+def test_adding_a_validator_twice_logs_one_change(backend_url: str) -> None:
+    """The validator writes read ``rowcount`` (log only a real change), which PostgreSQL's
+    pipeline mode knows only once the statement's result is read."""
+    from langgraph_sharedmem import ChangeFeed
+
+    with FactLedger(backend_url) as facts:
+        for _ in range(2):
+            facts.add_validator("checker", by="admin")
+        facts.remove_validator("checker", by="admin")
+        facts.remove_validator("nobody", by="admin")
+        with ChangeFeed(facts.db) as feed:
+            logged = [(c.op, c.key) for c in feed.read(kinds=["validator"])]
+    assert logged == [("add", "checker"), ("remove", "checker")]

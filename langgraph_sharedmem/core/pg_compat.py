@@ -185,8 +185,8 @@ def _cached_translate(
 
 class SerializedDatabase(Unpipelined):
     """A `PostgresDatabase` seen by one part as SQLite sees it (see the module docstring);
-    its ``read()`` and (unless ``pipeline``) ``write()`` transactions run outside pipeline
-    mode, so every statement waits for its result, as on SQLite.
+    unless ``pipeline``, its transactions run outside pipeline mode, so every statement
+    waits for its result, as on SQLite.
 
     Args:
         db: The shared PostgreSQL backend (closing this view closes it: a part closes it
@@ -195,9 +195,9 @@ class SerializedDatabase(Unpipelined):
             single atomic statements and need none).
         id_tables: Tables whose inserts report ``lastrowid``.
         overrides: Hand-written PostgreSQL statements by their SQLite text.
-        pipeline: Run ``write()`` in pipeline mode too (``write_keyed`` always does): for
-            logic that reads results only where it needs them (``rowcount`` then costs a
-            round trip of its own).
+        pipeline: Run ``read()`` and ``write()`` in pipeline mode too (``write_keyed``
+            always does): for logic that reads results only where it needs them
+            (``rowcount`` then costs a round trip of its own).
     """
 
     def __init__(
@@ -224,7 +224,7 @@ class SerializedDatabase(Unpipelined):
 
     @contextmanager
     def read(self) -> Iterator[CompatConnection]:  # type: ignore[override]
-        with self.inner.read(pipeline=False) as conn:
+        with self.inner.read(pipeline=self._pipeline) as conn:
             yield self.wrap(conn)
 
     @contextmanager

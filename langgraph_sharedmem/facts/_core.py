@@ -419,7 +419,7 @@ class Tx:
             },
         )
         fact.updated_at = self.at
-        changelog.record(
+        changelog.append(
             self.conn,
             kind="fact",
             op=event,

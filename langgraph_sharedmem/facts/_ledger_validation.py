@@ -140,7 +140,7 @@ class LedgerValidation:
             else:
                 cur = conn.execute("DELETE FROM fact_validators WHERE agent = ?", (agent,))
             if cur.rowcount:
-                changelog.record(
+                changelog.append(
                     conn,
                     kind="validator",
                     op="add" if add else "remove",

@@ -242,8 +242,8 @@ class SerializedDatabase(Unpipelined):
         It holds the part's lock *shared*, so keyed writers of different keys run in
         parallel while a ``write()`` (which holds it exclusively: several keys, the part's
         own tables) still runs alone; and it runs in pipeline mode: a statement whose
-        result the logic does not read costs no round trip of its own (so no ``rowcount``
-        here). Nested in an open transaction it is a ``write()``: the outer block chose.
+        result the logic does not read costs no round trip of its own (reading ``rowcount``
+        costs one). Nested in an open transaction it is a ``write()``: the outer block chose.
         """
         if getattr(self.inner._local, "conn", None) is not None:
             with self.write() as conn:

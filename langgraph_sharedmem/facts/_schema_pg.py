@@ -4,14 +4,17 @@ The ledger's logic is the SQLite one, run through `core.pg_compat.SerializedData
 Where SQLite's ``BEGIN IMMEDIATE`` serializes every writer, here:
 
 * a write of one fact (`FactLedger.assert_fact`, ``resolve``, ``set_status`` other than a
-  rejection) holds `FACTS_LOCK` *shared* and the fact's own advisory lock, taken before it
-  reads the fact (`_core.lock_fact`): a compare-and-set, a policy decision and a quarantine
-  check read what the fact's previous writer committed and no writer of that fact
-  interleaves (0 lost updates), while writers of other facts run in parallel. It runs in
-  pipeline mode: statements whose results the logic does not read share round trips;
+  rejection, a ``"verified"`` ``apply_decision``) holds `FACTS_LOCK` *shared* and the
+  fact's own advisory lock, taken before it reads the fact (`_core.lock_fact`): a
+  compare-and-set, a policy decision and a quarantine check read what the fact's previous
+  writer committed and no writer of that fact interleaves (0 lost updates), while writers
+  of other facts run in parallel;
 * every other write (a rejection cascading over derived claims in other facts, validation
   batches, disputes, validators) holds `FACTS_LOCK` exclusively, so it runs alone, as on
   SQLite. Readers never wait.
+
+Both run in pipeline mode: statements whose results the logic does not read share round
+trips (`SerializedDatabase` with ``pipeline=True``).
 
 Statements are translated mechanically (placeholders, ``INSERT OR IGNORE``, ``RETURNING
 id``); those needing more are `OVERRIDES`, written out here.

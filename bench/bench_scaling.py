@@ -338,7 +338,7 @@ class PgSampler(threading.Thread):
                     "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = %s",
                     (dbname,),
                 ).fetchall():
-                    name = f"advisory:{names.get(key, 'other (a tool-call key)')}"
+                    name = f"advisory:{names.get(key, 'a key (one fact or tool call)')}"
                     self.waits[name] = self.waits.get(name, 0) + 1
                 for state, wait, event in rows:
                     if wait in ("Lock", "LWLock", "IO"):

@@ -32,7 +32,7 @@ from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.core.transfer import CopyTable
 
-__all__ = ["MIGRATIONS", "item_changes", "record"]
+__all__ = ["MIGRATIONS", "append", "item_changes", "record"]
 
 MIGRATIONS = Migrations("langgraph_sharedmem.changes")
 # One encoder for every row: json.dumps with options builds a new encoder per call, which
@@ -133,6 +133,25 @@ def record(
         (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
     )
     return int(cursor.lastrowid or 0)
+
+
+def append(
+    conn: sqlite3.Connection,
+    *,
+    kind: str,
+    op: str,
+    key: str,
+    scope: str | None = None,
+    author: str | None = None,
+    data: Any = None,
+) -> None:
+    """`record` for a caller that does not need the ``seq``: on PostgreSQL in pipeline mode
+    the row then travels with the commit instead of costing a round trip of its own, and
+    the log's commit-order lock is held one round trip less."""
+    if not isinstance(conn, sqlite3.Connection):
+        _pg().append(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
+        return
+    record(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
 
 
 def _pg() -> Any:

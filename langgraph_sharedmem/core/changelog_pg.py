@@ -32,7 +32,7 @@ import orjson
 from langgraph_sharedmem.core.changelog import _encode, item_change
 from langgraph_sharedmem.core.postgres import PostgresMigrations
 
-__all__ = ["LOG_LOCK", "MIGRATIONS", "NOTIFY_CHANNEL", "item_changes", "record"]
+__all__ = ["LOG_LOCK", "MIGRATIONS", "NOTIFY_CHANNEL", "append", "item_changes", "record"]
 
 # pg_advisory_xact_lock key of the log ("SHMEM" + 2; MIGRATION_LOCK is + 1), visible in
 # pg_locks as (classid, objid) = (0x53484D, 0x454D0002).
@@ -105,8 +105,30 @@ def record(
     data: Any = None,
 ) -> int:
     """Log one change inside the caller's open write transaction; returns its ``seq``."""
+    row = _log(conn, kind, op, key, scope, author, data).fetchone()
+    return int(row[0])
+
+
+def append(
+    conn: Any,
+    *,
+    kind: str,
+    op: str,
+    key: str,
+    scope: str | None = None,
+    author: str | None = None,
+    data: Any = None,
+) -> None:
+    """`record` without reading the ``seq`` back: in pipeline mode the insert is sent with
+    the commit (see `core.changelog.append`)."""
+    _log(conn, kind, op, key, scope, author, data)
+
+
+def _log(
+    conn: Any, kind: str, op: str, key: str, scope: str | None, author: str | None, data: Any
+) -> Any:
     conn = getattr(conn, "raw", conn)  # a part's `CompatConnection`: its psycopg connection
-    row = conn.execute(
+    return conn.execute(
         _INSERT,
         (
             LOG_LOCK,
@@ -119,8 +141,7 @@ def record(
             author,
             None if data is None else _encode(data),
         ),
-    ).fetchone()
-    return int(row[0])
+    )
 
 
 def item_changes(conn: Any, items: list[tuple[str, str, str | None]], at: float) -> None:

@@ -9,6 +9,11 @@ gives them what they assume from SQLite, on a `PostgresDatabase`:
   compare-and-set, a policy decision) sees every earlier writer's commit (READ COMMITTED
   reads the newest committed rows once the lock is held) and no other writer of the part runs
   until it commits. Readers never wait. Other parts are not held up.
+* **Or writers of one key at a time** (`SerializedDatabase.write_keyed`): a write that
+  changes one key's rows (one fact) holds the part's lock shared and locks its key
+  (`CompatConnection.lock_key`) before reading what it changes: the same read-check-write
+  guarantee for that key, while writers of other keys run in parallel; a ``write()`` still
+  waits for all of them. These transactions run in pipeline mode.
 * **Statements translated, mechanically and visibly** (`translate`): ``?`` → ``%s``,
   ``:name`` → ``%(name)s``, ``%`` → ``%%``, ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``,
   ``WHERE 1``/``AND 0`` → ``TRUE``/``FALSE``, ``json_each``/``json_extract`` of a JSON
@@ -29,7 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from langgraph_sharedmem.core.postgres import Unpipelined
+from langgraph_sharedmem.core.postgres import Unpipelined, advisory_key
 
 __all__ = ["CompatConnection", "SerializedDatabase", "translate"]
 
@@ -97,6 +102,10 @@ class CompatCursor:
 
     @property
     def rowcount(self) -> int:
+        conn = self._cursor.connection
+        if conn.pgconn.pipeline_status:  # in pipeline mode the count comes with the result
+            with conn.pipeline() as pipeline:
+                pipeline.sync()
         return int(self._cursor.rowcount)
 
     @property
@@ -117,11 +126,19 @@ class CompatConnection:
     """A psycopg connection taking the part's SQLite statements (see `translate`).
 
     ``raw`` is the psycopg connection itself, for code written for PostgreSQL (the change
-    log's `record` uses it).
+    log's `record` uses it). ``keyed``: the transaction holds its part's lock shared only
+    (`SerializedDatabase.write_keyed`) and must lock the keys it writes (`lock_key`).
     """
 
-    def __init__(self, raw: Any, id_tables: frozenset[str], overrides: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        id_tables: frozenset[str],
+        overrides: Mapping[str, str],
+        keyed: bool = False,
+    ) -> None:
         self.raw = raw
+        self.keyed = keyed
         frozen = overrides if isinstance(overrides, _Frozen) else _Frozen(overrides)
         self._translate = functools.partial(
             _cached_translate, id_tables=id_tables, overrides=frozen
@@ -131,6 +148,14 @@ class CompatConnection:
         pg, returns_id = self._translate(sql)
         # Always with params, so the escaped "%%" is read back as "%".
         return CompatCursor(self.raw.execute(pg, params), returns_id)
+
+    def lock_key(self, *parts: str) -> None:
+        """In a `SerializedDatabase.write_keyed` transaction, wait for and hold the lock of
+        the key ``parts`` (say a fact's scope, subject and attribute) until commit: writers
+        of one key run one at a time, writers of different keys in parallel. A no-op in a
+        ``write()``, which already holds the whole part."""
+        if self.keyed:
+            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(*parts),))
 
     def executemany(self, sql: str, rows: Sequence[Any]) -> CompatCursor:
         pg, returns_id = self._translate(sql)
@@ -160,8 +185,8 @@ def _cached_translate(
 
 class SerializedDatabase(Unpipelined):
     """A `PostgresDatabase` seen by one part as SQLite sees it (see the module docstring);
-    its transactions run outside pipeline mode, so ``rowcount`` and the lock order are
-    SQLite's.
+    unless ``pipeline``, its transactions run outside pipeline mode, so every statement
+    waits for its result, as on SQLite.
 
     Args:
         db: The shared PostgreSQL backend (closing this view closes it: a part closes it
@@ -170,6 +195,9 @@ class SerializedDatabase(Unpipelined):
             single atomic statements and need none).
         id_tables: Tables whose inserts report ``lastrowid``.
         overrides: Hand-written PostgreSQL statements by their SQLite text.
+        pipeline: Run ``read()`` and ``write()`` in pipeline mode too (``write_keyed``
+            always does): for logic that reads results only where it needs them
+            (``rowcount`` then costs a round trip of its own).
     """
 
     def __init__(
@@ -178,26 +206,50 @@ class SerializedDatabase(Unpipelined):
         lock_key: int | None,
         id_tables: frozenset[str],
         overrides: Mapping[str, str],
+        *,
+        pipeline: bool = False,
     ) -> None:
         super().__init__(db)
         self.lock_key = lock_key
+        self._pipeline = pipeline
         self._id_tables = id_tables
         self._overrides = _Frozen(overrides)
 
-    def wrap(self, conn: Any) -> CompatConnection:
+    def wrap(self, conn: Any, keyed: bool = False) -> CompatConnection:
         """``conn`` (psycopg's, or another part's `CompatConnection` in its transaction)
         taking this part's statements: a part reading inside another's transaction (the
         change feed resolving an agent's rights) translates with its own overrides."""
-        return CompatConnection(getattr(conn, "raw", conn), self._id_tables, self._overrides)
+        raw = getattr(conn, "raw", conn)
+        return CompatConnection(raw, self._id_tables, self._overrides, keyed)
 
     @contextmanager
     def read(self) -> Iterator[CompatConnection]:  # type: ignore[override]
-        with self.inner.read(pipeline=False) as conn:
+        with self.inner.read(pipeline=self._pipeline) as conn:
             yield self.wrap(conn)
 
     @contextmanager
     def write(self) -> Iterator[CompatConnection]:  # type: ignore[override]
-        with self.inner.write(pipeline=False) as conn:
+        with self.inner.write(pipeline=self._pipeline) as conn:
             if self.lock_key is not None:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             yield self.wrap(conn)
+
+    @contextmanager
+    def write_keyed(self) -> Iterator[CompatConnection]:
+        """A write of one key's rows (one fact), for logic that locks that key
+        (`CompatConnection.lock_key`) before it reads what it will change.
+
+        It holds the part's lock *shared*, so keyed writers of different keys run in
+        parallel while a ``write()`` (which holds it exclusively: several keys, the part's
+        own tables) still runs alone; and it runs in pipeline mode: a statement whose
+        result the logic does not read costs no round trip of its own (reading ``rowcount``
+        costs one). Nested in an open transaction it is a ``write()``: the outer block chose.
+        """
+        if getattr(self.inner._local, "conn", None) is not None:
+            with self.write() as conn:
+                yield conn
+            return
+        with self.inner.write(pipeline=True) as conn:
+            if self.lock_key is not None:
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.lock_key,))
+            yield self.wrap(conn, keyed=True)

@@ -82,6 +82,28 @@ def load_fact_by_id(conn: sqlite3.Connection, fact_id: int) -> FactRow:
     return FactRow(*conn.execute(_schema.SELECT_FACT_BY_ID, (fact_id,)).fetchone())
 
 
+def lock_fact(conn: sqlite3.Connection, scope: str, subject: str, attribute: str) -> None:
+    """Hold the fact's write lock before reading what the write will change. On SQLite
+    ``BEGIN IMMEDIATE`` already holds the file's one write lock: nothing to do. On
+    PostgreSQL a one-fact write locks only its fact (`pg_compat.CompatConnection.lock_key`),
+    so a compare-and-set reads the previous writer's commit of the same fact while writers
+    of other facts run in parallel."""
+    lock = getattr(conn, "lock_key", None)
+    if lock is not None:
+        lock("facts", scope, subject, attribute)
+
+
+def locked_fact(conn: sqlite3.Connection, fact_id: int) -> FactRow:
+    """The fact ``fact_id``, read after taking its write lock (`lock_fact`): its scope,
+    subject and attribute never change, so the first read names the lock, the second sees
+    what the last writer of the fact committed."""
+    fact = load_fact_by_id(conn, fact_id)
+    if getattr(conn, "keyed", False):
+        lock_fact(conn, fact.scope, fact.subject, fact.attribute)
+        fact = load_fact_by_id(conn, fact_id)
+    return fact
+
+
 def load_claims(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Claim]:
     """Claims from claim rows, with their sources fetched in one query."""
     if not rows:
@@ -92,10 +114,14 @@ def load_claims(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> li
 
 
 def load_claim(conn: sqlite3.Connection, claim_id: int) -> Claim:
-    row = conn.execute(_schema.SELECT_CLAIM, (claim_id,)).fetchone()
+    # Both statements are sent before either result is read: one round trip in PostgreSQL's
+    # pipeline mode (`pg_compat.SerializedDatabase.write_keyed`).
+    claim = conn.execute(_schema.SELECT_CLAIM, (claim_id,))
+    sources = conn.execute(_schema.SELECT_SOURCES, (f"[{int(claim_id)}]",))
+    row = claim.fetchone()
     if row is None:
         raise InvalidConfigError(f"no claim with id {claim_id!r}")
-    return load_claims(conn, [row])[0]
+    return claim_from_row(row, sources_by_claim(sources.fetchall()).get(row[0], []))
 
 
 def claim_fact_id(conn: sqlite3.Connection, claim_id: int) -> int:
@@ -106,8 +132,12 @@ def claim_fact_id(conn: sqlite3.Connection, claim_id: int) -> int:
 
 
 def disagreement_claims(conn: sqlite3.Connection, disagreement_id: int) -> list[Claim]:
-    ids = [r[0] for r in conn.execute(_schema.SELECT_DISAGREEMENT_CLAIM_IDS, (disagreement_id,))]
-    return [load_claim(conn, i) for i in ids]
+    """The disagreement's claims by id, with their sources: both reads sent at once."""
+    claims = conn.execute(_schema.SELECT_DISAGREEMENT_CLAIMS, (disagreement_id,))
+    sources = conn.execute(_schema.SELECT_DISAGREEMENT_SOURCES, (disagreement_id,))
+    rows = claims.fetchall()
+    by_claim = sources_by_claim(sources.fetchall())
+    return [claim_from_row(r, by_claim.get(r[0], [])) for r in rows]
 
 
 def vouched(conn: sqlite3.Connection, claims: Sequence[Claim]) -> list[Claim]:
@@ -184,6 +214,7 @@ class Tx:
     def open(
         cls, conn: sqlite3.Connection, key: Key, policy: Policy, expected_version: int | None
     ) -> Tx:
+        lock_fact(conn, key.scope.key, key.subject, key.attribute)
         return cls.on(conn, key, load_fact(conn, key), policy, expected_version)
 
     @classmethod
@@ -283,10 +314,20 @@ class Tx:
         return self.fact.open_disagreement
 
     def decide(
-        self, disagreement_id: int, winner: Claim, *, by: str, reason: str | None, manual: bool
+        self,
+        disagreement_id: int,
+        winner: Claim,
+        *,
+        by: str,
+        reason: str | None,
+        manual: bool,
+        claims: Sequence[Claim] | None = None,
     ) -> None:
-        """Make ``winner`` the verified value and close the disagreement with the age rule."""
-        for claim in disagreement_claims(self.conn, disagreement_id):
+        """Make ``winner`` the verified value and close the disagreement with the age rule
+        (``claims``: the disagreement's claims, if just read in this transaction)."""
+        if claims is None:
+            claims = disagreement_claims(self.conn, disagreement_id)
+        for claim in claims:
             if claim.id != winner.id:
                 self.set_status(
                     claim.id, "superseded" if claim.last_seq < winner.last_seq else "rejected"
@@ -329,6 +370,7 @@ class Tx:
                 by=f"policy:{self.policy.name}",
                 reason=note if reason is None else f"{note}; {reason}",
                 manual=False,
+                claims=everyone,
             )
         return disagreement_id
 
@@ -377,7 +419,7 @@ class Tx:
             },
         )
         fact.updated_at = self.at
-        changelog.record(
+        changelog.append(
             self.conn,
             kind="fact",
             op=event,
@@ -394,6 +436,8 @@ class Tx:
                 "disagreement_id": disagreement_id,
             },
         )
+        if fact.verified_claim == claim_id:  # read above, after every change to claims
+            return FactChange(fact.version, claim, make_fact(fact, claim), disagreement_id)
         return self.result(claim, disagreement_id)
 
     def result(self, claim: Claim, disagreement_id: int | None = None) -> FactChange:

@@ -25,6 +25,8 @@ from langgraph_sharedmem.facts._model import (
 from langgraph_sharedmem.facts._values import Status
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from langgraph_sharedmem.core.sqlite import Database
     from langgraph_sharedmem.facts._policies import PolicyTable
     from langgraph_sharedmem.facts._quarantine import Cascade, QuarantineRules
@@ -73,6 +75,8 @@ class LedgerValidation:
         matcher: Any
 
         def setup(self) -> None: ...
+
+        def _write_one(self) -> AbstractContextManager[Any]: ...
 
     # -- quarantine rules ------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ class LedgerValidation:
             else:
                 cur = conn.execute("DELETE FROM fact_validators WHERE agent = ?", (agent,))
             if cur.rowcount:
-                changelog.record(
+                changelog.append(
                     conn,
                     kind="validator",
                     op="add" if add else "remove",
@@ -314,7 +318,12 @@ class LedgerValidation:
         }
         key = f"{claim_id}@{expected_version}"
         self.setup()
-        with self.db.write() as conn:
+        # Verifying changes one fact; rejecting (an edit rejects too) may cascade to others.
+        one_fact = decision == "verified"
+        with self._write_one() if one_fact else self.db.write() as conn:
+            # The fact's lock first: a second applier of the same decision waits, then
+            # finds it on record.
+            _core.locked_fact(conn, _core.claim_fact_id(conn, claim_id))
             done = _quarantine.decision(conn, key)
             if done is not None:
                 return done, None

@@ -20,7 +20,7 @@ from langgraph_sharedmem.facts._core import (
     claim_fact_id,
     disagreement_claims,
     load_claim,
-    load_fact_by_id,
+    locked_fact,
 )
 from langgraph_sharedmem.facts._model import FactChange
 from langgraph_sharedmem.facts._policies import Policy, PolicyTable, RequireValidation
@@ -103,7 +103,7 @@ def resolve(
     row = conn.execute(_schema.SELECT_DISAGREEMENT, (disagreement_id,)).fetchone()
     if row is None:
         raise InvalidConfigError(f"no disagreement with id {disagreement_id!r}")
-    fact = load_fact_by_id(conn, row[1])
+    fact = locked_fact(conn, row[1])
     if fact.open_disagreement not in (None, disagreement_id):
         raise InvalidConfigError(
             f"disagreement {disagreement_id} is closed and disagreement "
@@ -175,8 +175,8 @@ def _set_one(
     expected_version: int | None,
     policies: PolicyTable,
 ) -> FactChange:
+    fact = locked_fact(conn, claim_fact_id(conn, claim_id))
     claim = load_claim(conn, claim_id)
-    fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     key = Key(Scope.from_key(fact.scope), fact.subject, fact.attribute)
     tx = Tx.on(conn, key, fact, policies.lookup(fact.scope, fact.attribute), expected_version)
     # A decision on the claim, even one that leaves its status as it was: verifying vouches
@@ -222,8 +222,8 @@ def _set_one(
 def dispute(conn: sqlite3.Connection, claim_id: int, *, by: str, reason: str) -> int | None:
     """Open a disagreement between a quarantined claim and its fact's verified value, held
     for a validation decision (policy ``validation``). Recorded once per claim."""
+    fact = locked_fact(conn, claim_fact_id(conn, claim_id))
     claim = load_claim(conn, claim_id)
-    fact = load_fact_by_id(conn, claim_fact_id(conn, claim_id))
     if claim.status != "quarantined" or fact.verified_claim is None:
         return None
     if fact.open_disagreement is not None and _in_disagreement(

@@ -201,8 +201,16 @@ DISAGREEMENT_COLUMNS = (
     "d.created_at, d.decided_at"
 )
 SELECT_DISAGREEMENT = f"SELECT {DISAGREEMENT_COLUMNS} FROM fact_disagreements AS d WHERE d.id = ?"
-SELECT_DISAGREEMENT_CLAIM_IDS = """
-SELECT claim_id FROM fact_disagreement_claims WHERE disagreement_id = ? ORDER BY claim_id
+# A disagreement's claims (by id) and their sources (in order), read together.
+SELECT_DISAGREEMENT_CLAIMS = f"""
+SELECT {CLAIM_COLUMNS} FROM fact_disagreement_claims AS dc
+JOIN fact_claims AS c ON c.id = dc.claim_id
+WHERE dc.disagreement_id = ? ORDER BY c.id
+"""
+SELECT_DISAGREEMENT_SOURCES = """
+SELECT s.id, s.claim_id, s.author, s.source, s.confidence, s.created_at, s.held
+FROM fact_disagreement_claims AS dc JOIN fact_sources AS s ON s.claim_id = dc.claim_id
+WHERE dc.disagreement_id = ? ORDER BY s.id
 """
 
 

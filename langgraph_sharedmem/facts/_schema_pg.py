@@ -1,11 +1,23 @@
 """The facts ledger on PostgreSQL: its tables, and the statements that differ from SQLite's.
 
-The ledger's logic is the SQLite one, run through `core.pg_compat.SerializedDatabase`:
-every ledger write holds `FACTS_LOCK` for its transaction, as ``BEGIN IMMEDIATE`` holds
-SQLite's write lock, so a compare-and-set, a policy decision and a quarantine check read
-what the previous writer committed and no other ledger writer interleaves (0 lost updates;
-readers never wait). Statements are translated mechanically (placeholders, ``INSERT OR
-IGNORE``, ``RETURNING id``); those needing more are `OVERRIDES`, written out here.
+The ledger's logic is the SQLite one, run through `core.pg_compat.SerializedDatabase`.
+Where SQLite's ``BEGIN IMMEDIATE`` serializes every writer, here:
+
+* a write of one fact (`FactLedger.assert_fact`, ``resolve``, ``set_status`` other than a
+  rejection, a ``"verified"`` ``apply_decision``) holds `FACTS_LOCK` *shared* and the
+  fact's own advisory lock, taken before it reads the fact (`_core.lock_fact`): a
+  compare-and-set, a policy decision and a quarantine check read what the fact's previous
+  writer committed and no writer of that fact interleaves (0 lost updates), while writers
+  of other facts run in parallel;
+* every other write (a rejection cascading over derived claims in other facts, validation
+  batches, disputes, validators) holds `FACTS_LOCK` exclusively, so it runs alone, as on
+  SQLite. Readers never wait.
+
+Both run in pipeline mode: statements whose results the logic does not read share round
+trips (`SerializedDatabase` with ``pipeline=True``).
+
+Statements are translated mechanically (placeholders, ``INSERT OR IGNORE``, ``RETURNING
+id``); those needing more are `OVERRIDES`, written out here.
 
 The schema is the three SQLite steps (``0001_fact_tables``, ``0002_quarantine_lineage_
 validation``, ``0003_held_sources``) as one step. ``validation_decisions`` has a ``rowid``
@@ -17,7 +29,9 @@ from __future__ import annotations
 from langgraph_sharedmem.core.postgres import PostgresMigrations
 from langgraph_sharedmem.facts import _schema, queries
 
-# pg_advisory_xact_lock key every ledger write holds ("SHMEM" + 3).
+# pg_advisory_xact_lock key every ledger write holds ("SHMEM" + 3): shared by one-fact
+# writes (each also holds its fact's key, `core.postgres.advisory_key("facts", scope,
+# subject, attribute)`), exclusive for the others.
 FACTS_LOCK = 0x53484D454D0003
 # Tables whose inserts report the new row's id (``cursor.lastrowid``).
 ID_TABLES = frozenset({"facts", "fact_claims", "fact_sources", "fact_disagreements"})

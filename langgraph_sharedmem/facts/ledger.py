@@ -20,6 +20,7 @@ import builtins
 import json
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 from langgraph_sharedmem.core import changelog
@@ -77,8 +78,8 @@ class FactLedger(LedgerValidation, DatabasePart):
     Args:
         conn: A path, ``sqlite:///`` URL, ``":memory:"``, a ``postgresql://`` URL, or an
             open backend (shared with the other parts of a `SharedMemory`; then it is not
-            closed here). On PostgreSQL ledger writes serialize as on SQLite
-            (`facts._schema_pg`).
+            closed here). On PostgreSQL writers of one fact serialize as on SQLite,
+            writers of different facts run in parallel (`facts._schema_pg`).
         policy: The default policy for disagreements: a `Policy`, ``"latest_wins"``,
             ``"first_wins"``, ``"require_validation"``, a dict agent → rank, or a resolver
             callable. `set_policy` overrides it per scope and/or attribute.
@@ -123,14 +124,23 @@ class FactLedger(LedgerValidation, DatabasePart):
         self.cascade: Cascade = check_cascade(cascade)
 
     def _on_postgres(self, db: Any) -> Any:
-        """The ledger's SQLite logic on PostgreSQL (`facts._schema_pg`): its writes serialize
-        on one advisory lock, as ``BEGIN IMMEDIATE`` serializes them on SQLite."""
+        """The ledger's SQLite logic on PostgreSQL (`facts._schema_pg`): a write of one fact
+        locks that fact (`_write_one`); any other write holds the whole ledger, as
+        ``BEGIN IMMEDIATE`` serializes every write on SQLite."""
         from langgraph_sharedmem.core.pg_compat import SerializedDatabase
         from langgraph_sharedmem.facts import _schema_pg
 
         return SerializedDatabase(
-            db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES
+            db, _schema_pg.FACTS_LOCK, _schema_pg.ID_TABLES, _schema_pg.OVERRIDES, pipeline=True
         )
+
+    def _write_one(self) -> AbstractContextManager[Any]:
+        """The transaction of a write that changes one fact, found by key or by a claim or
+        disagreement id (`_core.lock_fact`, `_core.locked_fact`). On PostgreSQL writers of
+        different facts run in parallel and writers of one fact one at a time; on SQLite it
+        is ``write()``."""
+        keyed = getattr(self.db, "write_keyed", None)
+        return self.db.write() if keyed is None else keyed()
 
     def set_policy(
         self, policy: PolicyLike, *, scope: ScopeLike | None = None, attribute: str | None = None
@@ -195,7 +205,7 @@ class FactLedger(LedgerValidation, DatabasePart):
         self.setup()
         canonical = json.loads(value_text)
         self._embed_before_lock(key, canonical)
-        with self.db.write() as conn:
+        with self._write_one() as conn:
             return _ops.assert_fact(
                 conn,
                 key,
@@ -238,7 +248,7 @@ class FactLedger(LedgerValidation, DatabasePart):
         value_text = None if value is _MISSING else canonical_json(value, what="value")
         expected_version = check_version(expected_version)
         self.setup()
-        with self.db.write() as conn:
+        with self._write_one() as conn:
             return _ops.resolve(
                 conn,
                 disagreement_id,
@@ -277,7 +287,8 @@ class FactLedger(LedgerValidation, DatabasePart):
         expected_version = check_version(expected_version)
         cascade = self.cascade if cascade is None else check_cascade(cascade)
         self.setup()
-        with self.db.write() as conn:
+        # Rejecting may walk the claims derived from it, in other facts: the whole ledger.
+        with self.db.write() if status == "rejected" else self._write_one() as conn:
             return _ops.set_status(
                 conn,
                 claim_id,

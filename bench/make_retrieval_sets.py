@@ -904,7 +904,7 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "researcher",
-        "I compared four options for {topic}; the second one is the best value, "
+        "I compared {m} options for {topic}; the second one is the best value, "
         "the others are too far out or fully booked.",
     ),
     (
@@ -919,12 +919,12 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "planner",
-        "Status on {topic}: research is done, the draft is in review, two open points remain.",
+        "Status on {topic}: research is done, the draft is in review, {m} open points remain.",
     ),
     (
         "researcher",
-        "More on {topic}: prices went up about ten percent since last year, so "
-        "the first estimate is probably low.",
+        "More on {topic}: prices went up about {pct} percent since last year, so "
+        "the first estimate of {amount} euros is probably low.",
     ),
     (
         "writer",
@@ -938,7 +938,8 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "planner",
-        "Next steps for {topic}: confirm the bookings, then send the final version for sign-off.",
+        "Next steps for {topic}: confirm the bookings by {day}, then send the final version "
+        "for sign-off.",
     ),
     (
         "researcher",
@@ -950,17 +951,68 @@ SLICE_FILLERS: list[tuple[str, str]] = [
         "Summary for the user on {topic}: what is decided, what is pending and what "
         "needs their approval.",
     ),
-    ("user", "Can we keep the costs for {topic} a bit lower? Otherwise it looks good."),
+    (
+        "user",
+        "Can we keep the costs for {topic} a bit lower? I don't want to go back to finance twice.",
+    ),
     (
         "analyst",
-        "Cost breakdown for {topic}: the biggest item is about half the total, the "
-        "rest is spread over small items.",
+        "Cost breakdown for {topic}: the biggest item is about half of the {amount} euros, "
+        "the rest is spread over {m} small items.",
     ),
-    ("critic", "A risk on {topic}: we depend on one supplier; a backup option would help."),
+    ("critic", "A risk on {topic}: we depend on one supplier and have no backup option."),
     (
         "planner",
         "Re-planned {topic} around the new estimate: the research step is shorter, "
         "the review step stays.",
+    ),
+    # Constraints, numbers and names are everywhere in a real transcript, not only in the
+    # message a later turn needs: these carry them without being what any instruction needs.
+    (
+        "user",
+        "Don't send anything about {topic} to the whole mailing list yet; {other} wants to "
+        "read it first.",
+    ),
+    (
+        "critic",
+        "We cannot reuse last year's material for {topic}; the figures changed and the "
+        "old template is retired.",
+    ),
+    (
+        "planner",
+        "No decisions on {topic} before {day}: finance has not closed the budget round.",
+    ),
+    (
+        "researcher",
+        "Reference {ref} from {other}'s team covers most of {topic}; it is not public, so "
+        "quote it only internally.",
+    ),
+    (
+        "analyst",
+        "Ticket {ref} tracks the open questions on {topic}; {m} of them are still unanswered.",
+    ),
+    (
+        "writer",
+        "I won't touch the introduction of {topic} again until {other} has signed off the "
+        "structure.",
+    ),
+    (
+        "user",
+        "Please never copy the external partners on internal threads about {topic}.",
+    ),
+    (
+        "critic",
+        "The draft for {topic} has {m} typos and nobody has checked the links yet.",
+    ),
+    (
+        "planner",
+        "{other} is off on {day}, so the review of {topic} moves to the day after; nothing "
+        "else changes.",
+    ),
+    (
+        "researcher",
+        "Three suppliers quoted for {topic}: {amount}, {amount2} and a third that did not "
+        "answer in time.",
     ),
 ]
 
@@ -995,6 +1047,15 @@ def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
                 "code": f"{rng.choice('ABKRTX')}{rng.choice('ABKRTX')}-{rng.randrange(100, 9999)}",
                 "topic": topic,
             }
+            # The fillers' own names, numbers and codes: never the needed message's.
+            slots["other"] = rng.choice([n for n in NAMES if n != slots["name"]])
+            slots["day"] = rng.choice(DAYS[:5])
+            slots["m"] = str(rng.choice([3, 4, 5, 7, 9]))
+            slots["pct"] = str(rng.choice([10, 15, 20, 30]))
+            slots["amount"], slots["amount2"] = (
+                str(a) for a in rng.sample([1800, 2600, 3400, 4200, 7800, 9600], 2)
+            )
+            slots["ref"] = f"{rng.choice('CDMPQ')}{rng.choice('CDMPQ')}-{rng.randrange(100, 9999)}"
             length = rng.randrange(12, 31)
             body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
             middle = [needed, decoy, *near]

@@ -1021,8 +1021,12 @@ def _slice_fill(text: str, slots: dict[str, Any]) -> str:
     return text.format(**slots)
 
 
+EXTRA_TUNE_VARIANTS = 2
+
+
 def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
-    """The slices set: two transcripts per scenario, split by scenario into ``tune`` and
+    """The slices set: two transcripts per scenario (and `EXTRA_TUNE_VARIANTS` more for the
+    tune half's), split by scenario into ``tune`` and
     ``held``. Each transcript: ``messages`` (sender, text), ``task``, ``agent`` (who the last
     message instructs), ``needed`` (index of the message its work needs), ``kind``."""
     rng = random.Random(seed * 1000 + 1)  # its own stream: the routing set stays as it was
@@ -1037,54 +1041,65 @@ def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
         for j, i in enumerate(ids):
             half[i] = "tune" if j % 2 == 0 else "held"
     sets: dict[str, list[dict[str, Any]]] = {"tune": [], "held": []}
-    for i, (kind, topic, task, needed, decoy, near, instruction) in enumerate(SCENARIOS):
-        for variant in range(2):
-            slots = {
-                "name": rng.choice(NAMES),
-                "month": rng.choice(MONTHS_S),
-                "n": str(rng.choice([250, 400, 500, 1200, 1500, 2000, 3000, 5000, 6, 8, 120])),
-                "n2": str(rng.choice([6, 12, 18, 24])),
-                "code": f"{rng.choice('ABKRTX')}{rng.choice('ABKRTX')}-{rng.randrange(100, 9999)}",
-                "topic": topic,
+    # More draws of the tune half's scenarios (their own stream, so the held half stays as
+    # it was): weights fitted to two draws of each scenario fitted their slots and filler
+    # order as much as the scenario.
+    extra = random.Random(seed * 1000 + 2)
+    jobs = [(i, variant, rng) for i in range(len(SCENARIOS)) for variant in range(2)]
+    jobs += [
+        (i, variant, extra)
+        for i in range(len(SCENARIOS))
+        if half[i] == "tune"
+        for variant in range(2, 2 + EXTRA_TUNE_VARIANTS)
+    ]
+    for i, variant, draw in jobs:
+        kind, topic, task, needed, decoy, near, instruction = SCENARIOS[i]
+        slots = {
+            "name": draw.choice(NAMES),
+            "month": draw.choice(MONTHS_S),
+            "n": str(draw.choice([250, 400, 500, 1200, 1500, 2000, 3000, 5000, 6, 8, 120])),
+            "n2": str(draw.choice([6, 12, 18, 24])),
+            "code": f"{draw.choice('ABKRTX')}{draw.choice('ABKRTX')}-{draw.randrange(100, 9999)}",
+            "topic": topic,
+        }
+        # The fillers' own names, numbers and codes: never the needed message's.
+        slots["other"] = draw.choice([n for n in NAMES if n != slots["name"]])
+        slots["day"] = draw.choice(DAYS[:5])
+        slots["m"] = str(draw.choice([3, 4, 5, 7, 9]))
+        slots["pct"] = str(draw.choice([10, 15, 20, 30]))
+        slots["amount"], slots["amount2"] = (
+            str(a) for a in draw.sample([1800, 2600, 3400, 4200, 7800, 9600], 2)
+        )
+        slots["ref"] = f"{draw.choice('CDMPQ')}{draw.choice('CDMPQ')}-{draw.randrange(100, 9999)}"
+        length = draw.randrange(12, 31)
+        body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
+        middle = [needed, decoy, *near]
+        fillers: list[tuple[str, str]] = []
+        while len(middle) < length - 3:  # each filler once before any comes back
+            if not fillers:
+                fillers = SLICE_FILLERS[1:]
+                draw.shuffle(fillers)
+            middle.append(fillers.pop())
+        # The needed message early (the later turn must reach back), the rest shuffled.
+        rest = middle[1:]
+        draw.shuffle(rest)
+        at = draw.randrange(0, min(4, len(rest)))
+        middle = rest[:at] + [middle[0]] + rest[at:]
+        body += middle
+        body.append(instruction)
+        messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
+        agent = instruction[1].split(":")[0].lower().replace(" ", "_")
+        sets[half[i]].append(
+            {
+                "id": f"s{i:02d}v{variant}",
+                "scenario": i,
+                "kind": kind,
+                "task": messages[0]["text"],
+                "agent": agent,
+                "needed": 2 + at,
+                "messages": messages,
             }
-            # The fillers' own names, numbers and codes: never the needed message's.
-            slots["other"] = rng.choice([n for n in NAMES if n != slots["name"]])
-            slots["day"] = rng.choice(DAYS[:5])
-            slots["m"] = str(rng.choice([3, 4, 5, 7, 9]))
-            slots["pct"] = str(rng.choice([10, 15, 20, 30]))
-            slots["amount"], slots["amount2"] = (
-                str(a) for a in rng.sample([1800, 2600, 3400, 4200, 7800, 9600], 2)
-            )
-            slots["ref"] = f"{rng.choice('CDMPQ')}{rng.choice('CDMPQ')}-{rng.randrange(100, 9999)}"
-            length = rng.randrange(12, 31)
-            body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
-            middle = [needed, decoy, *near]
-            fillers: list[tuple[str, str]] = []
-            while len(middle) < length - 3:  # each filler once before any comes back
-                if not fillers:
-                    fillers = SLICE_FILLERS[1:]
-                    rng.shuffle(fillers)
-                middle.append(fillers.pop())
-            # The needed message early (the later turn must reach back), the rest shuffled.
-            rest = middle[1:]
-            rng.shuffle(rest)
-            at = rng.randrange(0, min(4, len(rest)))
-            middle = rest[:at] + [middle[0]] + rest[at:]
-            body += middle
-            body.append(instruction)
-            messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
-            agent = instruction[1].split(":")[0].lower().replace(" ", "_")
-            sets[half[i]].append(
-                {
-                    "id": f"s{i:02d}v{variant}",
-                    "scenario": i,
-                    "kind": kind,
-                    "task": messages[0]["text"],
-                    "agent": agent,
-                    "needed": 2 + at,
-                    "messages": messages,
-                }
-            )
+        )
     return sets
 
 

@@ -546,7 +546,7 @@ class SliceWeights:
 
 
 DEFAULT_SLICE_WEIGHTS: Final = SliceWeights(
-    instruction=1.0, task=-2.0, role=0.5, entity=0.0, keyword=0.0, per_token=0.0, named=1.0
+    instruction=1.0, task=-2.0, role=0.5, entity=0.0, keyword=0.1, per_token=0.0, named=0.5
 )
 """Tuned on ``bench/data/slices_tune.json`` by ``bench/bench_retrieval.py --part slices
 --tune`` (grid in bench/_slices.py: every weight but ``entity`` and ``negation`` first, then

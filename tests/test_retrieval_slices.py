@@ -27,11 +27,11 @@ from langgraph_sharedmem.conversation import _flows, _select
 
 TUNE = _slices.load("tune")
 HELD = _slices.load("held")
-# Measured on the held half (docs/conversation.md, "Budgeted slices"): 17 of 22, below the
+# Measured on the held half (docs/conversation.md, "Budgeted slices"): 18 of 22, below the
 # issue's goal of 0.90. The earlier 20 of 22 leaned on a negation weight and a generator that
 # wrote the needed message as a negation far more often than the others; since the others
 # carry constraints, names and numbers too, negation is no evidence and is not tuned.
-HELD_FLOOR = 0.77
+HELD_FLOOR = 0.81
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,9 @@ def test_the_needed_message_is_kept_within_twice_turn_one(held_log: Conversation
     share = sum(got.hits) / len(HELD)
     assert share >= HELD_FLOOR, [t["id"] for t, h in zip(HELD, got.hits, strict=True) if not h]
     assert max(got.ratios) <= 2.0  # the slice at turn 10 within twice turn 1's
-    # Number cases are all kept (the instruction cites the number); the baselines keep far
-    # fewer.
-    assert all(h for h, t in zip(got.hits, HELD, strict=True) if t["kind"] == "number")
+    # Entity and number cases are all kept (the instruction names them); the baselines keep
+    # far fewer.
+    assert all(h for h, t in zip(got.hits, HELD, strict=True) if t["kind"] != "semantic")
     cosine = _slices.evaluate(held_log, HELD, _slices.with_weights(_slices.PLAIN_COSINE))
     before = _slices.evaluate(held_log, HELD, _slices.previous_default)
     assert sum(cosine.hits) < len(HELD) // 4 and sum(before.hits) < len(HELD) // 4

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -276,3 +277,25 @@ def test_a_budgeted_slice_follows_scope_grants_and_their_revocation(tmp_path: Pa
             options["budget"] = budget
             out = log.context("r", "billing", **options)  # type: ignore[arg-type]
             assert not any("4242" in m.text for m in out)
+
+
+def test_named_evidence_counts_only_what_the_instruction_names() -> None:
+    # Every message names someone in a real transcript: a name the recent turns mention in
+    # passing is `entity` evidence, only the instruction's own names are `named`.
+    found = [
+        (1, 6, "Okafor cannot eat shellfish."),
+        (2, 6, "Marta booked the 17:40 train."),
+        (3, 6, "The menu is drafted."),
+    ]
+    candidates = _select.Candidates.build(
+        found,
+        np.zeros((3, 4)),
+        {},
+        ["Ask Marta about Monday."],
+        "Writer: the menu for Dr. Okafor's table.",
+        "Plan the client dinner.",
+    )
+    assert candidates.named is not None
+    assert candidates.named[0] > 0 and candidates.named[1] == 0 == candidates.named[2]
+    assert candidates.evidence[1] > 0
+    assert int(np.argmax(candidates.score(_select.DEFAULT_WEIGHTS))) == 0

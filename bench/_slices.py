@@ -222,8 +222,8 @@ def fit(
     outvote the close ones."""
     hits, margins = 0, 0.0
     for found, left, at in cases:
-        hits += at in found.choose(left, weights)
-        score = found.score(weights)
+        score = found.score(weights)  # once: `choose` would score again
+        hits += at in _select.choose(score, found.tokens, left, weights)
         gain = score - float(np.median(score))
         value = gain / np.maximum(np.array(found.tokens, float), 1.0) ** weights.per_token
         others = np.delete(value, at)

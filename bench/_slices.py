@@ -181,13 +181,19 @@ GRID: dict[str, tuple[float, ...]] = {
     "instruction": (0.0, 1.0),
     "task": (-2.0, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0),
     "role": (0.0, 0.25, 0.5),
-    "entity": (0.0, 0.1, 0.25, 0.5, 1.0),
+    "named": (0.0, 0.1, 0.25, 0.5, 1.0),
     "keyword": (0.0, 0.1, 0.25, 0.5, 1.0),
     "per_token": (0.0, 0.5, 1.0),
 }
-# Searched second, the other weights fixed at the first grid's pick (a joint grid would take
-# five times as long for the tests that re-run it).
-NEGATION_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
+# Searched second, one at a time in this order, the other weights fixed at the picks before
+# (a joint grid would take five times as long per weight for the tests that re-run it):
+# the names and numbers of the recent turns beyond the instruction's. ``negation`` is not
+# searched: whether a message states a negation is style, not relevance (once the generator
+# gave the other messages their constraints too, it only fitted what was left of the tune
+# half's style), so it stays 0.
+SECOND_GRIDS: dict[str, tuple[float, ...]] = {
+    "entity": (0.0, 0.1, 0.25, 0.5, 1.0),
+}
 
 
 def candidates(
@@ -216,8 +222,8 @@ def fit(
     outvote the close ones."""
     hits, margins = 0, 0.0
     for found, left, at in cases:
-        hits += at in found.choose(left, weights)
-        score = found.score(weights)
+        score = found.score(weights)  # once: `choose` would score again
+        hits += at in _select.choose(score, found.tokens, left, weights)
         gain = score - float(np.median(score))
         value = gain / np.maximum(np.array(found.tokens, float), 1.0) ** weights.per_token
         others = np.delete(value, at)
@@ -233,8 +239,8 @@ def tune(
     cases: list[tuple[_select.Candidates, int, int]],
 ) -> tuple[_select.SliceWeights, dict[str, Any]]:
     """The grid point with the most needed messages kept on the tune half; ties go to the
-    larger mean margin, then to the smaller weights; then, the others fixed, the
-    `NEGATION_GRID` value picked by the same rule."""
+    larger mean margin, then to the smaller weights; then, the others fixed, each
+    `SECOND_GRIDS` weight picked in turn by the same rule."""
     best: tuple[Any, ...] | None = None
     for values in itertools.product(*GRID.values()):
         if not any(values[:3]) or (values[0] == 0 and values[2] == 0 and values[1] < 0):
@@ -245,14 +251,16 @@ def tune(
         if best is None or key > best[0]:
             best = (key, weights)
     assert best is not None
-    first = best[1]
-    second: tuple[Any, ...] | None = None
-    for value in NEGATION_GRID:  # 0 included: the first pick as it was
-        weights = dataclasses.replace(first, negation=value)
-        share, margin = fit(cases, weights)
-        key = (share, round(margin, 6), -value)
-        if second is None or key > second[0]:
-            second = (key, weights)
-    assert second is not None
-    (share, margin, _), weights = second
+    for name, grid in SECOND_GRIDS.items():
+        first = best[1]
+        second: tuple[Any, ...] | None = None
+        for value in grid:  # 0 included: the pick before as it was
+            weights = dataclasses.replace(first, **{name: value})
+            share, margin = fit(cases, weights)
+            key = (share, round(margin, 6), -value)
+            if second is None or key > second[0]:
+                second = (key, weights)
+        assert second is not None
+        best = second
+    (share, margin, _), weights = best
     return weights, {"tune_share": share, "tune_margin": margin}

@@ -904,7 +904,7 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "researcher",
-        "I compared four options for {topic}; the second one is the best value, "
+        "I compared {m} options for {topic}; the second one is the best value, "
         "the others are too far out or fully booked.",
     ),
     (
@@ -919,12 +919,12 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "planner",
-        "Status on {topic}: research is done, the draft is in review, two open points remain.",
+        "Status on {topic}: research is done, the draft is in review, {m} open points remain.",
     ),
     (
         "researcher",
-        "More on {topic}: prices went up about ten percent since last year, so "
-        "the first estimate is probably low.",
+        "More on {topic}: prices went up about {pct} percent since last year, so "
+        "the first estimate of {amount} euros is probably low.",
     ),
     (
         "writer",
@@ -938,7 +938,8 @@ SLICE_FILLERS: list[tuple[str, str]] = [
     ),
     (
         "planner",
-        "Next steps for {topic}: confirm the bookings, then send the final version for sign-off.",
+        "Next steps for {topic}: confirm the bookings by {day}, then send the final version "
+        "for sign-off.",
     ),
     (
         "researcher",
@@ -950,17 +951,68 @@ SLICE_FILLERS: list[tuple[str, str]] = [
         "Summary for the user on {topic}: what is decided, what is pending and what "
         "needs their approval.",
     ),
-    ("user", "Can we keep the costs for {topic} a bit lower? Otherwise it looks good."),
+    (
+        "user",
+        "Can we keep the costs for {topic} a bit lower? I don't want to go back to finance twice.",
+    ),
     (
         "analyst",
-        "Cost breakdown for {topic}: the biggest item is about half the total, the "
-        "rest is spread over small items.",
+        "Cost breakdown for {topic}: the biggest item is about half of the {amount} euros, "
+        "the rest is spread over {m} small items.",
     ),
-    ("critic", "A risk on {topic}: we depend on one supplier; a backup option would help."),
+    ("critic", "A risk on {topic}: we depend on one supplier and have no backup option."),
     (
         "planner",
         "Re-planned {topic} around the new estimate: the research step is shorter, "
         "the review step stays.",
+    ),
+    # Constraints, numbers and names are everywhere in a real transcript, not only in the
+    # message a later turn needs: these carry them without being what any instruction needs.
+    (
+        "user",
+        "Don't send anything about {topic} to the whole mailing list yet; {other} wants to "
+        "read it first.",
+    ),
+    (
+        "critic",
+        "We cannot reuse last year's material for {topic}; the figures changed and the "
+        "old template is retired.",
+    ),
+    (
+        "planner",
+        "No decisions on {topic} before {day}: finance has not closed the budget round.",
+    ),
+    (
+        "researcher",
+        "Reference {ref} from {other}'s team covers most of {topic}; it is not public, so "
+        "quote it only internally.",
+    ),
+    (
+        "analyst",
+        "Ticket {ref} tracks the open questions on {topic}; {m} of them are still unanswered.",
+    ),
+    (
+        "writer",
+        "I won't touch the introduction of {topic} again until {other} has signed off the "
+        "structure.",
+    ),
+    (
+        "user",
+        "Please never copy the external partners on internal threads about {topic}.",
+    ),
+    (
+        "critic",
+        "The draft for {topic} has {m} typos and nobody has checked the links yet.",
+    ),
+    (
+        "planner",
+        "{other} is off on {day}, so the review of {topic} moves to the day after; nothing "
+        "else changes.",
+    ),
+    (
+        "researcher",
+        "Three suppliers quoted for {topic}: {amount}, {amount2} and a third that did not "
+        "answer in time.",
     ),
 ]
 
@@ -969,8 +1021,12 @@ def _slice_fill(text: str, slots: dict[str, Any]) -> str:
     return text.format(**slots)
 
 
+EXTRA_TUNE_VARIANTS = 2
+
+
 def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
-    """The slices set: two transcripts per scenario, split by scenario into ``tune`` and
+    """The slices set: two transcripts per scenario (and `EXTRA_TUNE_VARIANTS` more for the
+    tune half's), split by scenario into ``tune`` and
     ``held``. Each transcript: ``messages`` (sender, text), ``task``, ``agent`` (who the last
     message instructs), ``needed`` (index of the message its work needs), ``kind``."""
     rng = random.Random(seed * 1000 + 1)  # its own stream: the routing set stays as it was
@@ -985,45 +1041,65 @@ def build_slices(seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
         for j, i in enumerate(ids):
             half[i] = "tune" if j % 2 == 0 else "held"
     sets: dict[str, list[dict[str, Any]]] = {"tune": [], "held": []}
-    for i, (kind, topic, task, needed, decoy, near, instruction) in enumerate(SCENARIOS):
-        for variant in range(2):
-            slots = {
-                "name": rng.choice(NAMES),
-                "month": rng.choice(MONTHS_S),
-                "n": str(rng.choice([250, 400, 500, 1200, 1500, 2000, 3000, 5000, 6, 8, 120])),
-                "n2": str(rng.choice([6, 12, 18, 24])),
-                "code": f"{rng.choice('ABKRTX')}{rng.choice('ABKRTX')}-{rng.randrange(100, 9999)}",
-                "topic": topic,
+    # More draws of the tune half's scenarios (their own stream, so the held half stays as
+    # it was): weights fitted to two draws of each scenario fitted their slots and filler
+    # order as much as the scenario.
+    extra = random.Random(seed * 1000 + 2)
+    jobs = [(i, variant, rng) for i in range(len(SCENARIOS)) for variant in range(2)]
+    jobs += [
+        (i, variant, extra)
+        for i in range(len(SCENARIOS))
+        if half[i] == "tune"
+        for variant in range(2, 2 + EXTRA_TUNE_VARIANTS)
+    ]
+    for i, variant, draw in jobs:
+        kind, topic, task, needed, decoy, near, instruction = SCENARIOS[i]
+        slots = {
+            "name": draw.choice(NAMES),
+            "month": draw.choice(MONTHS_S),
+            "n": str(draw.choice([250, 400, 500, 1200, 1500, 2000, 3000, 5000, 6, 8, 120])),
+            "n2": str(draw.choice([6, 12, 18, 24])),
+            "code": f"{draw.choice('ABKRTX')}{draw.choice('ABKRTX')}-{draw.randrange(100, 9999)}",
+            "topic": topic,
+        }
+        # The fillers' own names, numbers and codes: never the needed message's.
+        slots["other"] = draw.choice([n for n in NAMES if n != slots["name"]])
+        slots["day"] = draw.choice(DAYS[:5])
+        slots["m"] = str(draw.choice([3, 4, 5, 7, 9]))
+        slots["pct"] = str(draw.choice([10, 15, 20, 30]))
+        slots["amount"], slots["amount2"] = (
+            str(a) for a in draw.sample([1800, 2600, 3400, 4200, 7800, 9600], 2)
+        )
+        slots["ref"] = f"{draw.choice('CDMPQ')}{draw.choice('CDMPQ')}-{draw.randrange(100, 9999)}"
+        length = draw.randrange(12, 31)
+        body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
+        middle = [needed, decoy, *near]
+        fillers: list[tuple[str, str]] = []
+        while len(middle) < length - 3:  # each filler once before any comes back
+            if not fillers:
+                fillers = SLICE_FILLERS[1:]
+                draw.shuffle(fillers)
+            middle.append(fillers.pop())
+        # The needed message early (the later turn must reach back), the rest shuffled.
+        rest = middle[1:]
+        draw.shuffle(rest)
+        at = draw.randrange(0, min(4, len(rest)))
+        middle = rest[:at] + [middle[0]] + rest[at:]
+        body += middle
+        body.append(instruction)
+        messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
+        agent = instruction[1].split(":")[0].lower().replace(" ", "_")
+        sets[half[i]].append(
+            {
+                "id": f"s{i:02d}v{variant}",
+                "scenario": i,
+                "kind": kind,
+                "task": messages[0]["text"],
+                "agent": agent,
+                "needed": 2 + at,
+                "messages": messages,
             }
-            length = rng.randrange(12, 31)
-            body: list[tuple[str, str]] = [("user", task), ("planner", SLICE_FILLERS[0][1])]
-            middle = [needed, decoy, *near]
-            fillers: list[tuple[str, str]] = []
-            while len(middle) < length - 3:  # each filler once before any comes back
-                if not fillers:
-                    fillers = SLICE_FILLERS[1:]
-                    rng.shuffle(fillers)
-                middle.append(fillers.pop())
-            # The needed message early (the later turn must reach back), the rest shuffled.
-            rest = middle[1:]
-            rng.shuffle(rest)
-            at = rng.randrange(0, min(4, len(rest)))
-            middle = rest[:at] + [middle[0]] + rest[at:]
-            body += middle
-            body.append(instruction)
-            messages = [{"sender": s, "text": _slice_fill(t, slots)} for s, t in body]
-            agent = instruction[1].split(":")[0].lower().replace(" ", "_")
-            sets[half[i]].append(
-                {
-                    "id": f"s{i:02d}v{variant}",
-                    "scenario": i,
-                    "kind": kind,
-                    "task": messages[0]["text"],
-                    "agent": agent,
-                    "needed": 2 + at,
-                    "messages": messages,
-                }
-            )
+        )
     return sets
 
 

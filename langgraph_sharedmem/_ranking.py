@@ -528,9 +528,11 @@ class SliceWeights:
     raised to ``per_token`` (1: value per token; 0: value alone). A message whose score is
     not above the median by more than ``floor`` is never taken. A negative ``task`` weight
     counts restating the task against a message (the agent is given the task anyway).
-    ``negation`` is added when the message holds a negation (`negated`): a constraint said
-    once ("don't email them directly", "cannot go live until the review is signed") binds
-    every later turn, whether or not it shares a word with it."""
+    ``named`` times the entity `evidence` of only what the instruction itself names (the
+    names, numbers and codes of what the agent is about to do; ``entity`` counts those of
+    the recent turns too). ``negation`` is added when the message holds a negation
+    (`negated`); it is not tuned and stays 0 by default: in transcripts where constraints
+    are said everywhere, stating one is style, not relevance."""
 
     instruction: float = 1.0
     task: float = 0.0
@@ -540,14 +542,16 @@ class SliceWeights:
     per_token: float = 1.0
     floor: float = 0.0
     negation: float = 0.0
+    named: float = 0.0
 
 
 DEFAULT_SLICE_WEIGHTS: Final = SliceWeights(
-    instruction=1.0, task=-1.0, role=0.0, entity=0.5, keyword=0.0, per_token=0.0, negation=0.25
+    instruction=1.0, task=-2.0, role=0.5, entity=0.0, keyword=0.1, per_token=0.0, named=0.5
 )
 """Tuned on ``bench/data/slices_tune.json`` by ``bench/bench_retrieval.py --part slices
---tune`` (grid in bench/_slices.py: every weight but ``negation`` first, then ``negation``
-with the others fixed); checked by ``tests/test_retrieval_slices.py``."""
+--tune`` (grid in bench/_slices.py: every weight but ``entity`` and ``negation`` first, then
+``entity`` with the others fixed; ``negation`` is not searched); checked by
+``tests/test_retrieval_slices.py``."""
 
 
 def slice_scores(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,10 +28,11 @@ from langgraph_sharedmem.conversation import _flows, _select
 
 TUNE = _slices.load("tune")
 HELD = _slices.load("held")
-# Measured on the held half (docs/conversation.md, "Budgeted slices"): 20 of 22, the issue's
-# goal of 0.90 (18 of 22 before the negation part: the semantic cases the offline embedder
-# does not link, where the needed message states a constraint as a negation).
-HELD_FLOOR = 0.90
+# Measured on the held half (docs/conversation.md, "Budgeted slices"): 18 of 22, below the
+# issue's goal of 0.90. The earlier 20 of 22 leaned on a negation weight and a generator that
+# wrote the needed message as a negation far more often than the others; since the others
+# carry constraints, names and numbers too, negation is no evidence and is not tuned.
+HELD_FLOOR = 0.81
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,8 @@ def test_the_needed_message_is_kept_within_twice_turn_one(held_log: Conversation
     share = sum(got.hits) / len(HELD)
     assert share >= HELD_FLOOR, [t["id"] for t, h in zip(HELD, got.hits, strict=True) if not h]
     assert max(got.ratios) <= 2.0  # the slice at turn 10 within twice turn 1's
-    # Entity and number cases are all kept; the baselines keep far fewer.
+    # Entity and number cases are all kept (the instruction names them); the baselines keep
+    # far fewer.
     assert all(h for h, t in zip(got.hits, HELD, strict=True) if t["kind"] != "semantic")
     cosine = _slices.evaluate(held_log, HELD, _slices.with_weights(_slices.PLAIN_COSINE))
     before = _slices.evaluate(held_log, HELD, _slices.previous_default)
@@ -274,3 +277,25 @@ def test_a_budgeted_slice_follows_scope_grants_and_their_revocation(tmp_path: Pa
             options["budget"] = budget
             out = log.context("r", "billing", **options)  # type: ignore[arg-type]
             assert not any("4242" in m.text for m in out)
+
+
+def test_named_evidence_counts_only_what_the_instruction_names() -> None:
+    # Every message names someone in a real transcript: a name the recent turns mention in
+    # passing is `entity` evidence, only the instruction's own names are `named`.
+    found = [
+        (1, 6, "Okafor cannot eat shellfish."),
+        (2, 6, "Marta booked the 17:40 train."),
+        (3, 6, "The menu is drafted."),
+    ]
+    candidates = _select.Candidates.build(
+        found,
+        np.zeros((3, 4)),
+        {},
+        ["Ask Marta about Monday."],
+        "Writer: the menu for Dr. Okafor's table.",
+        "Plan the client dinner.",
+    )
+    assert candidates.named is not None
+    assert candidates.named[0] > 0 and candidates.named[1] == 0 == candidates.named[2]
+    assert candidates.evidence[1] > 0
+    assert int(np.argmax(candidates.score(_select.DEFAULT_WEIGHTS))) == 0

@@ -5,7 +5,7 @@ the run's task: its latest instruction (by default the newest message it may see
 and the task, each embedded by the log's embedder (cosine), fused with *entity evidence*:
 the names, numbers and codes the recent turns mention that the message mentions too,
 weighted by how rare they are among the candidates (a name every message repeats tells
-nothing), and whether it states a negation (a constraint binds later turns). Messages are
+nothing), those the instruction itself names counted apart (``named``). Messages are
 then taken by value per token until the budget is spent. What is left of the budget can hold
 an extractive digest (`extract`) of the messages not taken: their sentences that mention
 those entities, the offline stand-in for a model's summary.
@@ -17,7 +17,7 @@ this module holds the budget: what is a candidate, what fits, and the digest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -52,7 +52,8 @@ DEFAULT_WEIGHTS: Final = _ranking.DEFAULT_SLICE_WEIGHTS
 class Candidates:
     """The older messages a budgeted slice chooses from (``seqs``, ``tokens``, ``texts``,
     unit vectors ``matrix``), the query vectors, the recent turns' entities (``recent``),
-    each candidate's entity ``evidence``, and the instruction's own words (``said``):
+    each candidate's entity ``evidence`` (and ``named``: of the instruction's entities
+    only), and the instruction's own words (``said``):
     everything but the weights, so tuning re-scores without reads."""
 
     seqs: list[int]
@@ -63,6 +64,7 @@ class Candidates:
     recent: set[str]
     evidence: np.ndarray
     said: set[str]
+    named: np.ndarray | None = None
     _overlap: np.ndarray | None = None
     _negation: np.ndarray | None = None
 
@@ -82,6 +84,12 @@ class Candidates:
         texts = [t for _, _, t in found]
         said_texts = [*recent_texts, instruction]
         recent = entities(said_texts, names_of(said_texts) | _ranking.named_in(said_texts, texts))
+        # What the agent is about to do names these: stronger evidence than a name the
+        # recent turns mention in passing (constraints and names are in every message).
+        asked = entities(
+            [instruction], names_of([instruction]) | _ranking.named_in([instruction], texts)
+        )
+        mentioned = [mentions(t) for t in texts] if recent else [set()] * len(texts)
         return cls(
             [s for s, _, _ in found],
             [n for _, n, _ in found],
@@ -89,8 +97,9 @@ class Candidates:
             matrix,
             queries,
             recent,
-            evidence([mentions(t) for t in texts] if recent else [set()] * len(texts), recent),
+            evidence(mentioned, recent),
             keywords([instruction]) - keywords([task or ""]),
+            evidence(mentioned, asked),
         )
 
     @property
@@ -111,7 +120,9 @@ class Candidates:
     def score(self, weights: SliceWeights) -> np.ndarray:
         keyword = self.overlap if weights.keyword else None
         negation = self.negation if weights.negation else None
-        return scores(self.matrix, self.queries, self.evidence, weights, keyword, negation)  # type: ignore[arg-type]
+        return scores(
+            self.matrix, self.queries, self.evidence, weights, keyword, negation, self.named
+        )
 
     def choose(self, budget: int, weights: SliceWeights) -> list[int]:
         """Indexes of the candidates taken within ``budget`` tokens."""
@@ -120,14 +131,17 @@ class Candidates:
 
 def scores(
     matrix: np.ndarray,
-    queries: dict[str, np.ndarray | None],
+    queries: Mapping[str, np.ndarray | None],
     entity: np.ndarray,
     weights: SliceWeights,
     keyword: np.ndarray | None = None,
     negation: np.ndarray | None = None,
+    named: np.ndarray | None = None,
 ) -> np.ndarray:
     """The fused score of each candidate (`_ranking.slice_scores`)."""
     found = {"entity": entity}
+    if named is not None:
+        found["named"] = named
     if keyword is not None:
         found["keyword"] = keyword
     if negation is not None:

@@ -107,13 +107,11 @@ def test_a_read_only_url_is_refused_writes_by_the_server(both: tuple[Path, str])
     _, url = both
     with Inspector(url) as ins:
         before = ins.stats()["tables"]
-        with pytest.raises(DatabaseFileError, match="read-only"):
-            with ins.db.write() as conn:
-                conn.execute("DELETE FROM facts")
+        with pytest.raises(DatabaseFileError, match="read-only"), ins.db.write() as conn:
+            conn.execute("DELETE FROM facts")
         # Even a statement sent on a read connection is refused by the server itself.
-        with pytest.raises(Exception, match="read-only transaction"):
-            with ins.db.read() as conn:
-                conn.execute("DELETE FROM facts")
+        with pytest.raises(Exception, match="read-only transaction"), ins.db.read() as conn:
+            conn.execute("DELETE FROM facts")
         assert ins.stats()["tables"] == before
 
 

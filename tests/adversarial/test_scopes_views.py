@@ -129,6 +129,7 @@ def test_the_feed_hides_a_user_scoped_message_of_a_closed_run_from_non_members(
         AIMessage("u1's card is 4111"), run="r1", sender="owner", scope="user:u1"
     )
     mem.conversation.append(AIMessage("open note"), run="r2", sender="owner", scope="user:u1")
+
     def messages(agent: str, run: str | None) -> list[str]:
         changes = mem.changes.read(agent=agent, user_id="u1", run_id=run)
         return [c.key.split("/")[0] for c in changes if c.kind == "message"]

@@ -543,16 +543,14 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 value = {"kind": p.kind, "type": type_, "value": blob, "depth": 0}
             elif plan is None or p.serialized is None:
                 raise AssertionError("a list value is prepared with its plan")
-            elif plan.base is None:
-                value = {"kind": "list", "type": "list", "value": p.serialized[1]}
-                value.update(depth=plan.depth, token=p.stored.token)
-            elif plan.base.version != p.version:
-                value = {"kind": "list", "type": "list", "value": p.serialized[1]}
-                value.update(depth=plan.depth, token=p.stored.token)
-                value.update(base_version=plan.base.version, base_len=plan.base_len)
-                value.update(base_token=plan.base.token)
-            else:
+            elif plan.base is not None and plan.base.version == p.version:
                 return None
+            else:
+                value = {"kind": "list", "type": "list", "value": p.serialized[1]}
+                value.update(depth=plan.depth, token=p.stored.token)
+                if plan.base is not None:  # a segment over its base
+                    value.update(base_version=plan.base.version, base_len=plan.base_len)
+                    value.update(base_token=plan.base.token)
             rows.append({"channel": p.channel, "version": p.version, **value})
         [(status,)] = self.db.statement(
             sql,

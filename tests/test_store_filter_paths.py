@@ -75,23 +75,31 @@ def test_same_matches_as_sqlite_store(items: list[dict[str, Any]], flt: dict[str
     with SqliteStore.from_conn_string(":memory:") as theirs:
         theirs.setup()
         with SharedMemoryStore(":memory:") as ours:
-            for i, value in enumerate(items):
-                theirs.put(NS, f"k{i}", value)
-                ours.put(NS, f"k{i}", value)
-            if any(_empty_part(k) for k in flt):
-                with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
-                    ours.search(NS, filter=flt)
-                # It names a key that cannot be a path (the first, when there are several).
-                invalid = [k for k in flt if not _path_key(k)]
-                assert any(repr(k) in str(refused.value) for k in invalid), refused.value
-                return
-            expected = _keys(theirs, flt)
-            found = _keys(ours, flt)
-            assert found == expected, (flt, items)
+            found = check_same_matches(ours, theirs, items, flt)
             if found == "ValueError":  # ours names the key, as a project error
                 with pytest.raises(InvalidConfigError) as refused:
                     ours.search(NS, filter=flt)
                 assert any(repr(k) in str(refused.value) for k in flt)
+
+
+def check_same_matches(
+    ours: SharedMemoryStore, theirs: Any, items: list[dict[str, Any]], flt: dict[str, Any]
+) -> set[str] | str | None:
+    """Put ``items`` in both stores; ``flt`` finds the same keys in both (returned), or ours
+    refuses it naming a key that cannot be a path (None)."""
+    for i, value in enumerate(items):
+        theirs.put(NS, f"k{i}", value)
+        ours.put(NS, f"k{i}", value)
+    if any(_empty_part(k) for k in flt):
+        with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
+            ours.search(NS, filter=flt)
+        # It names a key that cannot be a path (the first, when there are several).
+        invalid = [k for k in flt if not _path_key(k)]
+        assert any(repr(k) in str(refused.value) for k in invalid), refused.value
+        return None
+    found = _keys(ours, flt)
+    assert found == _keys(theirs, flt), (flt, items)
+    return found
 
 
 ISSUE_VALUE = {"user": {"access-level": "nested"}, "123abc": "ok", "plain": 1}

@@ -17,7 +17,7 @@ from langgraph.store.sqlite import SqliteStore
 
 from langgraph_sharedmem import InvalidConfigError, SharedMemory, SharedMemoryStore
 from tests._store_workers import toy_index
-from tests.test_store_filter_paths import NS, _empty_part, _keys, _path_key, filters, values
+from tests.test_store_filter_paths import check_same_matches, filters, values
 
 
 def test_shared_memory_on_postgres_hands_out_the_store(postgres_db: str) -> None:
@@ -64,16 +64,7 @@ def test_filter_keys_match_sqlite_store_on_postgres(
             ours.setup()
             with ours.db.write() as conn:
                 conn.execute("TRUNCATE mem_items")
-            for i, value in enumerate(items):
-                theirs.put(NS, f"k{i}", value)
-                ours.put(NS, f"k{i}", value)
-            if any(_empty_part(k) for k in flt):
-                with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
-                    ours.search(NS, filter=flt)
-                invalid = [k for k in flt if not _path_key(k)]
-                assert any(repr(k) in str(refused.value) for k in invalid), refused.value
-                return
-            assert _keys(ours, flt) == _keys(theirs, flt), (flt, items)
+            check_same_matches(ours, theirs, items, flt)
 
 
 WORDS = ["invoice", "paid", "late", "refund", "customer", "order", "shipping", "naïve", "café"]

@@ -124,15 +124,9 @@ def record(
     """Log one change inside the caller's open write transaction; returns its ``seq``.
 
     ``scope`` is a `Scope.key` (or None), ``data`` anything JSON-serializable. On a
-    PostgreSQL connection the row is written by `core.changelog_pg.record`.
+    PostgreSQL connection the row is written by `core.changelog_pg.log`.
     """
-    if not isinstance(conn, sqlite3.Connection):
-        return _pg().record(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
-    cursor = conn.execute(
-        _INSERT,
-        (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
-    )
-    return int(cursor.lastrowid or 0)
+    return _log(conn, (kind, op, key, scope, author, data), read_seq=True)
 
 
 def append(
@@ -148,10 +142,23 @@ def append(
     """`record` for a caller that does not need the ``seq``: on PostgreSQL in pipeline mode
     the row then travels with the commit instead of costing a round trip of its own, and
     the log's commit-order lock is held one round trip less."""
+    _log(conn, (kind, op, key, scope, author, data), read_seq=False)
+
+
+def _log(
+    conn: sqlite3.Connection,
+    change: tuple[str, str, str, str | None, str | None, Any],
+    *,
+    read_seq: bool,
+) -> int:
     if not isinstance(conn, sqlite3.Connection):
-        _pg().append(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
-        return
-    record(conn, kind=kind, op=op, key=key, scope=scope, author=author, data=data)
+        return int(_pg().log(conn, change, read_seq=read_seq))
+    kind, op, key, scope, author, data = change
+    cursor = conn.execute(
+        _INSERT,
+        (time.time(), kind, op, scope, key, author, None if data is None else _encode(data)),
+    )
+    return int(cursor.lastrowid or 0)
 
 
 def _pg() -> Any:

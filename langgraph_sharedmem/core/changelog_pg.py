@@ -32,7 +32,7 @@ import orjson
 from langgraph_sharedmem.core.changelog import _encode, item_change
 from langgraph_sharedmem.core.postgres import PostgresMigrations
 
-__all__ = ["LOG_LOCK", "MIGRATIONS", "NOTIFY_CHANNEL", "append", "item_changes", "record"]
+__all__ = ["LOG_LOCK", "MIGRATIONS", "NOTIFY_CHANNEL", "item_changes", "log"]
 
 # pg_advisory_xact_lock key of the log ("SHMEM" + 2; MIGRATION_LOCK is + 1), visible in
 # pg_locks as (classid, objid) = (0x53484D, 0x454D0002).
@@ -94,41 +94,18 @@ ORDER BY u.n
 """
 
 
-def record(
+def log(
     conn: Any,
+    change: tuple[str, str, str, str | None, str | None, Any],
     *,
-    kind: str,
-    op: str,
-    key: str,
-    scope: str | None = None,
-    author: str | None = None,
-    data: Any = None,
+    read_seq: bool,
 ) -> int:
-    """Log one change inside the caller's open write transaction; returns its ``seq``."""
-    row = _log(conn, kind, op, key, scope, author, data).fetchone()
-    return int(row[0])
-
-
-def append(
-    conn: Any,
-    *,
-    kind: str,
-    op: str,
-    key: str,
-    scope: str | None = None,
-    author: str | None = None,
-    data: Any = None,
-) -> None:
-    """`record` without reading the ``seq`` back: in pipeline mode the insert is sent with
-    the commit (see `core.changelog.append`)."""
-    _log(conn, kind, op, key, scope, author, data)
-
-
-def _log(
-    conn: Any, kind: str, op: str, key: str, scope: str | None, author: str | None, data: Any
-) -> Any:
+    """Log ``change`` (kind, op, key, scope, author, data) inside the caller's open write
+    transaction; its ``seq``, or 0 unless ``read_seq`` (the insert then goes out with the
+    commit in pipeline mode: see `core.changelog.append`)."""
+    kind, op, key, scope, author, data = change
     conn = getattr(conn, "raw", conn)  # a part's `CompatConnection`: its psycopg connection
-    return conn.execute(
+    cursor = conn.execute(
         _INSERT,
         (
             LOG_LOCK,
@@ -142,6 +119,7 @@ def _log(
             None if data is None else _encode(data),
         ),
     )
+    return int(cursor.fetchone()[0]) if read_seq else 0
 
 
 def item_changes(conn: Any, items: list[tuple[str, str, str | None]], at: float) -> None:

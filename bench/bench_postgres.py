@@ -22,7 +22,10 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
    database; the median run is reported and every run is in the JSON.
 3. Bytes per step: one thread of 800 steps (50 quick); the sum of ``pg_total_relation_size``
    (table + indexes + TOAST) of the saver's tables, divided by the steps. Nothing is vacuumed.
-   The steps/s of building that thread is reported too.
+   The steps/s of building that thread is reported too, and the server's WAL flushes per step
+   (``pg_stat_wal.wal_sync`` over the build): each is a commit waiting for the disk, and
+   LangGraph's protocol makes two of them a step durable (the task's writes, then the
+   checkpoint), which bounds one writer's steps/s for any saver that keeps that guarantee.
 4. ``graph.get_state`` at the end of that thread: median of 20 calls after one warm-up, in the
    process that wrote it.
 
@@ -173,7 +176,18 @@ def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
     }
 
 
+def wal_flushes(url: str) -> int:
+    """The server's WAL flushes so far (``pg_stat_wal.wal_sync``): one per commit that waited
+    for the disk. Backends report their counts when they exit or at most once a second, so
+    this is read after the saver's connections have closed, and a moment later."""
+    time.sleep(1.5)
+    with psycopg.connect(url, autocommit=True) as conn:
+        (count,) = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()  # type: ignore[misc]
+    return int(count)
+
+
 def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    flushes_before = wal_flushes(url)
     with open_saver(kind, url) as saver:
         started = time.perf_counter()
         digest = run_thread(saver, "long", cfg.long_steps)
@@ -186,6 +200,7 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
             started = time.perf_counter()
             graph.get_state(config)
             times.append(time.perf_counter() - started)
+    flushes = wal_flushes(url) - flushes_before  # reads commit nothing: these are the writes'
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
         (size,) = conn.execute(
@@ -199,6 +214,7 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
         "bytes_per_step": int(size) / cfg.long_steps,
         "get_state_ms": statistics.median(times) * 1000,
         "steps_per_s": cfg.long_steps / build_seconds,
+        "wal_flushes_per_step": flushes / cfg.long_steps,
         "digest": digest,
     }
 
@@ -267,6 +283,12 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             f"{ours['steps_per_s']:.0f}",
             f"{theirs['steps_per_s']:.0f}",
             f"{ours['steps_per_s'] / theirs['steps_per_s']:.2f}x",
+        ),
+        (
+            f"WAL flushes per step (commits waiting for the disk), {cfg.long_steps}-step thread",
+            f"{ours['wal_flushes_per_step']:.2f}",
+            f"{theirs['wal_flushes_per_step']:.2f}",
+            "",
         ),
         (
             f"bytes per step @ {cfg.long_steps} steps",

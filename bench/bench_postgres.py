@@ -178,10 +178,17 @@ def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
 
 def wal_flushes(url: str) -> int:
     """The server's WAL flushes so far (``pg_stat_wal.wal_sync``): one per commit that waited
-    for the disk. Backends report their counts when they exit or at most once a second, so
-    this is read after the saver's connections have closed, and a moment later."""
-    time.sleep(1.5)
+    for the disk. A backend reports its counts when it exits (or at most once a second), so
+    this waits until no other client is connected: every saver connection has reported."""
     with psycopg.connect(url, autocommit=True) as conn:
+        deadline = time.monotonic() + 30
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone() != (0,):
+            if time.monotonic() > deadline:
+                raise RuntimeError("saver connections are still open after 30 s")
+            time.sleep(0.01)
         (count,) = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()  # type: ignore[misc]
     return int(count)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -140,7 +140,7 @@ def keyword_score(query: str, text: str) -> float:
     return len(wanted & keywords([text])) / len(wanted)
 
 
-def evidence(candidates: Sequence[set[str]], wanted: set[str]) -> np.ndarray:
+def evidence(candidates: Sequence[Set[str]], wanted: Set[str]) -> np.ndarray:
     """Per candidate, 0..1: the summed `rarity` among the candidates of the ``wanted``
     tokens it holds, capped at 1 (an entity every candidate names tells nothing)."""
     n = len(candidates)

@@ -20,7 +20,8 @@ this module holds the budget: what is a candidate, what fits, and the digest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Final
 
@@ -49,6 +50,19 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS: Final = _ranking.DEFAULT_SLICE_WEIGHTS
+# Every turn re-scores the same older messages: their words and entities are kept for this
+# many distinct texts (a slice over ~1,000 older messages spent a third of its time on them).
+TEXTS_KEPT: Final = 8192
+
+
+@functools.lru_cache(maxsize=TEXTS_KEPT)
+def _words_of(text: str) -> tuple[str, ...]:
+    return tuple(_ranking.content_words(text))
+
+
+@functools.lru_cache(maxsize=TEXTS_KEPT)
+def _mentions_of(text: str) -> frozenset[str]:
+    return frozenset(mentions(text))
 
 
 @dataclass
@@ -98,7 +112,9 @@ class Candidates:
         asked = entities(
             [instruction], names_of([instruction]) | _ranking.named_in([instruction], texts)
         )
-        mentioned = [mentions(t) for t in texts] if recent else [set()] * len(texts)
+        mentioned: list[Set[str]] = (
+            [_mentions_of(t) for t in texts] if recent else [frozenset()] * len(texts)
+        )
         return cls(
             [s for s, _, _ in found],
             [n for _, n, _ in found],
@@ -195,7 +211,7 @@ def aligned_to(
     if not asked:
         return np.zeros(len(texts))
     index: dict[str, int] = {w: i for i, w in enumerate(asked)}
-    found = [[index.setdefault(w, len(index)) for w in _ranking.content_words(t)] for t in texts]
+    found = [[index.setdefault(w, len(index)) for w in _words_of(t)] for t in texts]
     vocabulary = word_vectors(list(index))
     return _ranking.indexed_alignment(vocabulary[: len(asked)], vocabulary, found)
 

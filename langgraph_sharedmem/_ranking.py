@@ -12,8 +12,8 @@ was made by, so order and score never disagree.
 * Rare-token evidence (`idf`, `rarity`, `bonuses`, `evidence`, `keyword_score`) and entities
   (`entities`, `mentions`, `sentences`): names, numbers and codes, weighted by how few texts
   hold them.
-* Dense evidence (`alignment`, `centrality`): how close a query's words are to a text's words,
-  and how generic a text is.
+* Dense evidence (`alignment`, `indexed_alignment`, `centrality`): how close a query's words
+  are to a text's words, and how generic a text is.
 * Fusion (`rank`, `fuse`, `route_score`, `same_fact`) and the weights (`Weights`,
   `RouteWeights`, `SliceWeights`, `MatchWeights`), each with the labelled set and command it
   was tuned by; ``tests/test_retrieval_*.py`` check that the defaults are what tuning picks.

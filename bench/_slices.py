@@ -175,18 +175,20 @@ def evaluate(
 
 # -- tuning ------------------------------------------------------------------------------------
 
-# Only ratios between the weights matter to the order, so the instruction's weight stays 1
-# unless it is switched off.
+# Only ratios between the weights matter to the order, so the instruction's weight and the word
+# alignment's stay 1 unless switched off (one of them anchors the scale).
 GRID: dict[str, tuple[float, ...]] = {
     "instruction": (0.0, 1.0),
     "task": (-2.0, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0),
     "role": (0.0, 0.25, 0.5),
     "named": (0.0, 0.1, 0.25, 0.5, 1.0),
     "keyword": (0.0, 0.1, 0.25, 0.5, 1.0),
+    "aligned": (0.0, 1.0),
+    "hubness": (0.0, 0.5, 1.0, 2.0),
     "per_token": (0.0, 0.5, 1.0),
 }
 # Searched second, one at a time in this order, the other weights fixed at the picks before
-# (a joint grid would take five times as long per weight for the tests that re-run it):
+# (a joint grid would take five times as long per weight):
 # the names and numbers of the recent turns beyond the instruction's. ``negation`` is not
 # searched: whether a message states a negation is style, not relevance (once the generator
 # gave the other messages their constraints too, it only fitted what was left of the tune
@@ -194,11 +196,14 @@ GRID: dict[str, tuple[float, ...]] = {
 SECOND_GRIDS: dict[str, tuple[float, ...]] = {
     "entity": (0.0, 0.1, 0.25, 0.5, 1.0),
 }
+# The parts a score sums (`_ranking.slice_scores`), as columns of `parts`.
+PARTS = ("instruction", "task", "role", "entity", "keyword", "named", "negation", "aligned")
+MARGIN_CAP = 1.0
+
+Case = tuple[_select.Candidates, int, int]
 
 
-def candidates(
-    log: ConversationLog, transcripts: list[dict[str, Any]]
-) -> list[tuple[_select.Candidates, int, int]]:
+def candidates(log: ConversationLog, transcripts: list[dict[str, Any]]) -> list[Case]:
     """Per transcript: what the default slice chooses from, the budget left after the
     window, and the index of the needed message among the candidates (-1: in the window)."""
     out = []
@@ -213,54 +218,147 @@ def candidates(
     return out
 
 
-def fit(
-    cases: list[tuple[_select.Candidates, int, int]], weights: _select.SliceWeights
-) -> tuple[float, float]:
-    """(share of cases whose needed message is taken, mean margin): the needed message's
-    value per token minus the best other candidate's, in standard deviations of the values
-    (so weights of any scale compare), clipped to +-MARGIN_CAP so a few easy cases cannot
-    outvote the close ones."""
-    hits, margins = 0, 0.0
-    for found, left, at in cases:
-        score = found.score(weights)  # once: `choose` would score again
-        hits += at in _select.choose(score, found.tokens, left, weights)
-        gain = score - float(np.median(score))
-        value = gain / np.maximum(np.array(found.tokens, float), 1.0) ** weights.per_token
-        others = np.delete(value, at)
-        spread = float(value.std()) or 1.0
-        margins += float(np.clip((value[at] - others.max()) / spread, -MARGIN_CAP, MARGIN_CAP))
-    return hits / len(cases), margins / len(cases)
+def parts(found: _select.Candidates) -> np.ndarray:
+    """(candidates, len(PARTS) + 1): each part of the score, and minus the centrality (the
+    ``hubness`` column), so any weights score by one product."""
+    n = len(found.texts)
+    columns: list[np.ndarray] = []
+    for name in PARTS:
+        q = found.queries.get(name)
+        if name in ("instruction", "task", "role"):
+            value = found.matrix @ q if q is not None and found.matrix.size else np.zeros(n)
+        elif name == "keyword":
+            value = found.overlap
+        elif name == "negation":
+            value = found.negation
+        else:
+            value = getattr(found, "evidence" if name == "entity" else name)
+            value = np.zeros(n) if value is None else value
+        columns.append(np.asarray(value, dtype=np.float64))
+    central = np.zeros(n) if found.central is None else found.central
+    columns.append(-np.asarray(central, dtype=np.float64))
+    return np.stack(columns, axis=1)
 
 
-MARGIN_CAP = 1.0
+def as_rows(points: list[_select.SliceWeights]) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of ``points`` as rows over `parts`' columns, and their ``per_token``."""
+    names = (*PARTS, "hubness")
+    rows = np.array([[getattr(w, k) for k in names] for w in points], dtype=np.float64)
+    return rows, np.array([w.per_token for w in points], dtype=np.float64)
+
+
+def fits(cases: list[Case], points: list[_select.SliceWeights]) -> tuple[np.ndarray, np.ndarray]:
+    """For every point and case: whether the needed message is taken (`_select.choose`,
+    all points at once), and the margin: the needed message's value per token minus the
+    best other candidate's, in standard deviations of the values (so weights of any scale
+    compare), clipped to +-MARGIN_CAP so a few easy cases cannot outvote the close ones."""
+    weights, per_token = as_rows(points)
+    floor = np.array([w.floor for w in points], dtype=np.float64)
+    g = len(points)
+    hits = np.zeros((g, len(cases)), dtype=bool)
+    margins = np.zeros((g, len(cases)))
+    every = np.arange(g)
+    for c, (found, left, at) in enumerate(cases):
+        if at < 0:
+            continue
+        score = weights @ parts(found).T
+        gain = score - np.median(score, axis=1, keepdims=True)
+        tokens = np.asarray(found.tokens, dtype=np.float64)
+        cost = np.maximum(tokens, 1.0)[None, :] ** per_token[:, None]
+        value = gain / cost
+        above = gain - floor[:, None]  # what `choose` ranks and stops at
+        n = len(tokens)
+        newer = np.broadcast_to(-np.arange(n), value.shape)  # ties: the newer message first
+        order = np.lexsort((newer, -above / cost), axis=-1)
+        room = np.full(g, float(left))
+        going = np.ones(g, dtype=bool)
+        for k in range(n):  # `choose`, one step for every point at once
+            i = order[:, k]
+            going &= above[every, i] > 0
+            take = going & (tokens[i] <= room)
+            hits[:, c] |= take & (i == at)
+            room -= np.where(take, tokens[i], 0.0)
+        others = np.delete(value, at, axis=1).max(axis=1)
+        spread = value.std(axis=1)
+        spread[spread == 0] = 1.0
+        margins[:, c] = np.clip((value[:, at] - others) / spread, -MARGIN_CAP, MARGIN_CAP)
+    return hits, margins
+
+
+def fit(cases: list[Case], weights: _select.SliceWeights) -> tuple[float, float]:
+    """(share of cases whose needed message is taken, mean margin) of one point."""
+    hits, margins = fits(cases, [weights])
+    return float(hits.mean()), float(margins.mean())
+
+
+def _first_points() -> list[_select.SliceWeights]:
+    points = []
+    for values in itertools.product(*GRID.values()):
+        given = dict(zip(GRID, values, strict=True))
+        cosines = (given["instruction"], given["task"], given["role"], given["aligned"])
+        if not any(cosines) or (not any(cosines[::2]) and not cosines[3] and given["task"] < 0):
+            continue  # no cosine at all, or only against the task: not a relevance ranking
+        points.append(_select.SliceWeights(**given))
+    return points
+
+
+def _best(
+    points: list[_select.SliceWeights],
+    hits: np.ndarray,
+    margins: np.ndarray,
+    names: tuple[str, ...],
+    use: np.ndarray,
+) -> int:
+    """The point with the most needed messages kept on the cases ``use``; ties go to the
+    larger mean margin, then to the smaller weights ``names`` (in order)."""
+    share = hits[:, use].mean(axis=1)
+    margin = np.round(margins[:, use].mean(axis=1), 6)
+    keys = [
+        (share[i], margin[i], tuple(-getattr(p, k) for k in names)) for i, p in enumerate(points)
+    ]
+    return max(range(len(points)), key=keys.__getitem__)
 
 
 def tune(
-    cases: list[tuple[_select.Candidates, int, int]],
+    cases: list[Case], use: np.ndarray | None = None
 ) -> tuple[_select.SliceWeights, dict[str, Any]]:
-    """The grid point with the most needed messages kept on the tune half; ties go to the
-    larger mean margin, then to the smaller weights; then, the others fixed, each
-    `SECOND_GRIDS` weight picked in turn by the same rule."""
-    best: tuple[Any, ...] | None = None
-    for values in itertools.product(*GRID.values()):
-        if not any(values[:3]) or (values[0] == 0 and values[2] == 0 and values[1] < 0):
-            continue  # no cosine at all: not a relevance ranking
-        weights = _select.SliceWeights(**dict(zip(GRID, values, strict=True)))
-        share, margin = fit(cases, weights)
-        key = (share, round(margin, 6), tuple(-v for v in values))
-        if best is None or key > best[0]:
-            best = (key, weights)
-    assert best is not None
-    for name, grid in SECOND_GRIDS.items():
-        first = best[1]
-        second: tuple[Any, ...] | None = None
-        for value in grid:  # 0 included: the pick before as it was
-            weights = dataclasses.replace(first, **{name: value})
-            share, margin = fit(cases, weights)
-            key = (share, round(margin, 6), -value)
-            if second is None or key > second[0]:
-                second = (key, weights)
-        assert second is not None
-        best = second
-    (share, margin, _), weights = best
-    return weights, {"tune_share": share, "tune_margin": margin}
+    """The grid point with the most needed messages kept on the tune half (or its cases
+    ``use``); ties go to the larger mean margin, then to the smaller weights; then, the
+    others fixed, each `SECOND_GRIDS` weight picked in turn by the same rule."""
+    return tune_folds(cases, [np.ones(len(cases), dtype=bool) if use is None else use])[0]
+
+
+def tune_folds(
+    cases: list[Case], uses: list[np.ndarray]
+) -> list[tuple[_select.SliceWeights, dict[str, Any]]]:
+    """`tune` on each subset of ``uses``, the grid scored once for all."""
+    points = _first_points()
+    hits, margins = fits(cases, points)
+    out = []
+    for use in uses:
+        best = points[_best(points, hits, margins, tuple(GRID), use)]
+        for name, grid in SECOND_GRIDS.items():
+            tried = [dataclasses.replace(best, **{name: v}) for v in grid]  # 0: as it was
+            h, m = fits(cases, tried)
+            best = tried[_best(tried, h, m, (name,), use)]
+        h, m = fits([c for c, u in zip(cases, use, strict=True) if u], [best])
+        out.append((best, {"tune_share": float(h.mean()), "tune_margin": float(m.mean())}))
+    return out
+
+
+def crossfit(cases: list[Case], transcripts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Leave one scenario out: `tune` on the others' cases, whether the left-out scenario's
+    needed messages are kept; the share kept over all, and per kind. How well the tuning
+    carries to scenarios it did not see, from the tune half alone."""
+    scenario = np.array([t["scenario"] for t in transcripts])
+    names = sorted(set(scenario.tolist()))
+    picks = tune_folds(cases, [scenario != s for s in names])
+    kept = np.zeros(len(cases), dtype=bool)
+    for s, (weights, _) in zip(names, picks, strict=True):
+        hits, _ = fits(cases, [weights])
+        kept[scenario == s] = hits[0, scenario == s]
+    kinds = sorted({t["kind"] for t in transcripts})
+    by_kind = {
+        k: round(float(kept[[t["kind"] == k for t in transcripts]].mean()), 3) for k in kinds
+    }
+    return {"share": round(float(kept.mean()), 3), "by_kind": by_kind}

@@ -766,9 +766,15 @@ def run_slices(*, tune: bool = False) -> list[Report]:
                 by_kind[system]["size@10/@1"] = round(sum(got.ratios) / len(held), 2)
                 notes[f"max size@10/@1, {system}"] = round(max(got.ratios), 2)
             if tune:
-                weights, info = _slices.tune(_slices.candidates(log, _slices.load("tune")))
+                tune_set = _slices.load("tune")
+                cases = _slices.candidates(log, tune_set)
+                weights, info = _slices.tune(cases)
                 notes["tuned weights"] = dataclasses.asdict(weights)
                 notes["tune half kept"] = round(info["tune_share"], 3)
+                crossed = _slices.crossfit(cases, tune_set)
+                notes["tune half, leave one scenario out (kept / per kind)"] = (
+                    f"{crossed['share']} / {crossed['by_kind']}"
+                )
                 notes["default weights equal tuned"] = weights == _slices._select.DEFAULT_WEIGHTS
     return [Report("slices: needed message kept", "held", len(held), accuracy, by_kind, notes)]
 

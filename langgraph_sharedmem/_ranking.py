@@ -12,8 +12,8 @@ was made by, so order and score never disagree.
 * Rare-token evidence (`idf`, `rarity`, `bonuses`, `evidence`, `keyword_score`) and entities
   (`entities`, `mentions`, `sentences`): names, numbers and codes, weighted by how few texts
   hold them.
-* Dense evidence (`alignment`, `centrality`): how close a query's words are to a text's words,
-  and how generic a text is.
+* Dense evidence (`alignment`, `indexed_alignment`, `centrality`): how close a query's words
+  are to a text's words, and how generic a text is.
 * Fusion (`rank`, `fuse`, `route_score`, `same_fact`) and the weights (`Weights`,
   `RouteWeights`, `SliceWeights`, `MatchWeights`), each with the labelled set and command it
   was tuned by; ``tests/test_retrieval_*.py`` check that the defaults are what tuning picks.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -140,7 +140,7 @@ def keyword_score(query: str, text: str) -> float:
     return len(wanted & keywords([text])) / len(wanted)
 
 
-def evidence(candidates: Sequence[set[str]], wanted: set[str]) -> np.ndarray:
+def evidence(candidates: Sequence[Set[str]], wanted: Set[str]) -> np.ndarray:
     """Per candidate, 0..1: the summed `rarity` among the candidates of the ``wanted``
     tokens it holds, capped at 1 (an entity every candidate names tells nothing)."""
     n = len(candidates)
@@ -265,6 +265,25 @@ def alignment(
         if len(words_of_text):
             best = (query_vectors @ words_of_text.T).max(axis=1)
             out[i] = float(best @ votes) / total
+    return out
+
+
+def indexed_alignment(
+    query_vectors: np.ndarray, vocabulary: np.ndarray, texts: Sequence[Sequence[int]]
+) -> np.ndarray:
+    """`alignment` with every query word counting alike, for many texts at once: ``texts``
+    are lists of row indexes into ``vocabulary`` (unit rows); a text without words gets 0.
+    One product over the vocabulary and one segmented max, not a product per text."""
+    out = np.zeros(len(texts), dtype=np.float64)
+    sizes = np.array([len(t) for t in texts], dtype=np.intp)
+    if not len(query_vectors) or not sizes.any():
+        return out
+    flat = np.fromiter((i for t in texts for i in t), dtype=np.intp, count=int(sizes.sum()))
+    near = (query_vectors @ vocabulary.T)[:, flat]  # (query words, all texts' words)
+    full = sizes > 0
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))[full]
+    best = np.maximum.reduceat(near, starts, axis=1)  # (query words, texts with words)
+    out[full] = best.mean(axis=0)
     return out
 
 
@@ -532,7 +551,14 @@ class SliceWeights:
     names, numbers and codes of what the agent is about to do; ``entity`` counts those of
     the recent turns too). ``negation`` is added when the message holds a negation
     (`negated`); it is not tuned and stays 0 by default: in transcripts where constraints
-    are said everywhere, stating one is style, not relevance."""
+    are said everywhere, stating one is style, not relevance.
+
+    ``aligned`` times the word `alignment` of the instruction to the message (each of the
+    instruction's content words that the task does not hold, its best cosine to one of the
+    message's words, averaged): a link by meaning ("rollout countries" / "Germany") that a
+    whole-message cosine dilutes among the other words. ``hubness`` is subtracted times the
+    message's `centrality` among the candidates: a message like every other one (a status
+    update on the task) says what the rest say too."""
 
     instruction: float = 1.0
     task: float = 0.0
@@ -543,10 +569,20 @@ class SliceWeights:
     floor: float = 0.0
     negation: float = 0.0
     named: float = 0.0
+    aligned: float = 0.0
+    hubness: float = 0.0
 
 
 DEFAULT_SLICE_WEIGHTS: Final = SliceWeights(
-    instruction=1.0, task=-2.0, role=0.5, entity=0.0, keyword=0.1, per_token=0.0, named=0.5
+    instruction=0.0,
+    task=-0.25,
+    role=0.25,
+    entity=0.0,
+    keyword=0.0,
+    per_token=0.0,
+    named=0.25,
+    aligned=1.0,
+    hubness=1.0,
 )
 """Tuned on ``bench/data/slices_tune.json`` by ``bench/bench_retrieval.py --part slices
 --tune`` (grid in bench/_slices.py: every weight but ``entity`` and ``negation`` first, then
@@ -562,8 +598,12 @@ def slice_scores(
 ) -> np.ndarray:
     """The fused score of each candidate (rows of ``matrix``, unit vectors): the weighted
     cosines to the ``instruction``, ``task`` and ``role`` vectors given, plus the weighted
-    ``entity``, ``keyword`` and ``negation`` evidence."""
-    parts: dict[str, np.ndarray | float] = dict(evidence_of)
+    ``entity``, ``keyword``, ``negation`` and ``aligned`` evidence, less ``hubness`` times
+    ``evidence_of["central"]`` (each candidate's `centrality`)."""
+    parts: dict[str, np.ndarray | float] = {
+        ("hubness" if k == "central" else k): (-v if k == "central" else v)
+        for k, v in evidence_of.items()
+    }
     for name, q in queries.items():
         if q is not None and len(matrix):
             parts[name] = matrix @ q

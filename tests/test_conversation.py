@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -31,6 +32,7 @@ from langgraph_sharedmem import (
     Scope,
     SharedMemory,
 )
+from langgraph_sharedmem.store import WordLlamaEmbeddings
 from tests import _conversation_workers as workers
 from tests._spawn import run_together
 
@@ -340,6 +342,47 @@ def test_budgeted_context_without_embeddings_uses_entity_evidence(db_path: Path)
         assert "Remember that Marta uses a wheelchair." in [m.text for m in out]
         with pytest.raises(InvalidConfigError):
             log.relevant("r", "Marta", 1)  # plain relevance still needs an embedder
+
+
+class _RemoteWordLlama(Embeddings):
+    """A LangChain embedder that is not the log's local model (no ``embed_array``)."""
+
+    def __init__(self) -> None:
+        self.inner = WordLlamaEmbeddings()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+@pytest.mark.parametrize("embeddings", ["default", "remote"])
+def test_budgeted_context_links_by_meaning(db_path: Path, embeddings: str) -> None:
+    # No name, number or word links the instruction to the message it needs; every other
+    # message restates the task. The local model aligns the instruction's words with the
+    # message's ("palette" / "colour"); a remote one is given its whole-message cosine.
+    emb = "default" if embeddings == "default" else _RemoteWordLlama()
+    task = "Prepare the board deck for the rebrand: logo story, screenshots, pricing."
+    needed = "Remember the chairman is colour-blind between red and green."
+    with ConversationLog(db_path, embeddings=emb) as log:
+        log.append(HumanMessage(task), run="r", sender="user")
+        log.append(HumanMessage(needed), run="r", sender="user")
+        for text in (
+            "Draft of the board deck is in the folder.",
+            "The board deck review moves to Friday.",
+            "Screenshots for the board deck need a retake.",
+            "Pricing slide of the board deck is done.",
+            "The logo story for the board deck is approved.",
+            "Budget for the board deck is fine.",
+            "Status: the deck is nearly there.",
+            "Designer: pick the palette for the charts so every series stays distinguishable.",
+        ):
+            log.append(AIMessage(text), run="r", sender="planner")
+        out = log.context("r", "designer", budget=60, query=task)
+        assert needed in [m.text for m in out]
+        assert sum(log.token_counter(m) for m in out) <= 60
+        assert bool(log._words) is (embeddings == "default")  # words embedded only locally
 
 
 async def test_budgeted_acontext_is_the_same_slice(db_path: Path) -> None:

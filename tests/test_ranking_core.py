@@ -112,6 +112,28 @@ def test_slice_scores_fuse_cosines_and_evidence() -> None:
     assert got.tolist() == [1.0, -1.0, 0.5]
 
 
+def test_slice_scores_subtract_hubness_and_add_alignment() -> None:
+    matrix = np.eye(3)
+    w = _ranking.SliceWeights(instruction=0.0, aligned=1.0, hubness=2.0)
+    found = {"aligned": np.array([0.5, 0.2, 0.0]), "central": np.array([0.1, 0.0, 0.25])}
+    got = _ranking.slice_scores(matrix, {}, found, w)
+    assert np.allclose(got, [0.3, 0.2, -0.5])
+
+
+def test_indexed_alignment_is_alignment_for_many_texts() -> None:
+    rng = np.random.default_rng(7)
+    vocabulary = rng.normal(size=(12, 8))
+    vocabulary /= np.linalg.norm(vocabulary, axis=1, keepdims=True)
+    texts = [[3, 4, 5], [], [11], [0, 7, 7, 2]]
+    query = vocabulary[:3]
+    got = _ranking.indexed_alignment(query, vocabulary, texts)
+    empty = np.zeros((0, 8))
+    rows = [vocabulary[t] if t else empty for t in texts]
+    want = _ranking.alignment(query, np.ones(3), rows)
+    assert np.allclose(got, want, atol=1e-6) and got[1] == 0.0
+    assert not _ranking.indexed_alignment(query, vocabulary, [[], []]).any()
+
+
 def test_store_rank_orders_by_cosine_plus_bonus() -> None:
     bonus = _ranking.bonuses({"48213": ["b"]}, {"48213": 1}, 100)
     assert math.isclose(bonus["b"], _ranking.DEFAULT_WEIGHTS.code)

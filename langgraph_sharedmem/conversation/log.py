@@ -51,6 +51,7 @@ from langgraph_sharedmem.store.embedding import embedded_ahead, embedding_ahead
 __all__ = ["ConversationLog"]
 
 _MAX_LIMIT: Final = 10_000
+_WORDS_KEPT: Final = 20_000  # word vectors a log keeps for budgeted slices (~20 MB at most)
 _PLAIN: Final = (
     " AND m.type != 'tool' AND coalesce(json_array_length(m.message, '$.data.tool_calls'), 0) = 0"
 )
@@ -110,6 +111,7 @@ class ConversationLog(DatabasePart):
         self.summarizer: Adapted | None = as_summarizer(summarizer)
         self.slice_weights: _select.SliceWeights = _select.DEFAULT_WEIGHTS
         """How a budgeted `context` scores older messages (the tuned defaults)."""
+        self._words: dict[str, np.ndarray] = {}  # word -> unit vector (`_word_vectors`)
 
     def _on_postgres(self, db: Any) -> Any:
         """The log's SQLite logic on PostgreSQL (`conversation._schema_pg`): appends serialize
@@ -164,6 +166,17 @@ class ConversationLog(DatabasePart):
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+    def _word_vectors(self, words: builtins.list[str]) -> np.ndarray:
+        """Unit vectors of single ``words`` (the local model's, kept: a conversation repeats
+        its words), for the word alignment of a budgeted slice."""
+        known = self._words
+        missing = [w for w in words if w not in known]
+        if missing:
+            if len(known) + len(missing) > _WORDS_KEPT:
+                known = self._words = {}  # start over; a reader keeps the dict it holds
+            known.update(zip(missing, self._vectors(missing), strict=True))
+        return np.stack([known[w] for w in words])
 
     # -- appending -------------------------------------------------------------------------
 
@@ -612,8 +625,17 @@ class ConversationLog(DatabasePart):
             instruction = recent_texts[-1]
             if self.embeddings is not None:
                 queries["instruction"] = self._stored_vector(window[-1].seq, instruction)
+        # Words are embedded one by one: only the local model does that in microseconds (a
+        # remote one is left its whole-message cosine to the instruction).
+        local = self.embeddings is not None and self._remote_embeddings is None
         return _select.Candidates.build(
-            found, matrix, queries, recent_texts, instruction or "", query
+            found,
+            matrix,
+            queries,
+            recent_texts,
+            instruction or "",
+            query,
+            self._word_vectors if local else None,
         )
 
     def _budget_pick(

@@ -102,8 +102,9 @@ def _m0003(db: _SUDatabase) -> None:
     (``null_channels``, a JSON array) instead of a ``channel_values`` row per such version,
     and a ``put_writes`` call's regular writes share one row (``more``, see `_writes`).
 
-    Old rows stay valid as they are (NULL in both columns); a version from before this
-    step refuses the file (`SchemaVersionError`) instead of losing those None values.
+    Compressed blobs are written in a shorter framing from now on (`_lists._DEFLATE_1`).
+    Old rows stay valid as they are (NULL in both columns, zlib blobs); a version from before
+    this step refuses the file (`SchemaVersionError`) instead of misreading it.
     """
     db.executescript(
         """

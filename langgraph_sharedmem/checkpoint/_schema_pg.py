@@ -4,10 +4,10 @@ The layout is SQLite's (see `_schema`): one row per checkpoint, one per channel 
 segments, pending writes. What differs:
 
 * ``%s`` / ``%(name)s`` placeholders; ``ON CONFLICT`` for ``INSERT OR IGNORE/REPLACE``;
-* blobs are ``bytea``; ``channel_versions`` and ``metadata`` are ``json`` since step 0003
-  (the saver's compact text, smaller than ``jsonb``; cast to ``jsonb`` where SQL looks inside,
-  and refused at put where ``jsonb`` would refuse), read back as text so the saver decodes
-  them as on SQLite; ``null_channels`` is ``jsonb``; a channel ``version`` is ``jsonb``, because
+* blobs are ``bytea``; ``channel_versions``, ``metadata`` and ``null_channels`` are ``json``
+  since step 0003: the saver's compact text, smaller than ``jsonb``, cast to ``jsonb`` where
+  SQL looks inside (and refused at put where ``jsonb`` would refuse), read back as text so
+  the saver decodes them as on SQLite; a channel ``version`` is ``jsonb``, because
   LangGraph versions may be strings, ints or floats and must compare as such, as SQLite's
   typeless column does; the saver passes versions through `version` (JSON text);
 * key columns use the "C" collation: byte order, as SQLite's, whatever the database's locale
@@ -103,7 +103,7 @@ $$
 _PUT_CHECKPOINT_FUNCTION_V2 = """
 CREATE FUNCTION langgraph_sharedmem_put_checkpoint(
     lock_key bigint, p_thread text, p_ns text, p_id text, p_parent text, p_run text,
-    p_type text, p_checkpoint bytea, p_versions json, p_metadata json, p_nulls jsonb,
+    p_type text, p_checkpoint bytea, p_versions json, p_metadata json, p_nulls json,
     p_values jsonb
 ) RETURNS integer[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -252,7 +252,7 @@ MIGRATIONS = PostgresMigrations(
         (
             "0003_null_channels_packed_writes",
             (
-                "ALTER TABLE checkpoints ADD COLUMN null_channels jsonb",
+                "ALTER TABLE checkpoints ADD COLUMN null_channels json",
                 "ALTER TABLE writes ADD COLUMN more bytea",
                 # json keeps the saver's compact text: ~40 bytes a checkpoint fewer than jsonb.
                 "ALTER TABLE checkpoints "
@@ -262,7 +262,12 @@ MIGRATIONS = PostgresMigrations(
                 # `lock_task`); the index finds a checkpoint's writes at ~half the bytes.
                 "ALTER TABLE writes DROP CONSTRAINT writes_pkey",
                 "CREATE INDEX writes_checkpoint ON writes "
-                "(thread_id, checkpoint_ns, checkpoint_id)",
+                "(thread_id, checkpoint_ns, checkpoint_id) WITH (fillfactor = 100)",
+                # A thread's keys arrive in order (time-ordered checkpoint ids, growing
+                # versions): a page split at its last key may leave the page full, as no
+                # later key goes there. Other splits still halve the page.
+                "ALTER INDEX checkpoints_pkey SET (fillfactor = 100)",
+                "ALTER INDEX channel_values_pkey SET (fillfactor = 100)",
                 "DROP FUNCTION langgraph_sharedmem_put_checkpoint(bigint, text, text, text, "
                 "text, text, text, bytea, jsonb, jsonb, jsonb)",
                 _PUT_CHECKPOINT_FUNCTION_V2,
@@ -334,7 +339,7 @@ CHECKPOINT_COLUMNS = (
 
 PUT_CHECKPOINT = """
 SELECT langgraph_sharedmem_put_checkpoint(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json,
-    %s::jsonb, %s::jsonb)
+    %s::json, %s::jsonb)
 """
 
 # See `_PUT_WRITES_FUNCTION`: the first regular write and the others packed, then the
@@ -370,7 +375,7 @@ SELECT_CHECKPOINTS = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
 INSERT_CHECKPOINT = """
 INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
     parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata, null_channels)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb::json, %s::jsonb::json, %s::jsonb)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb::json, %s::jsonb::json, %s::json)
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
     parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
     type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,

@@ -253,12 +253,14 @@ ORDER BY task_path, task_id, idx
 # The writes a task already has: regular ones are kept as first stored.
 SELECT_TASK_WRITES = """
 SELECT idx, more FROM writes
-WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ?
+WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+  AND checkpoint_id = :checkpoint_id AND task_id = :task_id
 """
 
 DELETE_WRITE = """
 DELETE FROM writes
-WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?
+WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+  AND checkpoint_id = :checkpoint_id AND task_id = :task_id AND idx = :idx
 """
 
 # After `SELECT_TASK_WRITES` or `DELETE_WRITE`, in the same write transaction.

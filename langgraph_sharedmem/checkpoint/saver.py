@@ -679,9 +679,11 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     self._sql.task_lock_key(*key),
                     *key,
                     task_path,
-                    self._sql.rows_json([] if first is None else [_entry_json(first)]),
+                    *(first or (None, None, None, None)),
                     more,
-                    self._sql.rows_json([_entry_json(e) for e in special.values()]),
+                    self._sql.rows_json([_entry_json(e) for e in special.values()])
+                    if special
+                    else None,
                 ),
             )
             if done:
@@ -690,9 +692,12 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             lock = self._sql.lock_task(*key)
             if lock is not None:
                 conn.execute(*lock)
+            named = dict(
+                zip(("thread_id", "checkpoint_ns", "checkpoint_id", "task_id"), key, strict=True)
+            )
             have: set[int] = set()
             if first is not None:
-                for idx, packed in conn.execute(self._sql.SELECT_TASK_WRITES, key).fetchall():
+                for idx, packed in conn.execute(self._sql.SELECT_TASK_WRITES, named).fetchall():
                     have.add(idx)
                     if packed is not None:
                         have.update(e[0] for e in _writes.unpack(packed))
@@ -704,7 +709,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     if entry[0] not in have:
                         conn.execute(self._sql.INSERT_WRITE, (*key, *entry, task_path, None))
             for entry in special.values():
-                conn.execute(self._sql.DELETE_WRITE, (*key, entry[0]))
+                conn.execute(self._sql.DELETE_WRITE, {**named, "idx": entry[0]})
                 conn.execute(self._sql.INSERT_WRITE, (*key, *entry, task_path, None))
 
     # -- deleting, copying, pruning --------------------------------------------------------

@@ -68,3 +68,15 @@ def test_writes_of_several_tasks_come_in_task_path_then_task_id_order(
     assert _pending(saver, copied) == _pending(saver, config)
     saver.copy_thread("t", "copy")  # again: the target's writes are replaced, not doubled
     assert _pending(saver, copied) == _pending(saver, config)
+
+
+def test_the_inspector_counts_every_write_of_a_shared_row(saver_conn: Any) -> None:
+    from langgraph_sharedmem.cli.inspector import Inspector
+
+    with SharedMemorySaver.from_conn_string(saver_conn) as saver:
+        config = _checkpoint(saver)
+        saver.put_writes(config, [("m", 1), ("n", None), ("o", 2)], "task")  # type: ignore[arg-type]
+        saver.put_writes(config, [("__error__", "boom")], "task")  # type: ignore[arg-type]
+    with Inspector(saver_conn) as inspector:
+        [entry] = inspector.history("t")
+    assert entry["writes"] == 4

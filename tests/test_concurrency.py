@@ -29,7 +29,11 @@ def test_processes_opening_a_fresh_file_together_migrate_once(tmp_path: Path) ->
         with sqlite3.connect(path) as conn:
             migrations = conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
             threads = conn.execute("SELECT count(DISTINCT thread_id) FROM checkpoints").fetchone()
-        assert migrations == [("0001_checkpoint_tables",), ("0002_zlib_preset_dictionary",)]
+        assert migrations == [
+            ("0001_checkpoint_tables",),
+            ("0002_zlib_preset_dictionary",),
+            ("0003_null_channels_packed_writes",),
+        ]
         assert threads == (4,)
 
 

@@ -1,4 +1,5 @@
-"""Stored blobs: compressed with a preset dictionary, and the older plain-zlib blobs still read.
+"""Stored blobs: raw deflate with a preset dictionary and a checksum (one framing byte), and the
+older zlib blobs, with or without the dictionary, still read.
 
 The format is the same on both backends (the blobs are bytes either way), so SQLite files
 stand in for both here.
@@ -17,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 from langgraph_sharedmem import DatabaseFileError, SharedMemorySaver
+from langgraph_sharedmem.checkpoint._lists import inflate
 from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 
 TEXT = "The quarterly report lists every open ticket and who owns it. " * 6
@@ -57,7 +59,7 @@ def _blobs(path: Path) -> list[tuple[str, str, bytes]]:
                 ("writes", "value"),
             )
             for (blob,) in conn.execute(f"SELECT {column} FROM {table}")
-            if isinstance(blob, bytes) and blob[:1] == b"\x78"  # a zlib stream
+            if isinstance(blob, bytes) and blob[:1] in (b"\x01", b"\x78")  # compressed
         ]
 
 
@@ -66,7 +68,7 @@ def _rewrite(path: Path, recompress: Any) -> int:
     blobs = _blobs(path)
     with sqlite3.connect(path) as conn:
         for table, column, blob in blobs:
-            plain = zlib.decompressobj(zdict=DICTIONARY).decompress(blob)
+            plain = inflate(blob, 1 << 30)
             conn.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (recompress(plain), blob)
             )
@@ -79,9 +81,44 @@ def test_blobs_use_the_preset_dictionary_and_read_back(tmp_path: Path) -> None:
     blobs = _blobs(path)
     assert blobs, "messages of this size are stored compressed"
     for _table, _column, blob in blobs:
-        assert blob[1] & 0x20 and int.from_bytes(blob[2:6], "big") == DICTIONARY_ID
+        assert blob[:1] == b"\x01"
+        plain = zlib.decompressobj(-15, zdict=DICTIONARY).decompress(blob[1:-4])
+        assert blob[-4:] == zlib.adler32(plain).to_bytes(4, "big")
     with SharedMemorySaver(path) as saver:
         assert _graph(saver).get_state(CONFIG).values["messages"] == messages
+
+
+def test_zlib_blobs_with_the_dictionary_from_before_step_0003_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    messages = _write(path)
+
+    def zlib_with_dictionary(plain: bytes) -> bytes:
+        deflater = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+        return deflater.compress(plain) + deflater.flush()
+
+    assert _rewrite(path, zlib_with_dictionary) > 0
+    assert all(int.from_bytes(blob[2:6], "big") == DICTIONARY_ID for *_, blob in _blobs(path))
+    with sqlite3.connect(path) as conn:  # and the serializer types of then
+        conn.execute("UPDATE writes SET type = replace(type, '|z', '|zlib')")
+        conn.execute("UPDATE checkpoints SET type = replace(type, '|z', '|zlib')")
+    with SharedMemorySaver(path) as saver:
+        graph = _graph(saver)
+        assert graph.get_state(CONFIG).values["messages"] == messages
+        assert len(list(graph.get_state_history(CONFIG))) == 7
+
+
+def test_a_blob_whose_checksum_differs_is_refused_as_damage(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    _write(path)
+
+    def one_bit_flipped(plain: bytes) -> bytes:
+        deflater = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+        raw = deflater.compress(plain) + deflater.flush()
+        return b"\x01" + raw + (zlib.adler32(plain) ^ 1).to_bytes(4, "big")
+
+    _rewrite(path, one_bit_flipped)
+    with SharedMemorySaver(path) as saver, pytest.raises(DatabaseFileError, match="checksum"):
+        saver.get_tuple(CONFIG)
 
 
 def test_blobs_written_without_the_dictionary_still_read(tmp_path: Path) -> None:

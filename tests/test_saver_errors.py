@@ -111,7 +111,11 @@ def test_setup_is_idempotent_and_recorded_once(db_path: Path) -> None:
             "SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
             ("langgraph_sharedmem.checkpoint",),
         ).fetchall()
-    assert rows == [("0001_checkpoint_tables",), ("0002_zlib_preset_dictionary",)]
+    assert rows == [
+        ("0001_checkpoint_tables",),
+        ("0002_zlib_preset_dictionary",),
+        ("0003_null_channels_packed_writes",),
+    ]
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, object()])

@@ -230,5 +230,9 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -
         (old_rows,) = conn.execute(  # type: ignore[misc]
             "SELECT count(*) FROM channel_values WHERE thread_id = 'old'"
         ).fetchone()
-    assert {"0001_checkpoint_tables", "0002_one_statement_put"} <= set(names)
+    assert {
+        "0001_checkpoint_tables",
+        "0002_one_statement_put",
+        "0003_null_channels_packed_writes",
+    } <= set(names)
     assert old_rows == 1

@@ -62,9 +62,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"values of type {type(value).__name__} are not JSON-serializable")
 
 
+_COMPACT = (",", ":")  # stored JSON without spaces: a few bytes a checkpoint
+
+
 def dump_metadata(metadata: Mapping[str, Any]) -> str:
     try:
-        return json.dumps(metadata, default=_json_default, allow_nan=False)
+        return json.dumps(metadata, default=_json_default, allow_nan=False, separators=_COMPACT)
     except (TypeError, ValueError) as exc:
         raise InvalidConfigError(
             f"checkpoint metadata must be JSON-serializable (no NaN/inf): {exc}"

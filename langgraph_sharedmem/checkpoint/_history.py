@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from langgraph_sharedmem.checkpoint import _writes
+
 DELTA_COUNTERS = "counters_since_delta_snapshot"
 
 
@@ -26,6 +28,7 @@ class SeedWalk:
     path: list[str] = field(default_factory=list)  # checkpoint ids walked, nearest first
     seeds: dict[str, Any] = field(default_factory=dict)  # channel -> version of its value
     seed_depth: dict[str, int] = field(default_factory=dict)  # channel -> index in path
+    null_seeds: set[str] = field(default_factory=set)  # channels whose seed is None
 
 
 def walk_to_seeds(
@@ -51,26 +54,30 @@ def walk_to_seeds(
     while current is not None and remaining:
         rows = conn.execute(sql.SELECT_ANCESTORS, {**params, "checkpoint_id": current})
         chunk, looped = [], False
-        for cp, parent, versions in rows:
+        for cp, parent, versions, nulls in rows:
             if cp in visited:  # a parent chain that loops (a put under its own descendant)
                 looped = True
                 break
             visited.add(cp)
-            chunk.append((cp, parent, json.loads(versions)))
+            chunk.append((cp, parent, json.loads(versions), set(json.loads(nulls or "[]"))))
         if not chunk:
             break
-        pairs = [[ch, v[ch]] for _, _, v in chunk for ch in remaining if ch in v]
+        pairs = [[ch, v[ch]] for _, _, v, _ in chunk for ch in remaining if ch in v]
         stored = {
             (ch, ver)
             for ch, ver in conn.execute(
                 sql.SELECT_STORED_PAIRS, {**params, "pairs": json.dumps(pairs)}
             )
         }
-        for checkpoint_id, _, versions in chunk:
+        for checkpoint_id, _, versions, nulls in chunk:
             if not remaining:
                 break
             walk.path.append(checkpoint_id)
-            for ch in [c for c in remaining if (c, versions.get(c)) in stored]:
+            # A None value named on the checkpoint row is a stored value too (the seed None).
+            held = [c for c in remaining if (c, versions.get(c)) in stored or c in nulls]
+            for ch in held:
+                if ch in nulls:
+                    walk.null_seeds.add(ch)
                 walk.seeds[ch] = versions[ch]
                 walk.seed_depth[ch] = len(walk.path) - 1
                 remaining.discard(ch)
@@ -98,9 +105,11 @@ def needed_checkpoints(
     if unseeded:  # the walk reached the root: keep back to their oldest write
         written = {
             cp
-            for (cp,) in conn.execute(
+            for cp, channel, more in conn.execute(
                 sql.SELECT_CHECKPOINTS_WRITING, (thread_id, ns, json.dumps(sorted(unseeded)))
             )
+            if channel in unseeded
+            or (more is not None and any(e[1] in unseeded for e in _writes.unpack(more)))
         }
         deepest_write = [i for i, cp in enumerate(walk.path) if i > 0 and cp in written]
         needed_depth = max([needed_depth, *deepest_write])

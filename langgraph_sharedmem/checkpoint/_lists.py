@@ -98,11 +98,23 @@ def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """
     if len(blob) < COMPRESS_MIN_BYTES or len(blob) > limit:
         return blob
-    # With the preset dictionary of LangGraph's framing (`_zdict`): the stream's header
-    # names it, so `inflate` knows which one to use.
-    deflater = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    packed = deflater.compress(blob) + deflater.flush()
+    # With the preset dictionary of LangGraph's framing (`_zdict`), framed by `_DEFLATE_1`.
+    deflater = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    packed = b"".join((_DEFLATE_1, deflater.compress(blob), deflater.flush(), _checksum(blob)))
     return packed if len(packed) <= len(blob) - len(blob) // 8 else blob
+
+
+# Compressed blobs since checkpoint schema step 0003: this byte, a raw deflate stream with the
+# preset dictionary of `_zdict`, then the Adler-32 of the plain bytes (4, big-endian). A zlib
+# stream says the same in 10 bytes of header and trailer; 3 blobs a step, 15 bytes a step.
+# No zlib header (its method nibble is 8) and no msgpack array starts with this byte, so a
+# blob still says itself how to read it; the zlib blobs written before (with or without
+# the dictionary) still read.
+_DEFLATE_1 = b"\x01"
+
+
+def _checksum(plain: bytes) -> bytes:
+    return zlib.adler32(plain).to_bytes(4, "big")
 
 
 def inflate(blob: bytes, limit: int) -> bytes:
@@ -110,9 +122,10 @@ def inflate(blob: bytes, limit: int) -> bytes:
 
     A crafted row of 1 MB can otherwise inflate to about 1 GB.
     """
-    inflater = _inflater(blob)
+    framed = blob[:1] == _DEFLATE_1
+    inflater = zlib.decompressobj(-15, zdict=DICTIONARY) if framed else _inflater(blob)
     try:
-        out = inflater.decompress(blob, limit + 1)
+        out = inflater.decompress(blob[1:] if framed else blob, limit + 1)
     except zlib.error as exc:
         raise DatabaseFileError(f"a stored compressed value is corrupt: {exc}") from exc
     if len(out) > limit:
@@ -123,6 +136,8 @@ def inflate(blob: bytes, limit: int) -> bytes:
         )
     if not inflater.eof:
         raise DatabaseFileError("a stored compressed value is truncated")
+    if framed and inflater.unused_data != _checksum(out):
+        raise DatabaseFileError("a stored compressed value is corrupt: its checksum differs")
     return out
 
 

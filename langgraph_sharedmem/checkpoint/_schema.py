@@ -10,7 +10,11 @@ Layout (one row per thing, nothing copied per checkpoint):
   elements of the list at ``base_version`` followed by the elements packed in ``value``. An
   ``add_messages`` channel that grows by one message per step therefore stores one message per
   step instead of the whole history (see `_lists`).
-* ``writes``: pending writes, with the task path LangGraph orders them by.
+* ``writes``: pending writes, with the task path LangGraph orders them by; a ``put_writes``
+  call's regular writes share one row (the first in the columns, the others packed in
+  ``more``: see `_writes`).
+* A channel whose value at a checkpoint is None has no ``channel_values`` row for it: the
+  checkpoint row names it in ``null_channels`` (a JSON array; NULL when none).
 
 Migrations are an append-only list applied by sqlite-utils and recorded in the database; a
 step is never edited once released (a dead one becomes a no-op with a comment).
@@ -92,6 +96,24 @@ def _m0002(db: _SUDatabase) -> None:
     """
 
 
+@MIGRATIONS(name="0003_null_channels_packed_writes")
+def _m0003(db: _SUDatabase) -> None:
+    """Fewer rows per step: a checkpoint names its channels whose value is None
+    (``null_channels``, a JSON array) instead of a ``channel_values`` row per such version,
+    and a ``put_writes`` call's regular writes share one row (``more``, see `_writes`).
+
+    Compressed blobs are written in a shorter framing from now on (`_lists._DEFLATE_1`).
+    Old rows stay valid as they are (NULL in both columns, zlib blobs); a version from before
+    this step refuses the file (`SchemaVersionError`) instead of misreading it.
+    """
+    db.executescript(
+        """
+        ALTER TABLE checkpoints ADD COLUMN null_channels TEXT;
+        ALTER TABLE writes ADD COLUMN more BLOB;
+        """
+    )
+
+
 PARAM = "?"
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -103,6 +125,11 @@ def version(value: Any) -> Any:
 
 
 def lock_thread(thread_id: str) -> tuple[str, tuple[Any, ...]] | None:
+    """None: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
+    return None
+
+
+def lock_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str) -> None:
     """None: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
     return None
 
@@ -141,10 +168,10 @@ def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | 
     return None  # dicts, lists, huge ints, NaN: compared in Python
 
 
-# Columns of a checkpoint row, in the order `_row_to_tuple` reads them.
+# Columns of a checkpoint row, in the order `_decode` reads them.
 CHECKPOINT_COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
-    "channel_versions, metadata"
+    "channel_versions, metadata, null_channels"
 )
 
 SELECT_CHECKPOINT = f"""
@@ -161,8 +188,8 @@ SELECT_CHECKPOINTS = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
 
 INSERT_CHECKPOINT = """
 INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
-    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata, null_channels)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 INSERT_VALUE = """
@@ -216,35 +243,53 @@ SELECT version, base_version, base_len, value FROM channel_values
 WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ? AND kind = 'list'
 """
 
+# A checkpoint's writes (``more`` last: see `_writes.expand`).
 SELECT_WRITES = """
-SELECT task_id, channel, type, value, task_path, idx FROM writes
+SELECT task_id, channel, type, value, task_path, idx, more FROM writes
 WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
 ORDER BY task_path, task_id, idx
 """
 
-UPSERT_WRITE = """
-INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
-    type, value, task_path)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+# The writes a task already has: regular ones are kept as first stored.
+SELECT_TASK_WRITES = """
+SELECT idx, more FROM writes
+WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+  AND checkpoint_id = :checkpoint_id AND task_id = :task_id
 """
 
-INSERT_WRITE_IF_ABSENT = UPSERT_WRITE.replace("INSERT OR REPLACE", "INSERT OR IGNORE")
+DELETE_WRITE = """
+DELETE FROM writes
+WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
+  AND checkpoint_id = :checkpoint_id AND task_id = :task_id AND idx = :idx
+"""
+
+# After `SELECT_TASK_WRITES` or `DELETE_WRITE`, in the same write transaction.
+INSERT_WRITE = """
+INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+    type, value, task_path, more)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
 
 # Up to :limit ancestors of a checkpoint (itself first), following parent_checkpoint_id.
 # The LIMIT inside the recursive part stops the walk there instead of at the root.
 SELECT_ANCESTORS = """
-WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl) AS (
-    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, 0 FROM checkpoints
+WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, null_channels,
+    lvl) AS (
+    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, null_channels, 0
+    FROM checkpoints
     WHERE thread_id = :thread_id AND checkpoint_ns = :checkpoint_ns
       AND checkpoint_id = :checkpoint_id
     UNION ALL
-    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, c.lvl + 1
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, p.null_channels,
+        c.lvl + 1
     FROM chain AS c JOIN checkpoints AS p
       ON p.thread_id = :thread_id AND p.checkpoint_ns = :checkpoint_ns
      AND p.checkpoint_id = c.parent_checkpoint_id
     LIMIT :limit
 )
-SELECT checkpoint_id, parent_checkpoint_id, channel_versions FROM chain ORDER BY lvl
+SELECT checkpoint_id, parent_checkpoint_id, channel_versions, null_channels FROM chain
+ORDER BY lvl
 """
 
 # Which of the (channel, version) pairs in a JSON array hold a value (not 'empty').
@@ -262,9 +307,10 @@ SELECT checkpoint_id, metadata FROM checkpoints
 WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1
 """
 
+# Rows that may hold writes to these channels: packed ones are checked in Python.
 SELECT_CHECKPOINTS_WRITING = """
-SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = ? AND checkpoint_ns = ?
-  AND channel IN (SELECT value FROM json_each(?))
+SELECT checkpoint_id, channel, more FROM writes WHERE thread_id = ? AND checkpoint_ns = ?
+  AND (channel IN (SELECT value FROM json_each(?)) OR more IS NOT NULL)
 """
 
 SELECT_PARENT_OF_LATEST = """
@@ -278,10 +324,10 @@ WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
 """
 
 SELECT_HISTORY_WRITES = """
-SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes
+SELECT checkpoint_id, task_id, channel, type, value, task_path, idx, more FROM writes
 WHERE thread_id = ? AND checkpoint_ns = ?
   AND checkpoint_id IN (SELECT value FROM json_each(?))
-  AND channel IN (SELECT value FROM json_each(?))
+  AND (channel IN (SELECT value FROM json_each(?)) OR more IS NOT NULL)
 """
 
 SELECT_THREADS_OF_RUNS = """
@@ -305,18 +351,26 @@ DELETE_THREAD = (
 
 COPY_THREAD = (
     """INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
-        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata,
+        null_channels)
     SELECT :target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, type,
-        checkpoint, channel_versions, metadata
+        checkpoint, channel_versions, metadata, null_channels
     FROM checkpoints WHERE thread_id = :source""",
     """INSERT OR REPLACE INTO channel_values (thread_id, checkpoint_ns, channel, version, kind,
         type, value, base_version, base_len, depth, segment_token)
     SELECT :target, checkpoint_ns, channel, version, kind, type, value, base_version, base_len,
         depth, segment_token
     FROM channel_values WHERE thread_id = :source""",
+    # A task's writes are copied as a whole (one row may hold several): the target's
+    # writes of a task the source has are replaced, not merged.
+    """DELETE FROM writes WHERE thread_id = :target AND EXISTS (
+        SELECT 1 FROM writes AS s WHERE s.thread_id = :source
+        AND s.checkpoint_ns = writes.checkpoint_ns AND s.checkpoint_id = writes.checkpoint_id
+        AND s.task_id = writes.task_id)""",
     """INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,
-        channel, type, value, task_path)
-    SELECT :target, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path
+        channel, type, value, task_path, more)
+    SELECT :target, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value, task_path,
+        more
     FROM writes WHERE thread_id = :source""",
 )
 
@@ -358,6 +412,7 @@ COPY_TABLES = (
             ("checkpoint", "bytes"),
             ("channel_versions", "json_text"),
             ("metadata", "json_text"),
+            ("null_channels", "json_text"),
         ),
         key=(
             "thread_id",
@@ -399,6 +454,7 @@ COPY_TABLES = (
             ("type", "text"),
             ("value", "bytes"),
             ("task_path", "text"),
+            ("more", "bytes"),
         ),
         key=(
             "thread_id",

@@ -4,8 +4,10 @@ The layout is SQLite's (see `_schema`): one row per checkpoint, one per channel 
 segments, pending writes. What differs:
 
 * ``%s`` / ``%(name)s`` placeholders; ``ON CONFLICT`` for ``INSERT OR IGNORE/REPLACE``;
-* blobs are ``bytea``; ``channel_versions`` and ``metadata`` are ``jsonb`` (read back as text
-  so the saver decodes them as on SQLite); a channel ``version`` is ``jsonb`` too, because
+* blobs are ``bytea``; ``channel_versions``, ``metadata`` and ``null_channels`` are ``json``
+  since step 0003: the saver's compact text, smaller than ``jsonb``, cast to ``jsonb`` where
+  SQL looks inside (and refused at put where ``jsonb`` would refuse), read back as text so
+  the saver decodes them as on SQLite; a channel ``version`` is ``jsonb``, because
   LangGraph versions may be strings, ints or floats and must compare as such, as SQLite's
   typeless column does; the saver passes versions through `version` (JSON text);
 * key columns use the "C" collation: byte order, as SQLite's, whatever the database's locale
@@ -14,8 +16,10 @@ segments, pending writes. What differs:
 * `LOCK_THREAD`: writers that rewrite a thread's history (put, prune, delete, copy) hold the
   thread's advisory transaction lock, so a new list segment never loses its base to a
   concurrent prune in another process. Writes to different threads never wait for each other.
-* `PUT_CHECKPOINT` (a function the migrations create) and `PUT_WRITES` store a checkpoint or
+* `PUT_CHECKPOINT` and `PUT_WRITES` (functions the migrations create) store a checkpoint or
   a task's writes in one statement: one round trip, no ``BEGIN``/``COMMIT`` of their own.
+* ``writes`` has no unique key since step 0003, only an index by checkpoint (half the bytes):
+  its writers hold the task's advisory lock (`lock_task`) while they check what is stored.
 """
 
 from __future__ import annotations
@@ -94,6 +98,109 @@ END
 $$
 """
 
+# Step 0002's function as 0003 replaces it: the checkpoint row also names its channels whose
+# value is None (``null_channels``), which then have no ``channel_values`` row.
+_PUT_CHECKPOINT_FUNCTION_V2 = """
+CREATE FUNCTION langgraph_sharedmem_put_checkpoint(
+    lock_key bigint, p_thread text, p_ns text, p_id text, p_parent text, p_run text,
+    p_type text, p_checkpoint bytea, p_versions json, p_metadata json, p_nulls json,
+    p_values jsonb
+) RETURNS integer[] LANGUAGE plpgsql AS $$
+DECLARE
+    v record;
+    i integer := 0;
+    status integer[] := '{}';
+    missing boolean := false;
+BEGIN
+    -- Stored as json, the compact text the saver wrote; refused as before where jsonb
+    -- refuses (NUL, lone surrogates), so every row can still be read as jsonb.
+    PERFORM p_versions::jsonb, p_metadata::jsonb;
+    PERFORM pg_advisory_xact_lock(lock_key);
+    FOR v IN SELECT * FROM jsonb_to_recordset(p_values) AS x (channel text, version jsonb,
+        base_version jsonb, base_token text) LOOP
+        IF v.base_token IS NULL OR EXISTS (
+            SELECT 1 FROM channel_values
+            WHERE thread_id = p_thread AND checkpoint_ns = p_ns AND channel = v.channel
+              AND version = v.base_version AND kind = 'list'
+              AND segment_token = decode(v.base_token, 'base64')) THEN
+            status := status || 0;
+        ELSE
+            status := status || -1;
+            missing := true;
+        END IF;
+    END LOOP;
+    IF missing THEN
+        RETURN status;
+    END IF;
+    FOR v IN SELECT * FROM jsonb_to_recordset(p_values) AS x (channel text, version jsonb,
+        kind text, type text, value text, base_version jsonb, base_len integer, depth integer,
+        token text) LOOP
+        i := i + 1;
+        INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind, type,
+            value, base_version, base_len, depth, segment_token)
+        VALUES (p_thread, p_ns, v.channel, v.version, v.kind, v.type,
+            decode(v.value, 'base64'), v.base_version, v.base_len, v.depth,
+            decode(v.token, 'base64'))
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            status[i] := 1;
+        END IF;
+    END LOOP;
+    INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+        run_id, type, checkpoint, channel_versions, metadata, null_channels)
+    VALUES (p_thread, p_ns, p_id, p_parent, p_run, p_type, p_checkpoint, p_versions,
+        p_metadata, p_nulls)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
+        type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
+        channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata,
+        null_channels = EXCLUDED.null_channels;
+    RETURN status;
+END
+$$
+"""
+
+# A task's writes in one round trip, as their own transaction. Under the task's advisory
+# lock: with no regular write of the task stored yet (the usual case), its regular writes go in
+# as one row (`_writes`: the first in the columns, the others packed in ``more``); with some
+# already stored, nothing is written and false is returned, and the saver merges them the
+# slow way (regular writes keep what was stored first: a retried task must not change
+# history). Special writes (idx < 0: errors, interrupts, resumes) replace, one row each.
+_PUT_WRITES_FUNCTION = """
+CREATE FUNCTION langgraph_sharedmem_put_writes(
+    lock_key bigint, p_thread text, p_ns text, p_id text, p_task text, p_path text,
+    p_idx integer, p_channel text, p_type text, p_value bytea, p_more bytea, p_special jsonb
+) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_key);
+    IF p_idx IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM writes WHERE thread_id = p_thread AND checkpoint_ns = p_ns
+                AND checkpoint_id = p_id AND right(task_id, 2) = right(p_task, 2)
+                AND task_id = p_task AND idx >= 0) THEN
+            RETURN false;
+        END IF;
+        INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+            type, value, task_path, more)
+        VALUES (p_thread, p_ns, p_id, p_task, p_idx, p_channel, p_type, p_value, p_path,
+            p_more);
+    END IF;
+    IF p_special IS NOT NULL THEN
+        DELETE FROM writes WHERE thread_id = p_thread AND checkpoint_ns = p_ns
+            AND checkpoint_id = p_id AND right(task_id, 2) = right(p_task, 2)
+            AND task_id = p_task
+            AND idx IN (SELECT (w ->> 'idx')::integer FROM jsonb_array_elements(p_special) AS w);
+        INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
+            type, value, task_path)
+        SELECT p_thread, p_ns, p_id, p_task, w.idx, w.channel, w.type,
+            decode(w.value, 'base64'), p_path
+        FROM jsonb_to_recordset(p_special) AS w (idx integer, channel text, type text,
+            value text);
+    END IF;
+    RETURN true;
+END
+$$
+"""
+
 MIGRATIONS = PostgresMigrations(
     "langgraph_sharedmem.checkpoint",
     [
@@ -142,6 +249,35 @@ MIGRATIONS = PostgresMigrations(
             ),
         ),
         ("0002_one_statement_put", (_PUT_CHECKPOINT_FUNCTION,)),
+        (
+            "0003_null_channels_packed_writes",
+            (
+                "ALTER TABLE checkpoints ADD COLUMN null_channels json",
+                "ALTER TABLE writes ADD COLUMN more bytea",
+                # json keeps the saver's compact text: ~40 bytes a checkpoint fewer than jsonb.
+                "ALTER TABLE checkpoints "
+                "ALTER COLUMN channel_versions TYPE json USING channel_versions::json, "
+                "ALTER COLUMN metadata TYPE json USING metadata::json",
+                # (task, idx) stays unique by the writers' task lock (`_PUT_WRITES_FUNCTION`,
+                # `lock_task`); the index finds a checkpoint's writes at ~half the bytes.
+                "ALTER TABLE writes DROP CONSTRAINT writes_pkey",
+                # The last 2 characters of the task id (random in LangGraph's ids) find one
+                # task's writes among thousands of a fan-out, at no cost in index bytes here:
+                # they fit in the padding the 8-byte alignment of an entry leaves anyway.
+                "CREATE INDEX writes_checkpoint ON writes "
+                "(thread_id, checkpoint_ns, checkpoint_id, right(task_id, 2)) "
+                "WITH (fillfactor = 100)",
+                # A thread's keys arrive in order (time-ordered checkpoint ids, growing
+                # versions): a page split at its last key may leave the page full, as no
+                # later key goes there. Other splits still halve the page.
+                "ALTER INDEX checkpoints_pkey SET (fillfactor = 100)",
+                "ALTER INDEX channel_values_pkey SET (fillfactor = 100)",
+                "DROP FUNCTION langgraph_sharedmem_put_checkpoint(bigint, text, text, text, "
+                "text, text, text, bytea, jsonb, jsonb, jsonb)",
+                _PUT_CHECKPOINT_FUNCTION_V2,
+                _PUT_WRITES_FUNCTION,
+            ),
+        ),
     ],
     tables=("checkpoints", "channel_values", "writes"),
 )
@@ -155,6 +291,20 @@ def version(value: Any) -> str | None:
 def thread_lock_key(thread_id: str) -> int:
     """The advisory-lock key of a thread's writers."""
     return advisory_key("checkpoint", thread_id)
+
+
+def task_lock_key(thread_id: str, ns: str, checkpoint_id: str, task_id: str) -> int:
+    """The advisory-lock key of the writers of one task's writes."""
+    return advisory_key("checkpoint-writes", thread_id, ns, checkpoint_id, task_id)
+
+
+def lock_task(
+    thread_id: str, ns: str, checkpoint_id: str, task_id: str
+) -> tuple[str, tuple[int]] | None:
+    """The statement taking a task's writes lock (key: `task_lock_key`)."""
+    return "SELECT pg_advisory_xact_lock(%s)", (
+        task_lock_key(thread_id, ns, checkpoint_id, task_id),
+    )
 
 
 def lock_thread(thread_id: str) -> tuple[str, tuple[int]] | None:
@@ -183,31 +333,24 @@ def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | 
     nested: Any = value
     for key in reversed(path):
         nested = {key: nested}
-    return "metadata @> %s::jsonb", [json.dumps(nested)]
+    return "metadata::jsonb @> %s::jsonb", [json.dumps(nested)]
 
 
 CHECKPOINT_COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
-    "channel_versions::text, metadata::text"
+    "channel_versions::text, metadata::text, null_channels::text"
 )
 
 PUT_CHECKPOINT = """
-SELECT langgraph_sharedmem_put_checkpoint(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb,
-    %s::jsonb)
+SELECT langgraph_sharedmem_put_checkpoint(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json,
+    %s::json, %s::jsonb)
 """
 
-# A task's writes in one statement, as its own transaction, from one JSON array (see
-# `_PUT_CHECKPOINT_FUNCTION`). Regular writes keep what was stored first (a retried task must
-# not change history); special ones (idx < 0: errors, interrupts, resumes) replace it.
+# See `_PUT_WRITES_FUNCTION`: the first regular write (idx, channel, type, value; all NULL
+# without one), the others packed, then the special ones (a JSON array, or NULL); false when
+# the task already had regular writes (nothing was written).
 PUT_WRITES = """
-INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
-    type, value, task_path)
-SELECT %s, %s, %s, %s, w.idx, w.channel, w.type, decode(w.value, 'base64'), %s
-FROM jsonb_to_recordset(%s::jsonb) AS w (idx integer, channel text, type text, value text)
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
-    channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value,
-    task_path = EXCLUDED.task_path
-WHERE EXCLUDED.idx < 0
+SELECT langgraph_sharedmem_put_writes(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
 """
 
 
@@ -236,12 +379,13 @@ SELECT_CHECKPOINTS = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"
 
 INSERT_CHECKPOINT = """
 INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
-    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)
+    parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata, null_channels)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb::json, %s::jsonb::json, %s::json)
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
     parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
     type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
-    channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata
+    channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata,
+    null_channels = EXCLUDED.null_channels
 """
 
 INSERT_VALUE = """
@@ -307,40 +451,49 @@ WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s::j
 """
 
 SELECT_WRITES = """
-SELECT task_id, channel, type, value, task_path, idx FROM writes
+SELECT task_id, channel, type, value, task_path, idx, more FROM writes
 WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
 ORDER BY task_path, task_id, idx
 """
 
-UPSERT_WRITE = """
-INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
-    type, value, task_path)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
-    channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value,
-    task_path = EXCLUDED.task_path
+SELECT_TASK_WRITES = """
+SELECT idx, more FROM writes
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+  AND checkpoint_id = %(checkpoint_id)s AND right(task_id, 2) = right(%(task_id)s, 2)
+  AND task_id = %(task_id)s
 """
 
-INSERT_WRITE_IF_ABSENT = """
+DELETE_WRITE = """
+DELETE FROM writes
+WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
+  AND checkpoint_id = %(checkpoint_id)s AND right(task_id, 2) = right(%(task_id)s, 2)
+  AND task_id = %(task_id)s AND idx = %(idx)s
+"""
+
+# Under the task's lock, after `SELECT_TASK_WRITES` or `DELETE_WRITE`: no unique key here.
+INSERT_WRITE = """
 INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel,
-    type, value, task_path)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT DO NOTHING
+    type, value, task_path, more)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 SELECT_ANCESTORS = """
-WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, lvl) AS (
-    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, 0 FROM checkpoints
+WITH RECURSIVE chain (checkpoint_id, parent_checkpoint_id, channel_versions, null_channels,
+    lvl) AS (
+    SELECT checkpoint_id, parent_checkpoint_id, channel_versions, null_channels, 0
+    FROM checkpoints
     WHERE thread_id = %(thread_id)s AND checkpoint_ns = %(checkpoint_ns)s
       AND checkpoint_id = %(checkpoint_id)s
     UNION ALL
-    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, c.lvl + 1
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.channel_versions, p.null_channels,
+        c.lvl + 1
     FROM chain AS c JOIN checkpoints AS p
       ON p.thread_id = %(thread_id)s AND p.checkpoint_ns = %(checkpoint_ns)s
      AND p.checkpoint_id = c.parent_checkpoint_id
     WHERE c.lvl + 1 < %(limit)s
 )
-SELECT checkpoint_id, parent_checkpoint_id, channel_versions::text FROM chain ORDER BY lvl
+SELECT checkpoint_id, parent_checkpoint_id, channel_versions::text, null_channels::text
+FROM chain ORDER BY lvl
 """
 
 SELECT_STORED_PAIRS = """
@@ -358,8 +511,8 @@ WHERE thread_id = %s AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1
 """
 
 SELECT_CHECKPOINTS_WRITING = """
-SELECT DISTINCT checkpoint_id FROM writes WHERE thread_id = %s AND checkpoint_ns = %s
-  AND channel IN (SELECT jsonb_array_elements_text(%s::jsonb))
+SELECT checkpoint_id, channel, more FROM writes WHERE thread_id = %s AND checkpoint_ns = %s
+  AND (channel IN (SELECT jsonb_array_elements_text(%s::jsonb)) OR more IS NOT NULL)
 """
 
 SELECT_PARENT_OF_LATEST = """
@@ -373,10 +526,10 @@ WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
 """
 
 SELECT_HISTORY_WRITES = """
-SELECT checkpoint_id, task_id, channel, type, value, task_path, idx FROM writes
+SELECT checkpoint_id, task_id, channel, type, value, task_path, idx, more FROM writes
 WHERE thread_id = %s AND checkpoint_ns = %s
   AND checkpoint_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
-  AND channel IN (SELECT jsonb_array_elements_text(%s::jsonb))
+  AND (channel IN (SELECT jsonb_array_elements_text(%s::jsonb)) OR more IS NOT NULL)
 """
 
 SELECT_THREADS_OF_RUNS = """
@@ -403,14 +556,16 @@ DELETE_THREAD = (
 
 COPY_THREAD = (
     """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
-        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata)
+        parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata,
+        null_channels)
     SELECT %(target)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, run_id, type,
-        checkpoint, channel_versions, metadata
+        checkpoint, channel_versions, metadata, null_channels
     FROM checkpoints WHERE thread_id = %(source)s
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
         parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, run_id = EXCLUDED.run_id,
         type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
-        channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata""",
+        channel_versions = EXCLUDED.channel_versions, metadata = EXCLUDED.metadata,
+        null_channels = EXCLUDED.null_channels""",
     """INSERT INTO channel_values (thread_id, checkpoint_ns, channel, version, kind,
         type, value, base_version, base_len, depth, segment_token)
     SELECT %(target)s, checkpoint_ns, channel, version, kind, type, value, base_version,
@@ -420,14 +575,15 @@ COPY_THREAD = (
         kind = EXCLUDED.kind, type = EXCLUDED.type, value = EXCLUDED.value,
         base_version = EXCLUDED.base_version, base_len = EXCLUDED.base_len,
         depth = EXCLUDED.depth, segment_token = EXCLUDED.segment_token""",
+    """DELETE FROM writes WHERE thread_id = %(target)s AND EXISTS (
+        SELECT 1 FROM writes AS s WHERE s.thread_id = %(source)s
+        AND s.checkpoint_ns = writes.checkpoint_ns AND s.checkpoint_id = writes.checkpoint_id
+        AND s.task_id = writes.task_id)""",
     """INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,
-        channel, type, value, task_path)
+        channel, type, value, task_path, more)
     SELECT %(target)s, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,
-        task_path
-    FROM writes WHERE thread_id = %(source)s
-    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
-        channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value,
-        task_path = EXCLUDED.task_path""",
+        task_path, more
+    FROM writes WHERE thread_id = %(source)s""",
 )
 
 COLLECT_GARBAGE = (
@@ -436,7 +592,7 @@ COLLECT_GARBAGE = (
         AND c.checkpoint_ns = writes.checkpoint_ns AND c.checkpoint_id = writes.checkpoint_id)""",
     """WITH RECURSIVE live (checkpoint_ns, channel, version) AS (
         SELECT c.checkpoint_ns, j.key COLLATE "C", j.value
-        FROM checkpoints AS c, jsonb_each(c.channel_versions) AS j
+        FROM checkpoints AS c, jsonb_each(c.channel_versions::jsonb) AS j
         WHERE c.thread_id = %(thread_id)s
         UNION
         SELECT v.checkpoint_ns, v.channel, v.base_version

@@ -17,7 +17,10 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph_sharedmem.checkpoint import _lists
 from langgraph_sharedmem.errors import DatabaseFileError
 
-ZLIB_SUFFIX = "|zlib"
+ZLIB_SUFFIX = "|z"
+"""On a compressed value's serializer type (``|zlib`` before checkpoint schema step 0003;
+both read, whatever framing `_lists.inflate` finds in the blob)."""
+_SUFFIXES = (ZLIB_SUFFIX, "|zlib")
 
 
 def pack_typed(
@@ -34,10 +37,11 @@ def unpack_typed(
 ) -> tuple[str, bytes]:
     if not isinstance(type_, str):
         raise DatabaseFileError(f"a stored value has serializer type {type_!r}, not a string")
-    if type_.endswith(ZLIB_SUFFIX):
-        if not isinstance(blob, bytes):
-            raise DatabaseFileError("a stored compressed value is not bytes")
-        return type_[: -len(ZLIB_SUFFIX)], _lists.inflate(blob, limit)
+    for suffix in _SUFFIXES:
+        if type_.endswith(suffix):
+            if not isinstance(blob, bytes):
+                raise DatabaseFileError("a stored compressed value is not bytes")
+            return type_[: -len(suffix)], _lists.inflate(blob, limit)
     return type_, blob
 
 

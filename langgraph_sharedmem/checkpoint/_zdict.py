@@ -8,10 +8,11 @@ dictionary holding that framing (serialized empty messages and a small checkpoin
 text) lets each blob refer to it instead: a 715-byte AI message stores as 353 bytes instead
 of 471, a 178-byte checkpoint as 64 instead of 178.
 
-The zlib header of such a blob carries the dictionary's Adler-32 (`DICTIONARY_ID`), so a
-blob says itself which dictionary it needs; blobs written before it (no dictionary) still
-read. Changing these bytes would make every stored blob unreadable: a new dictionary must
-be added beside this one, under its own id.
+A blob says itself which dictionary it needs: since checkpoint schema step 0003 by its first
+byte (`_lists._DEFLATE_1`: raw deflate with this dictionary), before that by the zlib header
+carrying the dictionary's Adler-32 (`DICTIONARY_ID`); blobs written before the dictionary
+still read. Changing these bytes would make every stored blob unreadable: a new dictionary
+must be added beside this one, under its own framing byte.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from langgraph_sharedmem.checkpoint import _writes
+
 __all__ = [
     "checkpoint_time",
     "count_checkpoints",
@@ -41,9 +43,9 @@ SELECT_VERSIONS = """
 SELECT channel_versions FROM checkpoints
 WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
 """
-COUNT_WRITES = """
-SELECT checkpoint_id, count(*) FROM writes
-WHERE thread_id = ? AND checkpoint_ns = ? GROUP BY checkpoint_id
+# A row may hold several writes (`_writes`): they are counted in Python.
+SELECT_WRITE_ROWS = """
+SELECT checkpoint_id, more FROM writes WHERE thread_id = ? AND checkpoint_ns = ?
 """
 
 
@@ -96,7 +98,10 @@ def history(conn: sqlite3.Connection, thread_id: str, ns: str, limit: int) -> li
         found = conn.execute(SELECT_VERSIONS, (thread_id, ns, oldest_parent)).fetchone()
         if found:
             versions[oldest_parent] = _json(found[0])
-    writes = dict(conn.execute(COUNT_WRITES, (thread_id, ns)).fetchall())
+    writes: dict[str, int] = {}
+    for checkpoint_id, more in conn.execute(SELECT_WRITE_ROWS, (thread_id, ns)):
+        packed = len(_writes.unpack(more)) if more is not None else 0
+        writes[checkpoint_id] = writes.get(checkpoint_id, 0) + 1 + packed
     out = []
     for checkpoint_id, parent, run_id, _versions, metadata_text in rows:
         metadata = _json(metadata_text)

@@ -41,7 +41,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_sharedmem.checkpoint import _history, _lists, _schema
+from langgraph_sharedmem.checkpoint import _history, _lists, _schema, _writes
 from langgraph_sharedmem.checkpoint._config import (
     Target,
     check_limit,
@@ -96,6 +96,27 @@ def _corrupt_rows_named(what: str) -> Iterator[None]:
             f"stored rows of {what} cannot be decoded (damaged, crafted, or written with "
             f"another serializer or key): {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _null_channels(stored: str | None) -> builtins.list[str]:
+    """A checkpoint row's ``null_channels``: the channels whose value there is None."""
+    if stored is None:
+        return []
+    names = json.loads(stored)
+    if not isinstance(names, builtins.list) or not all(isinstance(n, str) for n in names):
+        raise DatabaseFileError("a checkpoint's null_channels is not a list of channel names")
+    return names
+
+
+def _sorted_writes(rows: builtins.list[tuple[Any, ...]]) -> builtins.list[tuple[Any, ...]]:
+    """Writes ``(task_id, channel, type, value, task_path, idx)`` in LangGraph's order: by
+    task path, task id, then idx (the SQL order, byte-wise; packed writes join their task)."""
+    return sorted(rows, key=lambda r: (r[4], r[0], r[5]))
+
+
+def _entry_json(entry: _writes.Entry) -> dict[str, Any]:
+    idx, channel, type_, value = entry
+    return {"idx": idx, "channel": channel, "type": type_, "value": value}
 
 
 class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
@@ -265,7 +286,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         # Sent first: on PostgreSQL (pipeline mode) both queries then share one round trip.
         writes = conn.execute(self._sql.SELECT_WRITES, (thread_id, ns, checkpoint_id))
         values = self._fetch_values(conn, thread_id, ns, row[6], chains)
-        return values, writes.fetchall()
+        return values, writes.fetchall()  # expanded (`_writes`) when decoded
 
     def _fetch_values(
         self,
@@ -345,13 +366,15 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         value_rows: builtins.list[RawValue],
         write_rows: builtins.list[Any],
     ) -> CheckpointTuple:
-        thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json = row
+        (thread_id, ns, checkpoint_id, parent_id, type_, blob, versions_json, md_json, nulls) = row
         checkpoint: Checkpoint = self._load(type_, blob)
         if not isinstance(checkpoint, dict):
             raise DatabaseFileError(f"the stored checkpoint is a {type(checkpoint).__name__}")
         checkpoint["id"] = checkpoint_id
         checkpoint["channel_versions"] = json.loads(versions_json)
         checkpoint["channel_values"] = self._decode_values(value_rows)
+        checkpoint["channel_values"].update(dict.fromkeys(_null_channels(nulls)))
+        write_rows = _sorted_writes(_writes.expand(write_rows, idx_at=5, channel_at=1))
         return CheckpointTuple(
             config={
                 "configurable": {
@@ -413,12 +436,22 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         md = get_serializable_checkpoint_metadata(config, metadata)
         md_json = dump_metadata(md)
         try:
-            versions_json = json.dumps(checkpoint["channel_versions"], allow_nan=False)
+            versions_json = json.dumps(
+                checkpoint["channel_versions"], allow_nan=False, separators=(",", ":")
+            )
         except (TypeError, ValueError) as exc:
             raise InvalidConfigError(f"channel versions must be str, int or float: {exc}") from exc
         values = checkpoint["channel_values"]
+        # Channels whose value here is None: named on the row, no channel_values row
+        # (as PostgresSaver keeps such values inline in its checkpoint).
+        nulls = sorted(
+            c for c, v in values.items() if v is None and c in checkpoint["channel_versions"]
+        )
+        null_set = set(nulls)
         prepared = []
         for channel, version in new_versions.items():
+            if channel in null_set:
+                continue  # named in the row's null_channels
             try:
                 prepared.append(self._prepare_value(target, channel, version, values))
             except InvalidConfigError as exc:
@@ -434,6 +467,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             blob,
             versions_json,
             md_json,
+            json.dumps(nulls, separators=(",", ":")) if nulls else None,
         )
         stored_lists = self._put_in_one_statement(target, row, prepared)
         if stored_lists is None:
@@ -614,7 +648,11 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        """Store a task's pending writes for the checkpoint in ``config``."""
+        """Store a task's pending writes for the checkpoint in ``config``.
+
+        Regular writes keep what was stored first for their (task, idx): a retried task
+        must not change history. Special writes (errors, interrupts, resumes) replace.
+        """
         target = parse_target(config, what="put_writes")
         if not target.checkpoint_id:
             raise InvalidConfigError(
@@ -622,55 +660,57 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 "the writes belong to"
             )
         self.setup()
-        rows = []
+        regular: dict[int, _writes.Entry] = {}
+        special: dict[int, _writes.Entry] = {}  # a special write given twice keeps the last
         for idx, (channel, value) in enumerate(writes):
             write_idx = WRITES_IDX_MAP.get(channel, idx)
             try:
                 type_, blob = self._pack(self.serde.dumps_typed(value))
             except InvalidConfigError as exc:
                 raise InvalidConfigError(f"write to channel {channel!r}: {exc}") from exc
-            rows.append(
-                (
-                    write_idx,
-                    (
-                        target.thread_id,
-                        target.checkpoint_ns,
-                        target.checkpoint_id,
-                        task_id,
-                        write_idx,
-                        channel,
-                        type_,
-                        blob,
-                        task_path,
-                    ),
-                )
-            )
+            (special if write_idx < 0 else regular)[write_idx] = (write_idx, channel, type_, blob)
+        key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id, task_id)
+        first = next(iter(regular.values()), None)
+        more = _writes.pack(list(regular.values())[1:]) or None
         if self._sql.PUT_WRITES is not None:
-            # One statement; a special write given twice keeps the last, as below.
-            last = dict(rows)
-            self.db.statement(
+            [(done,)] = self.db.statement(
                 self._sql.PUT_WRITES,
                 (
-                    target.thread_id,
-                    target.checkpoint_ns,
-                    target.checkpoint_id,
-                    task_id,
+                    self._sql.task_lock_key(*key),
+                    *key,
                     task_path,
-                    self._sql.rows_json(
-                        [
-                            {"idx": idx, "channel": r[5], "type": r[6], "value": r[7]}
-                            for idx, r in last.items()
-                        ]
-                    ),
+                    *(first or (None, None, None, None)),
+                    more,
+                    self._sql.rows_json([_entry_json(e) for e in special.values()])
+                    if special
+                    else None,
                 ),
             )
-            return
+            if done:
+                return
         with self.db.write() as conn:
-            for write_idx, row in rows:
-                # Regular writes are kept as first stored (a retried task must not change
-                # history); special writes (errors, interrupts, resumes) are replaced.
-                sql = self._sql.UPSERT_WRITE if write_idx < 0 else self._sql.INSERT_WRITE_IF_ABSENT
-                conn.execute(sql, row)
+            lock = self._sql.lock_task(*key)
+            if lock is not None:
+                conn.execute(*lock)
+            named = dict(
+                zip(("thread_id", "checkpoint_ns", "checkpoint_id", "task_id"), key, strict=True)
+            )
+            have: set[int] = set()
+            if first is not None:
+                for idx, packed in conn.execute(self._sql.SELECT_TASK_WRITES, named).fetchall():
+                    have.add(idx)
+                    if packed is not None:
+                        have.update(e[0] for e in _writes.unpack(packed))
+            if first is not None and not any(i >= 0 for i in have):
+                # The task's first regular writes: one row, the others packed in it.
+                conn.execute(self._sql.INSERT_WRITE, (*key, *first, task_path, more))
+            else:
+                for entry in regular.values():
+                    if entry[0] not in have:
+                        conn.execute(self._sql.INSERT_WRITE, (*key, *entry, task_path, None))
+            for entry in special.values():
+                conn.execute(self._sql.DELETE_WRITE, {**named, "idx": entry[0]})
+                conn.execute(self._sql.INSERT_WRITE, (*key, *entry, task_path, None))
 
     # -- deleting, copying, pruning --------------------------------------------------------
 
@@ -782,7 +822,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 channels,
             )
             path, seeds, seed_depth = walk.path, walk.seeds, walk.seed_depth
-            write_rows = conn.execute(
+            packed_rows = conn.execute(
                 self._sql.SELECT_HISTORY_WRITES,
                 (
                     target.thread_id,
@@ -791,12 +831,19 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     json.dumps(list(channels)),
                 ),
             ).fetchall()
+            fetched = {ch: v for ch, v in seeds.items() if ch not in walk.null_seeds}
             seed_rows = (
-                self._fetch_values(conn, target.thread_id, target.checkpoint_ns, json.dumps(seeds))
-                if seeds
+                self._fetch_values(
+                    conn, target.thread_id, target.checkpoint_ns, json.dumps(fetched)
+                )
+                if fetched
                 else []
             )
         with _corrupt_rows_named(f"delta channel history of thread {target.thread_id!r}"):
+            wanted = set(channels)
+            write_rows = [
+                r for r in _writes.expand(packed_rows, idx_at=6, channel_at=2) if r[2] in wanted
+            ]
             return self._decode_history(channels, path, seeds, seed_depth, seed_rows, write_rows)
 
     def _decode_history(

@@ -347,7 +347,7 @@ def _counter(conn: Any, dialect: str, table: CopyTable) -> int:
 # -- writing -------------------------------------------------------------------------------
 
 
-_CASTS = {"jsonb": "::jsonb", "_text": "::text[]"}
+_CASTS = {"jsonb": "::jsonb", "json": "::json", "_text": "::text[]"}
 
 
 def _insert(conn: Any, dialect: str, table: CopyTable, extra: Sequence[str] = ()) -> str:

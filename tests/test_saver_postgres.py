@@ -206,6 +206,77 @@ def test_a_list_whose_base_another_process_deleted_is_stored_whole(postgres_db: 
         assert got is not None and len(got.checkpoint["channel_values"]["items"]) == 4
 
 
+def test_a_warm_read_in_one_statement_equals_a_cold_read(postgres_db: str) -> None:
+    """The saver that wrote a thread reads a checkpoint in one statement (its cache holds the
+    lists); a newly opened saver reads the lists' segments in a transaction. Both give the
+    same tuples, pending writes (regular and special) included."""
+    from langgraph.checkpoint.base import ERROR
+
+    with SharedMemorySaver(postgres_db) as warm, SharedMemorySaver(postgres_db) as cold:
+        ids = [_put(warm, 1, None)]
+        for n in range(2, 6):
+            ids.append(_put(warm, n, ids[-1]))
+        config = {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": ids[2]}}
+        warm.put_writes(config, [("items", ["w"]), ("other", None)], "task-b", "~b")
+        warm.put_writes(config, [(ERROR, ValueError("boom"))], "task-a", "~a")
+        for checkpoint_id in [None, *ids]:
+            configurable = {"thread_id": "t", "checkpoint_ns": ""}
+            if checkpoint_id:
+                configurable["checkpoint_id"] = checkpoint_id
+            a = warm.get_tuple({"configurable": configurable})
+            b = cold.get_tuple({"configurable": configurable})
+            assert a is not None and b is not None
+            assert (a.config, a.checkpoint, a.metadata, a.parent_config) == (
+                b.config,
+                b.checkpoint,
+                b.metadata,
+                b.parent_config,
+            )
+            assert [(t, c, repr(v)) for t, c, v in a.pending_writes or []] == [
+                (t, c, repr(v)) for t, c, v in b.pending_writes or []
+            ]
+        got = warm.get_tuple(config)
+        assert got is not None
+        assert [(t, c) for t, c, _ in got.pending_writes or []] == [
+            ("task-a", ERROR),
+            ("task-b", "items"),
+            ("task-b", "other"),
+        ]
+        assert warm.get_tuple({"configurable": {"thread_id": "nobody"}}) is None
+
+
+def test_reading_a_checkpoint_probes_its_values_by_key(postgres_db: str) -> None:
+    """A checkpoint's values are found by one index probe each, not by reading every value
+    row of the thread: a read stays as fast at step 800 as at step 8. (Sequential scans are
+    switched off so the plan does not depend on how small this test's table is.)"""
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        for i in range(3):
+            graph.invoke({"messages": [human(i)]}, {"configurable": {"thread_id": "t"}})
+    with psycopg.connect(postgres_db, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        conn.execute("SET enable_seqscan = off")
+        (wanted,) = conn.execute(  # type: ignore[misc]
+            "SELECT channel_versions::text FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1"
+        ).fetchone()
+        plans = {
+            "SELECT_LATEST_TUPLE": conn.execute(
+                "EXPLAIN " + _schema_pg.SELECT_LATEST_TUPLE, ("t", "")
+            ).fetchall(),
+            "SELECT_VALUES": conn.execute(
+                "EXPLAIN " + _schema_pg.SELECT_VALUES,
+                {"wanted": wanted, "thread_id": "t", "checkpoint_ns": ""},
+            ).fetchall(),
+        }
+    for name, rows in plans.items():
+        plan = "\n".join(r[0] for r in rows)
+        on_values = [line for line in plan.splitlines() if "on channel_values" in line]
+        assert on_values, (name, plan)
+        assert "Hash Join" not in plan, (name, plan)
+        conditions = [line for line in plan.splitlines() if "(version = " in line]
+        assert conditions and all("(channel = " in line for line in conditions), (name, plan)
+
+
 def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -> None:
     """A database created before the one-statement put still opens, and gets it."""
     from langgraph_sharedmem.core.postgres import PostgresDatabase, PostgresMigrations

@@ -23,8 +23,10 @@ step is never edited once released (a dead one becomes a no-op with a comment).
 the module by its backend's dialect. Besides SQL, both modules define `PARAM` (the
 placeholder), `version` (a channel version as a parameter), `lock_thread` (the statement
 serializing writers of one thread, if any), `inserted` (whether an insert-if-absent stored
-its row), `metadata_term` (a list-filter prefilter) and `PUT_CHECKPOINT`/`PUT_WRITES` (a
-checkpoint or a task's writes in one statement, where a round trip costs; None here).
+its row), `metadata_term` (a list-filter prefilter), `PUT_CHECKPOINT`/`PUT_WRITES` (a
+checkpoint or a task's writes in one statement, where a round trip costs; None here) and
+`SELECT_TUPLE`/`SELECT_LATEST_TUPLE` (a checkpoint with its values and writes in one
+statement; None here).
 """
 
 from __future__ import annotations
@@ -138,6 +140,8 @@ def lock_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str) -> None
 # trip; the saver then runs the statements below in one write transaction.
 PUT_CHECKPOINT = None
 PUT_WRITES = None
+SELECT_TUPLE = None
+SELECT_LATEST_TUPLE = None
 
 
 def inserted(cursor: Any) -> bool:

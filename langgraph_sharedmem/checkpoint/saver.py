@@ -18,15 +18,17 @@ event loop (``langgraph dev`` rejects blocking calls) and cannot drift from the 
 
 from __future__ import annotations
 
+import base64
 import builtins
 import dataclasses
+import enum
 import json
 import os
 import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -80,6 +82,12 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _STORED_APART = frozenset({"channel_values", "channel_versions", "id"})
 
 
+class _Miss(enum.Enum):
+    """What a one-statement read could not do alone."""
+
+    CHAIN_NEEDED = "a list's older segments must be read"
+
+
 @contextmanager
 def _corrupt_rows_named(what: str) -> Iterator[None]:
     """Turn any failure to decode stored rows into a `DatabaseFileError` naming them.
@@ -106,6 +114,10 @@ def _null_channels(stored: str | None) -> builtins.list[str]:
     if not isinstance(names, builtins.list) or not all(isinstance(n, str) for n in names):
         raise DatabaseFileError("a checkpoint's null_channels is not a list of channel names")
     return names
+
+
+def _unbase64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
 
 
 def _sorted_writes(rows: builtins.list[tuple[Any, ...]]) -> builtins.list[tuple[Any, ...]]:
@@ -202,6 +214,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """The checkpoint named by ``config`` (the thread's latest without ``checkpoint_id``)."""
         target = parse_target(config, what="get_tuple")
         self.setup()
+        found = self._get_tuple_in_one_statement(target)
+        if not isinstance(found, _Miss):
+            return found
         with self.db.read() as conn:
             if target.checkpoint_id:
                 row = conn.execute(
@@ -216,6 +231,49 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 return None
             raw = self._fetch_related(conn, row)
         return self._decode(row, *raw)
+
+    def _get_tuple_in_one_statement(
+        self, target: Target
+    ) -> CheckpointTuple | None | Literal[_Miss.CHAIN_NEEDED]:
+        """`get_tuple` with one statement where the backend has one (PostgreSQL:
+        `_schema_pg.SELECT_TUPLE`); `CHAIN_NEEDED` when a list's older segments must be read
+        as well (its version is not the cached one), or when there is no such statement."""
+        params: tuple[str, ...] = (target.thread_id, target.checkpoint_ns)
+        if target.checkpoint_id:
+            sql, params = self._sql.SELECT_TUPLE, (*params, target.checkpoint_id)
+        else:
+            sql = self._sql.SELECT_LATEST_TUPLE
+        if sql is None:
+            return _Miss.CHAIN_NEEDED
+        rows = self.db.statement(sql, params)
+        if not rows:
+            return None
+        *row, values_json, writes_json = rows[0]
+        with _corrupt_rows_named(f"checkpoint {row[2]!r} of thread {row[0]!r}"):
+            values: builtins.list[RawValue] = []
+            for channel, version, kind, type_, blob, _, _, _, token in json.loads(
+                values_json or "[]"
+            ):
+                if kind == "value":
+                    values.append((channel, kind, type_, base64.b64decode(blob)))
+                elif kind == "list":
+                    cached = self._lists.get((target.thread_id, target.checkpoint_ns, channel))
+                    if (
+                        cached is None
+                        or not cached.is_stored_form
+                        or cached.version != version
+                        or token is None
+                        or cached.token != base64.b64decode(token)
+                    ):
+                        return _Miss.CHAIN_NEEDED
+                    values.append((channel, kind, type_, ListPayload(cached.plain, cached)))
+            writes = [  # as `SELECT_WRITES` gives them
+                (task_id, channel, type_, _unbase64(blob), path, idx, _unbase64(more))
+                for task_id, channel, type_, blob, path, idx, more in json.loads(
+                    writes_json or "[]"
+                )
+            ]
+        return self._decode(tuple(row), values, writes)
 
     def list(
         self,

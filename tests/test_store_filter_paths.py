@@ -71,6 +71,7 @@ def _keys(store: Any, flt: dict[str, Any]) -> set[str] | str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=values, flt=filters)
 @example(items=[{}], flt={"": None, ".": None})  # two bad keys: the first is named
+@example(items=[{}], flt={"$or": None, ".": None})  # the first is refused as an operator
 def test_same_matches_as_sqlite_store(items: list[dict[str, Any]], flt: dict[str, Any]) -> None:
     with SqliteStore.from_conn_string(":memory:") as theirs:
         theirs.setup()
@@ -91,9 +92,10 @@ def check_same_matches(
         theirs.put(NS, f"k{i}", value)
         ours.put(NS, f"k{i}", value)
     if any(_empty_part(k) for k in flt):
-        with pytest.raises(InvalidConfigError, match="Invalid filter key") as refused:
+        with pytest.raises(InvalidConfigError) as refused:
             ours.search(NS, filter=flt)
-        # It names a key that cannot be a path (the first, when there are several).
+        # It names a key that cannot be a path (the first, when there are several: which may
+        # be refused for another reason, e.g. "$or" not holding a list of filters).
         invalid = [k for k in flt if not _path_key(k)]
         assert any(repr(k) in str(refused.value) for k in invalid), refused.value
         return None

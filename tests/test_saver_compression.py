@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 from langgraph_sharedmem import DatabaseFileError, SharedMemorySaver
-from langgraph_sharedmem.checkpoint._lists import inflate
+from langgraph_sharedmem.checkpoint._lists import compress, inflate
 from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 
 TEXT = "The quarterly report lists every open ticket and who owns it. " * 6
@@ -144,3 +144,17 @@ def test_a_blob_naming_an_unknown_dictionary_is_refused_as_damage(tmp_path: Path
     _rewrite(path, other_dictionary)
     with SharedMemorySaver(path) as saver, pytest.raises(DatabaseFileError, match="dictionary"):
         saver.get_tuple(CONFIG)
+
+
+@pytest.mark.parametrize("size", [200, 700, 2048, 2049, 40_000])
+def test_small_and_large_blobs_read_back_and_small_ones_compress_as_well(size: int) -> None:
+    """Blobs up to 2 kB are deflated with a 4 kB window (cheaper to set up), larger ones with
+    the full window; the reader's full-window inflate reads both."""
+    words = " ".join(f"{TEXT.split()[i % 11]}{i % 97}" for i in range(size))
+    plain = words.encode()[:size]
+    blob = compress(plain)
+    assert blob[:1] == b"\x01"
+    assert inflate(blob, 1 << 30) == plain
+    full = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    framing = 5  # the framing byte and the checksum
+    assert len(blob) - framing <= len(full.compress(plain) + full.flush()) + 2

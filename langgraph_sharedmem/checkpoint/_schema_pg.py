@@ -589,6 +589,10 @@ DELETE_THREAD = (
     "DELETE FROM writes WHERE thread_id = %s",
 )
 
+# Under the target thread's lock, not each task's (`lock_task`): a copy may cover thousands of
+# tasks, more advisory locks than one transaction should hold. A `put_writes` into a task the
+# copy is replacing, at that same moment, could leave that task's writes twice; that needs
+# the target thread to run from checkpoints an earlier copy gave it while it is copied again.
 COPY_THREAD = (
     """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
         parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata,

@@ -88,3 +88,73 @@ def put_chains(
         results.put("ok")
     except BaseException:
         results.put(traceback.format_exc())
+
+
+def rewrite_or_read_one_thread(
+    url: str, role: str, seconds: float, barrier: Any, results: Any
+) -> None:
+    """``writer``: grow thread "t" one list element per checkpoint, pruning it now and then
+    and deleting it to start over: the same list versions come back holding other elements
+    (a new generation), in rows with other tokens. ``reader``:
+    read the thread's latest checkpoint over and over, reporting every one whose list does
+    not hold exactly the elements its step says, and how many reads took one statement."""
+    try:
+        import time
+
+        from langgraph.checkpoint.base import empty_checkpoint
+
+        from langgraph_sharedmem import SharedMemorySaver
+
+        config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        with SharedMemorySaver(url) as saver:
+            saver.setup()
+            one_statement = 0
+            if role == "reader":
+                inner = saver._get_tuple_in_one_statement
+
+                def counted(target: Any) -> Any:
+                    nonlocal one_statement
+                    found = inner(target)
+                    one_statement += found is not None and not isinstance(found, Enum)
+                    return found
+
+                from enum import Enum
+
+                saver._get_tuple_in_one_statement = counted  # type: ignore[method-assign]
+            barrier.wait()
+            deadline = time.monotonic() + seconds
+            reads, wrong, n, parent, generation = 0, [], 0, None, 0
+            while time.monotonic() < deadline:
+                if role == "reader":
+                    got = saver.get_tuple(config)
+                    reads += 1
+                    if got is not None:
+                        step = got.metadata["step"]  # type: ignore[typeddict-item]
+                        gen = got.metadata["generation"]  # type: ignore[typeddict-item]
+                        items = got.checkpoint["channel_values"].get("items")
+                        if items != [f"g{gen}-item-{i}" for i in range(step)]:
+                            wrong.append((gen, step, items))
+                    continue
+                n += 1
+                checkpoint = empty_checkpoint()
+                checkpoint["channel_values"] = {
+                    "items": [f"g{generation}-item-{i}" for i in range(n)]
+                }
+                checkpoint["channel_versions"] = {"items": n}
+                at = dict(config["configurable"], checkpoint_id=parent) if parent else None
+                saver.put(
+                    {"configurable": at or config["configurable"]},
+                    checkpoint,
+                    {"step": n, "generation": generation},  # type: ignore[typeddict-unknown-key]
+                    {"items": n},  # type: ignore[typeddict-unknown-key]
+                )
+                parent = checkpoint["id"]
+                if n % 23 == 0:
+                    saver.delete_thread("t")
+                    n, parent, generation = 0, None, generation + 1
+                elif n % 7 == 0:
+                    saver.prune(["t"], strategy="keep_latest")
+                time.sleep(0.002)  # readers see each version a few times: from the cache
+        results.put((role, reads, one_statement, wrong[:5], len(wrong)))
+    except BaseException:
+        results.put((role, traceback.format_exc()))

@@ -14,7 +14,7 @@ import pytest
 from langgraph_sharedmem import DatabaseFileError, InvalidConfigError, SharedMemorySaver
 from langgraph_sharedmem.checkpoint import _schema_pg
 from tests._graphs import build_chat_graph, human
-from tests._pg_workers import put_chains
+from tests._pg_workers import put_chains, rewrite_or_read_one_thread
 from tests._spawn import run_together
 
 
@@ -243,6 +243,24 @@ def test_a_warm_read_in_one_statement_equals_a_cold_read(postgres_db: str) -> No
             ("task-b", "other"),
         ]
         assert warm.get_tuple({"configurable": {"thread_id": "nobody"}}) is None
+
+
+def test_reads_racing_a_writer_that_prunes_and_rewrites_never_see_a_torn_checkpoint(
+    postgres_db: str,
+) -> None:
+    """Attacker: another process grows a thread, prunes it and deletes it to write the same
+    list versions again with other rows, while this reader's cache still holds the old
+    ones. Every checkpoint read (in one statement from the cache, or through the chain)
+    holds exactly the list its step says; the one-statement path is taken."""
+    outcomes = run_together(
+        rewrite_or_read_one_thread,
+        [(postgres_db, "writer", 2.0), (postgres_db, "reader", 2.0)],
+    )
+    by_role = {o[0]: o for o in outcomes}
+    assert all(len(o) == 5 for o in outcomes), outcomes  # no worker raised
+    _, reads, one_statement, examples, wrong = by_role["reader"]
+    assert wrong == 0, examples
+    assert reads > 50 and one_statement > 0, (reads, one_statement)
 
 
 def test_reading_a_checkpoint_probes_its_values_by_key(postgres_db: str) -> None:

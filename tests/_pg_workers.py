@@ -141,7 +141,7 @@ def rewrite_or_read_one_thread(
                     "items": [f"g{generation}-item-{i}" for i in range(n)]
                 }
                 checkpoint["channel_versions"] = {"items": n}
-                at = dict(config["configurable"], checkpoint_id=parent) if parent else None
+                at: Any = dict(config["configurable"], checkpoint_id=parent) if parent else None
                 saver.put(
                     {"configurable": at or config["configurable"]},
                     checkpoint,

@@ -49,6 +49,14 @@ def _write(path: Path) -> list[Any]:
         return graph.get_state(CONFIG).values["messages"]
 
 
+def _assert_reads_back(path: Path, messages: list[Any]) -> None:
+    """The thread `_write` made reads back whole: its messages and its 7 checkpoints."""
+    with SharedMemorySaver(path) as saver:
+        graph = _graph(saver)
+        assert graph.get_state(CONFIG).values["messages"] == messages
+        assert len(list(graph.get_state_history(CONFIG))) == 7
+
+
 def _blobs(path: Path) -> list[tuple[str, str, bytes]]:
     with sqlite3.connect(path) as conn:
         return [
@@ -101,10 +109,7 @@ def test_zlib_blobs_with_the_dictionary_from_before_step_0003_still_read(tmp_pat
     with sqlite3.connect(path) as conn:  # and the serializer types of then
         conn.execute("UPDATE writes SET type = replace(type, '|z', '|zlib')")
         conn.execute("UPDATE checkpoints SET type = replace(type, '|z', '|zlib')")
-    with SharedMemorySaver(path) as saver:
-        graph = _graph(saver)
-        assert graph.get_state(CONFIG).values["messages"] == messages
-        assert len(list(graph.get_state_history(CONFIG))) == 7
+    _assert_reads_back(path, messages)
 
 
 def test_a_blob_whose_checksum_differs_is_refused_as_damage(tmp_path: Path) -> None:
@@ -127,10 +132,7 @@ def test_blobs_written_without_the_dictionary_still_read(tmp_path: Path) -> None
     messages = _write(path)
     assert _rewrite(path, lambda plain: zlib.compress(plain, 6)) > 0
     assert all(not blob[1] & 0x20 for _t, _c, blob in _blobs(path))
-    with SharedMemorySaver(path) as saver:
-        graph = _graph(saver)
-        assert graph.get_state(CONFIG).values["messages"] == messages
-        assert len(list(graph.get_state_history(CONFIG))) == 7
+    _assert_reads_back(path, messages)
 
 
 def test_a_blob_naming_an_unknown_dictionary_is_refused_as_damage(tmp_path: Path) -> None:

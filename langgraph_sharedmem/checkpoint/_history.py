@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from langgraph_sharedmem.checkpoint import _writes
+from langgraph_sharedmem.checkpoint._values import null_channels
 
 DELTA_COUNTERS = "counters_since_delta_snapshot"
 
@@ -59,7 +60,7 @@ def walk_to_seeds(
                 looped = True
                 break
             visited.add(cp)
-            chunk.append((cp, parent, json.loads(versions), set(json.loads(nulls or "[]"))))
+            chunk.append((cp, parent, json.loads(versions), set(null_channels(nulls))))
         if not chunk:
             break
         pairs = [[ch, v[ch]] for _, _, v, _ in chunk for ch in remaining if ch in v]

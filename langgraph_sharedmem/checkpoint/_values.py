@@ -6,6 +6,7 @@ version is rebuilt by walking its chain of segments (see `_lists`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -21,6 +22,16 @@ ZLIB_SUFFIX = "|z"
 """On a compressed value's serializer type (``|zlib`` before checkpoint schema step 0003;
 both read, whatever framing `_lists.inflate` finds in the blob)."""
 _SUFFIXES = (ZLIB_SUFFIX, "|zlib")
+
+
+def null_channels(stored: str | None) -> list[str]:
+    """A checkpoint row's ``null_channels``: the channels whose value there is None."""
+    if stored is None:
+        return []
+    names = json.loads(stored)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DatabaseFileError("a checkpoint's null_channels is not a list of channel names")
+    return names
 
 
 def pack_typed(

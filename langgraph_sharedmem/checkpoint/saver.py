@@ -28,7 +28,7 @@ import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -60,6 +60,7 @@ from langgraph_sharedmem.checkpoint._values import (
     RawCheckpoint,
     RawValue,
     Segment,
+    null_channels,
     older,
     pack_typed,
     plain_serde,
@@ -106,14 +107,18 @@ def _corrupt_rows_named(what: str) -> Iterator[None]:
         ) from exc
 
 
-def _null_channels(stored: str | None) -> builtins.list[str]:
-    """A checkpoint row's ``null_channels``: the channels whose value there is None."""
-    if stored is None:
-        return []
-    names = json.loads(stored)
-    if not isinstance(names, builtins.list) or not all(isinstance(n, str) for n in names):
-        raise DatabaseFileError("a checkpoint's null_channels is not a list of channel names")
-    return names
+def _holds(
+    cached: _lists.StoredList | None, version: Any, token: bytes | None
+) -> TypeGuard[_lists.StoredList]:
+    """Whether the cache entry is this row's list version: same version, same row token
+    (another process may have deleted the version and written it again with other rows)."""
+    return (
+        cached is not None
+        and cached.is_stored_form
+        and cached.version == version
+        and token is not None
+        and cached.token == token
+    )
 
 
 def _unbase64(text: str | None) -> bytes | None:
@@ -214,9 +219,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         """The checkpoint named by ``config`` (the thread's latest without ``checkpoint_id``)."""
         target = parse_target(config, what="get_tuple")
         self.setup()
-        found = self._get_tuple_in_one_statement(target)
-        if not isinstance(found, _Miss):
-            return found
+        if self._sql.SELECT_TUPLE is not None:
+            found = self._get_tuple_in_one_statement(target)
+            if not isinstance(found, _Miss):
+                return found
         with self.db.read() as conn:
             if target.checkpoint_id:
                 row = conn.execute(
@@ -235,16 +241,14 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     def _get_tuple_in_one_statement(
         self, target: Target
     ) -> CheckpointTuple | None | Literal[_Miss.CHAIN_NEEDED]:
-        """`get_tuple` with one statement where the backend has one (PostgreSQL:
-        `_schema_pg.SELECT_TUPLE`); `CHAIN_NEEDED` when a list's older segments must be read
-        as well (its version is not the cached one), or when there is no such statement."""
+        """`get_tuple` with the backend's one statement (PostgreSQL: `_schema_pg.SELECT_TUPLE`);
+        `CHAIN_NEEDED` when a list's older segments must be read as well (the cache does not
+        hold its version of these rows)."""
         params: tuple[str, ...] = (target.thread_id, target.checkpoint_ns)
         if target.checkpoint_id:
             sql, params = self._sql.SELECT_TUPLE, (*params, target.checkpoint_id)
         else:
             sql = self._sql.SELECT_LATEST_TUPLE
-        if sql is None:
-            return _Miss.CHAIN_NEEDED
         rows = self.db.statement(sql, params)
         if not rows:
             return None
@@ -258,13 +262,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     values.append((channel, kind, type_, base64.b64decode(blob)))
                 elif kind == "list":
                     cached = self._lists.get((target.thread_id, target.checkpoint_ns, channel))
-                    if (
-                        cached is None
-                        or not cached.is_stored_form
-                        or cached.version != version
-                        or token is None
-                        or cached.token != base64.b64decode(token)
-                    ):
+                    if not _holds(cached, version, _unbase64(token)):
                         return _Miss.CHAIN_NEEDED
                     values.append((channel, kind, type_, ListPayload(cached.plain, cached)))
             writes = [  # as `SELECT_WRITES` gives them
@@ -380,12 +378,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     ) -> ListPayload:
         """A list version's stored elements: from the cache when the row's token matches."""
         cached = self._lists.get(key)
-        if (
-            cached is not None
-            and cached.is_stored_form
-            and cached.version == top.version
-            and cached.token == token
-        ):
+        if _holds(cached, top.version, token):
             return ListPayload(cached.plain, cached)
         elements = chains.elements(key, top)
         stored = None
@@ -431,7 +424,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         checkpoint["id"] = checkpoint_id
         checkpoint["channel_versions"] = json.loads(versions_json)
         checkpoint["channel_values"] = self._decode_values(value_rows)
-        checkpoint["channel_values"].update(dict.fromkeys(_null_channels(nulls)))
+        checkpoint["channel_values"].update(dict.fromkeys(null_channels(nulls)))
         write_rows = _sorted_writes(_writes.expand(write_rows, idx_at=5, channel_at=1))
         return CheckpointTuple(
             config={

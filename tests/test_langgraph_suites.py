@@ -19,6 +19,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,20 +49,67 @@ MIN_PASSED |= {
 }
 
 
-@pytest.mark.parametrize("suite", list(MIN_PASSED))
-def test_langgraph_suite_passes_with_our_backend(
-    suite: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    out = tmp_path / "results.json"
+# Each suite is one single-threaded pytest in a subprocess; two run at once, so the module
+# takes about half the sum of the suites on 2 cores (~110 s instead of ~220 s). Seconds each
+# took alone, longest first: the order lets the two lanes finish together.
+PARALLEL = 2
+SECONDS_ALONE = {
+    "graph": 56, "graph-inline": 44, "store": 41, "graph-postgres": 33, "store-postgres": 26,
+    "memory-postgres": 6, "memory": 5, "saver-postgres": 4, "saver": 3,
+}  # fmt: skip
+TEST_NAME = "test_langgraph_suite_passes_with_our_backend"
+
+
+def _run(suite: str, out: Path, postgres_url: str | None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(SCRIPT), suite, "--json", str(out)]
     env = dict(os.environ)
-    if suite.endswith("-postgres"):
-        # The session's server (skipped where none starts, an error under CI); the script
-        # makes its own database on it.
-        env["LANGGRAPH_SUITES_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
+    if postgres_url is not None:
+        env["LANGGRAPH_SUITES_POSTGRES_URL"] = postgres_url  # the script makes its database
     if suite in PG_SAMPLED:
         command += ["--sample", str(PG_SAMPLE)]
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+
+
+@dataclass
+class SuiteRuns:
+    """The selected suites, started together at the module's first test."""
+
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]]
+    outputs: dict[str, Path]
+    postgres_missing: BaseException | None  # the session's skip (or, under CI, failure)
+
+
+@pytest.fixture(scope="module")
+def suite_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SuiteRuns]:
+    selected = {
+        item.callspec.params["suite"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == TEST_NAME
+    }
+    postgres_url, missing = None, None
+    if any(suite.endswith("-postgres") for suite in selected):
+        try:  # the session's server: skipped where none starts, an error under CI
+            postgres_url = request.getfixturevalue("postgres_url")
+        except (pytest.skip.Exception, pytest.fail.Exception) as exc:
+            missing = exc
+    runnable = [s for s in selected if postgres_url is not None or not s.endswith("-postgres")]
+    outputs = {s: tmp_path_factory.mktemp(s) / "results.json" for s in runnable}
+    with ThreadPoolExecutor(PARALLEL, thread_name_prefix="langgraph-suite") as pool:
+        runs = {
+            s: pool.submit(_run, s, outputs[s], postgres_url if s.endswith("-postgres") else None)
+            for s in sorted(runnable, key=lambda s: -SECONDS_ALONE.get(s, 0))
+        }
+        yield SuiteRuns(runs, outputs, missing)
+
+
+@pytest.mark.parametrize("suite", list(MIN_PASSED))
+def test_langgraph_suite_passes_with_our_backend(suite: str, suite_runs: SuiteRuns) -> None:
+    if suite.endswith("-postgres") and suite_runs.postgres_missing is not None:
+        raise suite_runs.postgres_missing
+    proc = suite_runs.runs[suite].result()
+    out = suite_runs.outputs[suite]
     summary = proc.stdout[-6000:] + proc.stderr[-3000:]
     assert out.exists(), summary
     (run,) = json.loads(out.read_text())

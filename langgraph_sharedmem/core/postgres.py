@@ -337,26 +337,29 @@ class PostgresDatabase(WorkerThreads, Closing):
         if getattr(self._local, "conn", None) is not None:
             return None
         for attempt in (1, 2):
-            lost = False
-            with self._connection() as conn:
+            # The pool's own getconn/putconn, not its context manager: that one also ends
+            # a transaction this path never opens (a tenth of the call's CPU).
+            conn = self._checkout()
+            try:
                 pgconn = conn.pgconn
                 if pgconn.parameter_status(b"client_encoding") != b"UTF8":
                     return None
-                try:
-                    result = self._exec_prepared(conn, statement, params)
-                    if result.status == pq.ExecStatus.TUPLES_OK:
-                        return result
-                    lost = pgconn.status != pq.ConnStatus.OK
-                    if not (lost and statement.idempotent and attempt == 1):
-                        if lost and not result.error_field(pq.DiagnosticField.SQLSTATE):
-                            raise psycopg.OperationalError(
-                                pgconn.get_error_message() or "the connection was lost"
-                            )
-                        raise psycopg.errors.error_from_result(result)
-                except BaseException as exc:
-                    self._raise_translated(exc)
-            # The connection was lost, this one discarded on its return to the pool. Other
-            # idle ones may be as dead (a server restart): replace them before the retry.
+                result = self._exec_prepared(conn, statement, params)
+                if result.status == pq.ExecStatus.TUPLES_OK:
+                    return result
+                lost = pgconn.status != pq.ConnStatus.OK
+                if not (lost and statement.idempotent and attempt == 1):
+                    if lost and not result.error_field(pq.DiagnosticField.SQLSTATE):
+                        raise psycopg.OperationalError(
+                            pgconn.get_error_message() or "the connection was lost"
+                        )
+                    raise psycopg.errors.error_from_result(result)
+            except BaseException as exc:
+                self._raise_translated(exc)
+            finally:
+                self.pool.putconn(conn)  # a lost one is discarded and replaced there
+            # Other idle connections may be as dead as the lost one (a server restart):
+            # replace them before the retry takes one.
             self.pool.check()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -419,10 +422,23 @@ class PostgresDatabase(WorkerThreads, Closing):
             with self.pool.connection() as conn:
                 yield conn
         except PoolTimeout as exc:
-            raise DatabaseBusyError(
-                f"database {self.path}: no pooled connection came free within "
-                f"busy_timeout={self.busy_timeout}s (pool_size={self._pool_size})"
-            ) from exc
+            raise self._no_connection() from exc
+
+    def _checkout(self) -> psycopg.Connection[Any]:
+        """A pooled connection for `run_prepared`, to give back with ``pool.putconn``."""
+        self._check_open()
+        if self._pid != os.getpid():
+            self._after_fork()
+        try:
+            return self.pool.getconn()
+        except PoolTimeout as exc:
+            raise self._no_connection() from exc
+
+    def _no_connection(self) -> DatabaseBusyError:
+        return DatabaseBusyError(
+            f"database {self.path}: no pooled connection came free within "
+            f"busy_timeout={self.busy_timeout}s (pool_size={self._pool_size})"
+        )
 
     def _raise_translated(self, exc: BaseException) -> None:
         if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):

@@ -235,8 +235,26 @@ def serialize_reusing(
         return [serialize(item) for item in value], [copy.deepcopy(item) for item in value]
     snapshots = previous.snapshots
     # The unchanged prefix (usually all but the new messages) is reused in one slice each.
+    # `_unchanged`'s test of a pydantic model, inlined: this loop visits every element of
+    # the list at every step.
     shared, n = 0, min(len(value), len(snapshots))
-    while shared < n and _unchanged(value[shared], snapshots[shared]):
+    eq = _PYDANTIC_EQ
+    while shared < n:
+        item, snapshot = value[shared], snapshots[shared]
+        try:
+            if (
+                type(item) is type(snapshot)
+                and type(item).__eq__ is eq
+                and item.__dict__ == snapshot.__dict__
+                and item.__pydantic_extra__ == snapshot.__pydantic_extra__
+                and item.__pydantic_private__ == snapshot.__pydantic_private__
+            ):
+                shared += 1
+                continue
+        except Exception:  # as in `_unchanged`: then that one decides
+            pass
+        if not _unchanged(item, snapshot):
+            break
         shared += 1
     elements: list[Element] = list(previous.plain[:shared])
     copies: list[Any] = list(snapshots[:shared])
@@ -291,11 +309,15 @@ def plan_segment(base: StoredList | None, elements: Sequence[Element]) -> Segmen
     """Choose the base a new list version extends, or `ROOT` to store it whole."""
     if base is None:
         return ROOT
-    shared = 0
-    for old, new in zip(base.plain, elements, strict=False):
-        if old != new:
-            break
-        shared += 1
+    n = min(len(base.plain), len(elements))
+    if base.plain[:n] == tuple(elements[:n]):  # the usual case, compared in C
+        shared = n
+    else:
+        shared = 0
+        for old, new in zip(base.plain, elements, strict=False):
+            if old != new:
+                break
+            shared += 1
     if shared == 0 or base.depth + 1 > 2 * len(elements) + 16:
         return ROOT
     return SegmentPlan(base=base, base_len=shared)

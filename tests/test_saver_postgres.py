@@ -346,9 +346,10 @@ def _terminate_other_sessions(url: str) -> int:
 def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
     postgres_db: str,
 ) -> None:
-    """The lean path of put and put_writes (`PostgresDatabase.run_prepared`) runs them again on
-    a fresh connection when the server ended the pooled one's session (an administrator, a
-    failover): the graph goes on and its history is whole."""
+    """The lean path of put, put_writes and the one-statement read
+    (`PostgresDatabase.run_prepared`) runs them again on a fresh connection when the server
+    ended the pooled one's session (an administrator, a failover): the graph goes on and its
+    history is whole."""
     with SharedMemorySaver(postgres_db) as saver:
         first = _put(saver, 1, None)
         assert _terminate_other_sessions(postgres_db) >= 1
@@ -359,7 +360,8 @@ def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
             [("items", "pending"), ("__error__", "boom")],
             "task-1",
         )
-        got = saver.get_tuple({"configurable": {"thread_id": "t"}})
+        assert _terminate_other_sessions(postgres_db) >= 1
+        got = saver.get_tuple({"configurable": {"thread_id": "t"}})  # the lean read, too
         assert got is not None and got.checkpoint["id"] == second
         assert got.checkpoint["channel_values"]["items"] == ["item-0", "item-1"]
         assert [(c, v) for _, c, v in got.pending_writes or []] == [

@@ -511,6 +511,47 @@ SELECT_TUPLE = _TUPLE + "AND c.checkpoint_id = %s"
 
 SELECT_LATEST_TUPLE = _TUPLE + "ORDER BY c.checkpoint_id DESC LIMIT 1"
 
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as ``$1``, ``$2``, ... (for `Prepared`)."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+
+
+# Their lean forms (`select_tuple`): every result column is text or bytea, so they come back
+# in binary, as bytes; the key columns' types tell the server the parameters' (text).
+_LEAN_SELECT = {
+    SELECT_TUPLE: Prepared(
+        "langgraph_sharedmem_select_tuple_1", _numbered(SELECT_TUPLE), True, True
+    ),
+    SELECT_LATEST_TUPLE: Prepared(
+        "langgraph_sharedmem_select_latest_tuple_1",
+        _numbered(SELECT_LATEST_TUPLE),
+        True,
+        True,
+    ),
+}
+_BLOB_COLUMN = 5  # the checkpoint's bytea; the others are text
+
+
+def select_tuple(db: Any, sql: str, params: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Run `SELECT_TUPLE` or `SELECT_LATEST_TUPLE` (``sql``) with ``params``: its rows, as
+    psycopg would give them (text as str, bytea as bytes)."""
+    run = getattr(db, "run_prepared", None)
+    if run is not None:
+        result = run(_LEAN_SELECT[sql], [_text(p) for p in params])
+        if result is not None:
+            if not result.ntuples:
+                return []
+            row = [result.get_value(0, i) for i in range(result.nfields)]
+            return [
+                tuple(
+                    v if v is None or i == _BLOB_COLUMN else v.decode() for i, v in enumerate(row)
+                )
+            ]
+    return list(db.statement(sql, params))
+
+
 INSERT_CHECKPOINT = """
 INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
     parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata, null_channels)

@@ -249,7 +249,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             sql, params = self._sql.SELECT_TUPLE, (*params, target.checkpoint_id)
         else:
             sql = self._sql.SELECT_LATEST_TUPLE
-        rows = self.db.statement(sql, params)
+        rows = self._sql.select_tuple(self.db, sql, params)
         if not rows:
             return None
         *row, values_json, writes_json = rows[0]

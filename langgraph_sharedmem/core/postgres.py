@@ -327,7 +327,7 @@ class PostgresDatabase(WorkerThreads, Closing):
         with ``params`` already encoded in PostgreSQL's binary form (None is NULL); return
         its result (status ``TUPLES_OK``) for the caller to decode.
 
-        About a tenth of the client CPU of `statement` (no adaptation, no cursor, no
+        About a third of the client CPU of `statement` (no adaptation, no cursor, no
         parsing of the SQL on either side), for the statements a graph step runs. Errors are
         translated as `statement`'s. Returns None, having run nothing, where this path does
         not apply -- a transaction of this thread is open (run it there with `statement`),

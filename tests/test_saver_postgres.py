@@ -412,3 +412,21 @@ def test_errors_of_the_lean_path_are_the_projects(postgres_db: str) -> None:
         third = _put(saver, 3, second)
         got = saver.get_tuple({"configurable": {"thread_id": "t"}})
         assert got is not None and got.checkpoint["id"] == third
+
+
+def test_a_session_not_in_utf8_gets_the_same_results(postgres_db: str) -> None:
+    """The lean path sends text as UTF-8 bytes; a session in another client encoding runs
+    the same statements through psycopg instead, with the same outcome."""
+    latin1 = postgres_db + "?options=-c%20client_encoding%3DLATIN1"
+    with SharedMemorySaver(latin1) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": "café"}}
+        graph.invoke({"messages": [human(0)]}, config)
+        graph.invoke({"messages": [human(1)]}, config)
+        in_latin1 = graph.get_state(config).values["messages"]
+        with saver.db.pool.connection() as conn:
+            assert conn.execute("SHOW client_encoding").fetchone() == ("LATIN1",)
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        assert graph.get_state(config).values["messages"] == in_latin1
+        assert len(in_latin1) == 8

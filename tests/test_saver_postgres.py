@@ -10,8 +10,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
 
-from langgraph_sharedmem import DatabaseFileError, InvalidConfigError, SharedMemorySaver
+from langgraph_sharedmem import (
+    DatabaseBusyError,
+    DatabaseFileError,
+    InvalidConfigError,
+    SharedMemorySaver,
+)
 from langgraph_sharedmem.checkpoint import _schema_pg
 from tests._graphs import build_chat_graph, human
 from tests._pg_workers import put_chains, rewrite_or_read_one_thread
@@ -325,3 +331,102 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -
         "0003_null_channels_packed_writes",
     } <= set(names)
     assert old_rows == 1
+
+
+def _terminate_other_sessions(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
+    postgres_db: str,
+) -> None:
+    """The lean path of put, put_writes and the one-statement read
+    (`PostgresDatabase.run_prepared`) runs them again on a fresh connection when the server
+    ended the pooled one's session (an administrator, a failover): the graph goes on and its
+    history is whole."""
+    with SharedMemorySaver(postgres_db) as saver:
+        first = _put(saver, 1, None)
+        assert _terminate_other_sessions(postgres_db) >= 1
+        second = _put(saver, 2, first)  # on a dead connection first, then on a new one
+        assert _terminate_other_sessions(postgres_db) >= 1
+        saver.put_writes(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": second}},
+            [("items", "pending"), ("__error__", "boom")],
+            "task-1",
+        )
+        assert _terminate_other_sessions(postgres_db) >= 1
+        got = saver.get_tuple({"configurable": {"thread_id": "t"}})  # the lean read, too
+        assert got is not None and got.checkpoint["id"] == second
+        assert got.checkpoint["channel_values"]["items"] == ["item-0", "item-1"]
+        assert [(c, v) for _, c, v in got.pending_writes or []] == [
+            ("__error__", "boom"),
+            ("items", "pending"),
+        ]
+        # The same writes again (a retry whose first try did commit) change nothing.
+        saver.put_writes(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": second}},
+            [("items", "pending"), ("__error__", "boom")],
+            "task-1",
+        )
+    with SharedMemorySaver(postgres_db) as cold:  # nothing cached: what the rows hold
+        again = cold.get_tuple({"configurable": {"thread_id": "t"}})
+        assert again is not None
+        assert again.checkpoint["channel_values"]["items"] == ["item-0", "item-1"]
+        assert len(again.pending_writes or []) == 2
+        assert [t.checkpoint["id"] for t in cold.list(None)] == [second, first]
+
+
+def test_errors_of_the_lean_path_are_the_projects(postgres_db: str) -> None:
+    """put and put_writes raise what every other statement raises: a lock held too long is
+    `DatabaseBusyError`, a value PostgreSQL cannot hold `InvalidConfigError`; the connection
+    stays usable, and a statement deallocated behind the saver's back is prepared again."""
+    with SharedMemorySaver(postgres_db, busy_timeout=0.2) as saver:
+        first = _put(saver, 1, None)
+        with psycopg.connect(postgres_db, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (_schema_pg.thread_lock_key("t"),))
+            with pytest.raises(DatabaseBusyError, match="busy_timeout"):
+                _put(saver, 2, first)
+            other.execute("SELECT pg_advisory_unlock_all()")
+        second = _put(saver, 2, first)
+        with pytest.raises(InvalidConfigError, match="NUL"):
+            saver.put(
+                {"configurable": {"thread_id": "a\x00b"}},
+                empty_checkpoint(),
+                {},
+                {},
+            )
+        with pytest.raises(InvalidConfigError, match="NUL"):
+            saver.put_writes(
+                {"configurable": {"thread_id": "t", "checkpoint_id": second}},
+                [("items", 1)],
+                "task\x00",
+            )
+        with saver.db.pool.connection() as conn:  # as a pooler resetting sessions would
+            conn.execute("DEALLOCATE ALL")
+        third = _put(saver, 3, second)
+        got = saver.get_tuple({"configurable": {"thread_id": "t"}})
+        assert got is not None and got.checkpoint["id"] == third
+
+
+def test_a_session_not_in_utf8_gets_the_same_results(postgres_db: str) -> None:
+    """The lean path sends text as UTF-8 bytes; a session in another client encoding runs
+    the same statements through psycopg instead, with the same outcome."""
+    latin1 = postgres_db + "?options=-c%20client_encoding%3DLATIN1"
+    with SharedMemorySaver(latin1) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": "café"}}
+        graph.invoke({"messages": [human(0)]}, config)
+        graph.invoke({"messages": [human(1)]}, config)
+        in_latin1 = graph.get_state(config).values["messages"]
+        with saver.db.pool.connection() as conn:
+            assert conn.execute("SHOW client_encoding").fetchone() == ("LATIN1",)
+    with SharedMemorySaver(postgres_db) as saver:
+        graph = build_chat_graph().compile(checkpointer=saver)
+        assert graph.get_state(config).values["messages"] == in_latin1
+        assert len(in_latin1) == 8

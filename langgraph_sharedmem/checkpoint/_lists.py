@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import functools
 import os
+import random
 import threading
 import zlib
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from typing import Any
 import ormsgpack
 import pydantic
 
+from langgraph_sharedmem.checkpoint import _deflate
 from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 from langgraph_sharedmem.errors import DatabaseFileError, UnsafeDeserializationError
 
@@ -106,6 +108,10 @@ def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     # 1/16 of the state (most of the cost of a message-sized blob). Raw inflate with the
     # full window (`inflate`) reads streams written with any smaller one.
     if len(blob) <= _SMALL_WINDOW_BYTES:
+        if _deflate.deflate is not None:  # the same bytes, and the GIL kept (see `_deflate`)
+            most = len(blob) - len(blob) // 8 - len(_DEFLATE_1) - 4  # room left beside framing
+            stream = _deflate.deflate(blob, DICTIONARY, most)
+            return blob if stream is None else b"".join((_DEFLATE_1, stream, _checksum(blob)))
         deflater = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
     else:
         deflater = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
@@ -190,9 +196,17 @@ def join_msgpack(elements: Sequence[Element]) -> bytes | None:
     return header + b"".join(parts)
 
 
+# Tokens come from a generator of their own, seeded from the OS (again in a forked child):
+# `os.urandom` releases the GIL (see `_deflate` for what that costs a put), and the shared
+# `random` generator is reseeded by applications that want repeatable runs.
+_TOKENS = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_TOKENS.seed)
+
+
 def new_token() -> bytes:
     """A random tag for a new list row: a cached view of a row is trusted only if tags match."""
-    return os.urandom(8)
+    return _TOKENS.getrandbits(64).to_bytes(8, "big")
 
 
 @dataclass(frozen=True)
@@ -235,8 +249,26 @@ def serialize_reusing(
         return [serialize(item) for item in value], [copy.deepcopy(item) for item in value]
     snapshots = previous.snapshots
     # The unchanged prefix (usually all but the new messages) is reused in one slice each.
+    # `_unchanged`'s test of a pydantic model, inlined: this loop visits every element of
+    # the list at every step.
     shared, n = 0, min(len(value), len(snapshots))
-    while shared < n and _unchanged(value[shared], snapshots[shared]):
+    eq = _PYDANTIC_EQ
+    while shared < n:
+        item, snapshot = value[shared], snapshots[shared]
+        try:
+            if (
+                type(item) is type(snapshot)
+                and type(item).__eq__ is eq
+                and item.__dict__ == snapshot.__dict__
+                and item.__pydantic_extra__ == snapshot.__pydantic_extra__
+                and item.__pydantic_private__ == snapshot.__pydantic_private__
+            ):
+                shared += 1
+                continue
+        except Exception:  # as in `_unchanged`: then that one decides
+            pass
+        if not _unchanged(item, snapshot):
+            break
         shared += 1
     elements: list[Element] = list(previous.plain[:shared])
     copies: list[Any] = list(snapshots[:shared])
@@ -291,11 +323,15 @@ def plan_segment(base: StoredList | None, elements: Sequence[Element]) -> Segmen
     """Choose the base a new list version extends, or `ROOT` to store it whole."""
     if base is None:
         return ROOT
-    shared = 0
-    for old, new in zip(base.plain, elements, strict=False):
-        if old != new:
-            break
-        shared += 1
+    n = min(len(base.plain), len(elements))
+    if base.plain[:n] == tuple(elements[:n]):  # the usual case, compared in C
+        shared = n
+    else:
+        shared = 0
+        for old, new in zip(base.plain, elements, strict=False):
+            if old != new:
+                break
+            shared += 1
     if shared == 0 or base.depth + 1 > 2 * len(elements) + 16:
         return ROOT
     return SegmentPlan(base=base, base_len=shared)

@@ -26,7 +26,8 @@ serializing writers of one thread, if any), `inserted` (whether an insert-if-abs
 its row), `metadata_term` (a list-filter prefilter), `PUT_CHECKPOINT`/`PUT_WRITES` (a
 checkpoint or a task's writes in one statement, where a round trip costs; None here) and
 `SELECT_TUPLE`/`SELECT_LATEST_TUPLE` (a checkpoint with its values and writes in one
-statement; None here).
+statement; None here, and so are never run: `_schema_pg` alone has their runners,
+`put_checkpoint`, `put_writes` and `select_tuple`).
 """
 
 from __future__ import annotations

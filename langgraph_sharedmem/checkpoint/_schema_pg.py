@@ -19,6 +19,9 @@ segments, pending writes. What differs:
 * `PUT_CHECKPOINT` and `PUT_WRITES` (functions the migrations create) store a checkpoint or
   a task's writes in one statement: one round trip, no ``BEGIN``/``COMMIT`` of their own;
   `SELECT_TUPLE`/`SELECT_LATEST_TUPLE` read one back the same way.
+* `put_checkpoint`, `put_writes` and `select_tuple` run those statements on the database's lean
+  path (`PostgresDatabase.run_prepared`: prepared once per connection, parameters encoded here
+  in binary, results decoded here), at a fraction of psycopg's client CPU per call;
 * ``writes`` has no unique key since step 0003, only an index by checkpoint (half the bytes):
   its writers hold the task's advisory lock (`lock_task`) while they check what is stored.
 """
@@ -28,9 +31,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
+from collections.abc import Sequence
 from typing import Any
 
-from langgraph_sharedmem.core.postgres import PostgresMigrations, advisory_key
+from langgraph_sharedmem.core.postgres import PostgresMigrations, Prepared, advisory_key
+from langgraph_sharedmem.errors import InvalidConfigError
 
 PARAM = "%s"
 
@@ -355,6 +361,104 @@ SELECT langgraph_sharedmem_put_writes(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
 """
 
 
+# The lean forms of `PUT_CHECKPOINT`, `PUT_WRITES` and the one-statement reads. All three may
+# run again after a lost connection: a put stores the same rows again or finds them (then its
+# status says 0 and the saver trusts no cached list), writes already stored send the saver
+# to its merging path, a read reads.
+_LEAN_PUT_CHECKPOINT = Prepared(
+    "langgraph_sharedmem_put_checkpoint_1",
+    "SELECT langgraph_sharedmem_put_checkpoint($1::bigint, $2::text, $3::text, $4::text, "
+    "$5::text, $6::text, $7::text, $8::bytea, $9::json, $10::json, $11::json, $12::jsonb)",
+    idempotent=True,
+)
+_LEAN_PUT_WRITES = Prepared(
+    "langgraph_sharedmem_put_writes_1",
+    "SELECT langgraph_sharedmem_put_writes($1::bigint, $2::text, $3::text, $4::text, "
+    "$5::text, $6::text, $7::integer, $8::text, $9::text, $10::bytea, $11::bytea, $12::jsonb)",
+    idempotent=True,
+)
+
+_BIGINT = struct.Struct("!q").pack
+_INTEGER = struct.Struct("!i").pack
+
+
+def _text(value: str) -> bytes:
+    """A ``text`` parameter in binary form: its UTF-8 bytes. A NUL is refused here as psycopg
+    refuses it (the server would too, naming an invalid byte sequence)."""
+    if "\x00" in value:
+        raise InvalidConfigError(
+            "PostgreSQL cannot store this value: PostgreSQL text fields cannot contain NUL "
+            "(0x00) bytes"
+        )
+    return value.encode()
+
+
+def _maybe_text(value: str | None) -> bytes | None:
+    return None if value is None else _text(value)
+
+
+def _jsonb(value: str | None) -> bytes | None:
+    """A ``jsonb`` parameter in binary form: format version 1, then the JSON text."""
+    return None if value is None else b"\x01" + value.encode()
+
+
+def put_checkpoint(db: Any, params: Sequence[Any]) -> list[int]:
+    """Run `PUT_CHECKPOINT` with ``params`` (in its order) and return its status array."""
+    run = getattr(db, "run_prepared", None)
+    if run is not None:
+        key, thread, ns, cid, parent, run_id, type_, blob, versions, md, nulls, rows = params
+        result = run(
+            _LEAN_PUT_CHECKPOINT,
+            (
+                _BIGINT(key),
+                _text(thread),
+                _text(ns),
+                _text(cid),
+                _maybe_text(parent),
+                _maybe_text(run_id),
+                _text(type_),
+                blob,
+                versions.encode(),  # JSON text: a NUL in it is escaped
+                md.encode(),
+                None if nulls is None else nulls.encode(),
+                _jsonb(rows),
+            ),
+        )
+        if result is not None:
+            array: bytes = result.get_value(0, 0)  # text form: b"{1,0,1}"
+            return [int(n) for n in array[1:-1].split(b",")] if len(array) > 2 else []
+    [(status,)] = db.statement(PUT_CHECKPOINT, params)
+    return list(status)
+
+
+def put_writes(db: Any, params: Sequence[Any]) -> bool:
+    """Run `PUT_WRITES` with ``params`` (in its order): whether the writes were stored."""
+    run = getattr(db, "run_prepared", None)
+    if run is not None:
+        key, thread, ns, cid, task, path, idx, channel, type_, blob, more, special = params
+        result = run(
+            _LEAN_PUT_WRITES,
+            (
+                _BIGINT(key),
+                _text(thread),
+                _text(ns),
+                _text(cid),
+                _text(task),
+                _text(path),
+                None if idx is None else _INTEGER(idx),
+                _maybe_text(channel),
+                _maybe_text(type_),
+                blob,
+                more,
+                _jsonb(special),
+            ),
+        )
+        if result is not None:
+            return bool(result.get_value(0, 0) == b"t")
+    [(done,)] = db.statement(PUT_WRITES, params)
+    return bool(done)
+
+
 def rows_json(rows: list[dict[str, Any]]) -> str:
     """Rows for `PUT_CHECKPOINT` and `PUT_WRITES`: one JSON array, bytes in base64."""
     return json.dumps(
@@ -406,6 +510,47 @@ WHERE c.thread_id = %s AND c.checkpoint_ns = %s
 SELECT_TUPLE = _TUPLE + "AND c.checkpoint_id = %s"
 
 SELECT_LATEST_TUPLE = _TUPLE + "ORDER BY c.checkpoint_id DESC LIMIT 1"
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as ``$1``, ``$2``, ... (for `Prepared`)."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+
+
+# Their lean forms (`select_tuple`): every result column is text or bytea, so they come back
+# in binary, as bytes; the key columns' types tell the server the parameters' (text).
+_LEAN_SELECT = {
+    SELECT_TUPLE: Prepared(
+        "langgraph_sharedmem_select_tuple_1", _numbered(SELECT_TUPLE), True, True
+    ),
+    SELECT_LATEST_TUPLE: Prepared(
+        "langgraph_sharedmem_select_latest_tuple_1",
+        _numbered(SELECT_LATEST_TUPLE),
+        True,
+        True,
+    ),
+}
+_BLOB_COLUMN = 5  # the checkpoint's bytea; the others are text
+
+
+def select_tuple(db: Any, sql: str, params: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Run `SELECT_TUPLE` or `SELECT_LATEST_TUPLE` (``sql``) with ``params``: its rows, as
+    psycopg would give them (text as str, bytea as bytes)."""
+    run = getattr(db, "run_prepared", None)
+    if run is not None:
+        result = run(_LEAN_SELECT[sql], [_text(p) for p in params])
+        if result is not None:
+            if not result.ntuples:
+                return []
+            row = [result.get_value(0, i) for i in range(result.nfields)]
+            return [
+                tuple(
+                    v if v is None or i == _BLOB_COLUMN else v.decode() for i, v in enumerate(row)
+                )
+            ]
+    return list(db.statement(sql, params))
+
 
 INSERT_CHECKPOINT = """
 INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,

@@ -249,7 +249,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             sql, params = self._sql.SELECT_TUPLE, (*params, target.checkpoint_id)
         else:
             sql = self._sql.SELECT_LATEST_TUPLE
-        rows = self.db.statement(sql, params)
+        rows = self._sql.select_tuple(self.db, sql, params)
         if not rows:
             return None
         *row, values_json, writes_json = rows[0]
@@ -616,8 +616,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         None when it must be stored statement by statement instead: no such statement, a list
         re-stored at its base's version, or a base pruned or rewritten meanwhile (then the
         statement wrote nothing)."""
-        sql = self._sql.PUT_CHECKPOINT
-        if sql is None:
+        if self._sql.PUT_CHECKPOINT is None:
             return None
         rows: builtins.list[dict[str, Any]] = []
         for p in prepared:
@@ -637,8 +636,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                     value.update(base_version=plan.base.version, base_len=plan.base_len)
                     value.update(base_token=plan.base.token)
             rows.append({"channel": p.channel, "version": p.version, **value})
-        [(status,)] = self.db.statement(
-            sql,
+        status = self._sql.put_checkpoint(
+            self.db,
             (self._sql.thread_lock_key(target.thread_id), *row, self._sql.rows_json(rows)),
         )
         if -1 in status:
@@ -724,8 +723,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         first = next(iter(regular.values()), None)
         more = _writes.pack(list(regular.values())[1:]) or None
         if self._sql.PUT_WRITES is not None:
-            [(done,)] = self.db.statement(
-                self._sql.PUT_WRITES,
+            done = self._sql.put_writes(
+                self.db,
                 (
                     self._sql.task_lock_key(*key),
                     *key,

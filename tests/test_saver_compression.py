@@ -7,11 +7,8 @@ stand in for both here.
 
 from __future__ import annotations
 
-import random
 import sqlite3
-import sys
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -21,7 +18,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 from langgraph_sharedmem import DatabaseFileError, SharedMemorySaver
-from langgraph_sharedmem.checkpoint import _deflate
 from langgraph_sharedmem.checkpoint._lists import compress, inflate
 from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 
@@ -164,35 +160,3 @@ def test_small_and_large_blobs_read_back_and_small_ones_compress_as_well(size: i
     full = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
     framing = 5  # the framing byte and the checksum
     assert len(blob) - framing <= len(full.compress(plain) + full.flush()) + 2
-
-
-def _zlib_compress(plain: bytes) -> bytes:
-    """What `compress` wrote with Python's zlib alone, before `_deflate`."""
-    if len(plain) < 64:
-        return plain
-    deflater = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    packed = b"\x01" + deflater.compress(plain) + deflater.flush()
-    packed += zlib.adler32(plain).to_bytes(4, "big")
-    return packed if len(packed) <= len(plain) - len(plain) // 8 else plain
-
-
-def test_small_blobs_compress_to_the_same_bytes_from_many_threads() -> None:
-    """Small blobs are deflated through libz keeping the GIL (`_deflate`, one stream per
-    thread): the same bytes as Python's zlib, also for blobs whose compressed form is just
-    small enough to be kept."""
-    rng = random.Random(3)
-    blobs = []
-    for _ in range(1500):
-        size = rng.randint(0, 2048)
-        compressible = int(size * rng.random() * 0.3)
-        blobs.append(rng.randbytes(size - compressible) + TEXT.encode()[:compressible])
-    expected = [_zlib_compress(b) for b in blobs]
-    pairs = list(zip(blobs, expected, strict=True))
-    assert any(e is not b and len(e) == len(b) - len(b) // 8 for b, e in pairs)  # just pays
-
-    def check(part: int) -> bool:
-        return all(compress(b) == e for b, e in zip(blobs[part::4], expected[part::4], strict=True))
-
-    with ThreadPoolExecutor(4) as pool:
-        assert all(pool.map(check, range(4)))
-    assert _deflate.deflate is not None or sys.platform not in ("linux", "darwin")

@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import functools
 import os
-import random
 import threading
 import zlib
 from collections import OrderedDict
@@ -37,7 +36,6 @@ from typing import Any
 import ormsgpack
 import pydantic
 
-from langgraph_sharedmem.checkpoint import _deflate
 from langgraph_sharedmem.checkpoint._zdict import DICTIONARY, DICTIONARY_ID
 from langgraph_sharedmem.errors import DatabaseFileError, UnsafeDeserializationError
 
@@ -108,10 +106,6 @@ def compress(blob: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     # 1/16 of the state (most of the cost of a message-sized blob). Raw inflate with the
     # full window (`inflate`) reads streams written with any smaller one.
     if len(blob) <= _SMALL_WINDOW_BYTES:
-        if _deflate.deflate is not None:  # the same bytes, and the GIL kept (see `_deflate`)
-            most = len(blob) - len(blob) // 8 - len(_DEFLATE_1) - 4  # room left beside framing
-            stream = _deflate.deflate(blob, DICTIONARY, most)
-            return blob if stream is None else b"".join((_DEFLATE_1, stream, _checksum(blob)))
         deflater = zlib.compressobj(6, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
     else:
         deflater = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
@@ -196,17 +190,9 @@ def join_msgpack(elements: Sequence[Element]) -> bytes | None:
     return header + b"".join(parts)
 
 
-# Tokens come from a generator of their own, seeded from the OS (again in a forked child):
-# `os.urandom` releases the GIL (see `_deflate` for what that costs a put), and the shared
-# `random` generator is reseeded by applications that want repeatable runs.
-_TOKENS = random.Random()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_TOKENS.seed)
-
-
 def new_token() -> bytes:
     """A random tag for a new list row: a cached view of a row is trusted only if tags match."""
-    return _TOKENS.getrandbits(64).to_bytes(8, "big")
+    return os.urandom(8)
 
 
 @dataclass(frozen=True)

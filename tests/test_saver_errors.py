@@ -224,6 +224,23 @@ def test_pending_write_with_a_lone_surrogate_is_refused(saver: SharedMemorySaver
     assert loaded is not None and loaded.pending_writes == []
 
 
+@pytest.mark.parametrize("key", ["thread_id", "checkpoint_ns", "checkpoint_id"])
+def test_a_config_key_with_a_lone_surrogate_is_named_and_nothing_written(
+    saver: SharedMemorySaver, key: str
+) -> None:
+    first = _put(saver, notes="kept")
+    config = {"configurable": {**first["configurable"], key: "t\udc801"}}
+    for call in (
+        lambda: saver.get_tuple(config),
+        lambda: list(saver.list(config)),
+        lambda: saver.put(config, generate_checkpoint(), generate_metadata(), {}),
+        lambda: saver.put_writes(config, [("notes", "x")], "task-1"),
+    ):
+        with pytest.raises(InvalidConfigError, match=rf"{key} .*lone surrogate"):
+            call()
+    assert [t.config for t in saver.list(None)] == [first]
+
+
 def test_question_marks_and_valid_unicode_round_trip(saver: SharedMemorySaver) -> None:
     values = {"q": "why? ¿qué? \U0001f600", "m": [HumanMessage("ok?", id="1")], "d": Memo("?")}
     _put(saver, **values)

@@ -45,9 +45,13 @@ def parse_target(config: RunnableConfig | None, *, what: str) -> Target:
         raise InvalidConfigError(
             f"thread_id must be a string, int or UUID, got {type(thread_id).__name__}"
         )
-    ns = configurable.get("checkpoint_ns") or ""
+    ns = str(configurable.get("checkpoint_ns") or "")
     checkpoint_id = configurable.get("checkpoint_id") or None
-    return Target(str(thread_id), str(ns), None if checkpoint_id is None else str(checkpoint_id))
+    if checkpoint_id is not None:
+        checkpoint_id = _bindable("checkpoint_id", str(checkpoint_id))
+    return Target(
+        _bindable("thread_id", str(thread_id)), _bindable("checkpoint_ns", ns), checkpoint_id
+    )
 
 
 def _json_default(value: Any) -> Any:

@@ -159,3 +159,49 @@ def test_run_serves_async_callers_off_the_event_loop(postgres_db: str) -> None:
         loop_thread = threading.get_ident()
         threads = asyncio.run(main())
         assert loop_thread not in threads and len(set(threads)) > 1
+
+
+def _end_every_other_session(url: str) -> None:
+    """What a server restart or failover does to a pool's idle connections: the server ends
+    their sessions. Returns once those backends are gone."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        others = (
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        for _ in range(200):
+            row = admin.execute(f"SELECT count(*) {others}").fetchone()
+            if row == (0,):
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("the ended sessions did not go away")
+
+
+def test_idle_connections_the_server_ended_are_replaced_not_failed(postgres_db: str) -> None:
+    """After a restart or failover every idle pooled connection is dead; the next calls
+    must get new ones instead of failing one call per dead connection (5 of them before)."""
+    with PostgresDatabase(postgres_db, pool_size=5) as db:
+        db.statement("CREATE TABLE t (v integer)")
+        inside = threading.Barrier(6)
+
+        def hold() -> None:
+            with db.read():
+                inside.wait()
+                inside.wait()
+
+        holders = [threading.Thread(target=hold) for _ in range(5)]
+        for h in holders:
+            h.start()
+        inside.wait()  # five connections open at once: the pool keeps them idle after
+        inside.wait()
+        for h in holders:
+            h.join()
+        assert db.pool.get_stats()["pool_available"] == 5
+        _end_every_other_session(postgres_db)
+        for i in range(7):  # each kind of call, and more calls than dead connections
+            db.statement("INSERT INTO t VALUES (%s)", (i,))
+            with db.write() as conn:
+                conn.execute("INSERT INTO t VALUES (%s)", (-i,))
+            with db.read() as conn:
+                assert conn.execute("SELECT count(*) FROM t").fetchone() == (2 * i + 2,)

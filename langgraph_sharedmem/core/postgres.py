@@ -436,15 +436,15 @@ class PostgresDatabase(WorkerThreads, Closing):
         self._check_open()
         if self._pid != os.getpid():
             self._after_fork()
-        for _ in range(self._pool_size + 1):
+        for attempt in range(self._pool_size + 1):
             try:
                 conn = self.pool.getconn()
             except PoolTimeout as exc:
                 raise self._no_connection() from exc
-            if _alive(conn):
-                return conn
+            if attempt == self._pool_size or _alive(conn):
+                return conn  # the last one even if dead: the caller's statement says why
             self.pool.putconn(conn)  # closed: the pool discards it and opens another
-        return conn  # every one was dead: the caller's statement says why
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _no_connection(self) -> DatabaseBusyError:
         return DatabaseBusyError(

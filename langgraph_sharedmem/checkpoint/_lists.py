@@ -235,32 +235,15 @@ def serialize_reusing(
         return [serialize(item) for item in value], [copy.deepcopy(item) for item in value]
     snapshots = previous.snapshots
     # The unchanged prefix (usually all but the new messages) is reused in one slice each.
-    # `_unchanged`'s test of a pydantic model, inlined: this loop visits every element of
-    # the list at every step.
     shared, n = 0, min(len(value), len(snapshots))
-    eq = _PYDANTIC_EQ
-    while shared < n:
-        item, snapshot = value[shared], snapshots[shared]
-        try:
-            if (
-                type(item) is type(snapshot)
-                and type(item).__eq__ is eq
-                and item.__dict__ == snapshot.__dict__
-                and item.__pydantic_extra__ == snapshot.__pydantic_extra__
-                and item.__pydantic_private__ == snapshot.__pydantic_private__
-            ):
-                shared += 1
-                continue
-        except Exception:  # as in `_unchanged`: then that one decides
-            pass
-        if not _unchanged(item, snapshot):
-            break
+    while shared < n and _unchanged(value[shared], snapshots[shared]):
         shared += 1
     elements: list[Element] = list(previous.plain[:shared])
     copies: list[Any] = list(snapshots[:shared])
     for i in range(shared, len(value)):
         item = value[i]
-        if i < len(snapshots) and _unchanged(item, snapshots[i]):
+        # value[shared] was just found changed: only the ones after it may match again.
+        if shared < i < len(snapshots) and _unchanged(item, snapshots[i]):
             elements.append(previous.plain[i])
             copies.append(snapshots[i])
         else:

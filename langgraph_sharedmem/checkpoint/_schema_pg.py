@@ -348,17 +348,25 @@ CHECKPOINT_COLUMNS = (
     "channel_versions::text, metadata::text, null_channels::text"
 )
 
+# Every parameter cast: the lean form (`_numbered`) sends them in binary, typed by the casts.
 PUT_CHECKPOINT = """
-SELECT langgraph_sharedmem_put_checkpoint(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json,
-    %s::json, %s::jsonb)
+SELECT langgraph_sharedmem_put_checkpoint(%s::bigint, %s::text, %s::text, %s::text, %s::text,
+    %s::text, %s::text, %s::bytea, %s::json, %s::json, %s::json, %s::jsonb)
 """
 
 # See `_PUT_WRITES_FUNCTION`: the first regular write (idx, channel, type, value; all NULL
 # without one), the others packed, then the special ones (a JSON array, or NULL); false when
 # the task already had regular writes (nothing was written).
 PUT_WRITES = """
-SELECT langgraph_sharedmem_put_writes(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
+SELECT langgraph_sharedmem_put_writes(%s::bigint, %s::text, %s::text, %s::text, %s::text,
+    %s::text, %s::integer, %s::text, %s::text, %s::bytea, %s::bytea, %s::jsonb)
 """
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as ``$1``, ``$2``, ... (for `Prepared`)."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
 
 
 # The lean forms of `PUT_CHECKPOINT`, `PUT_WRITES` and the one-statement reads. All three may
@@ -366,16 +374,10 @@ SELECT langgraph_sharedmem_put_writes(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
 # status says 0 and the saver trusts no cached list), writes already stored send the saver
 # to its merging path, a read reads.
 _LEAN_PUT_CHECKPOINT = Prepared(
-    "langgraph_sharedmem_put_checkpoint_1",
-    "SELECT langgraph_sharedmem_put_checkpoint($1::bigint, $2::text, $3::text, $4::text, "
-    "$5::text, $6::text, $7::text, $8::bytea, $9::json, $10::json, $11::json, $12::jsonb)",
-    idempotent=True,
+    "langgraph_sharedmem_put_checkpoint_1", _numbered(PUT_CHECKPOINT), idempotent=True
 )
 _LEAN_PUT_WRITES = Prepared(
-    "langgraph_sharedmem_put_writes_1",
-    "SELECT langgraph_sharedmem_put_writes($1::bigint, $2::text, $3::text, $4::text, "
-    "$5::text, $6::text, $7::integer, $8::text, $9::text, $10::bytea, $11::bytea, $12::jsonb)",
-    idempotent=True,
+    "langgraph_sharedmem_put_writes_1", _numbered(PUT_WRITES), idempotent=True
 )
 
 _BIGINT = struct.Struct("!q").pack
@@ -510,12 +512,6 @@ WHERE c.thread_id = %s AND c.checkpoint_ns = %s
 SELECT_TUPLE = _TUPLE + "AND c.checkpoint_id = %s"
 
 SELECT_LATEST_TUPLE = _TUPLE + "ORDER BY c.checkpoint_id DESC LIMIT 1"
-
-
-def _numbered(sql: str) -> str:
-    """``sql`` with its ``%s`` placeholders as ``$1``, ``$2``, ... (for `Prepared`)."""
-    parts = sql.split("%s")
-    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
 
 
 # Their lean forms (`select_tuple`): every result column is text or bytea, so they come back

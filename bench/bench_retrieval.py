@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -406,15 +407,24 @@ def held_repeats(directory: Path, held: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _cosine_router(reg: Registry, everyone: bool) -> Callable[[str], str]:
-    """Baseline (a): the nearest agent text by plain WordLlama cosine."""
-    emb = WordLlamaEmbeddings()
+def _cosine_router(
+    reg: Registry, everyone: bool, embeddings: Embeddings | None = None
+) -> Callable[[str], str]:
+    """Baseline (a): the nearest agent text by plain cosine (WordLlama's unless
+    ``embeddings`` is given)."""
+    emb = embeddings or WordLlamaEmbeddings()
     agents = reg.agents(include_stale=everyone)
     texts = [
         describe(dataclasses.asdict(a) | {"capabilities": list(a.capabilities)}) for a in agents
     ]
-    matrix = emb.embed_array(texts)
-    return lambda task: agents[int(np.argmax(matrix @ emb.embed_one(task)))].name
+    matrix = _unit_rows(np.array(emb.embed_documents(texts)))
+    return lambda task: (
+        agents[int(np.argmax(matrix @ _unit_rows(np.array([emb.embed_query(task)]))[0]))].name
+    )
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def run_routing(*, tune: bool = False) -> list[Report]:

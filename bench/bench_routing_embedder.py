@@ -35,8 +35,6 @@ from langchain_core.embeddings import Embeddings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_retrieval as br  # noqa: E402
 
-from langgraph_sharedmem.registry._model import describe  # noqa: E402
-
 SERVER = """
 import json, os, sys
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -102,22 +100,14 @@ def main() -> None:
                 tempfile.TemporaryDirectory() as tmp,
                 br.routing_registry(Path(tmp), index=index) as reg,
             ):
-                agents = reg.agents(include_stale=False)
-                texts = [
-                    describe(dataclasses.asdict(a) | {"capabilities": list(a.capabilities)})
-                    for a in agents
-                ]
-                matrix = np.array(embeddings.embed_documents(texts))
-                plain = [
-                    agents[int(np.argmax(matrix @ np.array(embeddings.embed_query(t["task"]))))]
-                    for t in tasks
-                ]
+                cosine = br._cosine_router(reg, everyone=False, embeddings=embeddings)
+                plain = [cosine(t["task"]) for t in tasks]
                 features = br.routing_features(reg, tasks)
                 if tuned is None:
                     tuned, _ = br.tune_routing(features)
                 picks = br.routing_picks(features, tuned)
                 rows[half] = {
-                    "(a) plain cosine, available agents": accuracy([a.name for a in plain], tasks),
+                    "(a) plain cosine, available agents": accuracy(plain, tasks),
                     "default route(), shipped weights": accuracy(
                         [reg.route(t["task"], k=1)[0].name for t in tasks], tasks
                     ),

@@ -18,7 +18,9 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
 2. Throughput with 8 writer processes: 8 spawned processes open their saver, wait on one
    barrier, then each runs its own thread of ``steps`` (100; 20 quick) steps. Steps/s = all
    steps / time from the barrier to the last process done.
-   Both throughputs run 3 times (1 quick), alternating the savers, each run on a new
+   The same again with threads of ``long_writer_steps`` (400; 50 quick): how the ratio moves
+   with thread length, since PostgresSaver's put rewrites a thread's whole message list.
+   Every throughput runs 3 times (1 quick), alternating the savers, each run on a new
    database; the median run is reported and every run is in the JSON.
 3. Bytes per step: one thread of 800 steps (50 quick); the sum of ``pg_total_relation_size``
    (table + indexes + TOAST) of the saver's tables, divided by the steps. Nothing is vacuumed.
@@ -81,13 +83,32 @@ class Config:
     steps: int
     writers: int
     writer_steps: int
+    long_writer_steps: int
     long_steps: int
     repeats: int
     runs: int
 
 
-FULL = Config(threads=4, steps=100, writers=8, writer_steps=100, long_steps=800, repeats=20, runs=3)
-QUICK = Config(threads=2, steps=20, writers=8, writer_steps=20, long_steps=50, repeats=5, runs=1)
+FULL = Config(
+    threads=4,
+    steps=100,
+    writers=8,
+    writer_steps=100,
+    long_writer_steps=400,
+    long_steps=800,
+    repeats=20,
+    runs=3,
+)
+QUICK = Config(
+    threads=2,
+    steps=20,
+    writers=8,
+    writer_steps=20,
+    long_writer_steps=50,
+    long_steps=50,
+    repeats=5,
+    runs=1,
+)
 
 
 def log(message: str) -> None:
@@ -152,11 +173,19 @@ def writer_process(kind: Kind, url: str, worker: int, steps: int, barrier: Any, 
 
 
 def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    return writers_of(kind, url, cfg, cfg.writer_steps)
+
+
+def many_long_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
+    return writers_of(kind, url, cfg, cfg.long_writer_steps)
+
+
+def writers_of(kind: Kind, url: str, cfg: Config, steps: int) -> dict[str, Any]:
     with open_saver(kind, url):
         pass  # tables first: this measures writing, not N processes racing to create them
     barrier, out = CTX.Barrier(cfg.writers + 1), CTX.Queue()
     procs = [
-        CTX.Process(target=writer_process, args=(kind, url, w, cfg.writer_steps, barrier, out))
+        CTX.Process(target=writer_process, args=(kind, url, w, steps, barrier, out))
         for w in range(cfg.writers)
     ]
     for p in procs:
@@ -171,7 +200,7 @@ def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
         raise RuntimeError(f"{NAMES[kind]} writer failed: {errors[0]}")
     seconds = max(done for _, done, _, _ in results) - started
     return {
-        "steps_per_s": cfg.writers * cfg.writer_steps / seconds,
+        "steps_per_s": cfg.writers * steps / seconds,
         "digests": [d for _, _, d, _ in results],
     }
 
@@ -226,9 +255,16 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
     }
 
 
+THROUGHPUTS = {
+    "one_writer": one_writer,
+    "many_writers": many_writers,
+    "many_long_writers": many_long_writers,
+}
+
+
 def measure(cfg: Config, server: Server) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for name, fn in (("one_writer", one_writer), ("many_writers", many_writers)):
+    for name, fn in THROUGHPUTS.items():
         runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         for run in range(cfg.runs):
             for kind in KINDS if run % 2 == 0 else KINDS[::-1]:
@@ -251,13 +287,14 @@ def measure(cfg: Config, server: Server) -> dict[str, Any]:
 def correctness(r: dict[str, Any]) -> dict[str, bool]:
     return {
         "every_run": all(
-            r[name][kind]["all_digests_agree"]
-            for name in ("one_writer", "many_writers")
-            for kind in KINDS
+            r[name][kind]["all_digests_agree"] for name in THROUGHPUTS for kind in KINDS
         ),
         "one_writer": r["one_writer"]["ours"]["digests"] == r["one_writer"]["postgres"]["digests"],
-        "many_writers": r["many_writers"]["ours"]["digests"]
-        == r["many_writers"]["postgres"]["digests"],
+        **{
+            name: r[name]["ours"]["digests"] == r[name]["postgres"]["digests"]
+            for name in THROUGHPUTS
+            if name != "one_writer"
+        },
         "long_thread": r["long_thread"]["ours"]["digest"] == r["long_thread"]["postgres"]["digest"],
     }
 
@@ -269,6 +306,10 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]
         / r["one_writer"]["postgres"]["steps_per_s"],
         f"steps_per_s_{cfg.writers}_writers": r["many_writers"]["ours"]["steps_per_s"]
         / r["many_writers"]["postgres"]["steps_per_s"],
+        f"steps_per_s_{cfg.writers}_writers_{cfg.long_writer_steps}_steps": r["many_long_writers"][
+            "ours"
+        ]["steps_per_s"]
+        / r["many_long_writers"]["postgres"]["steps_per_s"],
         "bytes_per_step": theirs["bytes_per_step"] / ours["bytes_per_step"],
         "get_state": theirs["get_state_ms"] / ours["get_state_ms"],
     }
@@ -284,6 +325,12 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             f"{r['many_writers']['ours']['steps_per_s']:.0f}",
             f"{r['many_writers']['postgres']['steps_per_s']:.0f}",
             f"{ratios[f'steps_per_s_{cfg.writers}_writers']:.2f}x",
+        ),
+        (
+            f"steps/s, {cfg.writers} writer processes ({cfg.long_writer_steps} steps each)",
+            f"{r['many_long_writers']['ours']['steps_per_s']:.0f}",
+            f"{r['many_long_writers']['postgres']['steps_per_s']:.0f}",
+            f"{ratios[f'steps_per_s_{cfg.writers}_writers_{cfg.long_writer_steps}_steps']:.2f}x",
         ),
         (
             f"steps/s, 1 writer, one {cfg.long_steps}-step thread",
@@ -340,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(lines))
     print(f"correctness (same final messages): {checks}")
     if args.json:
-        for section in ("one_writer", "many_writers"):
+        for section in THROUGHPUTS:
             for kind in KINDS:
                 results[section][kind].pop("digests")
         args.json.write_text(

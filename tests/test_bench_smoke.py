@@ -46,6 +46,7 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
     assert set(data["ratios"]) == {
         "steps_per_s_1_writer",
         "steps_per_s_8_writers",
+        "steps_per_s_8_writers_50_steps",
         "bytes_per_step",
         "get_state",
     }

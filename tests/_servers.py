@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -150,3 +151,22 @@ def _run(command: list[str]) -> None:
         raise PostgresUnavailable(
             f"{' '.join(command)} failed ({done.returncode}): {(done.stderr or done.stdout)[-800:]}"
         )
+
+
+_DATABASE_NUMBERS = itertools.count()
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on ``server_url``'s server, dropped on exit: one per
+    test, or one per example where a property test needs each example to start empty."""
+    import psycopg
+
+    name = f"test_{os.getpid()}_{next(_DATABASE_NUMBERS)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

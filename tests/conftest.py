@@ -3,7 +3,6 @@ PostgreSQL, its own database on one throwaway server per session."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +65,6 @@ def open_store(store_conn: str | Path, tmp_path: Path) -> Any:
 
 # Why PostgreSQL tests were skipped, if they were: said again in the terminal summary.
 _POSTGRES_MISSING: list[str] = []
-_DATABASE_NUMBERS = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -91,14 +89,10 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_db(postgres_url: str) -> Iterator[str]:
     """The URL of a new, empty database on the session's server, dropped after the test."""
-    import psycopg
+    from tests._servers import fresh_database
 
-    name = f"test_{os.getpid()}_{next(_DATABASE_NUMBERS)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

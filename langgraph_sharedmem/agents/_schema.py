@@ -191,7 +191,7 @@ INSERT INTO acl_runs (id, closed_by, created_at) VALUES (?, ?, ?) ON CONFLICT DO
 ADD_RUN_MEMBER = """
 INSERT INTO acl_run_members (run_id, agent_id, added_by, added_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (run_id, agent_id) DO UPDATE SET removed_at = NULL, added_by = excluded.added_by,
-    added_at = excluded.added_at WHERE removed_at IS NOT NULL
+    added_at = excluded.added_at WHERE acl_run_members.removed_at IS NOT NULL
 """
 REMOVE_RUN_MEMBER = """
 UPDATE acl_run_members SET removed_at = ? WHERE run_id = ? AND agent_id = ? AND removed_at IS NULL

@@ -29,6 +29,8 @@ from langgraph_sharedmem import AccessDenied, ConversationLog, SharedMemory
 from langgraph_sharedmem.agents import namespace
 from langgraph_sharedmem.facts import Scope
 from langgraph_sharedmem.store import WordLlamaEmbeddings
+from tests._servers import fresh_database
+from tests.adversarial._stress import SCALE
 
 AGENTS = ("a1", "a2")
 USERS = ("u1", "u2")  # few, so generated grants, writes and reads meet often
@@ -46,6 +48,8 @@ READS = (
     "view.list",
 )
 _EMBEDDINGS = WordLlamaEmbeddings()  # loaded once for every example
+# Fewer on PostgreSQL: a database of its own per example costs ~0.3 s more.
+POSTGRES_EXAMPLES = max(5, int(15 * SCALE))
 
 agents, users = st.sampled_from(AGENTS), st.sampled_from(USERS)
 gives = st.one_of(
@@ -144,9 +148,10 @@ def _read(mem: SharedMemory, log: ConversationLog, agent: str, user: str | None,
     return _owners_of_items(view.list(limit=100))
 
 
-def _run(ops_list: list[tuple[Any, ...]], root: Path) -> None:
+def _run(ops_list: list[tuple[Any, ...]], where: str) -> None:
+    """Play ``ops_list`` on a new memory at ``where`` (a SQLite path or a PostgreSQL URL)."""
     model = Model()
-    with SharedMemory.open(root / "m.db", index=None) as mem:
+    with SharedMemory.open(where, index=None) as mem:
         for a in AGENTS:
             mem.access.register_agent(a)
         for u in USERS:
@@ -241,7 +246,20 @@ def _check_read(
 @given(st.lists(rounds, min_size=1, max_size=3))
 def test_every_read_matches_the_model_of_who_may_read_what(plan: list[list[Any]]) -> None:
     with tempfile.TemporaryDirectory() as root:
-        _run([op for ops in plan for op in ops], Path(root))
+        _run([op for ops in plan for op in ops], str(Path(root) / "m.db"))
+
+
+def test_every_read_matches_the_model_on_postgresql(postgres_url: str) -> None:
+    """The same invariant where the grants' windows, revocations and scope filters are
+    PostgreSQL's SQL: each example on a database of its own."""
+
+    @settings(settings.get_profile("adversarial"), max_examples=POSTGRES_EXAMPLES)
+    @given(st.lists(rounds, min_size=1, max_size=3))
+    def check(plan: list[list[Any]]) -> None:
+        with fresh_database(postgres_url) as url:
+            _run([op for ops in plan for op in ops], url)
+
+    check()
 
 
 def test_a_summary_built_before_a_revocation_is_never_served_after_it(tmp_path: Path) -> None:
@@ -259,7 +277,7 @@ def test_a_summary_built_before_a_revocation_is_never_served_after_it(tmp_path: 
             ("read", "a1"),
         ]
         (tmp_path / ending).mkdir()
-        _run(ops_list, tmp_path / ending)
+        _run(ops_list, str(tmp_path / ending / "m.db"))
 
 
 def test_a_member_that_leaves_reads_nothing_more_of_the_run(tmp_path: Path) -> None:
@@ -276,5 +294,5 @@ def test_a_member_that_leaves_reads_nothing_more_of_the_run(tmp_path: Path) -> N
             ("write", None),
             ("read", "a1"),
         ],
-        tmp_path,
+        str(tmp_path / "m.db"),
     )

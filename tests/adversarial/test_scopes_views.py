@@ -10,6 +10,7 @@ views and the change feed alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,9 @@ CALLS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-@pytest.fixture
-def mem(tmp_path: Path) -> Iterator[SharedMemory]:
-    with SharedMemory.open(tmp_path / "m.db", index=None) as m:
+@contextmanager
+def _attacked(where: str) -> Iterator[SharedMemory]:
+    with SharedMemory.open(where, index=None) as m:
         for agent in ("reader", "owner", "evil"):
             m.register_agent(agent)
         for user in ("u1", "u2"):
@@ -49,6 +50,20 @@ def mem(tmp_path: Path) -> Iterator[SharedMemory]:
         u2 = m.agent("reader", user_id="u2")
         u2.remember("card", {"n": "4111-u2"}, scope="user")
         u2.facts.assert_fact("user", "u2", "card", "4111-u2")
+        yield m
+
+
+@pytest.fixture
+def mem(tmp_path: Path) -> Iterator[SharedMemory]:
+    """On SQLite: the scope checks it serves are the views' own, the same on both backends."""
+    with _attacked(str(tmp_path / "m.db")) as m:
+        yield m
+
+
+@pytest.fixture
+def mem_both(backend_url: str) -> Iterator[SharedMemory]:
+    """On both backends: run membership and the feed's filters are SQL of each."""
+    with _attacked(backend_url) as m:
         yield m
 
 
@@ -68,8 +83,8 @@ def test_a_view_never_reaches_another_users_scope(
     assert allowed and all(e.outcome == "denied" for e in allowed), allowed
 
 
-def test_a_view_without_a_user_reaches_no_user_scope(mem: SharedMemory) -> None:
-    view = mem.agent("reader", run_id="r1")
+def test_a_view_without_a_user_reaches_no_user_scope(mem_both: SharedMemory) -> None:
+    view = mem_both.agent("reader", run_id="r1")
     for call in sorted(CALLS):
         with pytest.raises(AccessDenied):
             CALLS[call](view, "user:u2")
@@ -93,7 +108,8 @@ def _reads_of_run(mem: SharedMemory, agent: str, run: str) -> dict[str, Callable
     }
 
 
-def test_a_closed_run_is_its_members_only(mem: SharedMemory) -> None:
+def test_a_closed_run_is_its_members_only(mem_both: SharedMemory) -> None:
+    mem = mem_both
     log = mem.conversation
     log.append(HumanMessage("plan a trip"), run="r1", sender="user")
     # Open: any agent working in the run (the default before members are named).
@@ -119,8 +135,9 @@ def test_a_closed_run_is_its_members_only(mem: SharedMemory) -> None:
 
 
 def test_the_feed_hides_a_user_scoped_message_of_a_closed_run_from_non_members(
-    mem: SharedMemory,
+    mem_both: SharedMemory,
 ) -> None:
+    mem = mem_both
     # u1 granted the reader, but the reader is not a member of r1: a message of r1 scoped
     # to u1 must not reach it through the feed, not even as metadata.
     mem.access.add_run_members("r1", ["owner"], by="orchestrator")

@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import re
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from langgraph_sharedmem.templates import (
     customer_service_team,
     tool_call,
 )
+from tests._servers import fresh_database
 from tests.adversarial._stress import race_seconds
 
 SCOPES = ("run", "user", "app")
@@ -178,12 +180,17 @@ calls = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def harnesses(tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def harnesses(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One cache per backend for the module (the keys' boundaries are each backend's SQL)."""
     ledger = Ledger()
-    path = tmp_path_factory.mktemp("i3") / "cache.db"
     first: dict[tuple[Any, ...], int] = {}  # the execution that answers a key, per boundary
-    with ToolCache(path) as cache:
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            where = stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
+        else:
+            where = str(tmp_path_factory.mktemp("i3") / "cache.db")
+        cache = stack.enter_context(ToolCache(where))
         yield ledger, {inj: Harness(cache, ledger, inj) for inj in (False, True)}, first
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
@@ -44,9 +51,10 @@ from langgraph_sharedmem import (
     validation_node,
 )
 from langgraph_sharedmem.core.values import canonical_json
+from tests._servers import fresh_database
 from tests._spawn import run_together
 from tests.adversarial import _quarantine_workers as workers
-from tests.adversarial._stress import race_seconds
+from tests.adversarial._stress import SCALE, race_seconds
 
 SCOPE = ("app",)
 SUBJECT = "acct"
@@ -63,6 +71,8 @@ POLICIES: dict[str, Any] = {
     "region": "first_wins",
 }
 ATTRS = tuple(POLICIES)
+# Fewer on PostgreSQL: a database of its own per example costs ~0.3 s more.
+POSTGRES_EXAMPLES = max(5, int(15 * SCALE))
 # Near-identical spellings: the default matcher folds them into one claim.
 VALUES = ("basic", "Basic.", "premium", "FREE", "free", "gold plan", "Gold plan!")
 
@@ -74,10 +84,18 @@ def _key(value: Any) -> str:
 class QuarantineMachine(RuleBasedStateMachine):
     """Trusted and quarantined agents, a validator and a human on four facts."""
 
-    def __init__(self) -> None:
+    def __init__(self, server_url: str | None = None) -> None:
+        """On a new SQLite file, or on a new database of the PostgreSQL server at
+        ``server_url``."""
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp(prefix="i2-"))
-        self.mem = SharedMemory.open(self.dir / "agents.db", index=None)
+        self._cleanup = ExitStack()
+        if server_url is None:
+            root = tempfile.mkdtemp(prefix="i2-")
+            self._cleanup.callback(shutil.rmtree, root, ignore_errors=True)
+            where = str(Path(root) / "agents.db")
+        else:
+            where = self._cleanup.enter_context(fresh_database(server_url))
+        self.mem = SharedMemory.open(where, index=None)
         mem = self.mem
         for agent in (*TRUSTED, *UNTRUSTED, VALIDATOR, READER):
             mem.register_agent(agent)
@@ -92,7 +110,7 @@ class QuarantineMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.mem.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._cleanup.close()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -281,9 +299,17 @@ QuarantineMachine.TestCase.settings = settings(
 test_quarantined_claims_never_read_as_verified = QuarantineMachine.TestCase
 
 
-def test_the_issue_repro_stays_closed(tmp_path: Path) -> None:
+def test_quarantined_claims_never_read_as_verified_on_postgresql(postgres_url: str) -> None:
+    """The same machine where the ledger's SQL is PostgreSQL's: a database per example."""
+    run_state_machine_as_test(
+        lambda: QuarantineMachine(postgres_url),
+        settings=settings(QuarantineMachine.TestCase.settings, max_examples=POSTGRES_EXAMPLES),
+    )
+
+
+def test_the_issue_repro_stays_closed(backend_url: str) -> None:
     """Issue 16's sequence: a quarantined claim rides a cross-check's open disagreement."""
-    with SharedMemory.open(tmp_path / "agents.db", index=None) as mem:
+    with SharedMemory.open(backend_url, index=None) as mem:
         for agent in ("writer", "mallory"):
             mem.register_agent(agent)
             mem.access.grant_scope(agent, "app", read=True, write=True)
@@ -334,12 +360,12 @@ class _GraphState(TypedDict, total=False):
     ["latest_wins", "first_wins", {"mallory": 9, "writer": 5, "ops": 1}],
     ids=["latest_wins", "first_wins", "trust_ranking"],
 )
-def test_a_validation_node_run_twice_never_clears_a_ride(tmp_path: Path, policy: Any) -> None:
+def test_a_validation_node_run_twice_never_clears_a_ride(backend_url: str, policy: Any) -> None:
     """A real graph: the writer's claim contradicts the verified value, so the node's
     cross-check disputes it; mallory then writes into that open disagreement, and a second
     validation node (a retry of the first's work) runs. Downstream readers and both reports
     never show mallory's value as verified, even with a validator that approves everything."""
-    with SharedMemory.open(tmp_path / "agents.db", index=None) as mem:
+    with SharedMemory.open(backend_url, index=None) as mem:
         for agent in ("writer", "mallory", "reader"):
             mem.register_agent(agent)
             mem.access.grant_scope(agent, "app", read=True, write=agent != "reader")

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import pickle
+import re
 import resource
 import sqlite3
 import sys
@@ -53,10 +54,14 @@ from langgraph_sharedmem.errors import (
     UnsafeDeserializationError,
 )
 from langgraph_sharedmem.serde import app_state_class
+from tests._servers import fresh_database
+from tests.adversarial._stress import SCALE
 
 CANARY = "sharedmem_canary_crafted_rows"
 LIMIT = 64 * 1024  # max_decompressed_bytes of the saver under attack: bombs stay cheap
 THREADS = ("typed", "typed-paused")
+# Fewer on PostgreSQL: a database cloned per example costs ~0.1 s more.
+POSTGRES_EXAMPLES = max(5, int(15 * SCALE))
 
 _WORK: dict[str, Path] = {}
 
@@ -367,7 +372,7 @@ def assert_app_value(value: Any, depth: int = 0) -> None:
         assert_app_value(item, depth + 1)
 
 
-def read_everything(db_path: Path) -> None:
+def read_everything(db_path: Path | str) -> None:
     with SharedMemorySaver(db_path, max_decompressed_bytes=LIMIT) as saver:
         for thread_id in THREADS:
             config = {"configurable": {"thread_id": thread_id}}
@@ -419,6 +424,57 @@ def test_crafted_rows_never_run_import_or_inflate(
     assert CANARY not in sys.modules
     assert not any(m.exists() for m in _markers(workdir))
     # ru_maxrss is in kB: a bomb inflating past the limit would add hundreds of MB.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 200 * 1024
+
+
+def _on_postgres(sql: str) -> str:
+    """An attack's UPDATE in PostgreSQL's words: the row picked by its ctid (there is no
+    rowid), ``%%`` for the modulo, and no offset (not a division by zero) in an empty table."""
+    sql = re.sub(r"\(SELECT count\(\*\) FROM [^()]*\)", r"NULLIF(\g<0>, 0)", sql)
+    return sql.replace("rowid", "ctid").replace("?", "%s").replace(" % ", " %% ")
+
+
+@pytest.fixture(scope="module")
+def pristine_postgres(workdir: Path, postgres_url: str) -> Iterator[str]:
+    """The pristine database copied to PostgreSQL, a template each example is cloned from."""
+    from langgraph_sharedmem.cli import copy_database
+
+    with fresh_database(postgres_url) as url:
+        report = copy_database(workdir / "pristine.db", url)
+        assert report.ok, report.tables
+        yield url
+
+
+@settings(settings.get_profile("adversarial"), max_examples=POSTGRES_EXAMPLES)
+@given(crafted=st.lists(attacks(), min_size=1, max_size=3))
+def test_crafted_rows_on_postgresql_never_run_import_or_inflate(
+    pristine_postgres: str, crafted: list[tuple[str, tuple[Any, ...]]]
+) -> None:
+    """The same attacks on PostgreSQL, whose reads decode the rows' binary results
+    themselves (`_schema_pg.select_tuple`): a database cloned from the pristine one each."""
+    import psycopg
+
+    server = pristine_postgres.rsplit("/", 1)[0] + "/postgres"
+    template = pristine_postgres.rsplit("/", 1)[1]
+    attacked = f"{template}_attacked"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {attacked}")
+        conn.execute(f"CREATE DATABASE {attacked} TEMPLATE {template}")
+    url = server.rsplit("/", 1)[0] + "/" + attacked
+    read_everything(url)  # warm: later imports are the attack's
+    modules_before = set(sys.modules)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with psycopg.connect(url, autocommit=True) as conn:
+        for sql, params in crafted:
+            # What PostgreSQL's typed columns refuse (a NUL in text, a float for bytes) no
+            # attacker can write there either.
+            with contextlib.suppress(psycopg.DataError, psycopg.errors.DatatypeMismatch):
+                conn.execute(_on_postgres(sql), params)
+    with contextlib.suppress(SharedMemoryError):
+        read_everything(url)
+    assert set(sys.modules) == modules_before
+    assert CANARY not in sys.modules
+    assert not any(m.exists() for m in _markers(_WORK["root"]))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 200 * 1024
 
 

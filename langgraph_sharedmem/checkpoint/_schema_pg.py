@@ -335,8 +335,11 @@ def metadata_term(path: tuple[str, ...], value: Any) -> tuple[str, list[Any]] | 
             value.encode("utf-8")
         except UnicodeEncodeError:
             return None
-    elif not (isinstance(value, int | float) and math.isfinite(value)):
-        return None
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+    elif not (isinstance(value, int) and -(2**63) <= value < 2**63):
+        return None  # huge ints (past float range, past str's digit limit): Python compares
     nested: Any = value
     for key in reversed(path):
         nested = {key: nested}

@@ -42,6 +42,7 @@ from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.core.backend import refuse_postgres
 from langgraph_sharedmem.core.closing import Closing
+from langgraph_sharedmem.core.values import unstorable_text
 from langgraph_sharedmem.core.workers import WorkerThreads
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
@@ -263,8 +264,9 @@ class Database(WorkerThreads, Closing):
                 with suppress(sqlite3.Error):  # the original error says more
                     self._end_read()
                 self._raise_translated(exc)
-            except BaseException:
+            except BaseException as exc:
                 self._end_read()
+                _raise_if_unstorable(exc)
                 raise
             self._end_read()
 
@@ -300,6 +302,7 @@ class Database(WorkerThreads, Closing):
                     self.conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.DatabaseError):
                     self._raise_translated(exc)
+                _raise_if_unstorable(exc)
                 raise
             try:
                 self._translate(lambda: self._retry_busy(lambda: self.conn.execute("COMMIT")))
@@ -551,3 +554,9 @@ class _TransactionalDatabase(sqlite_utils.Database):
         if statement.strip(" \t\n;"):
             cursor.execute(statement)
         return cursor
+
+
+def _raise_if_unstorable(exc: BaseException) -> None:
+    refusal = unstorable_text(exc)
+    if refusal is not None:
+        raise refusal from exc

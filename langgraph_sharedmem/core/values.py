@@ -48,6 +48,7 @@ __all__ = [
     "check_row_id",
     "namespace",
     "scope_of",
+    "unstorable_text",
 ]
 
 # Scope kinds and whether they take an id. A new kind is one entry here, and a stored scope
@@ -217,6 +218,18 @@ def _surrogate_path(value: Any, what: str) -> str:
         elif isinstance(obj, list):
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(obj))
     return what
+
+
+def unstorable_text(exc: BaseException) -> InvalidConfigError | None:
+    """The refusal to raise for ``exc`` when it is a driver failing to encode a parameter
+    with a lone surrogate (a name, an id or a filter no check caught first), else None."""
+    if not (isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed"):
+        return None
+    text = exc.object if isinstance(exc.object, str) else ""
+    return InvalidConfigError(
+        f"text {text[:80]!r} holds a lone surrogate, which is not valid Unicode and cannot be "
+        "stored or looked up; decode the text it came from with errors='replace'"
+    )
 
 
 def _encodes(text: str) -> bool:

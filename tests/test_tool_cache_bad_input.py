@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ APP = ("app", None, None)  # the boundary of an app-scoped call: no user, no run
 
 
 @pytest.fixture
-def cache(db_path: Path) -> Any:
-    with ToolCache(db_path) as c:
+def cache(backend_url: str) -> Any:
+    with ToolCache(backend_url) as c:
         yield c
 
 

@@ -2,7 +2,7 @@
 
 Run::
 
-    python bench/bench_scaling.py [--quick] [--big] [--procs N] [--json OUT]
+    python bench/bench_scaling.py [--quick] [--big] [--items S ...] [--procs N] [--json OUT]
 
 Methodology
 -----------
@@ -541,6 +541,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=("sqlite", "postgres"), action="append", help="default: both"
     )
+    parser.add_argument(
+        "--items",
+        type=int,
+        action="append",
+        help="store sizes to run, instead of the grid's (e.g. --items 100000)",
+    )
     args = parser.parse_args(argv)
     if args.procs < 1:
         parser.error("--procs must be >= 1")
@@ -548,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     procs = min(args.procs, 4) if args.quick else args.procs
     if args.backend:
         cfg = Config(cfg.items, cfg.threads, cfg.rounds, tuple(args.backend))
+    if args.items:
+        cfg = Config(tuple(args.items), cfg.threads, cfg.rounds, cfg.backends)
     from tests._servers import postgres_server
 
     with tempfile.TemporaryDirectory() as tmp:

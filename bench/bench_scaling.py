@@ -32,7 +32,8 @@ busy handler waiting for the file's write lock) over the processes' wall time; P
 ``pg_stat_activity`` sampled every 20 ms: the mean share of the N backends waiting on a
 ``Lock``/``LWLock``, on ``IO`` (WAL flush) and running. Statements per operation are counted
 in the processes (SQLite: the connection's trace callback; PostgreSQL: psycopg
-``Cursor.execute``; in pipeline mode several statements share one round trip, so this is an
+``Cursor.execute`` and the checkpointer's prepared libpq calls; in pipeline mode several
+statements share one round trip, so this is an
 upper bound of the round trips). The bottleneck named per cell follows from those shares (see
 `bottleneck`).
 """
@@ -156,6 +157,17 @@ def _instrument(mem: Any) -> None:
 
         psycopg.Cursor.execute = counted  # type: ignore[method-assign]
         psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
+
+        # The checkpointer's hot statements go through libpq, not a cursor.
+        from langgraph_sharedmem.core.postgres import PostgresDatabase
+
+        exec_prepared = PostgresDatabase._exec_prepared
+
+        def counted_prepared(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _Counter.statements += 1
+            return exec_prepared(self, *args, **kwargs)
+
+        PostgresDatabase._exec_prepared = counted_prepared  # type: ignore[method-assign]
 
 
 def writer(

@@ -116,8 +116,8 @@ def recorded_steps(db: Backend) -> dict[str, list[str]]:
 
 
 def open_database(target: str | os.PathLike[str], *, writable: bool = False) -> Backend:
-    """Open an existing langgraph-sharedmem database (a file, or a ``postgresql://`` URL),
-    read-only unless ``writable``."""
+    """Open an existing langgraph-sharedmem database (a file, or a ``postgresql://`` URL or
+    libpq connection string), read-only unless ``writable``."""
     if is_postgres_url(target):
         return _open_postgres(str(target), writable=writable)
     text = os.fspath(target)

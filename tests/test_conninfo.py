@@ -99,6 +99,14 @@ def test_a_sqlalchemy_url_is_refused_naming_the_accepted_forms(in_tmp: Path) -> 
     assert list(in_tmp.iterdir()) == []
 
 
+def test_the_cli_refuses_a_sqlalchemy_url_without_showing_its_password(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["threads", "postgresql+psycopg://app:s3cret@db-host/agents"])
+    _, err = capsys.readouterr()
+    assert code == 1 and "SQLAlchemy" in err and "s3cret" not in err
+
+
 def test_the_cli_reads_a_dsn_as_it_reads_the_url(
     postgres_db: str, in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,17 +1,17 @@
-"""`SharedMemory`: one database file, handing out the checkpointer, the store and the facts.
+"""`SharedMemory`: one database, handing out the checkpointer, the store and the facts.
 
     from langgraph_sharedmem import SharedMemory
 
     with SharedMemory.open("agents.db") as mem:       # SQLite file + Chroma index beside it
         graph = builder.compile(checkpointer=mem.checkpointer, store=mem.store)
 
-On PostgreSQL (``SharedMemory.open("postgresql://...")``) the parts ported so far run (each
-part says so: `DatabasePart.runs_on_postgres`); the others raise `UnsupportedBackendError`
-naming themselves (issue 15).
+On PostgreSQL (``SharedMemory.open("postgresql://...")``) every part runs too, the same logic
+with its own SQL (issue 15). Each part says so (`DatabasePart.runs_on_postgres`); a part that
+did not would raise `UnsupportedBackendError` there, naming itself.
 
-Both parts share one `Database` (one connection, one worker thread for async calls), so a
-graph's checkpoints and its long-term memories live in the same file, and closing the
-`SharedMemory` closes everything once.
+The parts share one database (a SQLite `Database`: one connection, one worker thread for
+async calls; or a `PostgresDatabase` pool), so a graph's checkpoints and its long-term
+memories live in the same place, and closing the `SharedMemory` closes everything once.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ _SCHEMAS = tuple(dict.fromkeys(m for part in _PARTS for m in part.migration_sets
 
 def _on_postgres(*needs: type) -> bool:
     """Whether everything in ``needs`` runs on PostgreSQL: a part does once it has a
-    PostgreSQL schema (`DatabasePart.runs_on_postgres`); anything else (the as-of reads) not."""
+    PostgreSQL schema (`DatabasePart.runs_on_postgres`), and so do the as-of reads and agent
+    views, which say so themselves; anything without ``runs_on_postgres`` does not."""
     return all(getattr(cls, "runs_on_postgres", lambda: False)() for cls in needs)
 
 
@@ -82,7 +83,8 @@ def _pg_schemas() -> list[Any]:
 
 
 class SharedMemory(Closing):
-    """The shared memory of a multi-agent system, on one SQLite file.
+    """The shared memory of a multi-agent system, in one database: a SQLite file or a
+    PostgreSQL database, every part on either.
 
     Args:
         db: The open database; `SharedMemory.open` creates it from a path or URL.
@@ -148,8 +150,8 @@ class SharedMemory(Closing):
         **options: Any,
     ) -> SharedMemory:
         """Open (creating if needed) the shared memory in the SQLite file at ``path``, or in
-        the PostgreSQL database of a ``postgresql://`` URL (``pool_size`` connections; there
-        only the parts ported so far run, the others raise `UnsupportedBackendError`).
+        the PostgreSQL database of a ``postgresql://`` URL or libpq connection string
+        (``pool_size`` connections); every part runs on both.
 
         Raises `DatabaseFileError` for a file this process cannot write or that belongs to
         another application (a LangGraph ``SqliteSaver`` file says how to import it), and

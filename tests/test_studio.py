@@ -44,7 +44,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _load_example(db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def _load_example(db: Path | str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The example's graphs module, imported here as another process would use it."""
     monkeypatch.setenv(studio_helpers.DB_ENV, str(db))
     spec = importlib.util.spec_from_file_location("studio_example_graphs", EXAMPLE / "graphs.py")
@@ -350,3 +350,32 @@ def test_register_threads_refuses_a_missing_graph_id(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="graph_id"):
         studio_helpers.register_threads(tmp_path / "x.db", graph_id="", project_dir=tmp_path)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_factories_open_a_postgresql_url_or_connection_string_as_given(
+    postgres_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    monkeypatch.chdir(tmp_path)
+    dsn = make_conninfo(**conninfo_to_dict(postgres_db))
+
+    async def through_the_factories(value: str) -> None:
+        async with studio_helpers.checkpointer() as saver, studio_helpers.store() as store:
+            assert saver.db.dialect == "postgres" and store.db is saver.db
+            await store.aput(("studio",), "k", {"v": value})
+
+    try:
+        for conn in (postgres_db, dsn):
+            monkeypatch.setenv(studio_helpers.DB_ENV, conn)
+            assert studio_helpers.db_path() == conn
+            example = _load_example(conn, monkeypatch)  # the graphs module opens memory()
+            assert example.MEMORY.db.dialect == "postgres"
+            asyncio.run(through_the_factories(conn))
+            # The last factory out closed the memory: the next use opens it again.
+            item = studio_helpers.memory().store.get(("studio",), "k")
+            assert item is not None and item.value == {"v": conn}
+            studio_helpers.close_memories()
+    finally:
+        studio_helpers.close_memories()
+    assert list(tmp_path.iterdir()) == []  # no file named after the URL

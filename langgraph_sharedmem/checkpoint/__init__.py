@@ -1,4 +1,5 @@
-"""The checkpointer: `SharedMemorySaver`, a LangGraph checkpoint saver on one SQLite file."""
+"""The checkpointer: `SharedMemorySaver`, a LangGraph checkpoint saver on one SQLite file or
+PostgreSQL database."""
 
 from langgraph_sharedmem.checkpoint.saver import SharedMemorySaver
 

@@ -201,8 +201,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
     ) -> SharedMemorySaver:
-        """Open a saver on a path, ``sqlite:///`` or ``postgresql://`` URL; a sync and async
-        context manager."""
+        """Open a saver on a path, ``sqlite:///`` or ``postgresql://`` URL, or libpq connection
+        string (``"host=... dbname=..."``); a sync and async context manager."""
         return cls(conn_string, **kwargs)
 
     async def asetup(self) -> None:

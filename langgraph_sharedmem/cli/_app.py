@@ -729,11 +729,11 @@ def import_sqlite_saver(database: str, as_json: bool, target: str, allow: tuple[
 def copy(as_json: bool, source: str, destination: str) -> None:
     """Copy the whole memory at SRC into DST, an empty database, and verify it.
 
-    SRC and DST are file paths, sqlite:/// URLs or postgresql:// URLs: move a SQLite file to
-    PostgreSQL and back. Every table is copied in one snapshot of SRC and one transaction on
-    DST, then compared: row counts and a SHA-256 over the rows in key order. Exits 1 if any
-    table differs. Refuses, writing nothing, a DST holding data or a SRC holding data of a
-    part DST cannot hold yet.
+    SRC and DST are file paths, sqlite:/// URLs, postgresql:// URLs or libpq connection strings
+    ('host=... dbname=...'): move a SQLite file to PostgreSQL and back. Every table is copied in one
+    snapshot of SRC and one transaction on DST, then compared: row counts and a SHA-256 over the
+    rows in key order. Exits 1 if any table differs. Refuses, writing nothing, a DST holding data or
+    a SRC holding data of a part DST cannot hold yet.
     """
     from langgraph_sharedmem.cli._copy import copy_database
 

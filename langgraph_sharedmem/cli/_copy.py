@@ -80,12 +80,12 @@ def copy_database(
 ) -> CopyReport:
     """Copy the memory at ``source`` into the empty ``destination`` and verify it.
 
-    Either may be a file path, a ``sqlite:///`` URL or a ``postgresql://`` URL. Every
-    part's tables are copied in one snapshot of the source and one transaction on the
-    destination (its tables are created first), then compared table by table: row counts
-    and a SHA-256 over the rows in key order (`CopyReport.ok`). Refused, with nothing
-    written, when the destination already holds data or the source holds data of a part
-    the destination cannot hold yet (the message names it). Messages never show a password.
+    Either may be a file path, a ``sqlite:///`` URL, a ``postgresql://`` URL or a libpq connection
+    string. Every part's tables are copied in one snapshot of the source and one transaction on the
+    destination (its tables are created first), then compared table by table: row counts and a
+    SHA-256 over the rows in key order (`CopyReport.ok`). Refused, with nothing written, when the
+    destination already holds data or the source holds data of a part the destination cannot hold
+    yet (the message names it). Messages never show a password.
     """
     if _same(source, destination):
         raise InvalidConfigError("the source and the destination are the same database")

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem.core.backend import Backend, is_postgres_url
+from langgraph_sharedmem.core.backend import Backend, is_postgres_url, refuse_unknown_scheme
 from langgraph_sharedmem.core.sqlite import Database
 from langgraph_sharedmem.errors import DatabaseFileError
 
@@ -116,10 +116,11 @@ def recorded_steps(db: Backend) -> dict[str, list[str]]:
 
 
 def open_database(target: str | os.PathLike[str], *, writable: bool = False) -> Backend:
-    """Open an existing langgraph-sharedmem database (a file, or a ``postgresql://`` URL),
-    read-only unless ``writable``."""
+    """Open an existing langgraph-sharedmem database (a file, or a ``postgresql://`` URL or
+    libpq connection string), read-only unless ``writable``."""
     if is_postgres_url(target):
         return _open_postgres(str(target), writable=writable)
+    refuse_unknown_scheme(target)  # not "no such file" naming the URL, password and all
     text = os.fspath(target)
     file = Path(text)
     if not file.exists():

@@ -118,7 +118,8 @@ class Inspector(Closing):
     """Read a langgraph-sharedmem database (see the module docstring).
 
     Args:
-        path: The database file (it must exist), or a ``postgresql://`` URL.
+        path: The database file (it must exist), or a ``postgresql://`` URL or libpq
+            connection string.
         writable: Open for writing (pruning, index repair). Default read-only.
         allowlist: Extra types checkpoint values may rebuild, as for `SharedMemorySaver`.
         chroma: Where the vector index is, for `verify_index` / `rebuild_index`:

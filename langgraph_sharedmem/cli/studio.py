@@ -13,8 +13,9 @@
     graph = build(memory()).compile()        # no checkpointer of its own: the server adds ours
 
 Every factory and graph of the server process shares one `SharedMemory` per file
-(`memory()`; the path from ``$SHAREDMEM_DB``, default ``studio.db``). The factories open it on
-a worker thread: ``langgraph dev`` fails anything that blocks its event loop.
+(`memory()`; the path from ``$SHAREDMEM_DB``, default ``studio.db``, or a PostgreSQL URL or
+connection string there). The factories open it on a worker thread: ``langgraph dev`` fails
+anything that blocks its event loop.
 
 The dev server keeps its own list of threads (``langgraph_runtime_inmem``: a list of thread
 records in memory, pickled to ``.langgraph_api/.langgraph_ops.pckl``), and lists only threads
@@ -43,6 +44,7 @@ from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.checkpoint import queries as checkpoint_queries
 from langgraph_sharedmem.checkpoint.queries import checkpoint_time
 from langgraph_sharedmem.cli._open import open_database
+from langgraph_sharedmem.core.backend import is_postgres_url
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.shared import SharedMemory
 from langgraph_sharedmem.store import SharedMemoryStore
@@ -79,8 +81,11 @@ _resolved: dict[str, str] = {}
 
 def db_path(path: str | os.PathLike[str] | None = None) -> str:
     """The database of this server: ``path``, else ``$SHAREDMEM_DB``, else ``studio.db``;
-    a relative path is taken from the working directory when first resolved."""
+    a relative path is taken from the working directory when first resolved, a PostgreSQL
+    URL or connection string is kept as it is."""
     raw = os.fspath(path or os.environ.get(DB_ENV) or DEFAULT_DB)
+    if is_postgres_url(raw):
+        return raw
     found = _resolved.get(raw)
     if found is None:
         found = _resolved.setdefault(raw, os.path.abspath(raw))
@@ -114,20 +119,24 @@ def close_memories() -> None:
         mem.close()
 
 
-def _acquire(path: str | None) -> SharedMemory:
-    mem = memory(path)
+# Counted by the key of `_memories` (`db_path`), not by ``mem.db.path``: on PostgreSQL that is
+# the URL without its password, so the last factory out left a closed memory behind.
+def _acquire(path: str | None) -> tuple[str, SharedMemory]:
+    key = db_path(path)
+    mem = memory(key)
     with _lock:
-        _users[mem.db.path] = _users.get(mem.db.path, 0) + 1
-    return mem
+        _users[key] = _users.get(key, 0) + 1
+    return key, mem
 
 
-def _release(mem: SharedMemory) -> None:
+def _release(key: str, mem: SharedMemory) -> None:
     with _lock:
-        left = _users.get(mem.db.path, 1) - 1
-        _users[mem.db.path] = left
+        left = _users.get(key, 1) - 1
+        _users[key] = left
         if left > 0:
             return
-        _memories.pop(os.path.abspath(mem.db.path), None)
+        if _memories.get(key) is mem:
+            del _memories[key]
     mem.close()
 
 
@@ -138,24 +147,24 @@ async def checkpointer(path: str | None = None) -> AsyncIterator[SharedMemorySav
     At startup it also lists the database's threads in the dev server (`register`), for
     the graph named by ``$SHAREDMEM_STUDIO_GRAPH`` if set.
     """
-    mem = await asyncio.to_thread(_acquire, path)
+    key, mem = await asyncio.to_thread(_acquire, path)
     try:
         graph_id = os.environ.get(GRAPH_ENV)
         if graph_id and _running_runtime() is not None:
             await register(mem, graph_id=graph_id)
         yield mem.checkpointer
     finally:
-        await asyncio.to_thread(_release, mem)
+        await asyncio.to_thread(_release, key, mem)
 
 
 @asynccontextmanager
 async def store(path: str | None = None) -> AsyncIterator[SharedMemoryStore]:
     """The ``store`` factory of ``langgraph.json``: our store on the shared file."""
-    mem = await asyncio.to_thread(_acquire, path)
+    key, mem = await asyncio.to_thread(_acquire, path)
     try:
         yield mem.store
     finally:
-        await asyncio.to_thread(_release, mem)
+        await asyncio.to_thread(_release, key, mem)
 
 
 # -- thread records ------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import select
 import threading
 import weakref
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from langgraph_sharedmem.core.backend import refuse_postgres
+from langgraph_sharedmem.core.backend import is_postgres_conninfo, refuse_postgres
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.values import unstorable_text
 from langgraph_sharedmem.core.workers import WorkerThreads
@@ -130,8 +131,18 @@ class Prepared:
         return self.name.encode()
 
 
+# A password's value in a libpq connection string: quoted (backslash escapes; unterminated
+# up to the end) or up to the next blank.
+_CONNINFO_SECRET = re.compile(
+    r"(?<![A-Za-z0-9_])((?:ssl)?password)\s*=\s*(?:'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)*)"
+)
+
+
 def redact(url: str) -> str:
-    """``url`` with its password (in the authority or the query) replaced by ``***``."""
+    """``url`` (a URL or a libpq connection string) with its password (in the authority or the
+    query; ``password=`` of a connection string) replaced by ``***``."""
+    if is_postgres_conninfo(url):
+        return _CONNINFO_SECRET.sub(lambda m: f"{m.group(1)}=***", url.strip())
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -143,7 +154,10 @@ def redact(url: str) -> str:
             userinfo = userinfo.split(":", 1)[0] + ":***"
         netloc = f"{userinfo}@{host}"
     query = urlencode(
-        [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)],
+        [
+            (k, "***" if k.lower() in ("password", "sslpassword") else v)
+            for k, v in parse_qsl(parts.query)
+        ],
         safe="*",
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
@@ -153,7 +167,8 @@ class PostgresDatabase(WorkerThreads, Closing):
     """A PostgreSQL database shared by the parts of the memory, through a connection pool.
 
     Args:
-        url: ``postgresql://user[:password]@host[:port]/dbname[?options]``.
+        url: ``postgresql://user[:password]@host[:port]/dbname[?options]``, or a libpq
+            connection string (``"host=... dbname=... user=..."``).
         pool_size: Most connections held open (and threads serving async calls).
         busy_timeout: Seconds a statement waits for a lock (``lock_timeout``) or a caller
             for a free pooled connection before `DatabaseBusyError`.
@@ -246,6 +261,18 @@ class PostgresDatabase(WorkerThreads, Closing):
         """Connect once, so a wrong host, database or password says so, naming the URL."""
         try:
             conn = psycopg.connect(self.url, connect_timeout=max(1, int(connect_timeout)))
+        except psycopg.ProgrammingError as exc:  # libpq could not parse the connection string
+            # Its message quotes the words it choked on, which may be a password: not shown.
+            reason = re.sub(r'"[^"]*"', '"..."', str(exc).strip().splitlines()[0])
+            hint = (
+                "; a file whose name starts with a libpq keyword and '=' is written "
+                "'./name' or 'sqlite:///name'"
+                if is_postgres_conninfo(self.url)
+                else ""
+            )
+            raise InvalidConfigError(
+                f"not a usable PostgreSQL connection string {self.path}: {reason}{hint}"
+            ) from None
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise DatabaseFileError(

@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem.core.backend import refuse_postgres
+from langgraph_sharedmem.core.backend import refuse_postgres, refuse_unknown_scheme
 from langgraph_sharedmem.core.closing import Closing
 from langgraph_sharedmem.core.values import unstorable_text
 from langgraph_sharedmem.core.workers import WorkerThreads
@@ -104,6 +104,7 @@ def _open_error(path: str, exc: sqlite3.Error) -> DatabaseFileError:
 def parse_conn_string(conn_string: str | os.PathLike[str]) -> str:
     """Turn a path, ``sqlite:///path`` URL or ``:memory:`` into a path SQLite understands."""
     refuse_postgres(conn_string)  # a URL that reached SQLite: its part is not ported (core.part)
+    refuse_unknown_scheme(conn_string)  # "mysql://...": not a file named "mysql:"
     text = os.fspath(conn_string)
     for prefix in ("sqlite:///", "sqlite://"):
         if text.startswith(prefix):

@@ -194,8 +194,8 @@ class SharedMemoryStore(DatabasePart, BaseStore):
     def from_conn_string(
         cls, conn_string: str | os.PathLike[str], **kwargs: Any
     ) -> SharedMemoryStore:
-        """Open a store on a path, ``sqlite:///`` or ``postgresql://`` URL; a sync and async
-        context manager."""
+        """Open a store on a path, ``sqlite:///`` or ``postgresql://`` URL, or libpq connection
+        string (``"host=... dbname=..."``); a sync and async context manager."""
         return cls(conn_string, **kwargs)
 
     from_path = from_conn_string

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import threading
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +38,36 @@ def default_index() -> IndexConfig:
     return {"dims": 256, "fields": ["$"]}
 
 
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """Put the root logger's level and handlers back as they were: ``wordllama`` and
+    ``wordllama.inference`` call ``logging.basicConfig(level=INFO)`` when imported, which
+    in an application that has not configured logging yet sets the root to INFO with a
+    stderr handler (every INFO record of every library printed). A library must not."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        for added in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(added)
+            added.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def _wordllama() -> Any:
     global _model
     with _model_lock:
         if _model is None:
             from pathlib import Path
 
-            import wordllama  # type: ignore[import-untyped]
             from safetensors import safe_open
-            from wordllama.inference import WordLlamaInference  # type: ignore[import-untyped]
-            from wordllama.wordllama import WordLlama  # type: ignore[import-untyped]
+
+            with _root_logger_kept():
+                import wordllama  # type: ignore[import-untyped]
+                from wordllama.inference import WordLlamaInference  # type: ignore[import-untyped]
+                from wordllama.wordllama import WordLlama  # type: ignore[import-untyped]
 
             root = Path(wordllama.__file__).parent
             tokenizer = WordLlama.load_tokenizer(

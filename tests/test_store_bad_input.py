@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,11 +200,21 @@ def test_ttl_minutes_odd_values(store: SharedMemoryStore) -> None:
         store.put(("t",), "nan", {"v": 1}, ttl=math.nan)
     with pytest.raises(InvalidConfigError, match="minutes"):
         store.put(("t",), "text", {"v": 1}, ttl="5")  # type: ignore[arg-type]
-    # Beyond a float (an OverflowError before) or infinite: never expires.
+    # Beyond a float (an OverflowError before), infinite or past any date: never expires,
+    # and reads (which refresh the ttl) still work (PostgreSQL refused the refresh of the
+    # largest float with an overflow, so the item could not be read).
     store.put(("t",), "huge", {"v": 1}, ttl=10**400)
     store.put(("t",), "inf", {"v": 1}, ttl=math.inf)
-    assert {r.key for r in store.search(("t",))} == {"huge", "inf"}
-    assert store.get(("t",), "nan") is None
+    store.put(("t",), "max", {"v": 1}, ttl=sys.float_info.max)
+    # Negative the same way: expired at once (-inf was "never expires" on PostgreSQL).
+    for key, ttl in (("-inf", -math.inf), ("-max", -sys.float_info.max), ("-huge", -(10**400))):
+        store.put(("t",), key, {"v": 1}, ttl=ttl)
+    assert {r.key for r in store.search(("t",))} == {"huge", "inf", "max"}
+    for key in ("huge", "inf", "max"):
+        item = store.get(("t",), key)
+        assert item is not None and item.value == {"v": 1}
+    for key in ("nan", "-inf", "-max", "-huge"):
+        assert store.get(("t",), key) is None
 
 
 @pytest.mark.parametrize("minutes", [math.nan, -1, math.inf, "5"])

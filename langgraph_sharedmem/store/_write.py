@@ -50,8 +50,15 @@ class Known:
     embeddings: dict[bytes, bytes] = field(default_factory=dict)  # by text hash
 
 
+# Beyond this many minutes (1.9 million years) a ttl means "never expires" or, negative,
+# "expired at once": kept finite, an expiry time and its refresh stay numbers on both backends
+# (PostgreSQL refuses float overflow where SQLite stores an infinity; JSON has none).
+MAX_TTL_MINUTES = 1e12
+
+
 def check_ttl(ttl: Any, where: str) -> float | None:
-    """Minutes to live, as a float; None for no expiry (also for infinite or beyond a float)."""
+    """Minutes to live, as a float; None for no expiry (also for infinite or beyond
+    `MAX_TTL_MINUTES`), at least ``-MAX_TTL_MINUTES`` (expired at once)."""
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
@@ -62,7 +69,9 @@ def check_ttl(ttl: Any, where: str) -> float | None:
         minutes = math.inf if ttl > 0 else -math.inf
     if math.isnan(minutes):
         raise InvalidConfigError(f"{where}: ttl must be minutes as a number or None, got NaN")
-    return None if minutes == math.inf else minutes
+    if minutes > MAX_TTL_MINUTES:
+        return None
+    return max(minutes, -MAX_TTL_MINUTES)
 
 
 def plan_puts(ops: list[PutOp], spec: IndexSpec | None) -> list[PutPlan]:

@@ -496,6 +496,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
                 where(tmp_path, "checkpoints.db") as (conn, options),
                 SharedMemorySaver(conn, **options) as saver,
             ):
+                saver.setup()  # as their fixtures do: tables exist before the test's clock
                 yield saver
         else:
             with their_cm(request.param) as saver:
@@ -506,6 +507,7 @@ def graph_fixtures(conftest: dict[str, Any]) -> dict[str, Any]:
         if request.param == OURS:
             with where(tmp_path, "checkpoints.db") as (conn, options):
                 async with SharedMemorySaver(conn, **options) as saver:
+                    await saver.asetup()
                     yield saver
         elif request.param == "memory":
             with their_cm(request.param) as saver:

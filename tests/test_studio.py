@@ -44,7 +44,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _load_example(db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def _load_example(db: str | Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The example's graphs module, imported here as another process would use it."""
     monkeypatch.setenv(studio_helpers.DB_ENV, str(db))
     spec = importlib.util.spec_from_file_location("studio_example_graphs", EXAMPLE / "graphs.py")
@@ -55,7 +55,7 @@ def _load_example(db: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _write_outside_thread(
-    db: Path, monkeypatch: pytest.MonkeyPatch, thread_id: str, text: str
+    db: str | Path, monkeypatch: pytest.MonkeyPatch, thread_id: str, text: str
 ) -> None:
     example = _load_example(db, monkeypatch)
     try:
@@ -315,9 +315,9 @@ async def _listed(url: str, thread_id: str) -> tuple[set[str], dict[str, Any]]:
 
 
 def test_register_threads_writes_the_dev_server_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "s.db"
+    db = backend_url  # a file, or a PostgreSQL database (its root-thread list never ran there)
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     _write_outside_thread(db, monkeypatch, first, "my name is Ada")
     _write_outside_thread(db, monkeypatch, second, "my name is Bo")

@@ -43,6 +43,7 @@ from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.checkpoint import queries as checkpoint_queries
 from langgraph_sharedmem.checkpoint.queries import checkpoint_time
 from langgraph_sharedmem.cli._open import open_database
+from langgraph_sharedmem.core.backend import is_postgres_url
 from langgraph_sharedmem.errors import InvalidConfigError
 from langgraph_sharedmem.shared import SharedMemory
 from langgraph_sharedmem.store import SharedMemoryStore
@@ -79,8 +80,11 @@ _resolved: dict[str, str] = {}
 
 def db_path(path: str | os.PathLike[str] | None = None) -> str:
     """The database of this server: ``path``, else ``$SHAREDMEM_DB``, else ``studio.db``;
-    a relative path is taken from the working directory when first resolved."""
+    a relative path is taken from the working directory when first resolved, a
+    ``postgresql://`` URL is kept as it is."""
     raw = os.fspath(path or os.environ.get(DB_ENV) or DEFAULT_DB)
+    if is_postgres_url(raw):
+        return raw
     found = _resolved.get(raw)
     if found is None:
         found = _resolved.setdefault(raw, os.path.abspath(raw))

@@ -350,3 +350,22 @@ def test_register_threads_refuses_a_missing_graph_id(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="graph_id"):
         studio_helpers.register_threads(tmp_path / "x.db", graph_id="", project_dir=tmp_path)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_factories_reopen_the_memory_after_the_last_one_closed_it(backend_url: str) -> None:
+    """A server that stops its factories and starts them again (a reload) gets an open
+    memory, not the one the last factory closed."""
+
+    async def put_and_get(value: int) -> Any:
+        async with (
+            studio_helpers.checkpointer(backend_url),
+            studio_helpers.store(backend_url) as store,
+        ):
+            await store.aput(("notes",), "k", {"v": value})
+            return (await store.aget(("notes",), "k")).value  # type: ignore[union-attr]
+
+    try:
+        assert asyncio.run(put_and_get(1)) == {"v": 1}
+        assert asyncio.run(put_and_get(2)) == {"v": 2}
+    finally:
+        studio_helpers.close_memories()

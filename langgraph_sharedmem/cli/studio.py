@@ -131,7 +131,9 @@ def _release(mem: SharedMemory) -> None:
         _users[mem.db.path] = left
         if left > 0:
             return
-        _memories.pop(os.path.abspath(mem.db.path), None)
+        # By identity: a URL's key is not its (password-redacted) ``db.path``.
+        for key in [k for k, m in _memories.items() if m is mem]:
+            del _memories[key]
     mem.close()
 
 

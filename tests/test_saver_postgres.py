@@ -334,9 +334,12 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -
 
 
 def _terminate_other_sessions(url: str) -> int:
+    # The timeout waits until each session has ended. Without it the call only signals them:
+    # on a loaded machine a session sometimes ended only after the next call had taken its
+    # connection for a live one (no goodbye on the socket yet), retry included.
     with psycopg.connect(url, autocommit=True) as admin:
         row = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()
     assert row is not None

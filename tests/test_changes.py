@@ -23,14 +23,24 @@ from langgraph_sharedmem import (
 )
 
 
-@pytest.fixture
-def mem(tmp_path: Path) -> Iterator[SharedMemory]:
-    with SharedMemory.open(tmp_path / "m.db", index=None) as m:
+def _opened(conn: str | Path) -> Iterator[SharedMemory]:
+    with SharedMemory.open(conn, index=None) as m:
         m.register_agent("billing")
         m.register_agent("support")
         m.register_user("u1")
         m.register_user("u2")
         yield m
+
+
+@pytest.fixture
+def mem(tmp_path: Path) -> Iterator[SharedMemory]:
+    yield from _opened(tmp_path / "m.db")
+
+
+@pytest.fixture
+def both_mem(backend_url: str) -> Iterator[SharedMemory]:
+    """On both backends: retention and cursor removal had never run on PostgreSQL."""
+    yield from _opened(backend_url)
 
 
 def facts_seen(changes: list[Change]) -> list[tuple[str, str, Any]]:
@@ -124,13 +134,14 @@ def test_cursor_skips_past_changes_the_reader_may_not_see(mem: SharedMemory) -> 
 
 
 def test_a_cursor_older_than_the_retention_horizon_is_an_error_not_a_gap(
-    mem: SharedMemory,
+    both_mem: SharedMemory,
 ) -> None:
+    mem = both_mem
     sub = mem.changes.subscribe("slow", kinds="fact")
     sub.close()
+    mem.store.put(("sharedmem", "run", "r1"), "k", {"v": 1})
     for i in range(6):
         mem.facts.assert_fact("app", "s", f"a{i}", i, author="billing")
-    mem.store.put(("sharedmem", "run", "r1"), "k", {"v": 1})
     cut = mem.changes.head() - 2
     removed = mem.changes.prune(before_seq=cut)
     assert removed > 0 and mem.changes.horizon() == cut - 1
@@ -145,9 +156,14 @@ def test_a_cursor_older_than_the_retention_horizon_is_an_error_not_a_gap(
     fresh.close()
     mem.changes.set_cursor("slow", mem.changes.head())  # the documented way back
     mem.changes.subscribe("slow").close()
+    mem.changes.delete_cursor("slow")  # or forget the name: it starts afresh
+    assert mem.changes.cursor("slow") is None
+    # The run's item row below the horizon was kept, so its memory is still reconstructable.
+    assert [i.value for i in mem.as_of(time.time()).items("r1")] == [{"v": 1}]
 
 
-def test_prune_by_age_keeps_recent_changes(mem: SharedMemory) -> None:
+def test_prune_by_age_keeps_recent_changes(both_mem: SharedMemory) -> None:
+    mem = both_mem
     mem.facts.assert_fact("app", "s", "old", 1, author="billing")
     time.sleep(0.05)
     mark = mem.changes.head()

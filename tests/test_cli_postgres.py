@@ -51,6 +51,7 @@ def test_every_read_command_shows_the_same_on_both_backends(
     commands: list[tuple[Any, ...]] = [
         ("threads",),
         ("history", "t-1"),
+        ("history", "t-1", "--limit", "2"),  # the oldest shown: what changed from its parent
         ("checkpoint", "t-1"),
         ("diff", "t-1", newest),
         ("diff", "t-1", older, newest),

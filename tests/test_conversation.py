@@ -385,6 +385,29 @@ def test_budgeted_context_links_by_meaning(db_path: Path, embeddings: str) -> No
         assert bool(log._words) is (embeddings == "default")  # words embedded only locally
 
 
+def test_messages_appended_without_an_embedder_are_linked_by_meaning_later(
+    backend_url: str,
+) -> None:
+    # A process without an embedder wrote the history; a budgeted slice embeds those
+    # messages when it needs them and still finds the one the instruction means.
+    task = "Prepare the board deck for the rebrand: logo story, screenshots, pricing."
+    needed = "Remember the chairman is colour-blind between red and green."
+    with ConversationLog(backend_url, embeddings=None) as log:
+        log.append(HumanMessage(task), run="r", sender="user")
+        log.append(HumanMessage(needed), run="r", sender="user")
+        for i in range(6):
+            log.append(AIMessage(f"The board deck review, round {i}."), run="r", sender="planner")
+        log.append(
+            AIMessage("Designer: pick the palette for the charts so every series stays apart."),
+            run="r",
+            sender="planner",
+        )
+    with ConversationLog(backend_url) as log:
+        out = log.context("r", "designer", budget=60, query=task)
+        assert needed in [m.text for m in out]
+        assert sum(log.token_counter(m) for m in out) <= 60
+
+
 async def test_budgeted_acontext_is_the_same_slice(db_path: Path) -> None:
     with ConversationLog(db_path) as log:
         await log.aextend(

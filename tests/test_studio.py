@@ -55,7 +55,7 @@ def _load_example(db: Path | str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _write_outside_thread(
-    db: Path, monkeypatch: pytest.MonkeyPatch, thread_id: str, text: str
+    db: str | Path, monkeypatch: pytest.MonkeyPatch, thread_id: str, text: str
 ) -> None:
     example = _load_example(db, monkeypatch)
     try:
@@ -315,9 +315,9 @@ async def _listed(url: str, thread_id: str) -> tuple[set[str], dict[str, Any]]:
 
 
 def test_register_threads_writes_the_dev_server_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "s.db"
+    db = backend_url  # a file, or a PostgreSQL database (its root-thread list never ran there)
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     _write_outside_thread(db, monkeypatch, first, "my name is Ada")
     _write_outside_thread(db, monkeypatch, second, "my name is Bo")
@@ -379,3 +379,22 @@ def test_the_factories_open_a_postgresql_url_or_connection_string_as_given(
     finally:
         studio_helpers.close_memories()
     assert list(tmp_path.iterdir()) == []  # no file named after the URL
+
+
+def test_the_factories_reopen_the_memory_after_the_last_one_closed_it(backend_url: str) -> None:
+    """A server that stops its factories and starts them again (a reload) gets an open
+    memory, not the one the last factory closed."""
+
+    async def put_and_get(value: int) -> Any:
+        async with (
+            studio_helpers.checkpointer(backend_url),
+            studio_helpers.store(backend_url) as store,
+        ):
+            await store.aput(("notes",), "k", {"v": value})
+            return (await store.aget(("notes",), "k")).value  # type: ignore[union-attr]
+
+    try:
+        assert asyncio.run(put_and_get(1)) == {"v": 1}
+        assert asyncio.run(put_and_get(2)) == {"v": 2}
+    finally:
+        studio_helpers.close_memories()

@@ -216,6 +216,28 @@ def test_ttl_expiry(cache: ToolCache) -> None:
     assert cache.purge_expired() == 0  # the fresh one stays
 
 
+def test_clear_forgets_one_tools_results_or_all(cache: ToolCache) -> None:
+    runs: list[str] = []
+
+    @cache.cached(name="rate", scope="app")
+    def rate(currency: str) -> str:
+        runs.append(f"rate {currency}")
+        return currency
+
+    @cache.cached(name="weather", scope="app")
+    def weather(city: str) -> str:
+        runs.append(f"weather {city}")
+        return city
+
+    rate("EUR"), rate("USD"), weather("Oslo")
+    assert cache.clear("rate") == 2  # that tool's results only
+    rate("EUR"), weather("Oslo")
+    assert runs == ["rate EUR", "rate USD", "weather Oslo", "rate EUR"]
+    assert cache.clear() == 2  # every tool's
+    weather("Oslo")
+    assert runs[-1] == "weather Oslo" and cache.shared_stats().entries == 1
+
+
 def test_scope_keeps_results_private(cache: ToolCache) -> None:
     """The user and run come from the config: a parameter annotated RunnableConfig (left
     out of the key), else the config LangChain set for the runnable being run."""

@@ -202,6 +202,28 @@ def test_a_decision_is_applied_once(ledger_only: Any) -> None:
     assert facts.decisions(claim_id=later.claim.id) == []
 
 
+def test_an_unverified_edit_stays_in_its_runs_quarantine(ledger_only: Any) -> None:
+    """The edit is a new claim: it belongs to the edited claim's run when the decision
+    names none, so that run's validators still see it."""
+    facts = ledger_only.facts
+    typo = facts.assert_fact(
+        RUN, "acme", "plan", "gold pln", author="a", status="quarantined", run="r1"
+    )
+    _, edited = facts.apply_decision(
+        typo.claim.id,
+        "edit",
+        value="gold plan",
+        by="v",
+        reason="typo",
+        expected_version=typo.version,
+        verify_edit=False,
+    )
+    assert edited is not None and edited.claim.status == "quarantined"
+    waiting = facts.pending(run="r1")
+    assert [(r.claim.value, r.run) for r in waiting] == [("gold plan", "r1")]
+    assert facts.pending(run="r2") == []
+
+
 def test_bad_input_is_refused_and_nothing_is_written(mem: SharedMemory) -> None:
     facts = mem.facts
     ok = facts.assert_fact(RUN, "s", "a", 1, author="x")

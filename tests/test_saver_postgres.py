@@ -385,6 +385,28 @@ def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
         assert [t.checkpoint["id"] for t in cold.list(None)] == [second, first]
 
 
+def test_the_lean_path_gets_a_live_connection_when_every_pooled_one_is_dead(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ended every pooled session and no goodbye has reached a socket yet (a
+    failover; modelled by taking every idle connection for alive): put and get_tuple try
+    the dead connections, each discarded in turn, until a new one works. With one retry
+    the third connection's failure reached the caller."""
+    from langgraph_sharedmem.core import postgres as core
+
+    with SharedMemorySaver(postgres_db, pool_size=4) as saver:
+        first = _put(saver, 1, None)
+        held = [saver.db.pool.getconn() for _ in range(4)]  # the pool grows to 4
+        for conn in held:
+            saver.db.pool.putconn(conn)
+        assert _terminate_other_sessions(postgres_db) >= 4
+        monkeypatch.setattr(core, "_alive", lambda conn: True)
+        second = _put(saver, 2, first)
+        assert _terminate_other_sessions(postgres_db) >= 1
+        got = saver.get_tuple({"configurable": {"thread_id": "t"}})
+        assert got is not None and got.checkpoint["id"] == second
+
+
 def test_errors_of_the_lean_path_are_the_projects(postgres_db: str) -> None:
     """put and put_writes raise what every other statement raises: a lock held too long is
     `DatabaseBusyError`, a value PostgreSQL cannot hold `InvalidConfigError`; the connection

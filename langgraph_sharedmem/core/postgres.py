@@ -118,7 +118,7 @@ class Prepared:
     result columns in binary (text as UTF-8 bytes, ``bytea`` as is); text form otherwise.
     ``idempotent``: running it a second time after a first run whose outcome is unknown
     (the connection was lost before the result came) stores nothing wrong, so a lost
-    connection is retried once on another one.
+    connection is retried on another one (up to pool size + 1 tries, enough for a new one).
     """
 
     name: str
@@ -365,7 +365,10 @@ class PostgresDatabase(WorkerThreads, Closing):
         """
         if getattr(self._local, "conn", None) is not None:
             return None
-        for attempt in (1, 2):
+        # A lost connection is discarded at putconn, so of pool_size + 1 tries one gets a new
+        # connection even when the server ended every session and no goodbye has arrived yet.
+        tries = self._pool_size + 1
+        for attempt in range(1, tries + 1):
             # The pool's own getconn/putconn, not its context manager: that one also ends
             # a transaction this path never opens (a tenth of the call's CPU).
             conn = self._checkout()
@@ -377,7 +380,7 @@ class PostgresDatabase(WorkerThreads, Closing):
                 if result.status == pq.ExecStatus.TUPLES_OK:
                     return result
                 lost = pgconn.status != pq.ConnStatus.OK
-                if not (lost and statement.idempotent and attempt == 1):
+                if not (lost and statement.idempotent and attempt < tries):
                     if lost and not result.error_field(pq.DiagnosticField.SQLSTATE):
                         raise psycopg.OperationalError(
                             pgconn.get_error_message() or "the connection was lost"
@@ -387,7 +390,7 @@ class PostgresDatabase(WorkerThreads, Closing):
                 self._raise_translated(exc)
             finally:
                 self.pool.putconn(conn)  # a lost one is discarded and replaced there
-            # The retry's checkout passes over idle connections as dead as this one.
+            # The retry's checkout passes over idle connections whose goodbye has arrived.
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _exec_prepared(

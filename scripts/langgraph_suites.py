@@ -735,23 +735,13 @@ UNEXPECTED = ("failed", "error", "xpassed")
 def postgres_database() -> Iterator[str]:
     """A new database for one run on $LANGGRAPH_SUITES_POSTGRES_URL's server, or else on a
     throwaway server started here (``tests/_servers.py``); dropped after the run."""
-    import psycopg
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests._servers import fresh_database, postgres_server
 
     with contextlib.ExitStack() as stack:
-        server = os.environ.get(ENV_POSTGRES)
-        if not server:
-            sys.path.insert(0, str(REPO))
-            from tests._servers import postgres_server
-
-            server = stack.enter_context(postgres_server())
-        name = f"lg_suites_{os.getpid()}_{time.monotonic_ns()}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        try:
-            yield server.rsplit("/", 1)[0] + "/" + name
-        finally:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server = os.environ.get(ENV_POSTGRES) or stack.enter_context(postgres_server())
+        yield stack.enter_context(fresh_database(server))
 
 
 def run_suite(

@@ -445,10 +445,7 @@ class PostgresDatabase(WorkerThreads, Closing):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        self._check_open()
-        if self._pid != os.getpid():
-            self._after_fork()
-        conn = self._checkout()
+        conn = self._checkout()  # which checks the database is open and this process's pool
         try:
             with conn:  # as the pool's own context manager: ends a transaction left open
                 yield conn

@@ -157,14 +157,15 @@ _DATABASE_NUMBERS = itertools.count()
 
 
 @contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """The URL of a new, empty database on ``server_url``'s server, dropped on exit: one per
-    test, or one per example where a property test needs each example to start empty."""
+def fresh_database(server_url: str, *, template: str | None = None) -> Iterator[str]:
+    """The URL of a new database on ``server_url``'s server, dropped on exit: one per test,
+    or one per example where a property test needs each example to start empty. Empty, or a
+    copy of the database named ``template`` (which nobody may be connected to)."""
     import psycopg
 
     name = f"test_{os.getpid()}_{next(_DATABASE_NUMBERS)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     try:
         yield server_url.rsplit("/", 1)[0] + "/" + name
     finally:

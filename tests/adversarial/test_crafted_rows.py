@@ -454,24 +454,19 @@ def test_crafted_rows_on_postgresql_never_run_import_or_inflate(
     themselves (`_schema_pg.select_tuple`): a database cloned from the pristine one each."""
     import psycopg
 
-    server = pristine_postgres.rsplit("/", 1)[0] + "/postgres"
-    template = pristine_postgres.rsplit("/", 1)[1]
-    attacked = f"{template}_attacked"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {attacked}")
-        conn.execute(f"CREATE DATABASE {attacked} TEMPLATE {template}")
-    url = server.rsplit("/", 1)[0] + "/" + attacked
-    read_everything(url)  # warm: later imports are the attack's
-    modules_before = set(sys.modules)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with psycopg.connect(url, autocommit=True) as conn:
-        for sql, params in crafted:
-            # What PostgreSQL's typed columns refuse (a NUL in text, a float for bytes) no
-            # attacker can write there either.
-            with contextlib.suppress(psycopg.DataError, psycopg.errors.DatatypeMismatch):
-                conn.execute(_on_postgres(sql), params)
-    with contextlib.suppress(SharedMemoryError):
-        read_everything(url)
+    server, template = pristine_postgres.rsplit("/", 1)
+    with fresh_database(f"{server}/postgres", template=template) as url:
+        read_everything(url)  # warm: later imports are the attack's
+        modules_before = set(sys.modules)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with psycopg.connect(url, autocommit=True) as conn:
+            for sql, params in crafted:
+                # What PostgreSQL's typed columns refuse (a NUL in text, a float for bytes) no
+                # attacker can write there either.
+                with contextlib.suppress(psycopg.DataError, psycopg.errors.DatatypeMismatch):
+                    conn.execute(_on_postgres(sql), params)
+        with contextlib.suppress(SharedMemoryError):
+            read_everything(url)
     assert set(sys.modules) == modules_before
     assert CANARY not in sys.modules
     assert not any(m.exists() for m in _markers(_WORK["root"]))

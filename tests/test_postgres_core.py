@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
 import threading
+import time
+from contextlib import closing, suppress
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -161,20 +166,23 @@ def test_run_serves_async_callers_off_the_event_loop(postgres_db: str) -> None:
         assert loop_thread not in threads and len(set(threads)) > 1
 
 
-def _end_every_other_session(url: str) -> None:
+def _end_every_other_session(url: str, db: PostgresDatabase) -> None:
     """What a server restart or failover does to a pool's idle connections: the server ends
-    their sessions. Returns once those backends are gone."""
+    their sessions. Returns once those backends are gone and each of ``db``'s idle
+    connections has the server's goodbye on its socket, as it has long before the next call
+    after a real restart (under load the kernel can take a while to deliver it)."""
     with psycopg.connect(url, autocommit=True) as admin:
         others = (
             "FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
         admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
-        for _ in range(200):
-            row = admin.execute(f"SELECT count(*) {others}").fetchone()
-            if row == (0,):
+        for _ in range(1000):
+            ended = admin.execute(f"SELECT count(*) {others}").fetchone() == (0,)
+            idle = list(db.pool._pool)  # psycopg_pool has no public view of idle connections
+            if ended and all(select.select([c.pgconn.socket], [], [], 0)[0] for c in idle):
                 return
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
     raise AssertionError("the ended sessions did not go away")
 
 
@@ -198,10 +206,78 @@ def test_idle_connections_the_server_ended_are_replaced_not_failed(postgres_db: 
         for h in holders:
             h.join()
         assert db.pool.get_stats()["pool_available"] == 5
-        _end_every_other_session(postgres_db)
+        _end_every_other_session(postgres_db, db)
         for i in range(7):  # each kind of call, and more calls than dead connections
             db.statement("INSERT INTO t VALUES (%s)", (i,))
             with db.write() as conn:
                 conn.execute("INSERT INTO t VALUES (%s)", (-i,))
             with db.read() as conn:
                 assert conn.execute("SELECT count(*) FROM t").fetchone() == (2 * i + 2,)
+
+
+class _LateClosingProxy:
+    """A TCP relay to the server that passes on every byte at once but the end of a stream
+    only ``late`` seconds after it: how a session's goodbye can reach the client before the
+    connection closes (an exiting backend on a loaded host, a proxy, a slow network)."""
+
+    def __init__(self, port: int, late: float) -> None:
+        self.port, self.late = port, late
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        host = f"{parts.username}@127.0.0.1:{self.listener.getsockname()[1]}"
+        return urlunsplit(parts._replace(netloc=host))
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            server = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self._pump, args=(client, server, 0.0), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, self.late), daemon=True
+            ).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, late: float) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        time.sleep(late)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_a_goodbye_that_arrives_before_the_connection_closes_still_retires_it(
+    postgres_db: str,
+) -> None:
+    """An idle connection whose session the server ended is retired on the goodbye alone:
+    reading the goodbye and then finding the socket quiet once passed it as alive, and the
+    caller's statement failed (a CI run under load hit this)."""
+    proxy = _LateClosingProxy(urlsplit(postgres_db).port or 5432, late=2.0)
+    with closing(proxy), PostgresDatabase(proxy.url(postgres_db), pool_size=3) as db:
+        db.statement("CREATE TABLE t (v integer)")
+        inside = threading.Barrier(4)
+
+        def hold() -> None:
+            with db.read():
+                inside.wait()
+                inside.wait()
+
+        holders = [threading.Thread(target=hold) for _ in range(3)]
+        for h in holders:
+            h.start()
+        inside.wait()
+        inside.wait()
+        for h in holders:
+            h.join()
+        _end_every_other_session(postgres_db, db)
+        for i in range(4):
+            db.statement("INSERT INTO t VALUES (%s)", (i,))
+        assert db.statement("SELECT count(*) FROM t") == [(4,)]

@@ -471,6 +471,7 @@ class PostgresDatabase(WorkerThreads, Closing):
                 raise self._no_connection() from exc
             if attempt == self._pool_size or _alive(conn):
                 return conn  # the last one even if dead: the caller's statement says why
+            conn.close()
             self.pool.putconn(conn)  # closed: the pool discards it and opens another
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -672,21 +673,13 @@ class Unpipelined:
 
 
 def _alive(conn: psycopg.Connection[Any]) -> bool:
-    """Whether an idle pooled connection still has its session: nothing waits on an idle
-    connection's socket but a notification or the server's message that it ended it."""
+    """Whether an idle pooled connection still has its session. Nothing is owed to an idle
+    pooled connection (they never LISTEN), so anything waiting on its socket is the server
+    ending the session: its goodbye, then the end of the stream. The goodbye can arrive while
+    the ended backend is still exiting and the stream still open, so finding it is enough;
+    reading it and waiting for the end passed such a connection as alive under load."""
     pgconn = conn.pgconn
-    if pgconn.status != pq.ConnStatus.OK:
-        return False
-    # Never blocks. The first read takes the server's message, the next finds the socket
-    # closed and raises; a notification leaves nothing more to read.
-    for _ in range(3):
-        if not _readable(pgconn.socket):
-            return True
-        try:
-            pgconn.consume_input()
-        except psycopg.Error:
-            return False
-    return bool(pgconn.status == pq.ConnStatus.OK)
+    return pgconn.status == pq.ConnStatus.OK and not _readable(pgconn.socket)
 
 
 def _readable(fd: int) -> bool:

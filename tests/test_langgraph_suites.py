@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,13 +60,17 @@ SECONDS_ALONE = {
 TEST_NAME = "test_langgraph_suite_passes_with_our_backend"
 
 
-def _run(suite: str, out: Path, postgres_url: str | None) -> subprocess.CompletedProcess[str]:
+def _run(
+    suite: str, out: Path, postgres_url: str | None, pytest_args: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(SCRIPT), suite, "--json", str(out)]
     env = dict(os.environ)
     if postgres_url is not None:
         env["LANGGRAPH_SUITES_POSTGRES_URL"] = postgres_url  # the script makes its database
-    if suite in PG_SAMPLED:
+    if suite in PG_SAMPLED and not pytest_args:
         command += ["--sample", str(PG_SAMPLE)]
+    if pytest_args:
+        command += ["--", *pytest_args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -75,6 +80,7 @@ class SuiteRuns:
 
     runs: dict[str, Future[subprocess.CompletedProcess[str]]]
     outputs: dict[str, Path]
+    postgres_url: str | None
     postgres_missing: BaseException | None  # the session's skip (or, under CI, failure)
 
 
@@ -100,7 +106,24 @@ def suite_runs(
             s: pool.submit(_run, s, outputs[s], postgres_url if s.endswith("-postgres") else None)
             for s in sorted(runnable, key=lambda s: -SECONDS_ALONE.get(s, 0))
         }
-        yield SuiteRuns(runs, outputs, missing)
+        yield SuiteRuns(runs, outputs, postgres_url, missing)
+
+
+# Some of LangGraph's tests order events by sleeps 10 ms apart (test_imp_nested), which three
+# suites at once on 2 cores can overrun. A test of ours that fails is run once more alone, with
+# the same fixtures; it passes only if it then passes, and a warning names it. More failures
+# than this are not load: no reruns, the suite fails.
+MAX_RERUNS = 3
+
+
+def _passes_alone(suite: str, nodeid: str, tmp: Path, postgres_url: str | None) -> bool:
+    out = tmp / f"{abs(hash(nodeid))}.json"
+    _run(suite, out, postgres_url, ("-k", nodeid.rpartition("::")[2]))
+    if not out.exists():
+        return False
+    (run,) = json.loads(out.read_text())
+    outcomes = [r["outcome"] for r in run["results"] if r["nodeid"] == nodeid]
+    return outcomes == ["passed"]
 
 
 @pytest.mark.parametrize("suite", list(MIN_PASSED))
@@ -113,10 +136,21 @@ def test_langgraph_suite_passes_with_our_backend(suite: str, suite_runs: SuiteRu
     assert out.exists(), summary
     (run,) = json.loads(out.read_text())
     ours = [r for r in run["results"] if r.get("backend") == "sharedmem"]
+    failed = [r for r in ours if r["outcome"] in ("failed", "error")]
+    if 0 < len(failed) <= MAX_RERUNS:
+        url = suite_runs.postgres_url if suite.endswith("-postgres") else None
+        rerun_dir = out.parent / "reruns"
+        rerun_dir.mkdir(exist_ok=True)
+        for r in [r for r in failed if _passes_alone(suite, r["nodeid"], rerun_dir, url)]:
+            failed.remove(r)
+            warnings.warn(
+                f"{suite}: {r['nodeid']} failed beside the other suites and passed run "
+                f"again alone ({r['message'][:300]})",
+                stacklevel=1,
+            )
     unexpected = [
         f"{r['outcome']} {r['nodeid']}: {r['message']}"
-        for r in ours
-        if r["outcome"] in ("failed", "error", "xpassed")
+        for r in failed + [r for r in ours if r["outcome"] == "xpassed"]
     ]
     assert not unexpected, "\n".join(unexpected)
     assert proc.returncode == 0, summary  # e.g. a stale entry in the expected-failure lists

@@ -2,7 +2,7 @@
 
 Run::
 
-    python bench/bench_postgres.py [--quick] [--json OUT]
+    python bench/bench_postgres.py [--quick] [--floor] [--json OUT]
 
 Methodology
 -----------
@@ -30,6 +30,12 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
    checkpoint), which bounds one writer's steps/s for any saver that keeps that guarantee.
 4. ``graph.get_state`` at the end of that thread: median of 20 calls after one warm-up, in the
    process that wrote it.
+
+``--floor`` adds a third saver to the throughput runs: `BareDurableSaver`, which keeps only
+what LangGraph's protocol makes a step cost any durable saver -- the task's writes and the
+checkpoint each committed by one round trip (a bare ``INSERT`` of two ids) -- and stores
+nothing else, so nothing can be resumed from it. Its steps/s bound what any saver keeping those
+two durable commits can reach here, and how far ours is from that bound.
 
 Correctness: the final messages of every thread are hashed and must agree between the savers.
 Ratios are ours / theirs for throughput and theirs / ours for bytes and latency, so > 1 is
@@ -61,15 +67,22 @@ from bench_checkpointer import (  # noqa: E402
     thread_config,
     thread_input,
 )
-from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
+from langchain_core.runnables import RunnableConfig  # noqa: E402
+from langgraph.checkpoint.base import (  # noqa: E402
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+)
 from langgraph.checkpoint.postgres import PostgresSaver  # noqa: E402
+from psycopg_pool import ConnectionPool  # noqa: E402
 
 from langgraph_sharedmem import SharedMemorySaver  # noqa: E402
 from tests._servers import postgres_server  # noqa: E402
 
-Kind = Literal["ours", "postgres"]
+Kind = Literal["ours", "postgres", "floor"]
 KINDS: tuple[Kind, ...] = ("ours", "postgres")
-NAMES = {"ours": "SharedMemorySaver", "postgres": "PostgresSaver"}
+NAMES = {"ours": "SharedMemorySaver", "postgres": "PostgresSaver", "floor": "BareDurableSaver"}
 TABLES = {
     "ours": ("checkpoints", "channel_values", "writes"),
     "postgres": ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"),
@@ -131,9 +144,57 @@ class Server:
         return self.url.rsplit("/", 1)[0] + "/" + name
 
 
+class BareDurableSaver(BaseCheckpointSaver[Any]):
+    """The bound, not a saver: each put and put_writes commits one two-id row, and nothing
+    is ever read back (every thread starts afresh)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        # Two at once, as LangGraph runs a put and a task's writes together.
+        self.pool = ConnectionPool(url, min_size=2, max_size=4, kwargs={"autocommit": True})
+
+    def setup(self) -> None:
+        with self.pool.connection() as conn:
+            for table in ("bare_checkpoints", "bare_writes"):
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (thread_id text, id text)")
+
+    def get_tuple(self, config: RunnableConfig) -> None:
+        return None
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        thread_id = config["configurable"]["thread_id"]
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO bare_checkpoints VALUES (%s, %s)", (thread_id, checkpoint["id"])
+            )
+        return {"configurable": {**config["configurable"], "checkpoint_id": checkpoint["id"]}}
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        thread_id = config["configurable"]["thread_id"]
+        with self.pool.connection() as conn:
+            conn.execute("INSERT INTO bare_writes VALUES (%s, %s)", (thread_id, task_id))
+
+
 @contextmanager
 def open_saver(kind: Kind, url: str) -> Iterator[BaseCheckpointSaver[Any]]:
-    if kind == "ours":
+    if kind == "floor":
+        bare = BareDurableSaver(url)
+        with bare.pool:
+            bare.setup()
+            yield bare
+    elif kind == "ours":
         with SharedMemorySaver.from_conn_string(url) as saver:
             saver.setup()
             yield saver
@@ -147,6 +208,8 @@ def run_thread(saver: BaseCheckpointSaver[Any], thread_id: str, steps: int) -> s
     graph = build_graph(saver)
     cfg = thread_config(thread_id, steps)
     graph.invoke(thread_input(thread_id), cfg)
+    if isinstance(saver, BareDurableSaver):
+        return ""  # it keeps no state to read back
     return messages_digest(graph.get_state(cfg).values["messages"])
 
 
@@ -262,16 +325,17 @@ THROUGHPUTS = {
 }
 
 
-def measure(cfg: Config, server: Server) -> dict[str, Any]:
+def measure(cfg: Config, server: Server, *, floor: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    kinds: tuple[Kind, ...] = (*KINDS, "floor") if floor else KINDS
     for name, fn in THROUGHPUTS.items():
-        runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for run in range(cfg.runs):
-            for kind in KINDS if run % 2 == 0 else KINDS[::-1]:
+            for kind in kinds if run % 2 == 0 else kinds[::-1]:
                 log(f"{name}, run {run + 1}/{cfg.runs}: {NAMES[kind]}")
                 runs[kind].append(fn(kind, server.new_database(), cfg))
         results[name] = {}
-        for kind in KINDS:
+        for kind in kinds:
             ordered = sorted(runs[kind], key=lambda r: r["steps_per_s"])
             median = dict(ordered[len(ordered) // 2])
             median["all_steps_per_s"] = [r["steps_per_s"] for r in runs[kind]]
@@ -357,6 +421,22 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             f"{ratios['get_state']:.2f}x faster",
         ),
     ]
+    if "floor" in r["one_writer"]:
+        for name, label in (
+            ("one_writer", "1 writer"),
+            ("many_writers", f"{cfg.writers} writers"),
+            ("many_long_writers", f"{cfg.writers} writers x {cfg.long_writer_steps} steps"),
+        ):
+            ours_s, theirs_s, floor_s = (r[name][k]["steps_per_s"] for k in (*KINDS, "floor"))
+            ratios[f"floor_{name}"] = floor_s / theirs_s
+            rows.append(
+                (
+                    f"steps/s, {label}: the bound, {NAMES['floor']} {floor_s:.0f}",
+                    f"{ours_s / floor_s:.0%} of the bound",
+                    f"{theirs_s / floor_s:.0%} of the bound",
+                    f"bound {floor_s / theirs_s:.2f}x",
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     header = ("measure", NAMES["ours"], NAMES["postgres"], "ours vs theirs")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
@@ -372,12 +452,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     parser.add_argument("--json", metavar="OUT", type=Path, help="write all numbers here")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run BareDurableSaver, the bound any durable saver stays under",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     with postgres_server(fast=False) as url:  # durable: fsync on, as in production
         with psycopg.connect(url) as conn:
             server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        results = measure(cfg, Server(url))
+        results = measure(cfg, Server(url), floor=args.floor)
     checks = correctness(results)
     lines, ratios = render(cfg, results)
     print(
@@ -388,8 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"correctness (same final messages): {checks}")
     if args.json:
         for section in THROUGHPUTS:
-            for kind in KINDS:
-                results[section][kind].pop("digests")
+            for measured in results[section].values():
+                measured.pop("digests")
         args.json.write_text(
             json.dumps(
                 {"config": cfg.__dict__, "results": results, "ratios": ratios, "correct": checks},

@@ -49,7 +49,13 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
         "steps_per_s_8_writers_50_steps",
         "bytes_per_step",
         "get_state",
+        "floor_one_writer",
+        "floor_many_writers",
+        "floor_many_long_writers",
     }
+    # The bound ran every throughput, through LangGraph, storing nothing it could read back.
+    floor = data["results"]["many_writers"]["floor"]
+    assert floor["steps_per_s"] > 0 and len(floor["all_steps_per_s"]) == data["config"]["runs"]
 
 
 @pytest.mark.slow
@@ -80,7 +86,8 @@ def test_postgres_store_benchmark_quick_run_agrees_with_postgresstore(
 def _run_postgres_quick(tmp_path: Path) -> Path:
     out = tmp_path / "bench.json"
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_postgres.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "bench" / "bench_postgres.py"), "--quick", "--floor"]
+        + ["--json", str(out)],
         check=True,
         cwd=ROOT,
         capture_output=True,

@@ -238,6 +238,26 @@ def test_clear_forgets_one_tools_results_or_all(cache: ToolCache) -> None:
     assert runs[-1] == "weather Oslo" and cache.shared_stats().entries == 1
 
 
+def test_clear_takes_the_cached_function_whatever_it_is_named(cache: ToolCache) -> None:
+    """A function cached without ``name=`` is stored under ``module.qualname``: clearing it
+    by its short name forgets nothing, clearing it by the function forgets its results."""
+    runs: list[str] = []
+
+    @cache.cached(scope="app")
+    def rate(currency: str) -> str:
+        runs.append(currency)
+        return currency
+
+    rate("EUR")
+    assert cache.clear("rate") == 0
+    assert cache.clear(rate) == 1
+    rate("EUR")
+    assert runs == ["EUR", "EUR"]
+    with pytest.raises(InvalidConfigError, match="clear\\(\\) takes a tool's name"):
+        cache.clear(print)
+    assert cache.shared_stats().entries == 1  # the refused call forgot nothing
+
+
 def test_scope_keeps_results_private(cache: ToolCache) -> None:
     """The user and run come from the config: a parameter annotated RunnableConfig (left
     out of the key), else the config LangChain set for the runnable being run."""

@@ -235,3 +235,20 @@ def test_buffered_hits_are_written_on_close(backend_url: str) -> None:
     with ToolCache(db_path) as cache:
         shared = cache.shared_stats()
         assert (shared.runs, shared.calls_saved) == (1, 4)
+
+
+def test_clear_takes_the_wrapped_tool(cache: ToolCache) -> None:
+    runs: list[str] = []
+
+    @tool
+    def convert(amount: int) -> str:
+        """Convert an amount."""
+        runs.append(str(amount))
+        return str(amount)
+
+    wrapped = cache.wrap_tool(convert, scope="app")
+    wrapped.invoke({"amount": 3})
+    wrapped.invoke({"amount": 3})
+    assert cache.clear(wrapped) == 1
+    wrapped.invoke({"amount": 3})
+    assert runs == ["3", "3"]

@@ -372,8 +372,24 @@ class ToolCache(DatabasePart):
                 row = conn.execute(sql.SHARED_STATS_OF_TOOL, (tool,)).fetchone()
         return SharedCacheStats(entries=row[0], runs=row[1], calls_saved=row[2])
 
-    def clear(self, tool: str | None = None) -> int:
-        """Forget stored results (of one tool, or all); calls in flight are left alone."""
+    def clear(self, tool: str | Callable[..., Any] | BaseTool | None = None) -> int:
+        """Forget stored results (of one tool, or all); calls in flight are left alone.
+
+        ``tool`` is the name results are stored under, or what `cached` or `wrap_tool`
+        returned (a function `cached` names ``module.qualname`` unless given ``name=``).
+        Returns how many results were forgotten."""
+        if tool is not None and not isinstance(tool, str):
+            from langchain_core.tools import BaseTool  # not at import: start-up time
+
+            named = getattr(tool, "cache_name", None)
+            if named is None and isinstance(tool, BaseTool):
+                named = tool.name
+            if not isinstance(named, str):
+                raise InvalidConfigError(
+                    f"clear() takes a tool's name, or a function from cached() or a tool from "
+                    f"wrap_tool(); got {tool!r}"
+                )
+            tool = named
         self.setup()
         sql = _protocol._sql(self.db)
         with self.db.write() as conn:

@@ -186,26 +186,31 @@ def _end_every_other_session(url: str, db: PostgresDatabase) -> None:
     raise AssertionError("the ended sessions did not go away")
 
 
+def _fill_pool(db: PostgresDatabase, n: int) -> None:
+    """Have ``n`` connections open at once, which the pool then keeps idle."""
+    inside = threading.Barrier(n + 1)
+
+    def hold() -> None:
+        with db.read():
+            inside.wait()
+            inside.wait()
+
+    holders = [threading.Thread(target=hold) for _ in range(n)]
+    for h in holders:
+        h.start()
+    inside.wait()
+    inside.wait()
+    for h in holders:
+        h.join()
+    assert db.pool.get_stats()["pool_available"] == n
+
+
 def test_idle_connections_the_server_ended_are_replaced_not_failed(postgres_db: str) -> None:
     """After a restart or failover every idle pooled connection is dead; the next calls
     must get new ones instead of failing one call per dead connection (5 of them before)."""
     with PostgresDatabase(postgres_db, pool_size=5) as db:
         db.statement("CREATE TABLE t (v integer)")
-        inside = threading.Barrier(6)
-
-        def hold() -> None:
-            with db.read():
-                inside.wait()
-                inside.wait()
-
-        holders = [threading.Thread(target=hold) for _ in range(5)]
-        for h in holders:
-            h.start()
-        inside.wait()  # five connections open at once: the pool keeps them idle after
-        inside.wait()
-        for h in holders:
-            h.join()
-        assert db.pool.get_stats()["pool_available"] == 5
+        _fill_pool(db, 5)
         _end_every_other_session(postgres_db, db)
         for i in range(7):  # each kind of call, and more calls than dead connections
             db.statement("INSERT INTO t VALUES (%s)", (i,))
@@ -263,20 +268,7 @@ def test_a_goodbye_that_arrives_before_the_connection_closes_still_retires_it(
     proxy = _LateClosingProxy(urlsplit(postgres_db).port or 5432, late=2.0)
     with closing(proxy), PostgresDatabase(proxy.url(postgres_db), pool_size=3) as db:
         db.statement("CREATE TABLE t (v integer)")
-        inside = threading.Barrier(4)
-
-        def hold() -> None:
-            with db.read():
-                inside.wait()
-                inside.wait()
-
-        holders = [threading.Thread(target=hold) for _ in range(3)]
-        for h in holders:
-            h.start()
-        inside.wait()
-        inside.wait()
-        for h in holders:
-            h.join()
+        _fill_pool(db, 3)
         _end_every_other_session(postgres_db, db)
         for i in range(4):
             db.statement("INSERT INTO t VALUES (%s)", (i,))

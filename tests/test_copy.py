@@ -177,6 +177,12 @@ def test_copy_refuses_a_destination_holding_data_and_leaves_it_unchanged(
     assert "already holds data" in capsys.readouterr().err
     with pytest.raises(InvalidConfigError, match="same database"):
         copy_database(source, f"sqlite:///{source}")
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    dsn = make_conninfo(**conninfo_to_dict(postgres_db))  # one database, the other form
+    assert "://" not in dsn
+    with pytest.raises(InvalidConfigError, match="same database"):
+        copy_database(postgres_db, dsn)
 
 
 def _reads_plain(mem: SharedMemory) -> Any:

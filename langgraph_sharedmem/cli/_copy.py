@@ -50,12 +50,23 @@ def _shown(conn: str | os.PathLike[str]) -> str:
 
 
 def _same(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> bool:
+    if is_postgres_url(source) and is_postgres_url(destination):
+        return _server_and_database(source) == _server_and_database(destination)
     if is_postgres_url(source) or is_postgres_url(destination):
-        return str(source) == str(destination)
+        return False
     from langgraph_sharedmem.core.sqlite import parse_conn_string
 
     a, b = parse_conn_string(source), parse_conn_string(destination)
     return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _server_and_database(conn: str) -> dict[str, str]:
+    """What names the database in a URL or connection string, whichever form it is in (one
+    that spells out a default differs: the copy's "already holds data" refusal is the net)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    named = conninfo_to_dict(conn)
+    return {k: str(named[k]) for k in ("host", "hostaddr", "port", "dbname") if k in named}
 
 
 def _open(conn: str | os.PathLike[str], parts: list[PartCopy], *, source: bool) -> Backend:

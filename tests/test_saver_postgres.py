@@ -6,6 +6,7 @@ conformance suite already run on both backends through the ``saver``/``saver_con
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import psycopg
@@ -210,6 +211,27 @@ def test_a_list_whose_base_another_process_deleted_is_stored_whole(postgres_db: 
         fourth = _put(a, 4, third)  # and the next one extends the whole copy again
         got = b.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": fourth}})
         assert got is not None and len(got.checkpoint["channel_values"]["items"]) == 4
+
+
+def test_a_copy_waits_for_a_put_of_its_source_in_progress(postgres_db: str) -> None:
+    """copy_thread reads the source in several statements: a put of the source committing
+    between them left the target the values of a checkpoint it did not copy. The copy holds
+    the source's writer lock, as a put does, so it copies the source before or after a put."""
+    with SharedMemorySaver(postgres_db) as saver:
+        first = _put(saver, 1, None)
+        with psycopg.connect(postgres_db) as put_in_progress:  # one transaction, to the end
+            put_in_progress.execute(
+                "SELECT pg_advisory_xact_lock(%s)", (_schema_pg.thread_lock_key("t"),)
+            )
+            copier = threading.Thread(target=saver.copy_thread, args=("t", "copy"))
+            copier.start()
+            copier.join(1.0)
+            assert copier.is_alive(), "the copy did not wait for the source's writer"
+        copier.join(30)
+        assert not copier.is_alive()
+        got = saver.get_tuple({"configurable": {"thread_id": "copy"}})
+        assert got is not None and got.checkpoint["id"] == first
+        assert got.checkpoint["channel_values"]["items"] == ["item-0"]
 
 
 def test_a_warm_read_in_one_statement_equals_a_cold_read(postgres_db: str) -> None:

@@ -796,7 +796,10 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self.setup()
         params = {"source": str(source_thread_id), "target": str(target_thread_id)}
         with self.db.write() as conn:
-            self._lock_threads(conn, [params["target"]])
+            # The source's lock too: the copy reads it in several statements, and a put of the
+            # source committing between them left the target the values of a checkpoint it
+            # did not copy (rows nothing reads, which a later list could take as its base).
+            self._lock_threads(conn, [params["source"], params["target"]])
             for sql in self._sql.COPY_THREAD:
                 conn.execute(sql, params)
 

@@ -151,7 +151,9 @@ class BareDurableSaver(BaseCheckpointSaver[Any]):
     def __init__(self, url: str) -> None:
         super().__init__()
         # Two at once, as LangGraph runs a put and a task's writes together.
-        self.pool = ConnectionPool(url, min_size=2, max_size=4, kwargs={"autocommit": True})
+        self.pool = ConnectionPool(
+            url, min_size=2, max_size=4, kwargs={"autocommit": True}, open=False
+        )  # opened by open_saver
 
     def setup(self) -> None:
         with self.pool.connection() as conn:

@@ -41,3 +41,35 @@ def test_facts_tool_cache_and_changes_share_one_postgresql_database(postgres_db:
     with SharedMemory.open(postgres_db) as mem:
         assert mem.facts.get("app", "acme", "plan").version == 1  # type: ignore[union-attr]
         assert mem.tool_cache.shared_stats().runs == 1
+
+
+def test_every_part_leaves_its_pooled_connections_reusable(postgres_db: str) -> None:
+    """A pooled connection with anything unread on its socket is taken for one the server
+    ended and replaced. So no call may leave a reply unread: every part's calls, sync and
+    async, run on the connections the pool opened for them, none reopened."""
+    import asyncio
+
+    from tests._graphs import build_chat_graph, human
+
+    with SharedMemory.open(postgres_db) as mem:
+        graph = build_chat_graph().compile(checkpointer=mem.checkpointer, store=mem.store)
+        for turn in range(5):
+            graph.invoke({"messages": [human(turn)]}, {"configurable": {"thread_id": "t"}})
+        mem.store.put(("notes", "u1"), "n1", {"text": "refund sent"})
+        assert mem.store.search(("notes", "u1"), query="refund")
+        mem.facts.assert_fact("app", "acme", "plan", "pro", author="billing")
+        mem.conversation.append(HumanMessage("hi"), run="r1", sender="user")
+        mem.tool_cache.cached(scope="app")(abs)(-3)
+        mem.changes.read(0)
+
+        async def turns() -> None:
+            for turn in range(3):
+                await graph.ainvoke(
+                    {"messages": [human(turn)]}, {"configurable": {"thread_id": "a"}}
+                )
+            await mem.store.aput(("notes", "u1"), "n2", {"text": "again"})
+
+        asyncio.run(turns())
+        stats = mem.db.pool.get_stats()  # type: ignore[attr-defined]
+        assert stats["requests_num"] > 50
+        assert stats["connections_num"] == stats["pool_size"], stats

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -171,3 +172,30 @@ def fresh_database(server_url: str, *, template: str | None = None) -> Iterator[
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def end_other_sessions(url: str, *, idle_of: Any = None) -> int:
+    """End every other client session on ``url``'s database, as a server restart or failover
+    does, and return how many; each has exited when this returns. Given ``idle_of`` (a
+    `PostgresDatabase`), also wait until each of its idle pooled connections has the server's
+    goodbye on its socket, as it has long before the next call after a real restart (under
+    load the kernel can take a while to deliver it)."""
+    import select
+
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        ).fetchone()
+    assert row is not None
+    if idle_of is not None:
+        deadline = time.monotonic() + 10
+        idle = list(idle_of.pool._pool)  # psycopg_pool has no public view of idle connections
+        while not all(select.select([c.pgconn.socket], [], [], 0)[0] for c in idle):
+            if time.monotonic() > deadline:
+                raise AssertionError("the ended sessions' goodbyes did not arrive")
+            time.sleep(0.01)
+    return int(row[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import threading
 import time
@@ -29,6 +28,7 @@ from langgraph_sharedmem.core.postgres import (
 )
 from langgraph_sharedmem.core.sqlite import Database
 from tests._pg_workers import counted_migrations, open_and_migrate
+from tests._servers import end_other_sessions
 from tests._spawn import run_together
 
 
@@ -166,26 +166,6 @@ def test_run_serves_async_callers_off_the_event_loop(postgres_db: str) -> None:
         assert loop_thread not in threads and len(set(threads)) > 1
 
 
-def _end_every_other_session(url: str, db: PostgresDatabase) -> None:
-    """What a server restart or failover does to a pool's idle connections: the server ends
-    their sessions. Returns once those backends are gone and each of ``db``'s idle
-    connections has the server's goodbye on its socket, as it has long before the next call
-    after a real restart (under load the kernel can take a while to deliver it)."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        others = (
-            "FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        )
-        admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
-        for _ in range(1000):
-            ended = admin.execute(f"SELECT count(*) {others}").fetchone() == (0,)
-            idle = list(db.pool._pool)  # psycopg_pool has no public view of idle connections
-            if ended and all(select.select([c.pgconn.socket], [], [], 0)[0] for c in idle):
-                return
-            time.sleep(0.01)
-    raise AssertionError("the ended sessions did not go away")
-
-
 def _fill_pool(db: PostgresDatabase, n: int) -> None:
     """Have ``n`` connections open at once, which the pool then keeps idle."""
     inside = threading.Barrier(n + 1)
@@ -211,7 +191,7 @@ def test_idle_connections_the_server_ended_are_replaced_not_failed(postgres_db: 
     with PostgresDatabase(postgres_db, pool_size=5) as db:
         db.statement("CREATE TABLE t (v integer)")
         _fill_pool(db, 5)
-        _end_every_other_session(postgres_db, db)
+        end_other_sessions(postgres_db, idle_of=db)
         for i in range(7):  # each kind of call, and more calls than dead connections
             db.statement("INSERT INTO t VALUES (%s)", (i,))
             with db.write() as conn:
@@ -269,7 +249,7 @@ def test_a_goodbye_that_arrives_before_the_connection_closes_still_retires_it(
     with closing(proxy), PostgresDatabase(proxy.url(postgres_db), pool_size=3) as db:
         db.statement("CREATE TABLE t (v integer)")
         _fill_pool(db, 3)
-        _end_every_other_session(postgres_db, db)
+        end_other_sessions(postgres_db, idle_of=db)
         for i in range(4):
             db.statement("INSERT INTO t VALUES (%s)", (i,))
         assert db.statement("SELECT count(*) FROM t") == [(4,)]

@@ -22,6 +22,7 @@ from langgraph_sharedmem import (
 from langgraph_sharedmem.checkpoint import _schema_pg
 from tests._graphs import build_chat_graph, human
 from tests._pg_workers import put_chains, rewrite_or_read_one_thread
+from tests._servers import end_other_sessions
 from tests._spawn import run_together
 
 
@@ -355,19 +356,6 @@ def test_a_database_of_the_first_schema_is_upgraded_in_place(postgres_db: str) -
     assert old_rows == 1
 
 
-def _terminate_other_sessions(url: str) -> int:
-    # The timeout waits until each session has ended. Without it the call only signals them:
-    # on a loaded machine a session sometimes ended only after the next call had taken its
-    # connection for a live one (no goodbye on the socket yet), retry included.
-    with psycopg.connect(url, autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
     postgres_db: str,
 ) -> None:
@@ -377,15 +365,15 @@ def test_puts_after_the_server_ended_every_session_work_and_lose_nothing(
     history is whole."""
     with SharedMemorySaver(postgres_db) as saver:
         first = _put(saver, 1, None)
-        assert _terminate_other_sessions(postgres_db) >= 1
+        assert end_other_sessions(postgres_db) >= 1
         second = _put(saver, 2, first)  # on a dead connection first, then on a new one
-        assert _terminate_other_sessions(postgres_db) >= 1
+        assert end_other_sessions(postgres_db) >= 1
         saver.put_writes(
             {"configurable": {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": second}},
             [("items", "pending"), ("__error__", "boom")],
             "task-1",
         )
-        assert _terminate_other_sessions(postgres_db) >= 1
+        assert end_other_sessions(postgres_db) >= 1
         got = saver.get_tuple({"configurable": {"thread_id": "t"}})  # the lean read, too
         assert got is not None and got.checkpoint["id"] == second
         assert got.checkpoint["channel_values"]["items"] == ["item-0", "item-1"]
@@ -421,10 +409,10 @@ def test_the_lean_path_gets_a_live_connection_when_every_pooled_one_is_dead(
         held = [saver.db.pool.getconn() for _ in range(4)]  # the pool grows to 4
         for conn in held:
             saver.db.pool.putconn(conn)
-        assert _terminate_other_sessions(postgres_db) >= 4
+        assert end_other_sessions(postgres_db) >= 4
         monkeypatch.setattr(core, "_alive", lambda conn: True)
         second = _put(saver, 2, first)
-        assert _terminate_other_sessions(postgres_db) >= 1
+        assert end_other_sessions(postgres_db) >= 1
         got = saver.get_tuple({"configurable": {"thread_id": "t"}})
         assert got is not None and got.checkpoint["id"] == second
 

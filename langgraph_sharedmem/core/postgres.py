@@ -49,7 +49,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langgraph_sharedmem.core.backend import is_postgres_conninfo, refuse_postgres
 from langgraph_sharedmem.core.closing import Closing
-from langgraph_sharedmem.core.values import unstorable_text
+from langgraph_sharedmem.core.values import raise_if_unstorable
 from langgraph_sharedmem.core.workers import WorkerThreads
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
@@ -482,9 +482,7 @@ class PostgresDatabase(WorkerThreads, Closing):
         )
 
     def _raise_translated(self, exc: BaseException) -> None:
-        refusal = unstorable_text(exc)
-        if refusal is not None:
-            raise refusal from exc
+        raise_if_unstorable(exc)
         if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
             raise DatabaseBusyError(
                 f"database {self.path}: a lock stayed taken for more than "

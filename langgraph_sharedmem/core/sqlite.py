@@ -42,7 +42,7 @@ from sqlite_utils.migrations import Migrations
 
 from langgraph_sharedmem.core.backend import refuse_postgres, refuse_unknown_scheme
 from langgraph_sharedmem.core.closing import Closing
-from langgraph_sharedmem.core.values import unstorable_text
+from langgraph_sharedmem.core.values import raise_if_unstorable
 from langgraph_sharedmem.core.workers import WorkerThreads
 from langgraph_sharedmem.errors import (
     DatabaseBusyError,
@@ -267,7 +267,7 @@ class Database(WorkerThreads, Closing):
                 self._raise_translated(exc)
             except BaseException as exc:
                 self._end_read()
-                _raise_if_unstorable(exc)
+                raise_if_unstorable(exc)
                 raise
             self._end_read()
 
@@ -303,7 +303,7 @@ class Database(WorkerThreads, Closing):
                     self.conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.DatabaseError):
                     self._raise_translated(exc)
-                _raise_if_unstorable(exc)
+                raise_if_unstorable(exc)
                 raise
             try:
                 self._translate(lambda: self._retry_busy(lambda: self.conn.execute("COMMIT")))
@@ -555,9 +555,3 @@ class _TransactionalDatabase(sqlite_utils.Database):
         if statement.strip(" \t\n;"):
             cursor.execute(statement)
         return cursor
-
-
-def _raise_if_unstorable(exc: BaseException) -> None:
-    refusal = unstorable_text(exc)
-    if refusal is not None:
-        raise refusal from exc

@@ -48,7 +48,7 @@ __all__ = [
     "check_row_id",
     "namespace",
     "scope_of",
-    "unstorable_text",
+    "raise_if_unstorable",
 ]
 
 # Scope kinds and whether they take an id. A new kind is one entry here, and a stored scope
@@ -220,16 +220,16 @@ def _surrogate_path(value: Any, what: str) -> str:
     return what
 
 
-def unstorable_text(exc: BaseException) -> InvalidConfigError | None:
-    """The refusal to raise for ``exc`` when it is a driver failing to encode a parameter
-    with a lone surrogate (a name, an id or a filter no check caught first), else None."""
+def raise_if_unstorable(exc: BaseException) -> None:
+    """Raise `InvalidConfigError` from ``exc`` when it is a driver failing to encode a
+    parameter with a lone surrogate (a name, an id or a filter no check caught first)."""
     if not (isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed"):
-        return None
+        return
     text = exc.object if isinstance(exc.object, str) else ""
-    return InvalidConfigError(
+    raise InvalidConfigError(
         f"text {text[:80]!r} holds a lone surrogate, which is not valid Unicode and cannot be "
         "stored or looked up; decode the text it came from with errors='replace'"
-    )
+    ) from exc
 
 
 def _encodes(text: str) -> bool:

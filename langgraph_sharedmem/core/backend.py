@@ -218,7 +218,6 @@ def open_database(conn: str | os.PathLike[str], *migrations: Any, **options: Any
         assert isinstance(conn, str)
         pg_sets = [m for m in migrations if isinstance(m, PostgresMigrations)]
         return PostgresDatabase.open_checked(conn, pg_sets, **options)
-    refuse_unknown_scheme(conn)
     from sqlite_utils.migrations import Migrations
 
     from langgraph_sharedmem.core.sqlite import Database

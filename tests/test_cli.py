@@ -258,7 +258,7 @@ def _tables(path: Path) -> set[str]:
         return {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
 
 
-def _fails_plainly(capsys: pytest.CaptureFixture[str], path: Path, *words: str) -> None:
+def _fails_plainly(capsys: pytest.CaptureFixture[str], path: Path | str, *words: str) -> None:
     for args in (("stats", path), ("threads", path), ("facts", path, "--json"), ("prune", path)):
         code, out, err = run(capsys, *args)
         assert code == 1, args
@@ -276,6 +276,17 @@ def test_wrong_path_is_an_error_and_nothing_is_created(
     _fails_plainly(capsys, missing, "no such file")
     assert list(tmp_path.iterdir()) == []
     _fails_plainly(capsys, tmp_path, "directory")
+
+
+def test_a_sqlite_url_names_the_file_as_everywhere_else(
+    populated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`SharedMemory.open("sqlite:///agents.db")` and the inspector must name the same file."""
+    threads = as_json(capsys, "threads", populated)
+    assert threads and as_json(capsys, "threads", f"sqlite:///{populated}") == threads
+    missing = tmp_path / "typo.db"
+    _fails_plainly(capsys, f"sqlite:///{missing}", "no such file", str(missing))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_non_database_files_are_refused_untouched(

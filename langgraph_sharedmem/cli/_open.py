@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
-from langgraph_sharedmem.core.backend import Backend, is_postgres_url, refuse_unknown_scheme
-from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.backend import Backend, is_postgres_url
+from langgraph_sharedmem.core.sqlite import Database, parse_conn_string
 from langgraph_sharedmem.errors import DatabaseFileError
 
 __all__ = ["PARTS", "Part", "known_parts", "open_database", "recorded_steps"]
@@ -120,8 +120,9 @@ def open_database(target: str | os.PathLike[str], *, writable: bool = False) -> 
     libpq connection string), read-only unless ``writable``."""
     if is_postgres_url(target):
         return _open_postgres(str(target), writable=writable)
-    refuse_unknown_scheme(target)  # not "no such file" naming the URL, password and all
-    text = os.fspath(target)
+    # A sqlite:/// URL names the file as it does everywhere else in the package; an unknown
+    # scheme is refused by name, not as "no such file" naming the URL, password and all.
+    text = parse_conn_string(target)
     file = Path(text)
     if not file.exists():
         raise DatabaseFileError(f"cannot open {text!r}: no such file (nothing was created)")

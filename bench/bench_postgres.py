@@ -2,7 +2,7 @@
 
 Run::
 
-    python bench/bench_postgres.py [--quick] [--floor] [--json OUT]
+    python bench/bench_postgres.py [--quick] [--floor] [--lengths] [--json OUT]
 
 Methodology
 -----------
@@ -22,6 +22,10 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
    with thread length, since PostgresSaver's put rewrites a thread's whole message list.
    Every throughput runs 3 times (1 quick), alternating the savers, each run on a new
    database; the median run is reported and every run is in the JSON.
+   The 8-writer runs also count CPU time per step from the barrier on: the writers' own
+   (``process_time``, all threads) and the server's (the postmaster, its backends and
+   background processes, from ``/proc``): on 2 cores, what a step costs the machine, which
+   is what bounds steps/s when 8 processes share it.
 3. Bytes per step: one thread of 800 steps (50 quick); the sum of ``pg_total_relation_size``
    (table + indexes + TOAST) of the saver's tables, divided by the steps. Nothing is vacuumed.
    The steps/s of building that thread is reported too, and the server's WAL flushes per step
@@ -30,6 +34,12 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
    checkpoint), which bounds one writer's steps/s for any saver that keeps that guarantee.
 4. ``graph.get_state`` at the end of that thread: median of 20 calls after one warm-up, in the
    process that wrote it.
+
+``--lengths`` measures how the throughput ratios move with thread length: the 1-writer and the
+8-writer runs again with threads of each of ``lengths`` steps (25 to 400; 10 quick), each
+3 times alternating the savers (1 quick), medians reported. PostgresSaver's put rewrites the
+thread's whole message list, ours appends a segment, so the ratio grows with the thread; this
+says from which length on a given ratio holds.
 
 ``--floor`` adds a third saver to the throughput runs: `BareDurableSaver`, which keeps only
 what LangGraph's protocol makes a step cost any durable saver -- the task's writes and the
@@ -45,12 +55,13 @@ always "ours is better".
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing as mp
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -67,6 +78,7 @@ from bench_checkpointer import (  # noqa: E402
     thread_config,
     thread_input,
 )
+from bench_scaling import postmaster_pid, server_cpu  # noqa: E402
 from langchain_core.runnables import RunnableConfig  # noqa: E402
 from langgraph.checkpoint.base import (  # noqa: E402
     BaseCheckpointSaver,
@@ -100,6 +112,7 @@ class Config:
     long_steps: int
     repeats: int
     runs: int
+    lengths: tuple[int, ...]
 
 
 FULL = Config(
@@ -111,6 +124,7 @@ FULL = Config(
     long_steps=800,
     repeats=20,
     runs=3,
+    lengths=(25, 50, 100, 200, 400),
 )
 QUICK = Config(
     threads=2,
@@ -121,6 +135,7 @@ QUICK = Config(
     long_steps=50,
     repeats=5,
     runs=1,
+    lengths=(10,),
 )
 
 
@@ -231,10 +246,12 @@ def writer_process(kind: Kind, url: str, worker: int, steps: int, barrier: Any, 
         with open_saver(kind, url) as saver:
             build_graph(saver)  # compile before the clock starts
             barrier.wait()
+            cpu = time.process_time()
             digest = run_thread(saver, f"w{worker}", steps)
-        out.put((worker, time.time(), digest, None))
+            cpu = time.process_time() - cpu
+        out.put((worker, time.time(), digest, None, cpu))
     except BaseException as exc:  # reported, never swallowed: the parent fails the run
-        out.put((worker, time.time(), None, f"{type(exc).__name__}: {exc}"))
+        out.put((worker, time.time(), None, f"{type(exc).__name__}: {exc}", 0.0))
 
 
 def many_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
@@ -248,6 +265,7 @@ def many_long_writers(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
 def writers_of(kind: Kind, url: str, cfg: Config, steps: int) -> dict[str, Any]:
     with open_saver(kind, url):
         pass  # tables first: this measures writing, not N processes racing to create them
+    postmaster = postmaster_pid(url)
     barrier, out = CTX.Barrier(cfg.writers + 1), CTX.Queue()
     procs = [
         CTX.Process(target=writer_process, args=(kind, url, w, steps, barrier, out))
@@ -256,24 +274,27 @@ def writers_of(kind: Kind, url: str, cfg: Config, steps: int) -> dict[str, Any]:
     for p in procs:
         p.start()
     barrier.wait(timeout=300)
-    started = time.time()
+    started, server_started = time.time(), server_cpu(postmaster)
     results = sorted(out.get(timeout=1800) for _ in procs)
     for p in procs:
         p.join(timeout=60)
-    errors = [err for *_, err in results if err]
+    errors = [err for _, _, _, err, _ in results if err]
     if errors:
         raise RuntimeError(f"{NAMES[kind]} writer failed: {errors[0]}")
-    seconds = max(done for _, done, _, _ in results) - started
+    seconds = max(done for _, done, _, _, _ in results) - started
+    wait_for_no_other_clients(url)  # the writers' backends have exited and been counted
+    all_steps = cfg.writers * steps
     return {
-        "steps_per_s": cfg.writers * steps / seconds,
-        "digests": [d for _, _, d, _ in results],
+        "steps_per_s": all_steps / seconds,
+        "client_cpu_ms_per_step": sum(cpu for *_, cpu in results) / all_steps * 1000,
+        "server_cpu_ms_per_step": (server_cpu(postmaster) - server_started) / all_steps * 1000,
+        "digests": [d for _, _, d, _, _ in results],
     }
 
 
-def wal_flushes(url: str) -> int:
-    """The server's WAL flushes so far (``pg_stat_wal.wal_sync``): one per commit that waited
-    for the disk. A backend reports its counts when it exits (or at most once a second), so
-    this waits until no other client is connected: every saver connection has reported."""
+def wait_for_no_other_clients(url: str) -> None:
+    """Wait until every other client's backend has exited: it has reported its statistics,
+    and its CPU time is its postmaster's."""
     with psycopg.connect(url, autocommit=True) as conn:
         deadline = time.monotonic() + 30
         while conn.execute(
@@ -283,6 +304,14 @@ def wal_flushes(url: str) -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError("saver connections are still open after 30 s")
             time.sleep(0.01)
+
+
+def wal_flushes(url: str) -> int:
+    """The server's WAL flushes so far (``pg_stat_wal.wal_sync``): one per commit that waited
+    for the disk. A backend reports its counts when it exits (or at most once a second), so
+    this first waits until every saver connection has reported."""
+    wait_for_no_other_clients(url)
+    with psycopg.connect(url, autocommit=True) as conn:
         (count,) = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()  # type: ignore[misc]
     return int(count)
 
@@ -309,7 +338,7 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
             "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)",
             (list(TABLES[kind]),),
-        ).fetchone()
+        ).fetchone()  # type: ignore[misc]  # an aggregate: always one row
     return {
         "bytes": int(size),
         "bytes_per_step": int(size) / cfg.long_steps,
@@ -320,29 +349,57 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
     }
 
 
-THROUGHPUTS = {
+THROUGHPUTS: dict[str, Throughput] = {
     "one_writer": one_writer,
     "many_writers": many_writers,
     "many_long_writers": many_long_writers,
 }
 
 
-def measure(cfg: Config, server: Server, *, floor: bool = False) -> dict[str, Any]:
+Throughput = Callable[[Kind, str, Config], dict[str, Any]]
+
+
+def medians(
+    name: str, fn: Throughput, kinds: tuple[Kind, ...], cfg: Config, server: Server
+) -> dict[Kind, dict[str, Any]]:
+    """``cfg.runs`` runs of ``fn`` per saver, alternating which goes first, each on a new
+    database; the median run of each saver, with every run's steps/s."""
+    runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for run in range(cfg.runs):
+        for kind in kinds if run % 2 == 0 else kinds[::-1]:
+            log(f"{name}, run {run + 1}/{cfg.runs}: {NAMES[kind]}")
+            runs[kind].append(fn(kind, server.new_database(), cfg))
+    result: dict[Kind, dict[str, Any]] = {}
+    for kind in kinds:
+        ordered = sorted(runs[kind], key=lambda r: r["steps_per_s"])
+        median = dict(ordered[len(ordered) // 2])
+        median["all_steps_per_s"] = [r["steps_per_s"] for r in runs[kind]]
+        median["all_digests_agree"] = all(r["digests"] == median["digests"] for r in ordered)
+        result[kind] = median
+    return result
+
+
+def by_length(cfg: Config, server: Server) -> dict[str, Any]:
+    """The 1-writer and the many-writer throughputs at each of ``cfg.lengths`` steps a thread."""
+    results: dict[str, Any] = {}
+    for steps in cfg.lengths:
+        at = dataclasses.replace(cfg, steps=steps, writer_steps=steps)
+        results[str(steps)] = {
+            name: medians(f"{name} at {steps} steps", THROUGHPUTS[name], KINDS, at, server)
+            for name in ("one_writer", "many_writers")
+        }
+    return results
+
+
+def measure(
+    cfg: Config, server: Server, *, floor: bool = False, lengths: bool = False
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     kinds: tuple[Kind, ...] = (*KINDS, "floor") if floor else KINDS
     for name, fn in THROUGHPUTS.items():
-        runs: dict[Kind, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-        for run in range(cfg.runs):
-            for kind in kinds if run % 2 == 0 else kinds[::-1]:
-                log(f"{name}, run {run + 1}/{cfg.runs}: {NAMES[kind]}")
-                runs[kind].append(fn(kind, server.new_database(), cfg))
-        results[name] = {}
-        for kind in kinds:
-            ordered = sorted(runs[kind], key=lambda r: r["steps_per_s"])
-            median = dict(ordered[len(ordered) // 2])
-            median["all_steps_per_s"] = [r["steps_per_s"] for r in runs[kind]]
-            median["all_digests_agree"] = all(r["digests"] == median["digests"] for r in ordered)
-            results[name][kind] = median
+        results[name] = medians(name, fn, kinds, cfg, server)
+    if lengths:
+        results["by_length"] = by_length(cfg, server)
     results["long_thread"] = {}
     for kind in KINDS:
         log(f"long thread of {cfg.long_steps} steps: {NAMES[kind]}")
@@ -351,9 +408,14 @@ def measure(cfg: Config, server: Server, *, floor: bool = False) -> dict[str, An
 
 
 def correctness(r: dict[str, Any]) -> dict[str, bool]:
+    sections = [r[name] for name in THROUGHPUTS]
+    sections += [m for at in r.get("by_length", {}).values() for m in at.values()]
     return {
-        "every_run": all(
-            r[name][kind]["all_digests_agree"] for name in THROUGHPUTS for kind in KINDS
+        "every_run": all(s[kind]["all_digests_agree"] for s in sections for kind in KINDS),
+        "by_length": all(
+            m["ours"]["digests"] == m["postgres"]["digests"]
+            for at in r.get("by_length", {}).values()
+            for m in at.values()
         ),
         "one_writer": r["one_writer"]["ours"]["digests"] == r["one_writer"]["postgres"]["digests"],
         **{
@@ -423,6 +485,35 @@ def render(cfg: Config, r: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             f"{ratios['get_state']:.2f}x faster",
         ),
     ]
+    many = r["many_writers"]
+    for part in ("client", "server"):
+        ours_ms, theirs_ms = (many[k][f"{part}_cpu_ms_per_step"] for k in KINDS)
+        rows.append(
+            (
+                f"{part} CPU ms per step, {cfg.writers} writer processes"
+                + (
+                    f" (the bound: {many['floor'][f'{part}_cpu_ms_per_step']:.2f})"
+                    if "floor" in many
+                    else ""
+                ),
+                f"{ours_ms:.2f}",
+                f"{theirs_ms:.2f}",
+                f"{theirs_ms / ours_ms:.2f}x less",
+            )
+        )
+    for steps, at in r.get("by_length", {}).items():
+        for name, label in (("one_writer", "1 writer"), ("many_writers", f"{cfg.writers} writers")):
+            ours_s, theirs_s = (at[name][k]["steps_per_s"] for k in KINDS)
+            key = "1_writer" if name == "one_writer" else f"{cfg.writers}_writers"
+            ratios[f"steps_per_s_{key}_{steps}_steps"] = ours_s / theirs_s
+            rows.append(
+                (
+                    f"steps/s, {label}, threads of {steps} steps",
+                    f"{ours_s:.0f}",
+                    f"{theirs_s:.0f}",
+                    f"{ours_s / theirs_s:.2f}x",
+                )
+            )
     if "floor" in r["one_writer"]:
         for name, label in (
             ("one_writer", "1 writer"),
@@ -459,12 +550,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also run BareDurableSaver, the bound any durable saver stays under",
     )
+    parser.add_argument(
+        "--lengths",
+        action="store_true",
+        help="also measure the throughput ratios at each of several thread lengths",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     with postgres_server(fast=False) as url:  # durable: fsync on, as in production
         with psycopg.connect(url) as conn:
             server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        results = measure(cfg, Server(url), floor=args.floor)
+        results = measure(cfg, Server(url), floor=args.floor, lengths=args.lengths)
     checks = correctness(results)
     lines, ratios = render(cfg, results)
     print(
@@ -474,8 +570,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(lines))
     print(f"correctness (same final messages): {checks}")
     if args.json:
-        for section in THROUGHPUTS:
-            for measured in results[section].values():
+        sections = [results[name] for name in THROUGHPUTS]
+        sections += [m for at in results.get("by_length", {}).values() for m in at.values()]
+        for section in sections:
+            for measured in section.values():
                 measured.pop("digests")
         args.json.write_text(
             json.dumps(

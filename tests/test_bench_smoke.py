@@ -52,10 +52,15 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
         "floor_one_writer",
         "floor_many_writers",
         "floor_many_long_writers",
+        "steps_per_s_1_writer_10_steps",
+        "steps_per_s_8_writers_10_steps",
     }
     # The bound ran every throughput, through LangGraph, storing nothing it could read back.
     floor = data["results"]["many_writers"]["floor"]
     assert floor["steps_per_s"] > 0 and len(floor["all_steps_per_s"]) == data["config"]["runs"]
+    # CPU per step is counted on both sides of the wire, for every saver.
+    for measured in data["results"]["many_writers"].values():
+        assert measured["client_cpu_ms_per_step"] > 0 and measured["server_cpu_ms_per_step"] > 0
 
 
 @pytest.mark.slow
@@ -86,7 +91,13 @@ def test_postgres_store_benchmark_quick_run_agrees_with_postgresstore(
 def _run_postgres_quick(tmp_path: Path) -> Path:
     out = tmp_path / "bench.json"
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_postgres.py"), "--quick", "--floor"]
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_postgres.py"),
+            "--quick",
+            "--floor",
+            "--lengths",
+        ]
         + ["--json", str(out)],
         check=True,
         cwd=ROOT,

@@ -41,6 +41,11 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
 thread's whole message list, ours appends a segment, so the ratio grows with the thread; this
 says from which length on a given ratio holds.
 
+``--warm`` has each saver run a 5-step thread of its own before the clock starts (in every
+writer process too): the throughputs are then those of a long-lived process, without the
+first use of each pooled connection (ours opens 3 a process, on demand; PostgresSaver 1, at
+open) that a fresh process pays.
+
 ``--floor`` adds a third saver to the throughput runs: `BareDurableSaver`, which keeps only
 what LangGraph's protocol makes a step cost any durable saver -- the task's writes and the
 checkpoint each committed by one round trip (a bare ``INSERT`` of two ids) -- and stores
@@ -113,6 +118,7 @@ class Config:
     repeats: int
     runs: int
     lengths: tuple[int, ...]
+    warm_steps: int = 0  # a thread each saver runs before the clock starts (0: none)
 
 
 FULL = Config(
@@ -233,18 +239,28 @@ def run_thread(saver: BaseCheckpointSaver[Any], thread_id: str, steps: int) -> s
 # -- measurements ----------------------------------------------------------------------------
 
 
+def warm_up(saver: BaseCheckpointSaver[Any], cfg: Config, name: str) -> None:
+    """Bring the saver to its steady state (connections open and warmed up) before the clock."""
+    if cfg.warm_steps:
+        run_thread(saver, f"warm-{name}", cfg.warm_steps)
+
+
 def one_writer(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
     with open_saver(kind, url) as saver:
+        warm_up(saver, cfg, "one")
         started = time.perf_counter()
         digests = [run_thread(saver, f"t{i}", cfg.steps) for i in range(cfg.threads)]
         seconds = time.perf_counter() - started
     return {"steps_per_s": cfg.threads * cfg.steps / seconds, "digests": digests}
 
 
-def writer_process(kind: Kind, url: str, worker: int, steps: int, barrier: Any, out: Any) -> None:
+def writer_process(
+    kind: Kind, url: str, worker: int, cfg: Config, steps: int, barrier: Any, out: Any
+) -> None:
     try:
         with open_saver(kind, url) as saver:
             build_graph(saver)  # compile before the clock starts
+            warm_up(saver, cfg, str(worker))
             barrier.wait()
             cpu = time.process_time()
             digest = run_thread(saver, f"w{worker}", steps)
@@ -268,7 +284,7 @@ def writers_of(kind: Kind, url: str, cfg: Config, steps: int) -> dict[str, Any]:
     postmaster = postmaster_pid(url)
     barrier, out = CTX.Barrier(cfg.writers + 1), CTX.Queue()
     procs = [
-        CTX.Process(target=writer_process, args=(kind, url, w, steps, barrier, out))
+        CTX.Process(target=writer_process, args=(kind, url, w, cfg, steps, barrier, out))
         for w in range(cfg.writers)
     ]
     for p in procs:
@@ -551,12 +567,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also run BareDurableSaver, the bound any durable saver stays under",
     )
     parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="each saver runs a 5-step thread before the clock starts (steady state)",
+    )
+    parser.add_argument(
         "--lengths",
         action="store_true",
         help="also measure the throughput ratios at each of several thread lengths",
     )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    if args.warm:
+        cfg = dataclasses.replace(cfg, warm_steps=5)
     with postgres_server(fast=False) as url:  # durable: fsync on, as in production
         with psycopg.connect(url) as conn:
             server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]

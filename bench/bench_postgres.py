@@ -2,7 +2,7 @@
 
 Run::
 
-    python bench/bench_postgres.py [--quick] [--floor] [--lengths] [--json OUT]
+    python bench/bench_postgres.py [--quick] [--floor] [--lengths] [--warm] [--json OUT]
 
 Methodology
 -----------
@@ -365,14 +365,13 @@ def long_thread(kind: Kind, url: str, cfg: Config) -> dict[str, Any]:
     }
 
 
+Throughput = Callable[[Kind, str, Config], dict[str, Any]]
+
 THROUGHPUTS: dict[str, Throughput] = {
     "one_writer": one_writer,
     "many_writers": many_writers,
     "many_long_writers": many_long_writers,
 }
-
-
-Throughput = Callable[[Kind, str, Config], dict[str, Any]]
 
 
 def medians(

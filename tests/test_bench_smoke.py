@@ -58,6 +58,7 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
     # The bound ran every throughput, through LangGraph, storing nothing it could read back.
     floor = data["results"]["many_writers"]["floor"]
     assert floor["steps_per_s"] > 0 and len(floor["all_steps_per_s"]) == data["config"]["runs"]
+    assert data["config"]["warm_steps"] == 5  # every saver ran a thread before the clock
     # CPU per step is counted on both sides of the wire, for every saver.
     for measured in data["results"]["many_writers"].values():
         assert measured["client_cpu_ms_per_step"] > 0 and measured["server_cpu_ms_per_step"] > 0
@@ -97,6 +98,7 @@ def _run_postgres_quick(tmp_path: Path) -> Path:
             "--quick",
             "--floor",
             "--lengths",
+            "--warm",
         ]
         + ["--json", str(out)],
         check=True,

@@ -171,6 +171,25 @@ def test_import_refuses_what_it_must_not_touch(
     assert code == 1 and "already a langgraph-sharedmem database" in capsys.readouterr().err
     assert not (tmp_path / "new.db").exists()
 
+    # A sqlite:/// URL names the same file: an existing database is refused, not merged into.
+    before = _digest(ours)
+    code = main(["import-sqlite-saver", str(saver_file), f"sqlite:///{ours}"])
+    assert code == 1 and "the file exists" in capsys.readouterr().err
+    assert _digest(ours) == before
+    # A server's database may hold other data, and a failed import removes its target.
+    code = main(["import-sqlite-saver", str(saver_file), "postgresql://agents@db-host/agents"])
+    assert code == 1 and "sharedmem copy" in capsys.readouterr().err
+
+
+def test_import_reads_sqlite_urls_as_the_files_they_name(
+    saver_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "via-url.db"
+    code = main(["import-sqlite-saver", f"sqlite:///{saver_file}", f"sqlite:///{target}"])
+    assert code == 0, capsys.readouterr().err
+    with Inspector(target) as ins:
+        assert {t["thread_id"] for t in ins.threads()} == set(THREADS)
+
 
 # -- other applications' files, newer versions ----------------------------------------------
 

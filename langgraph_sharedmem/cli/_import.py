@@ -20,7 +20,8 @@ from langgraph.checkpoint.base import CheckpointTuple
 
 from langgraph_sharedmem.checkpoint import SharedMemorySaver
 from langgraph_sharedmem.cli.inspector import PartUnavailable
-from langgraph_sharedmem.core.sqlite import Database
+from langgraph_sharedmem.core.backend import is_postgres_url
+from langgraph_sharedmem.core.sqlite import Database, parse_conn_string
 from langgraph_sharedmem.errors import DatabaseFileError
 from langgraph_sharedmem.serde import StrictSerializer
 
@@ -89,7 +90,19 @@ def import_sqlite_saver(
             "pip install langgraph-checkpoint-sqlite"
         ) from exc
 
-    src, dst = os.fspath(source), os.fspath(target)
+    if is_postgres_url(source):
+        raise DatabaseFileError(
+            "cannot import from a PostgreSQL database: a SqliteSaver database is a SQLite file"
+        )
+    if is_postgres_url(target):
+        # The import writes many transactions and removes its target if any check fails:
+        # a new file, never a server's database that may hold other data.
+        raise DatabaseFileError(
+            "import-sqlite-saver writes a new SQLite file; to move it to PostgreSQL, "
+            "run 'sharedmem copy NEW_FILE postgresql://...' afterwards"
+        )
+    # sqlite:/// URLs name the files they name everywhere else in the package.
+    src, dst = parse_conn_string(source), parse_conn_string(target)
     if Path(dst).exists():
         raise DatabaseFileError(
             f"cannot import into {dst!r}: the file exists; the import writes a new database"

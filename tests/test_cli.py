@@ -284,6 +284,9 @@ def test_a_sqlite_url_names_the_file_as_everywhere_else(
     """`SharedMemory.open("sqlite:///agents.db")` and the inspector must name the same file."""
     threads = as_json(capsys, "threads", populated)
     assert threads and as_json(capsys, "threads", f"sqlite:///{populated}") == threads
+    stats = as_json(capsys, "stats", f"sqlite:///{populated}")
+    assert stats["path"] == str(populated) and stats["files"]["db"] > 0  # the file's own size
+    assert stats["files"] == as_json(capsys, "stats", populated)["files"]
     missing = tmp_path / "typo.db"
     _fails_plainly(capsys, f"sqlite:///{missing}", "no such file", str(missing))
     assert list(tmp_path.iterdir()) == []

@@ -138,8 +138,9 @@ class Inspector(Closing):
         self.path = os.fspath(path)
         self.writable = writable
         self.db = open_database(self.path, writable=writable)
-        if self.db.dialect == "postgres":
-            self.path = self.db.path  # the URL without its password, for messages
+        # The file a sqlite:/// URL names (its -wal and .chroma siblings are found from it),
+        # or the URL without its password, for messages.
+        self.path = self.db.path
         self._allowlist = tuple(allowlist)
         self._chroma = chroma
         self._saver: SharedMemorySaver | None = None

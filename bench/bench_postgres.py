@@ -15,8 +15,8 @@ loop graph whose one node appends ONE ``AIMessage`` of ~500 bytes per superstep 
 
 1. Throughput with 1 writer: ``threads x steps`` (4 x 100; 2 x 20 quick) run one after another
    with ``graph.invoke`` in this process. Steps/s = total steps / wall time.
-2. Throughput with 8 writer processes: 8 spawned processes open their saver, wait on one
-   barrier, then each runs its own thread of ``steps`` (100; 20 quick) steps. Steps/s = all
+2. Throughput with 8 writer processes (4 quick): each spawned process opens its saver, waits
+   on one barrier, then runs its own thread of ``steps`` (100; 20 quick) steps. Steps/s = all
    steps / time from the barrier to the last process done.
    The same again with threads of ``long_writer_steps`` (400; 50 quick): how the ratio moves
    with thread length, since PostgresSaver's put rewrites a thread's whole message list.
@@ -135,7 +135,7 @@ FULL = Config(
 QUICK = Config(
     threads=2,
     steps=20,
-    writers=8,
+    writers=4,  # a smoke run: spawning the processes is most of its time
     writer_steps=20,
     long_writer_steps=50,
     long_steps=50,

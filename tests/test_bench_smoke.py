@@ -45,15 +45,15 @@ def test_postgres_benchmark_quick_run_agrees_with_postgressaver(
     assert data["correct"] and all(data["correct"].values()), data["correct"]
     assert set(data["ratios"]) == {
         "steps_per_s_1_writer",
-        "steps_per_s_8_writers",
-        "steps_per_s_8_writers_50_steps",
+        "steps_per_s_4_writers",
+        "steps_per_s_4_writers_50_steps",
         "bytes_per_step",
         "get_state",
         "floor_one_writer",
         "floor_many_writers",
         "floor_many_long_writers",
         "steps_per_s_1_writer_10_steps",
-        "steps_per_s_8_writers_10_steps",
+        "steps_per_s_4_writers_10_steps",
     }
     # The bound ran every throughput, through LangGraph, storing nothing it could read back.
     floor = data["results"]["many_writers"]["floor"]

@@ -135,12 +135,11 @@ class Inspector(Closing):
         allowlist: Iterable[tuple[str, ...] | type] = (),
         chroma: Any = "embedded",
     ) -> None:
-        self.path = os.fspath(path)
         self.writable = writable
-        self.db = open_database(self.path, writable=writable)
+        self.db = open_database(path, writable=writable)
         # The file a sqlite:/// URL names (its -wal and .chroma siblings are found from it),
         # or the URL without its password, for messages.
-        self.path = self.db.path
+        self.path: str = self.db.path
         self._allowlist = tuple(allowlist)
         self._chroma = chroma
         self._saver: SharedMemorySaver | None = None

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from langgraph_sharedmem import SharedMemorySaver
+from tests._langgraph_lanes import is_suite_test, langgraph_suite_runs  # noqa: F401 (a fixture)
 
 # CI draws the same examples on every run (derandomize), so a landing never hangs on a draw
 # no one can reproduce; new examples are explored on developers' machines and under
@@ -113,3 +114,16 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_db"))
     return str(tmp_path / "memory.db")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def langgraph_suites_beside_the_session(request: pytest.FixtureRequest) -> None:
+    """Starts LangGraph's suites, if the session runs them, with its first test: they use the
+    core the session's other tests leave idle (tests/_langgraph_lanes.py)."""
+    if any(is_suite_test(item) for item in request.session.items):
+        request.getfixturevalue("langgraph_suite_runs")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The suites' tests wait for the suites: last, so that nothing waits behind them.
+    items.sort(key=is_suite_test)

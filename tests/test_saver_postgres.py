@@ -7,6 +7,7 @@ conformance suite already run on both backends through the ``saver``/``saver_con
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -222,7 +223,7 @@ def test_a_copy_waits_for_a_put_of_its_source_in_progress(postgres_db: str) -> N
         first = _put(saver, 1, None)
         with psycopg.connect(postgres_db) as put_in_progress:  # one transaction, to the end
             put_in_progress.execute(
-                "SELECT pg_advisory_xact_lock(%s)", (_schema_pg.thread_lock_key("t"),)
+                "SELECT pg_advisory_xact_lock_shared(%s)", (_schema_pg.thread_lock_key("t"),)
             )
             copier = threading.Thread(target=saver.copy_thread, args=("t", "copy"))
             copier.start()
@@ -233,6 +234,82 @@ def test_a_copy_waits_for_a_put_of_its_source_in_progress(postgres_db: str) -> N
         got = saver.get_tuple({"configurable": {"thread_id": "copy"}})
         assert got is not None and got.checkpoint["id"] == first
         assert got.checkpoint["channel_values"]["items"] == ["item-0"]
+
+
+def _waiting_for_advisory_locks(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        (n,) = conn.execute(  # type: ignore[misc]
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+    return int(n)
+
+
+def _until(condition: Any, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_tasks_writes_wait_for_a_copy_into_their_thread(postgres_db: str) -> None:
+    """A copy replaces the target's writes of every task the source has. A task's writes
+    stored into the target while the copy ran were kept beside the copied ones: twice. Now
+    they wait for the copy, and then find the task's writes stored."""
+    with SharedMemorySaver(postgres_db) as saver:
+        source, target = "b-source", "a-target"  # the copy locks the target first
+        checkpoint = empty_checkpoint()
+        saver.put({"configurable": {"thread_id": source, "checkpoint_ns": ""}}, checkpoint, {}, {})
+        at = {"thread_id": source, "checkpoint_ns": "", "checkpoint_id": checkpoint["id"]}
+        saver.put_writes({"configurable": at}, [("a", "copied"), ("b", "copied")], "task")
+        with psycopg.connect(postgres_db) as put_in_progress:  # holds the copy at the source
+            put_in_progress.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s)", (_schema_pg.thread_lock_key(source),)
+            )
+            copier = threading.Thread(target=saver.copy_thread, args=(source, target))
+            copier.start()
+            assert _until(lambda: _waiting_for_advisory_locks(postgres_db) == 1)
+            into_target = {"configurable": {**at, "thread_id": target}}
+            writer = threading.Thread(
+                target=saver.put_writes,
+                args=(into_target, [("a", "retried"), ("b", "retried")], "task"),
+            )
+            writer.start()
+            assert _until(
+                lambda: not writer.is_alive() or _waiting_for_advisory_locks(postgres_db) == 2
+            )
+            assert writer.is_alive(), "the task's writes were stored while the copy ran"
+        copier.join(30)
+        writer.join(30)
+        assert not copier.is_alive() and not writer.is_alive()
+        got = saver.get_tuple(into_target)  # type: ignore[arg-type]
+        assert got is not None
+        assert got.pending_writes == [("task", "a", "copied"), ("task", "b", "copied")]
+
+
+@pytest.mark.parametrize("call", ["put", "put_writes"])
+def test_a_put_and_its_tasks_writes_never_wait_for_each_other(postgres_db: str, call: str) -> None:
+    """LangGraph stores a step's checkpoint and its tasks' writes at once: each holds the
+    thread's lock shared while it writes, so neither waits for the other (only a rewrite of
+    the thread, which takes it exclusive, makes them wait)."""
+    with SharedMemorySaver(postgres_db) as saver:
+        checkpoint = empty_checkpoint()
+        first = saver.put(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, checkpoint, {}, {}
+        )
+        with psycopg.connect(postgres_db) as other_writer_in_progress:
+            other_writer_in_progress.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s)", (_schema_pg.thread_lock_key("t"),)
+            )
+            if call == "put":
+                args: tuple[Any, ...] = (first, empty_checkpoint(), {}, {})
+            else:
+                args = (first, [("a", 1)], "task")
+            worker = threading.Thread(target=getattr(saver, call), args=args)
+            worker.start()
+            worker.join(10)
+            assert not worker.is_alive(), f"{call} waited for a writer holding the lock shared"
 
 
 def test_a_warm_read_in_one_statement_equals_a_cold_read(postgres_db: str) -> None:

@@ -22,12 +22,12 @@ step is never edited once released (a dead one becomes a no-op with a comment).
 `_schema_pg` holds the same statements, under the same names, for PostgreSQL; the saver picks
 the module by its backend's dialect. Besides SQL, both modules define `PARAM` (the
 placeholder), `version` (a channel version as a parameter), `lock_thread` (the statement
-serializing writers of one thread, if any), `inserted` (whether an insert-if-absent stored
-its row), `metadata_term` (a list-filter prefilter), `PUT_CHECKPOINT`/`PUT_WRITES` (a
-checkpoint or a task's writes in one statement, where a round trip costs; None here) and
-`SELECT_TUPLE`/`SELECT_LATEST_TUPLE` (a checkpoint with its values and writes in one
-statement; None here, and so are never run: `_schema_pg` alone has their runners,
-`put_checkpoint`, `put_writes` and `select_tuple`).
+locking a thread for a writer, shared or alone, if any), `inserted` (whether an
+insert-if-absent stored its row), `metadata_term` (a list-filter prefilter),
+`PUT_CHECKPOINT`/`PUT_WRITES` (a checkpoint or a task's writes in one statement, where a round
+trip costs; None here) and `SELECT_TUPLE`/`SELECT_LATEST_TUPLE` (a checkpoint with its values
+and writes in one statement; None here, and so are never run: `_schema_pg` alone has their
+runners, `put_checkpoint`, `put_writes` and `select_tuple`).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def version(value: Any) -> Any:
     return value
 
 
-def lock_thread(thread_id: str) -> tuple[str, tuple[Any, ...]] | None:
+def lock_thread(thread_id: str, *, shared: bool = False) -> tuple[str, tuple[Any, ...]] | None:
     """None: ``BEGIN IMMEDIATE`` already serializes every writer of the file."""
     return None
 

@@ -13,9 +13,11 @@ segments, pending writes. What differs:
 * key columns use the "C" collation: byte order, as SQLite's, whatever the database's locale
   (``ORDER BY task_path`` decides the order LangGraph replays writes in);
 * a recursive CTE cannot ``LIMIT`` its recursive term here, so the ancestor walk counts levels;
-* `LOCK_THREAD`: writers that rewrite a thread's history (put, prune, delete, copy) hold the
-  thread's advisory transaction lock, so a new list segment never loses its base to a
-  concurrent prune in another process. Writes to different threads never wait for each other.
+* `lock_thread`: writers that rewrite a thread's history (prune, delete, copy) hold the
+  thread's advisory transaction lock exclusive; puts and task writes hold it shared (since
+  step 0004), so a new list segment never loses its base to a concurrent prune in another
+  process and a task's writes never interleave with a copy into the thread, while a put and
+  its task's writes never wait for each other. Writes to different threads never wait.
 * `PUT_CHECKPOINT` and `PUT_WRITES` (functions the migrations create) store a checkpoint or
   a task's writes in one statement: one round trip, no ``BEGIN``/``COMMIT`` of their own;
   `SELECT_TUPLE`/`SELECT_LATEST_TUPLE` read one back the same way.
@@ -208,6 +210,37 @@ END
 $$
 """
 
+
+def _edited(sql: str, *edits: tuple[str, str]) -> str:
+    """``sql`` with each ``(old, new)`` replaced once: a released step's function, changed."""
+    for old, new in edits:
+        assert sql.count(old) == 1, old
+        sql = sql.replace(old, new)
+    return sql
+
+
+# Step 0004: puts and task writes hold the thread's lock shared, the writers that rewrite a
+# thread (prune, delete, copy) exclusive. A put and its task's writes, which LangGraph runs at
+# once, still never wait for each other, and neither interleaves with a copy into the thread:
+# a task's writes stored while a copy replaced that task's rows were kept beside the copied
+# ones, twice. `put_writes` gains the thread's key; the 12-argument form stays for processes
+# started before the step, which go on as before until they restart.
+_PUT_CHECKPOINT_FUNCTION_V3 = _edited(
+    _PUT_CHECKPOINT_FUNCTION_V2,
+    ("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+    ("pg_advisory_xact_lock(lock_key)", "pg_advisory_xact_lock_shared(lock_key)"),
+)
+_PUT_WRITES_FUNCTION_V2 = _edited(
+    _PUT_WRITES_FUNCTION,
+    ("    lock_key bigint, p_thread", "    thread_key bigint, lock_key bigint, p_thread"),
+    (
+        "    PERFORM pg_advisory_xact_lock(lock_key);",
+        "    PERFORM pg_advisory_xact_lock_shared(thread_key);\n"
+        "    PERFORM pg_advisory_xact_lock(lock_key);",
+    ),
+)
+
+
 MIGRATIONS = PostgresMigrations(
     "langgraph_sharedmem.checkpoint",
     [
@@ -285,6 +318,10 @@ MIGRATIONS = PostgresMigrations(
                 _PUT_WRITES_FUNCTION,
             ),
         ),
+        (
+            "0004_puts_share_the_thread_lock",
+            (_PUT_CHECKPOINT_FUNCTION_V3, _PUT_WRITES_FUNCTION_V2),
+        ),
     ],
     tables=("checkpoints", "channel_values", "writes"),
 )
@@ -307,15 +344,21 @@ def task_lock_key(thread_id: str, ns: str, checkpoint_id: str, task_id: str) -> 
 
 def lock_task(
     thread_id: str, ns: str, checkpoint_id: str, task_id: str
-) -> tuple[str, tuple[int]] | None:
-    """The statement taking a task's writes lock (key: `task_lock_key`)."""
-    return "SELECT pg_advisory_xact_lock(%s)", (
+) -> tuple[str, tuple[int, int]] | None:
+    """The statement taking the locks of a task's writers: its thread's, shared (as puts take
+    it; a rewrite of the thread takes it exclusive), then the task's (key: `task_lock_key`)."""
+    return "SELECT pg_advisory_xact_lock_shared(%s), pg_advisory_xact_lock(%s)", (
+        thread_lock_key(thread_id),
         task_lock_key(thread_id, ns, checkpoint_id, task_id),
     )
 
 
-def lock_thread(thread_id: str) -> tuple[str, tuple[int]] | None:
-    """The statement taking a thread's write lock (key: `thread_lock_key`)."""
+def lock_thread(thread_id: str, *, shared: bool = False) -> tuple[str, tuple[int]] | None:
+    """The statement taking a thread's write lock (key: `thread_lock_key`): ``shared`` for a
+    put; exclusive for a rewrite of the thread, which every other writer of it then waits for,
+    its puts and task writes too."""
+    if shared:
+        return "SELECT pg_advisory_xact_lock_shared(%s)", (thread_lock_key(thread_id),)
     return "SELECT pg_advisory_xact_lock(%s)", (thread_lock_key(thread_id),)
 
 
@@ -357,12 +400,12 @@ SELECT langgraph_sharedmem_put_checkpoint(%s::bigint, %s::text, %s::text, %s::te
     %s::text, %s::text, %s::bytea, %s::json, %s::json, %s::json, %s::jsonb)
 """
 
-# See `_PUT_WRITES_FUNCTION`: the first regular write (idx, channel, type, value; all NULL
-# without one), the others packed, then the special ones (a JSON array, or NULL); false when
-# the task already had regular writes (nothing was written).
+# See `_PUT_WRITES_FUNCTION_V2`: the thread's and the task's lock keys, the first regular write
+# (idx, channel, type, value; all NULL without one), the others packed, then the special ones
+# (a JSON array, or NULL); false when the task already had regular writes (nothing was written).
 PUT_WRITES = """
-SELECT langgraph_sharedmem_put_writes(%s::bigint, %s::text, %s::text, %s::text, %s::text,
-    %s::text, %s::integer, %s::text, %s::text, %s::bytea, %s::bytea, %s::jsonb)
+SELECT langgraph_sharedmem_put_writes(%s::bigint, %s::bigint, %s::text, %s::text, %s::text,
+    %s::text, %s::text, %s::integer, %s::text, %s::text, %s::bytea, %s::bytea, %s::jsonb)
 """
 
 
@@ -380,7 +423,7 @@ _LEAN_PUT_CHECKPOINT = Prepared(
     "langgraph_sharedmem_put_checkpoint_1", _numbered(PUT_CHECKPOINT), idempotent=True
 )
 _LEAN_PUT_WRITES = Prepared(
-    "langgraph_sharedmem_put_writes_1", _numbered(PUT_WRITES), idempotent=True
+    "langgraph_sharedmem_put_writes_2", _numbered(PUT_WRITES), idempotent=True
 )
 
 _BIGINT = struct.Struct("!q").pack
@@ -440,10 +483,13 @@ def put_writes(db: Any, params: Sequence[Any]) -> bool:
     """Run `PUT_WRITES` with ``params`` (in its order): whether the writes were stored."""
     run = getattr(db, "run_prepared", None)
     if run is not None:
-        key, thread, ns, cid, task, path, idx, channel, type_, blob, more, special = params
+        thread_key, key, thread, ns, cid, task, path, idx, channel, type_, blob, more, special = (
+            params
+        )
         result = run(
             _LEAN_PUT_WRITES,
             (
+                _BIGINT(thread_key),
                 _BIGINT(key),
                 _text(thread),
                 _text(ns),
@@ -733,10 +779,10 @@ DELETE_THREAD = (
     "DELETE FROM writes WHERE thread_id = %s",
 )
 
-# Under the target thread's lock, not each task's (`lock_task`): a copy may cover thousands of
-# tasks, more advisory locks than one transaction should hold. A `put_writes` into a task the
-# copy is replacing, at that same moment, could leave that task's writes twice; that needs
-# the target thread to run from checkpoints an earlier copy gave it while it is copied again.
+# Under the target thread's lock, exclusive, not each task's: a copy may cover thousands of
+# tasks, more advisory locks than one transaction should hold. A task's writers take the
+# thread's lock shared (`lock_task`, `_PUT_WRITES_FUNCTION_V2`), so none runs while the copy
+# replaces the task's rows.
 COPY_THREAD = (
     """INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,
         parent_checkpoint_id, run_id, type, checkpoint, channel_versions, metadata,

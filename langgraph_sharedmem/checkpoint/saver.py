@@ -523,7 +523,9 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         stored_lists = self._put_in_one_statement(target, row, prepared)
         if stored_lists is None:
             with self.db.write() as conn:
-                self._lock_threads(conn, [target.thread_id])
+                lock = self._sql.lock_thread(target.thread_id, shared=True)
+                if lock is not None:
+                    conn.execute(*lock)
                 stored_lists = [self._insert_value(conn, target, p) for p in prepared]
                 conn.execute(self._sql.INSERT_CHECKPOINT, row)
         for p, stored in zip(prepared, stored_lists, strict=True):
@@ -726,6 +728,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
             done = self._sql.put_writes(
                 self.db,
                 (
+                    self._sql.thread_lock_key(target.thread_id),
                     self._sql.task_lock_key(*key),
                     *key,
                     task_path,
@@ -833,7 +836,8 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         self._lists.clear()
 
     def _lock_threads(self, conn: Any, thread_ids: Iterable[str]) -> None:
-        """Serialize with other writers of these threads (PostgreSQL; SQLite has one lock)."""
+        """Hold these threads alone: every other writer of them waits (PostgreSQL; SQLite has
+        one lock)."""
         for thread_id in sorted(set(thread_ids)):  # one order everywhere: no deadlock
             lock = self._sql.lock_thread(thread_id)
             if lock is None:

@@ -239,8 +239,9 @@ def test_a_copy_waits_for_a_put_of_its_source_in_progress(postgres_db: str) -> N
 def _waiting_for_advisory_locks(url: str) -> int:
     with psycopg.connect(url) as conn:
         (n,) = conn.execute(  # type: ignore[misc]
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        ).fetchone()
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()  # this test's database: other tests' (LangGraph's suites) run beside it
     return int(n)
 
 

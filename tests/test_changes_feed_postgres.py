@@ -68,7 +68,8 @@ def test_nothing_is_dropped_when_the_listening_connection_is_lost(
                 if len(got) >= 10 and killed < 2:  # the server drops the listener, twice
                     killed += admin.execute(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE query LIKE 'LISTEN%%' AND pid != pg_backend_pid()"
+                        "WHERE query LIKE 'LISTEN%%' AND pid != pg_backend_pid() "
+                        "AND datname = current_database()"  # not the suites' beside it
                     ).fetchone()[0]
         thread.join()
         got.extend(c.key for c in sub.poll(timeout=0.5))

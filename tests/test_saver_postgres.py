@@ -245,6 +245,21 @@ def _waiting_for_advisory_locks(url: str) -> int:
     return int(n)
 
 
+class _Call(threading.Thread):
+    """A call on a thread of its own, which keeps what the call raised."""
+
+    def __init__(self, call: Any, *args: Any) -> None:
+        super().__init__()
+        self.call, self.args_ = call, args
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.call(*self.args_)
+        except BaseException as exc:  # kept for the test to assert there was none
+            self.error = exc
+
+
 def _until(condition: Any, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -268,14 +283,12 @@ def test_a_tasks_writes_wait_for_a_copy_into_their_thread(postgres_db: str) -> N
             put_in_progress.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s)", (_schema_pg.thread_lock_key(source),)
             )
-            copier = threading.Thread(target=saver.copy_thread, args=(source, target))
+            copier = _Call(saver.copy_thread, source, target)
             copier.start()
             assert _until(lambda: _waiting_for_advisory_locks(postgres_db) == 1)
             into_target = {"configurable": {**at, "thread_id": target}}
-            writer = threading.Thread(
-                target=saver.put_writes,
-                args=(into_target, [("a", "retried"), ("b", "retried")], "task"),
-            )
+            retried = [("a", "retried"), ("b", "retried")]
+            writer = _Call(saver.put_writes, into_target, retried, "task")
             writer.start()
             assert _until(
                 lambda: not writer.is_alive() or _waiting_for_advisory_locks(postgres_db) == 2
@@ -284,6 +297,7 @@ def test_a_tasks_writes_wait_for_a_copy_into_their_thread(postgres_db: str) -> N
         copier.join(30)
         writer.join(30)
         assert not copier.is_alive() and not writer.is_alive()
+        assert copier.error is None and writer.error is None, (copier.error, writer.error)
         got = saver.get_tuple(into_target)  # type: ignore[arg-type]
         assert got is not None
         assert got.pending_writes == [("task", "a", "copied"), ("task", "b", "copied")]
@@ -307,10 +321,11 @@ def test_a_put_and_its_tasks_writes_never_wait_for_each_other(postgres_db: str, 
                 args: tuple[Any, ...] = (first, empty_checkpoint(), {}, {})
             else:
                 args = (first, [("a", 1)], "task")
-            worker = threading.Thread(target=getattr(saver, call), args=args)
+            worker = _Call(getattr(saver, call), *args)
             worker.start()
             worker.join(10)
             assert not worker.is_alive(), f"{call} waited for a writer holding the lock shared"
+            assert worker.error is None, worker.error
 
 
 def test_a_warm_read_in_one_statement_equals_a_cold_read(postgres_db: str) -> None:

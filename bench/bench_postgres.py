@@ -422,11 +422,17 @@ def measure(
     return results
 
 
-def correctness(r: dict[str, Any]) -> dict[str, bool]:
+def throughput_sections(r: dict[str, Any]) -> list[dict[Kind, dict[str, Any]]]:
+    """Every throughput measured (the main ones, then those by length): per saver, its run."""
     sections = [r[name] for name in THROUGHPUTS]
-    sections += [m for at in r.get("by_length", {}).values() for m in at.values()]
+    return sections + [m for at in r.get("by_length", {}).values() for m in at.values()]
+
+
+def correctness(r: dict[str, Any]) -> dict[str, bool]:
     return {
-        "every_run": all(s[kind]["all_digests_agree"] for s in sections for kind in KINDS),
+        "every_run": all(
+            s[kind]["all_digests_agree"] for s in throughput_sections(r) for kind in KINDS
+        ),
         "by_length": all(
             m["ours"]["digests"] == m["postgres"]["digests"]
             for at in r.get("by_length", {}).values()
@@ -592,9 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(lines))
     print(f"correctness (same final messages): {checks}")
     if args.json:
-        sections = [results[name] for name in THROUGHPUTS]
-        sections += [m for at in results.get("by_length", {}).values() for m in at.values()]
-        for section in sections:
+        for section in throughput_sections(results):
             for measured in section.values():
                 measured.pop("digests")
         args.json.write_text(

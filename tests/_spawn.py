@@ -1,8 +1,10 @@
-"""Run worker functions in fresh processes that start their work at the same instant."""
+"""Run worker functions in fresh processes that start their work at the same instant, and
+wait for what they bring about."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,3 +27,13 @@ def run_together(
     for p in procs:
         p.join(timeout=60)
     return outcomes
+
+
+def wait_until(cond: Callable[[], Any], timeout: float) -> bool:
+    """Poll ``cond`` until it is true or ``timeout`` seconds pass; its last value, as a bool."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return bool(cond())

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from _changes_workers import consume, write_changes
-from _spawn import CTX, run_together
+from _spawn import CTX, run_together, wait_until
 
 from langgraph_sharedmem import SharedMemory
 
@@ -40,15 +40,6 @@ def start_consumer(
     p = CTX.Process(target=consume, args=(str(path), name, str(out), 0, agent, delay))
     p.start()
     return p
-
-
-def wait_until(cond: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def test_no_change_lost_or_reordered_across_kills_and_restarts(tmp_path: Path) -> None:

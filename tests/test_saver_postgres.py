@@ -7,7 +7,6 @@ conformance suite already run on both backends through the ``saver``/``saver_con
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import psycopg
@@ -24,7 +23,7 @@ from langgraph_sharedmem.checkpoint import _schema_pg
 from tests._graphs import build_chat_graph, human
 from tests._pg_workers import put_chains, rewrite_or_read_one_thread
 from tests._servers import end_other_sessions
-from tests._spawn import run_together
+from tests._spawn import run_together, wait_until
 
 
 def test_several_processes_writing_the_same_threads_lose_nothing(postgres_db: str) -> None:
@@ -260,15 +259,6 @@ class _Call(threading.Thread):
             self.error = exc
 
 
-def _until(condition: Any, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_a_tasks_writes_wait_for_a_copy_into_their_thread(postgres_db: str) -> None:
     """A copy replaces the target's writes of every task the source has. A task's writes
     stored into the target while the copy ran were kept beside the copied ones: twice. Now
@@ -285,13 +275,13 @@ def test_a_tasks_writes_wait_for_a_copy_into_their_thread(postgres_db: str) -> N
             )
             copier = _Call(saver.copy_thread, source, target)
             copier.start()
-            assert _until(lambda: _waiting_for_advisory_locks(postgres_db) == 1)
+            assert wait_until(lambda: _waiting_for_advisory_locks(postgres_db) == 1, 10)
             into_target = {"configurable": {**at, "thread_id": target}}
             retried = [("a", "retried"), ("b", "retried")]
             writer = _Call(saver.put_writes, into_target, retried, "task")
             writer.start()
-            assert _until(
-                lambda: not writer.is_alive() or _waiting_for_advisory_locks(postgres_db) == 2
+            assert wait_until(
+                lambda: not writer.is_alive() or _waiting_for_advisory_locks(postgres_db) == 2, 10
             )
             assert writer.is_alive(), "the task's writes were stored while the copy ran"
         copier.join(30)

@@ -523,9 +523,7 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
         stored_lists = self._put_in_one_statement(target, row, prepared)
         if stored_lists is None:
             with self.db.write() as conn:
-                lock = self._sql.lock_thread(target.thread_id, shared=True)
-                if lock is not None:
-                    conn.execute(*lock)
+                self._lock_threads(conn, [target.thread_id], shared=True)
                 stored_lists = [self._insert_value(conn, target, p) for p in prepared]
                 conn.execute(self._sql.INSERT_CHECKPOINT, row)
         for p, stored in zip(prepared, stored_lists, strict=True):
@@ -835,11 +833,11 @@ class SharedMemorySaver(DatabasePart, BaseCheckpointSaver[str]):
                 _history.collect_garbage(conn, self._sql, thread_id)
         self._lists.clear()
 
-    def _lock_threads(self, conn: Any, thread_ids: Iterable[str]) -> None:
-        """Hold these threads alone: every other writer of them waits (PostgreSQL; SQLite has
-        one lock)."""
+    def _lock_threads(self, conn: Any, thread_ids: Iterable[str], *, shared: bool = False) -> None:
+        """Hold these threads alone, so every other writer of them waits, or ``shared`` with
+        their other puts and task writes (PostgreSQL; SQLite has one lock)."""
         for thread_id in sorted(set(thread_ids)):  # one order everywhere: no deadlock
-            lock = self._sql.lock_thread(thread_id)
+            lock = self._sql.lock_thread(thread_id, shared=shared)
             if lock is None:
                 return
             conn.execute(*lock)
